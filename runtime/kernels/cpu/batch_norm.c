@@ -1,0 +1,137 @@
+/* batch_norm.c: batch normalization with PyTorch semantics, training and
+ * eval mode, affine or not (gamma == beta == NULL). Per-channel statistics
+ * are accumulated in real_acc, variance in two passes. */
+#include "cpu_kernels.h"
+
+#include <math.h>
+
+/* Training forward: batch statistics, normalization, running-stat update. */
+K_FN void k_bn_train_fwd(int N, int C, int HW, real eps, real momentum,
+                         const real *x, const real *gamma, const real *beta,
+                         real *y, real *save_mean, real *save_invstd,
+                         real *run_mean, real *run_var)
+{
+    ptrdiff_t M = (ptrdiff_t)N * HW;
+    for (int c = 0; c < C; c++) {
+        real_acc s = 0;
+        for (int n = 0; n < N; n++) {
+            const real *xp = x + ((ptrdiff_t)n * C + c) * HW;
+            for (int i = 0; i < HW; i++)
+                s += xp[i];
+        }
+        real_acc mean = s / (real_acc)M;
+        real_acc v = 0;
+        for (int n = 0; n < N; n++) {
+            const real *xp = x + ((ptrdiff_t)n * C + c) * HW;
+            for (int i = 0; i < HW; i++) {
+                real_acc d = xp[i] - mean;
+                v += d * d;
+            }
+        }
+        real_acc var = v / (real_acc)M;
+        real invstd = (real)(1.0 / sqrt(var + (real_acc)eps));
+        real mu = (real)mean;
+        real a = gamma ? gamma[c] * invstd : invstd;
+        real b = beta ? beta[c] : (real)0;
+        for (int n = 0; n < N; n++) {
+            const real *xp = x + ((ptrdiff_t)n * C + c) * HW;
+            real *yp = y + ((ptrdiff_t)n * C + c) * HW;
+            for (int i = 0; i < HW; i++)
+                yp[i] = (xp[i] - mu) * a + b;
+        }
+        if (save_mean)
+            save_mean[c] = mu;
+        if (save_invstd)
+            save_invstd[c] = invstd;
+        if (run_mean)
+            run_mean[c] = (real)((1 - (real_acc)momentum) * run_mean[c] + (real_acc)momentum * mean);
+        if (run_var) {
+            real_acc unbiased = M > 1 ? v / (real_acc)(M - 1) : var;
+            run_var[c] = (real)((1 - (real_acc)momentum) * run_var[c] + (real_acc)momentum * unbiased);
+        }
+    }
+}
+
+/* Training backward:
+ * gx = gamma*invstd*(gy - mean(gy) - xhat*mean(gy*xhat)). */
+K_FN void k_bn_train_bwd(int N, int C, int HW,
+                         const real *x, const real *gy, const real *gamma,
+                         const real *save_mean, const real *save_invstd,
+                         real *gx, real *ggamma, real *gbeta)
+{
+    ptrdiff_t M = (ptrdiff_t)N * HW;
+    for (int c = 0; c < C; c++) {
+        real mu = save_mean[c], invstd = save_invstd[c];
+        real_acc sg = 0, sgx = 0;
+        for (int n = 0; n < N; n++) {
+            const real *xp = x + ((ptrdiff_t)n * C + c) * HW;
+            const real *gp = gy + ((ptrdiff_t)n * C + c) * HW;
+            for (int i = 0; i < HW; i++) {
+                sg += gp[i];
+                sgx += (real_acc)gp[i] * (xp[i] - mu);
+            }
+        }
+        sgx *= invstd; /* sum gy*xhat */
+        if (ggamma)
+            ggamma[c] = (real)sgx;
+        if (gbeta)
+            gbeta[c] = (real)sg;
+        real k = gamma ? gamma[c] * invstd : invstd;
+        real mg = (real)(sg / (real_acc)M);
+        real mgx = (real)(sgx / (real_acc)M) * invstd;
+        for (int n = 0; n < N; n++) {
+            const real *xp = x + ((ptrdiff_t)n * C + c) * HW;
+            const real *gp = gy + ((ptrdiff_t)n * C + c) * HW;
+            real *gxp = gx + ((ptrdiff_t)n * C + c) * HW;
+            for (int i = 0; i < HW; i++)
+                gxp[i] = k * (gp[i] - mg - (xp[i] - mu) * mgx);
+        }
+    }
+}
+
+/* Eval forward: an affine map per channel from the running estimates. */
+K_FN void k_bn_eval_fwd(int N, int C, int HW, real eps,
+                        const real *x, const real *gamma, const real *beta,
+                        const real *run_mean, const real *run_var, real *y)
+{
+    for (int c = 0; c < C; c++) {
+        real invstd = (real)(1.0 / sqrt((real_acc)run_var[c] + (real_acc)eps));
+        real a = gamma ? gamma[c] * invstd : invstd;
+        real b = beta ? beta[c] : (real)0;
+        real mu = run_mean[c];
+        for (int n = 0; n < N; n++) {
+            const real *xp = x + ((ptrdiff_t)n * C + c) * HW;
+            real *yp = y + ((ptrdiff_t)n * C + c) * HW;
+            for (int i = 0; i < HW; i++)
+                yp[i] = (xp[i] - mu) * a + b;
+        }
+    }
+}
+
+/* Eval backward: the running statistics are constants. */
+K_FN void k_bn_eval_bwd(int N, int C, int HW, real eps,
+                        const real *x, const real *gy, const real *gamma,
+                        const real *run_mean, const real *run_var,
+                        real *gx, real *ggamma, real *gbeta)
+{
+    for (int c = 0; c < C; c++) {
+        real invstd = (real)(1.0 / sqrt((real_acc)run_var[c] + (real_acc)eps));
+        real a = gamma ? gamma[c] * invstd : invstd;
+        real mu = run_mean[c];
+        real_acc sg = 0, sgx = 0;
+        for (int n = 0; n < N; n++) {
+            const real *xp = x + ((ptrdiff_t)n * C + c) * HW;
+            const real *gp = gy + ((ptrdiff_t)n * C + c) * HW;
+            real *gxp = gx + ((ptrdiff_t)n * C + c) * HW;
+            for (int i = 0; i < HW; i++) {
+                gxp[i] = gp[i] * a;
+                sg += gp[i];
+                sgx += (real_acc)gp[i] * (xp[i] - mu);
+            }
+        }
+        if (ggamma)
+            ggamma[c] = (real)(sgx * invstd);
+        if (gbeta)
+            gbeta[c] = (real)sg;
+    }
+}

@@ -1,0 +1,282 @@
+/* cpu_kernels.h: the plain (reference) CPU kernels of the runtime, forward
+ * and backward. One section per kernel file in runtime/kernels/cpu/.
+ *
+ * Conventions shared by every kernel:
+ * - Layout is NCHW, contiguous. Shapes are plain int arguments so that a
+ *   backend can specialize a kernel by passing literal constants and
+ *   inlining (the C backend copies these sources as `static inline` through
+ *   K_FN; the LLVM backend inlines their bitcode). The shape of every
+ *   tensor argument is written beside it, e.g. `x: (N, C, H, W)`.
+ * - Argument order: shape ints, then attribute ints/scalars, then input
+ *   tensors, then output tensors, then caller-provided scratch.
+ * - The element type is `real`: float by default, double when compiled with
+ *   -DSHARP_REAL=double (the finite-difference tests build the same sources
+ *   that way). Long reductions (batch statistics, dot products, weight
+ *   gradients, linear layers, losses) accumulate in `real_acc` (double).
+ * - Outputs are OVERWRITTEN, forward and backward alike: data gradients,
+ *   weight gradients and architecture gradients. No kernel accumulates into
+ *   its output, so the caller never has to zero anything first. Where a
+ *   tensor feeds several consumers, or a parameter is shared (the alphas of
+ *   all normal cells), the caller sums the pieces with k_acc / k_add_fwd.
+ * - Gradient outputs documented "may be NULL" are skipped when NULL.
+ * - No kernel allocates memory or keeps state; no kernel checks its shapes
+ *   (the compiler has checked them).
+ * - Output sizes follow PyTorch (floor mode): see k_out_size().
+ */
+#ifndef SHARP_CPU_KERNELS_H
+#define SHARP_CPU_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef SHARP_REAL
+#define SHARP_REAL float
+#endif
+/* The tensor element type of this build. */
+typedef SHARP_REAL real;
+/* The accumulator of long reductions. */
+typedef double real_acc;
+
+/* Storage class of every kernel; a backend that pastes the kernels into one
+ * translation unit defines it as `static inline` before including them. */
+#ifndef K_FN
+#define K_FN
+#endif
+
+/* ---- shared helpers (header only) ---- */
+
+/* Output length of a window op along one axis: floor((n + 2p - d(k-1) - 1)/s) + 1. */
+static inline int k_out_size(int n, int k, int s, int p, int d)
+{
+    return (n + 2 * p - d * (k - 1) - 1) / s + 1;
+}
+
+/* Range [*lo, *hi) of output indices o in [0, n_out) whose input index
+ * o*s + off lies in [0, n_in); lets window loops run without bounds tests. */
+static inline void k_valid_range(int n_out, int s, int off, int n_in, int *lo, int *hi)
+{
+    int l = off >= 0 ? 0 : (-off + s - 1) / s;
+    int h = n_in - 1 - off < 0 ? 0 : (n_in - 1 - off) / s + 1;
+    if (h > n_out)
+        h = n_out;
+    if (l > h)
+        l = h;
+    *lo = l;
+    *hi = h;
+}
+
+/* ---- conv2d.c: 2-D convolution, no bias ----
+ * Every conv takes (N, Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g):
+ * kernel kh x kw, stride (sh, sw), zero padding ph rows top and bottom and pw
+ * columns left and right, dilation (dh, dw), g groups (g = Ci = Co is
+ * depthwise). Ho = k_out_size(H, kh, sh, ph, dh), Wo = k_out_size(W, kw, sw, pw, dw). */
+
+/* Forward: y = conv(x, w).
+ * x: (N, Ci, H, W), w: (Co, Ci/g, kh, kw), y: (N, Co, Ho, Wo). */
+K_FN void k_conv2d_fwd(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh, int sw,
+                       int ph, int pw, int dh, int dw, int g,
+                       const real *x, const real *w, real *y);
+/* Gradient of the input (overwrites gx).
+ * gy: (N, Co, Ho, Wo), w: (Co, Ci/g, kh, kw), gx: (N, Ci, H, W). */
+K_FN void k_conv2d_bwd_data(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh, int sw,
+                            int ph, int pw, int dh, int dw, int g,
+                            const real *gy, const real *w, real *gx);
+/* Gradient of the weight (overwrites gw).
+ * x: (N, Ci, H, W), gy: (N, Co, Ho, Wo), gw: (Co, Ci/g, kh, kw). */
+K_FN void k_conv2d_bwd_weight(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh, int sw,
+                              int ph, int pw, int dh, int dw, int g,
+                              const real *x, const real *gy, real *gw);
+
+/* ---- batch_norm.c: batch normalization (PyTorch semantics) ----
+ * HW is H*W (1 for a (N, C) input). gamma and beta are both NULL for a
+ * non-affine BN. M = N*HW is the number of values per channel. */
+
+/* Training forward: normalizes with the batch mean and biased batch
+ * variance, y = gamma*(x - mean)*invstd + beta, invstd = 1/sqrt(var + eps).
+ * Saves mean and invstd for the backward (save_* may be NULL when no
+ * backward follows) and updates the running estimates in place,
+ * run = (1 - momentum)*run + momentum*stat with the UNBIASED variance
+ * var*M/(M-1) for run_var (run_mean/run_var may be NULL to skip).
+ * x, y: (N, C, HW); gamma, beta, save_mean, save_invstd, run_mean, run_var: (C). */
+K_FN void k_bn_train_fwd(int N, int C, int HW, real eps, real momentum,
+                         const real *x, const real *gamma, const real *beta,
+                         real *y, real *save_mean, real *save_invstd,
+                         real *run_mean, real *run_var);
+/* Training backward from the saved statistics (overwrites gx, ggamma, gbeta;
+ * ggamma and gbeta may be NULL, and are for a non-affine BN).
+ * x, gy, gx: (N, C, HW); gamma, save_mean, save_invstd, ggamma, gbeta: (C). */
+K_FN void k_bn_train_bwd(int N, int C, int HW,
+                         const real *x, const real *gy, const real *gamma,
+                         const real *save_mean, const real *save_invstd,
+                         real *gx, real *ggamma, real *gbeta);
+/* Eval forward with the running estimates:
+ * y = gamma*(x - run_mean)/sqrt(run_var + eps) + beta.
+ * x, y: (N, C, HW); gamma, beta, run_mean, run_var: (C). */
+K_FN void k_bn_eval_fwd(int N, int C, int HW, real eps,
+                        const real *x, const real *gamma, const real *beta,
+                        const real *run_mean, const real *run_var, real *y);
+/* Eval backward: gx = gy*gamma/sqrt(run_var + eps) (overwrites); ggamma and
+ * gbeta (NULL to skip) get the affine gradients with the running statistics.
+ * x, gy, gx: (N, C, HW); gamma, run_mean, run_var, ggamma, gbeta: (C). */
+K_FN void k_bn_eval_bwd(int N, int C, int HW, real eps,
+                        const real *x, const real *gy, const real *gamma,
+                        const real *run_mean, const real *run_var,
+                        real *gx, real *ggamma, real *gbeta);
+
+/* ---- relu.c: rectified linear unit ---- */
+
+/* y = max(0, x); y may alias x (in place). x, y: (n). */
+K_FN void k_relu_fwd(ptrdiff_t n, const real *x, real *y);
+/* gx = gy where y > 0, else 0 (overwrites; gx may alias gy). y is the
+ * forward output (the forward input gives the same mask).
+ * y, gy, gx: (n). */
+K_FN void k_relu_bwd(ptrdiff_t n, const real *y, const real *gy, real *gx);
+
+/* ---- pool.c: max and average pooling (floor mode, no dilation) ----
+ * Window kh x kw, stride (sh, sw), padding (ph, pw) with ph <= kh/2 and
+ * pw <= kw/2. Ho = k_out_size(H, kh, sh, ph, 1), Wo likewise. */
+
+/* Max pool; padding acts as -inf. x: (N, C, H, W), y: (N, C, Ho, Wo). */
+K_FN void k_maxpool_fwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                        int ph, int pw, const real *x, real *y);
+/* Max pool backward: recomputes each window's argmax from x (the first
+ * maximum in row-major window order wins, as in PyTorch) and routes gy
+ * there (overwrites gx).
+ * x, gx: (N, C, H, W), gy: (N, C, Ho, Wo). */
+K_FN void k_maxpool_bwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                        int ph, int pw, const real *x, const real *gy, real *gx);
+/* Average pool. count_include_pad != 0 divides by the window clipped to the
+ * padded input (kh*kw in floor mode), otherwise by the in-image taps.
+ * x: (N, C, H, W), y: (N, C, Ho, Wo). */
+K_FN void k_avgpool_fwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                        int ph, int pw, int count_include_pad, const real *x, real *y);
+/* Average pool backward (overwrites gx). gy: (N, C, Ho, Wo), gx: (N, C, H, W). */
+K_FN void k_avgpool_bwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                        int ph, int pw, int count_include_pad, const real *gy, real *gx);
+
+/* ---- pad.c: zero padding / cropping / shifting, and channel slices ---- */
+
+/* Pads x with top rows above, bottom rows below, left and right columns of
+ * zeros; a negative amount crops instead (pad bottom/right 1 and top/left -1
+ * shifts the image up-left by one pixel, as FactorizedReduce needs).
+ * Ho = H + top + bottom, Wo = W + left + right.
+ * x: (N, C, H, W), y: (N, C, Ho, Wo). */
+K_FN void k_pad_fwd(int N, int C, int H, int W, int top, int bottom, int left, int right,
+                    const real *x, real *y);
+/* Pad backward: gx = the matching window of gy, 0 where x was cropped away
+ * (overwrites). gy: (N, C, Ho, Wo), gx: (N, C, H, W). */
+K_FN void k_pad_bwd(int N, int C, int H, int W, int top, int bottom, int left, int right,
+                    const real *gy, real *gx);
+/* Channel slice y = x[:, c0:c0+Cs]. x: (N, C, HW), y: (N, Cs, HW). */
+K_FN void k_slice_channels_fwd(int N, int C, int HW, int c0, int Cs, const real *x, real *y);
+/* Slice backward: gx = gy in channels c0..c0+Cs-1 and 0 elsewhere (overwrites).
+ * gy: (N, Cs, HW), gx: (N, C, HW). */
+K_FN void k_slice_channels_bwd(int N, int C, int HW, int c0, int Cs, const real *gy, real *gx);
+
+/* ---- concat.c: concatenation along channels ---- */
+
+/* Copies one input into channels c0..c0+Ci-1 of y (the building block of
+ * k_concat_fwd; a backend may call it once per input).
+ * x: (N, Ci, HW), y: (N, Ctot, HW). */
+K_FN void k_concat_put(int N, int Ctot, int HW, int c0, int Ci, const real *x, real *y);
+/* y = cat(x[0], ..., x[n_in-1]) along channels, Ctot = sum of Cs.
+ * Cs: (n_in) channel counts, x[i]: (N, Cs[i], HW), y: (N, Ctot, HW). */
+K_FN void k_concat_fwd(int N, int HW, int n_in, const int *Cs, const real *const *x, real *y);
+/* Splits gy back into the inputs' gradients (overwrites each gx[i]; a NULL
+ * gx[i] is skipped). Cs: (n_in), gy: (N, Ctot, HW), gx[i]: (N, Cs[i], HW). */
+K_FN void k_concat_bwd(int N, int HW, int n_in, const int *Cs, const real *gy, real *const *gx);
+
+/* ---- elementwise.c: add, accumulate, scale, dot ---- */
+
+/* y = a + b; y may alias a or b. a, b, y: (n). */
+K_FN void k_add_fwd(ptrdiff_t n, const real *a, const real *b, real *y);
+/* Add backward: ga = gy and gb = gy (overwrites; either may be NULL).
+ * gy, ga, gb: (n). */
+K_FN void k_add_bwd(ptrdiff_t n, const real *gy, real *ga, real *gb);
+/* y += x, the one accumulating helper (sums gradient pieces). x, y: (n). */
+K_FN void k_acc(ptrdiff_t n, const real *x, real *y);
+/* y = a*x for a constant scalar a; y may alias x. x, y: (n). */
+K_FN void k_scale_fwd(ptrdiff_t n, real a, const real *x, real *y);
+/* Scale backward: gx = a*gy (overwrites; gx may alias gy). The gradient of
+ * a, if wanted, is k_dot(n, gy, x). gy, gx: (n). */
+K_FN void k_scale_bwd(ptrdiff_t n, real a, const real *gy, real *gx);
+/* Returns sum_i a[i]*b[i], accumulated in real_acc. a, b: (n). */
+K_FN real_acc k_dot(ptrdiff_t n, const real *a, const real *b);
+
+/* ---- zero.c: the `none` op ---- */
+
+/* The Zero(s) op: y = 0 of shape (N, C, ceil(H/s), ceil(W/s)); x is not read.
+ * y: (N, C, ceil(H/s), ceil(W/s)). */
+K_FN void k_zero_fwd(int N, int C, int H, int W, int s, real *y);
+/* No gradient flows through Zero: gx = 0 (overwrites). gx: (N, C, H, W). */
+K_FN void k_zero_bwd(int N, int C, int H, int W, int s, real *gx);
+
+/* ---- global_avg_pool.c: global average pooling ---- */
+
+/* y[n, c] = mean over HW of x[n, c]. x: (N, C, HW), y: (N, C). */
+K_FN void k_gap_fwd(int N, int C, int HW, const real *x, real *y);
+/* gx[n, c, :] = gy[n, c] / HW (overwrites). gy: (N, C), gx: (N, C, HW). */
+K_FN void k_gap_bwd(int N, int C, int HW, const real *gy, real *gx);
+
+/* ---- linear.c: fully connected layer with bias ---- */
+
+/* y = x W^T + b (b may be NULL). x: (N, I), Wt: (O, I), b: (O), y: (N, O). */
+K_FN void k_linear_fwd(int N, int I, int O, const real *x, const real *Wt, const real *b,
+                       real *y);
+/* Gradients gx = gy W, gW = gy^T x, gb = sum_n gy (all overwritten; each may
+ * be NULL). x, gx: (N, I), Wt, gW: (O, I), gy: (N, O), gb: (O). */
+K_FN void k_linear_bwd(int N, int I, int O, const real *x, const real *Wt, const real *gy,
+                       real *gx, real *gW, real *gb);
+
+/* ---- softmax_ce.c: softmax cross-entropy loss and accuracy ---- */
+
+/* Returns the softmax cross-entropy averaged over the batch. If glogits is
+ * not NULL it gets gscale * d(loss)/d(logits) = gscale*(softmax - onehot)/N
+ * (overwrites); gscale is the loss's weight, 1 for the main loss.
+ * logits, glogits: (N, K), labels: (N) in [0, K). */
+K_FN real k_softmax_ce(int N, int K, const real *logits, const int32_t *labels, real gscale,
+                       real *glogits);
+/* Number of samples whose label is among the top k logits: those where fewer
+ * than k logits are strictly greater than the label's logit (ties count as
+ * correct). logits: (N, K), labels: (N). */
+K_FN int k_topk_correct(int N, int K, int k, const real *logits, const int32_t *labels);
+
+/* ---- drop_path.c: drop path (per-sample stochastic depth) ---- */
+
+/* y[n] = x[n] / keep * mask[n]; the caller draws mask[n] ~ Bernoulli(keep)
+ * (0 or 1). y may alias x. x, y: (N, D) with D = C*H*W, mask: (N). */
+K_FN void k_drop_path_fwd(int N, ptrdiff_t D, real keep, const real *mask, const real *x,
+                          real *y);
+/* gx[n] = gy[n] / keep * mask[n] (overwrites; gx may alias gy).
+ * gy, gx: (N, D), mask: (N). */
+K_FN void k_drop_path_bwd(int N, ptrdiff_t D, real keep, const real *mask, const real *gy,
+                          real *gx);
+
+/* ---- mixed.c: the MixedOp weighted sum and the architecture softmax ---- */
+
+/* How a MixedOp turns an edge's softmax weights w into multipliers c. */
+typedef enum {
+    MIX_SCALAR = 0, /* DARTS: c_k = w_k */
+    MIX_MAX_W = 1,  /* sharpDARTS Max-W: c_k = 1 - max_j w_j + w_k, max not detached */
+} KMixMode;
+
+/* w = softmax over each row of alpha. alpha, w: (E, P). */
+K_FN void k_arch_softmax_fwd(int E, int P, const real *alpha, real *w);
+/* galpha = w * (gw - <gw, w>) per row (overwrites). w, gw, galpha: (E, P). */
+K_FN void k_arch_softmax_bwd(int E, int P, const real *w, const real *gw, real *galpha);
+/* Multipliers of one edge for mode (KMixMode). w, c: (P). */
+K_FN void k_mixed_coef(int P, int mode, const real *w, real *c);
+/* y = sum_k c_k * o[k], c = k_mixed_coef(w). o[k] == NULL stands for an
+ * all-zero output (the `none` op) and is skipped.
+ * w: (P), o[k]: (n), y: (n). */
+K_FN void k_mixed_fwd(ptrdiff_t n, int P, int mode, const real *w, const real *const *o,
+                      real *y);
+/* MixedOp backward (all outputs overwritten; go[k] and gw may be NULL):
+ * go[k] = c_k * gy; with d_k = <gy, o[k]> (0 for a NULL o[k]),
+ * scalar: gw_j = d_j; max_w: gw_j = d_j - [j == argmax w] * sum_k d_k, the
+ * first maximum winning ties.
+ * w, gw: (P), o[k], go[k], gy: (n). */
+K_FN void k_mixed_bwd(ptrdiff_t n, int P, int mode, const real *w, const real *const *o,
+                      const real *gy, real *const *go, real *gw);
+
+#endif

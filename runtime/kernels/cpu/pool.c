@@ -1,0 +1,117 @@
+/* pool.c: max and average pooling over kh x kw windows (floor mode, no
+ * dilation), forward and backward, with PyTorch's window and divisor rules. */
+#include "cpu_kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Index into the (H, W) plane of the first maximum of the window whose top
+ * left corner is (h0, w0) (may be in the padding; padding never wins). */
+static ptrdiff_t maxpool_argmax(const real *xp, int H, int W, int kh, int kw, int h0, int w0)
+{
+    int ha = h0 < 0 ? 0 : h0, hb = h0 + kh < H ? h0 + kh : H;
+    int wa = w0 < 0 ? 0 : w0, wb = w0 + kw < W ? w0 + kw : W;
+    ptrdiff_t best = (ptrdiff_t)ha * W + wa;
+    real bv = -INFINITY;
+    for (int ih = ha; ih < hb; ih++)
+        for (int iw = wa; iw < wb; iw++) {
+            real v = xp[(ptrdiff_t)ih * W + iw];
+            if (v > bv || v != v) {
+                bv = v;
+                best = (ptrdiff_t)ih * W + iw;
+            }
+        }
+    return best;
+}
+
+/* Max pool forward. */
+K_FN void k_maxpool_fwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                        int ph, int pw, const real *x, real *y)
+{
+    int Ho = k_out_size(H, kh, sh, ph, 1), Wo = k_out_size(W, kw, sw, pw, 1);
+    for (ptrdiff_t nc = 0; nc < (ptrdiff_t)N * C; nc++) {
+        const real *xp = x + nc * H * W;
+        real *yp = y + nc * Ho * Wo;
+        for (int oh = 0; oh < Ho; oh++)
+            for (int ow = 0; ow < Wo; ow++)
+                yp[oh * Wo + ow] = xp[maxpool_argmax(xp, H, W, kh, kw, oh * sh - ph, ow * sw - pw)];
+    }
+}
+
+/* Max pool backward: routes each gy to its window's argmax. */
+K_FN void k_maxpool_bwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                        int ph, int pw, const real *x, const real *gy, real *gx)
+{
+    int Ho = k_out_size(H, kh, sh, ph, 1), Wo = k_out_size(W, kw, sw, pw, 1);
+    memset(gx, 0, sizeof(real) * (size_t)N * (size_t)C * (size_t)H * (size_t)W);
+    for (ptrdiff_t nc = 0; nc < (ptrdiff_t)N * C; nc++) {
+        const real *xp = x + nc * H * W;
+        const real *gyp = gy + nc * Ho * Wo;
+        real *gxp = gx + nc * H * W;
+        for (int oh = 0; oh < Ho; oh++)
+            for (int ow = 0; ow < Wo; ow++)
+                gxp[maxpool_argmax(xp, H, W, kh, kw, oh * sh - ph, ow * sw - pw)] += gyp[oh * Wo + ow];
+    }
+}
+
+/* The in-image window [*ha, *hb) x [*wa, *wb) of output (oh, ow) and its
+ * divisor, following PyTorch: with padding counted, the window clipped to
+ * the padded input; otherwise the in-image taps. */
+static int avgpool_window(int H, int W, int kh, int kw, int sh, int sw, int ph, int pw,
+                          int count_include_pad, int oh, int ow,
+                          int *ha, int *hb, int *wa, int *wb)
+{
+    int h0 = oh * sh - ph, w0 = ow * sw - pw;
+    int h1 = h0 + kh < H + ph ? h0 + kh : H + ph;
+    int w1 = w0 + kw < W + pw ? w0 + kw : W + pw;
+    int padded = (h1 - h0) * (w1 - w0);
+    *ha = h0 < 0 ? 0 : h0;
+    *wa = w0 < 0 ? 0 : w0;
+    *hb = h1 < H ? h1 : H;
+    *wb = w1 < W ? w1 : W;
+    return count_include_pad ? padded : (*hb - *ha) * (*wb - *wa);
+}
+
+/* Average pool forward. */
+K_FN void k_avgpool_fwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                        int ph, int pw, int count_include_pad, const real *x, real *y)
+{
+    int Ho = k_out_size(H, kh, sh, ph, 1), Wo = k_out_size(W, kw, sw, pw, 1);
+    for (ptrdiff_t nc = 0; nc < (ptrdiff_t)N * C; nc++) {
+        const real *xp = x + nc * H * W;
+        real *yp = y + nc * Ho * Wo;
+        for (int oh = 0; oh < Ho; oh++)
+            for (int ow = 0; ow < Wo; ow++) {
+                int ha, hb, wa, wb;
+                int div = avgpool_window(H, W, kh, kw, sh, sw, ph, pw, count_include_pad, oh, ow,
+                                         &ha, &hb, &wa, &wb);
+                real s = 0;
+                for (int ih = ha; ih < hb; ih++)
+                    for (int iw = wa; iw < wb; iw++)
+                        s += xp[(ptrdiff_t)ih * W + iw];
+                yp[oh * Wo + ow] = s / (real)div;
+            }
+    }
+}
+
+/* Average pool backward: spreads gy/divisor over each window. */
+K_FN void k_avgpool_bwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                        int ph, int pw, int count_include_pad, const real *gy, real *gx)
+{
+    int Ho = k_out_size(H, kh, sh, ph, 1), Wo = k_out_size(W, kw, sw, pw, 1);
+    memset(gx, 0, sizeof(real) * (size_t)N * (size_t)C * (size_t)H * (size_t)W);
+    for (ptrdiff_t nc = 0; nc < (ptrdiff_t)N * C; nc++) {
+        const real *gyp = gy + nc * Ho * Wo;
+        real *gxp = gx + nc * H * W;
+        for (int oh = 0; oh < Ho; oh++)
+            for (int ow = 0; ow < Wo; ow++) {
+                int ha, hb, wa, wb;
+                int div = avgpool_window(H, W, kh, kw, sh, sw, ph, pw, count_include_pad, oh, ow,
+                                         &ha, &hb, &wa, &wb);
+                real g = gyp[oh * Wo + ow] / (real)div;
+                for (int ih = ha; ih < hb; ih++)
+                    for (int iw = wa; iw < wb; iw++)
+                        gxp[(ptrdiff_t)ih * W + iw] += g;
+            }
+    }
+}

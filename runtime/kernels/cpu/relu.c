@@ -1,0 +1,16 @@
+/* relu.c: the rectified linear unit, forward and backward. */
+#include "cpu_kernels.h"
+
+/* y = max(0, x), in place allowed. */
+K_FN void k_relu_fwd(ptrdiff_t n, const real *x, real *y)
+{
+    for (ptrdiff_t i = 0; i < n; i++)
+        y[i] = x[i] > 0 ? x[i] : (real)0;
+}
+
+/* gx = gy masked by y > 0, in place allowed. */
+K_FN void k_relu_bwd(ptrdiff_t n, const real *y, const real *gy, real *gx)
+{
+    for (ptrdiff_t i = 0; i < n; i++)
+        gx[i] = y[i] > 0 ? gy[i] : (real)0;
+}
