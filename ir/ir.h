@@ -1,0 +1,193 @@
+/* ir.h: the graph IR of sharpc, one section per file.
+ *
+ * A graph of tensor operations on NCHW float32 tensors whose C, H and W are
+ * static; the batch N is the one symbolic dimension. Nodes live in arrays
+ * owned by the graph and refer to each other by index; inputs of a node always
+ * have smaller indices (the node order is a topological order). Parameters
+ * (weights, BN buffers, architecture parameters) are PARAM nodes named with
+ * the reference PyTorch state_dict names (see shared/docs/weights-format.md). */
+#ifndef SHARPC_IR_H
+#define SHARPC_IR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Attribute groups an op may carry (the `attributes` column of ops.def). */
+enum {
+    IR_A_KERNEL = 1 << 0,    /* kh x kw */
+    IR_A_STRIDE = 1 << 1,    /* sh x sw */
+    IR_A_PAD = 1 << 2,       /* top, bottom, left, right; negative crops */
+    IR_A_DIL = 1 << 3,       /* dh x dw */
+    IR_A_GROUPS = 1 << 4,
+    IR_A_EPS = 1 << 5,
+    IR_A_MOMENTUM = 1 << 6,
+    IR_A_AFFINE = 1 << 7,
+    IR_A_CIP = 1 << 8,       /* avg pool counts padding in the divisor */
+    IR_A_RANGE = 1 << 9,     /* channel range [start, end) */
+    IR_A_SCALE = 1 << 10,
+    IR_A_ROW = 1 << 11,      /* row of the architecture weights */
+    IR_A_WEIGHTING = 1 << 12,/* scalar or max_w */
+};
+
+typedef enum {
+#define OP(id, name, min_in, max_in, attrs, grad) OP_##id,
+#include "ops.def"
+#undef OP
+    OP__COUNT
+} IrOp;
+
+/* ---- ops.c: facts about ops, from ops.def ---- */
+
+const char *ir_op_name(IrOp op);
+int ir_op_min_inputs(IrOp op);
+int ir_op_max_inputs(IrOp op);  /* -1: any */
+unsigned ir_op_attrs(IrOp op);
+bool ir_op_differentiable(IrOp op);
+
+/* ---- graph.c: nodes, parameters, strings ---- */
+
+typedef enum {
+    IR_F32,  /* float32 */
+    IR_I64,  /* int64: labels, num_batches_tracked */
+} IrDtype;
+
+typedef enum {
+    IR_WEIGHTING_SCALAR, /* y = sum_k w_k o_k (DARTS) */
+    IR_WEIGHTING_MAX_W,  /* y = sum_k (1 - max w + w_k) o_k (sharpDARTS Max-W) */
+} IrWeighting;
+
+typedef enum {
+    IR_PARAM_WEIGHT, /* trained by SGD, counted as a parameter */
+    IR_PARAM_BUFFER, /* BN running statistics and counters */
+    IR_PARAM_ARCH,   /* architecture parameters (alphas), trained by Adam */
+} IrParamKind;
+
+typedef enum {
+    IR_INIT_NONE,
+    IR_INIT_KAIMING_UNIFORM, /* PyTorch default for conv/linear weights (a = sqrt 5) */
+    IR_INIT_BIAS_UNIFORM,    /* uniform in +-1/sqrt(fan_in) */
+    IR_INIT_ONES,
+    IR_INIT_ZEROS,
+    IR_INIT_ARCH_NORMAL,     /* 1e-3 * N(0, 1) */
+} IrInit;
+
+/* A shape: rank <= 4; when `batched`, dims[0] is the symbolic batch N. */
+typedef struct {
+    int8_t rank;
+    bool batched;
+    int32_t d[4];
+} IrShape;
+
+typedef struct {
+    int kh, kw, sh, sw;
+    int pt, pb, pl, pr;  /* padding; negative values crop */
+    int dh, dw, groups;
+    int start, end;      /* channel range */
+    float eps, momentum, scale;
+    bool affine, cip;
+    int row;
+    IrWeighting weighting;
+} IrAttrs;
+
+typedef struct {
+    IrOp op;
+    uint32_t in0;      /* first input in IrGraph.ins */
+    uint16_t nin;      /* number of inputs */
+    IrDtype dtype;
+    IrShape shape;
+    IrAttrs a;
+    int32_t name;      /* string id: parameter / input name, -1 */
+    int32_t region;    /* string id: "stem", "cell normal", "head", ... */
+    int16_t cell;      /* cell index, -1 outside cells */
+    bool aux;          /* part of the auxiliary head (training only) */
+    uint8_t pkind;     /* PARAM: IrParamKind */
+    uint8_t init;      /* PARAM: IrInit */
+    int32_t fan_in;    /* PARAM: fan-in used by its initializer */
+} IrNode;
+
+typedef struct {
+    int32_t name;      /* string id */
+    int32_t node;
+} IrOutput;
+
+typedef struct IrGraph {
+    char *name;
+    IrNode *nodes;
+    int n, cap;
+    uint32_t *ins;
+    int nins, capins;
+    char **strs;
+    int nstrs, capstrs;
+    IrOutput *outs;
+    int nouts, capouts;
+    /* Stamped on every node created: set by the elaborator as it goes. */
+    int32_t cur_region;
+    int16_t cur_cell;
+    bool cur_aux;
+    char err[512];     /* why the last ir_add failed */
+} IrGraph;
+
+IrGraph *ir_graph_new(const char *name);
+void ir_graph_free(IrGraph *g);
+int32_t ir_str(IrGraph *g, const char *s);           /* interns s */
+const char *ir_str_get(const IrGraph *g, int32_t id); /* "" for -1 */
+void ir_set_region(IrGraph *g, const char *region, int cell, bool aux);
+
+IrShape ir_shape4(int c, int h, int w);              /* [N, c, h, w] */
+int ir_shape_numel(IrShape s);                       /* elements, N counted as 1 */
+bool ir_shape_eq(IrShape a, IrShape b);
+int ir_input(IrGraph *g, const char *name, IrShape shape, IrDtype dtype);
+int ir_param(IrGraph *g, const char *name, IrShape shape, IrDtype dtype,
+             IrParamKind kind, IrInit init, int fan_in);
+/* Adds a node, inferring its shape. Returns its index, or -1 with g->err set
+ * when the inputs do not fit the op (the message states both shapes). */
+int ir_add(IrGraph *g, IrOp op, const int *inputs, int nin, const IrAttrs *a);
+void ir_output(IrGraph *g, const char *name, int node);
+int ir_find_output(const IrGraph *g, const char *name);
+const uint32_t *ir_inputs(const IrGraph *g, int node);
+IrAttrs ir_attrs_default(void);
+
+/* ---- shapes.c: the shape rule of every op (ir_shape_<ID>) ---- */
+
+/* Fills out->shape of node `n` from its inputs; false with g->err on misfit. */
+bool ir_infer_shape(IrGraph *g, IrNode *n);
+int ir_conv_out(int size, int k, int stride, int pad_lo, int pad_hi, int dil);
+char *ir_shape_str(IrShape s, char *buf, int size); /* "[N,16,32,32]" */
+
+/* ---- print.c: the stable text form ---- */
+
+void ir_print(const IrGraph *g, FILE *out);
+
+/* ---- verify.c: invariants between passes ---- */
+
+/* Checks the graph's invariants; false with a message in err. */
+bool ir_verify(IrGraph *g, char *err, int size);
+
+/* ---- stats.c: parameters and multiply-adds ---- */
+
+typedef struct {
+    char *name;          /* region or op kind */
+    int64_t params;
+    int64_t macs;
+} IrStatRow;
+
+typedef struct {
+    int64_t params;      /* trainable, auxiliary head excluded */
+    int64_t macs;        /* one eval forward at batch 1, auxiliary head excluded */
+    int64_t aux_params;
+    int64_t aux_macs;
+    int64_t arch_params;
+    int64_t buffers;     /* BN running statistics, not counted above */
+    IrStatRow *regions;  /* per region ("stem", "cell normal", ...) */
+    int nregions;
+    IrStatRow *ops;      /* per op kind */
+    int nops;
+} IrStats;
+
+void ir_stats(const IrGraph *g, IrStats *st);
+void ir_stats_free(IrStats *st);
+void ir_stats_print(const IrGraph *g, const IrStats *st, FILE *out);
+int64_t ir_node_macs(const IrGraph *g, int node);
+
+#endif
