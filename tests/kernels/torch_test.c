@@ -1,4 +1,4 @@
-/* torch_test.c: the float CPU kernels (libsharprt) against PyTorch.
+/* torch_test.c: the float CPU kernels against PyTorch.
  *
  * Reads the file torch_ref.py wrote (inputs, attributes, PyTorch outputs and
  * gradients per case), runs the kernels on the same inputs and requires
