@@ -271,7 +271,7 @@ static void check_run_block(FeCtx *fe, Decl *d, bool search)
     if (!block_get(&b, "network")) fe_error(fe, d->kind_loc, "a %s block needs `network NAME;`", d->block_kind);
 }
 
-static const char *const hc_keys[] = { "input", "classes", "channels", "layers", "strides", "ops", "head_channels",
+static const char *const hc_keys[] = { "input", "classes", "channels", "layers", "strides", "candidates", "head_channels",
                                        "weighting", "threshold" };
 
 /* HyperCuboid grid spaces (sharpdarts.md §9): checked now, searched later. */
@@ -280,7 +280,7 @@ static void check_hypercuboid(FeCtx *fe, Decl *d)
     Block b;
     if (!block_open(fe, d, &b)) return;
     block_check_known(fe, &b, hc_keys, (int)(sizeof hc_keys / sizeof hc_keys[0]));
-    const char *need[] = { "input", "classes", "channels", "layers", "strides", "ops" };
+    const char *need[] = { "input", "classes", "channels", "layers", "strides", "candidates" };
     for (int i = 0; i < 6; i++)
         if (!block_get(&b, need[i])) fe_error(fe, d->name_loc, "hypercuboid '%s' needs `%s`", d->name, need[i]);
     Val v;
@@ -313,7 +313,7 @@ static void check_hypercuboid(FeCtx *fe, Decl *d)
         ArgRule r = { "weighting", SK_NAME, 0, 0, "scalar max_w" };
         check_value(fe, v, &r, "hypercuboid");
     }
-    if (block_val(fe, &b, "ops", &v)) {
+    if (block_val(fe, &b, "candidates", &v)) {
         int n = v.kind == V_LIST ? v.n : 1;
         for (int i = 0; i < n; i++) {
             Val o = v.kind == V_LIST ? v.items[i] : v;
@@ -321,7 +321,7 @@ static void check_hypercuboid(FeCtx *fe, Decl *d)
             if (p && (p->kind == DECL_PRIMITIVE || p->kind == DECL_OPS)) continue;
             const char *s = o.kind == V_NAME ? fe_suggest_symbol(fe, o.s, DECL_PRIMITIVE) : NULL;
             if (s) fe_error(fe, o.loc, "unknown primitive '%s' (did you mean '%s'?)", o.s, s);
-            else fe_error(fe, o.loc, "hypercuboid ops must name primitives or an op list");
+            else fe_error(fe, o.loc, "hypercuboid candidates must name primitives or an op list");
         }
     }
 }
