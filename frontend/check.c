@@ -402,7 +402,12 @@ bool fe_check(FeCtx *fe)
                     fe_error(fe, d->kind_loc, "a %s needs a name", d->block_kind);
                     break;
                 }
-                if (k == 0) {
+                if (k == 1) {
+                    Block b;
+                    int n;
+                    const char *const *keys = fe_network_setting_names(&n);
+                    if (block_open(fe, d, &b)) block_check_known(fe, &b, keys, n);
+                } else if (k == 0) {
                     Block b;
                     int n;
                     const char *const *keys = fe_cell_setting_names(&n);

@@ -510,8 +510,7 @@ IrGraph *elab_network(Elab *E, Decl *net, IrWeighting weighting)
 {
     FeCtx *fe = E->fe;
     Block b;
-    if (!block_open(fe, net, &b)) return NULL;
-    block_check_known(fe, &b, network_settings, COUNT(network_settings));
+    if (!block_open(fe, net, &b)) return NULL; /* settings were checked by fe_check */
     int before = fe_error_count(fe);
     NetCtx N;
     memset(&N, 0, sizeof N);

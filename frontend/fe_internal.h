@@ -30,6 +30,7 @@ struct FeCtx {
     bool symbols_built;
     uint64_t seen[1024];        /* hashes of reported errors, to report each once */
     int nseen;
+    int eval_depth;             /* nesting of fe_eval, bounded */
 };
 
 /* ---- values.c: what expressions evaluate to ---- */

@@ -233,7 +233,23 @@ static Val eval_binary(FeCtx *fe, Env *env, const Expr *e)
     return r;
 }
 
+static Val eval_expr(FeCtx *fe, Env *env, const Expr *e);
+
+/* Evaluates with a depth limit: a chain like 1+1+...+1 a megabyte long is an
+ * error, not a stack overflow. */
 Val fe_eval(FeCtx *fe, Env *env, const Expr *e)
+{
+    if (fe->eval_depth >= 500) {
+        fe_error(fe, e->loc, "expression is nested more than 500 levels deep");
+        return none_at(e->loc);
+    }
+    fe->eval_depth++;
+    Val v = eval_expr(fe, env, e);
+    fe->eval_depth--;
+    return v;
+}
+
+static Val eval_expr(FeCtx *fe, Env *env, const Expr *e)
 {
     Val v = none_at(e->loc);
     switch (e->kind) {

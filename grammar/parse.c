@@ -31,6 +31,11 @@ bool fe_parse(FeCtx *fe, int file)
     sharp__scan_bytes(src->text, (int)src->size, scanner);
     sharp_parse(scanner, &p);
     sharp_lex_destroy(scanner);
+    if (p.depth > 0 && !p.eof_reported && !p.fatal) {
+        Loc end = { file, p.size, p.size };
+        fe_error(fe, end, "end of file inside an unclosed '%c'", p.open_char[0]);
+        fe_note(fe, p.open_loc[0], "the '%c' opened here is never closed", p.open_char[0]);
+    }
     src->ast = p.out;
     return fe_error_count(fe) == before;
 }

@@ -17,6 +17,7 @@ typedef struct {
     Loc open_loc[FE_MAX_NESTING];
     int depth;                /* brackets currently open */
     bool fatal;               /* the scanner gave up (nesting too deep) */
+    bool eof_reported;        /* a syntax error at the end of the file was reported */
     uint32_t size;            /* bytes in the file */
     FeFile *out;              /* what the parser builds */
     int cap_decls;

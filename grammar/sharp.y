@@ -118,7 +118,7 @@ decl:
                                     $$->kind = DECL_PRIMITIVE; $$->loc = @$; $$->name = $2; $$->name_loc = @2;
                                     $$->params = $3.items; $$->nparams = $3.n; $$->body = $5;
                                     $$->has_mixed = true; $$->mixed = $9; }
-  | OPS IDENT '=' '[' entries ']' ';'
+  | OPS IDENT '=' '[' entries comma_opt ']' ';'
                                   { $$ = fe_arena_alloc(p->arena, sizeof(Decl));
                                     $$->kind = DECL_OPS; $$->loc = @$; $$->name = $2; $$->name_loc = @2;
                                     $$->entries = $5.items; $$->nentries = $5.n; }
@@ -139,6 +139,11 @@ decl:
                                     $$->value = $3; }
   | error ';'                     { $$ = NULL; }
   | error '}'                     { $$ = NULL; }
+  ;
+
+comma_opt:
+    %empty
+  | ','
   ;
 
 parent_opt:
@@ -164,7 +169,6 @@ entries:
   | IDENT '=' IDENT               { OpsEntry e = { $1, $3, @1, @3 }; $$.items = NULL; $$.n = 0; PUSH(p, $$.items, $$.n, e); }
   | entries ',' IDENT             { OpsEntry e = { $3, $3, @3, @3 }; $$ = $1; PUSH(p, $$.items, $$.n, e); }
   | entries ',' IDENT '=' IDENT   { OpsEntry e = { $3, $5, @3, @5 }; $$ = $1; PUSH(p, $$.items, $$.n, e); }
-  | entries ','                   { $$ = $1; }
   ;
 
 settings:
@@ -347,6 +351,7 @@ static void sharp_error(Loc *loc, void *scanner, FeParser *p, const char *msg)
     if (p->fatal)
         return;
     fe_error(p->fe, *loc, "%s", msg);
+    if (loc->start >= p->size) p->eof_reported = true;
     if (p->depth > 0) {
         char c = p->open_char[p->depth - 1];
         if (loc->start >= p->size)
