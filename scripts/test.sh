@@ -1,0 +1,26 @@
+#!/bin/sh
+# test.sh: the README's second command, also run by CI (.ci/run). Installs the
+# dependencies, then builds and runs the whole test suite three times:
+#   build/        the normal build (RelWithDebInfo), all tests
+#   build-asan/   AddressSanitizer + UndefinedBehaviorSanitizer, all tests
+#   build-fuzz/   clang + libFuzzer: the parser/checker fuzzed for 60 s
+# Each ctest run prints its own summary; the script fails if any run fails.
+set -u
+cd "$(dirname "$0")/.."
+sh scripts/install-deps.sh || exit 1
+jobs=$(nproc)
+status=0
+run() { # run DIR CMAKE_ARGS... ; builds DIR and runs its ctest
+    dir=$1; shift
+    echo "==== $dir: configure and build"
+    mkdir -p "$dir"
+    cmake -S . -B "$dir" "$@" >"$dir/configure.log" 2>&1 || { cat "$dir/configure.log"; status=1; return; }
+    cmake --build "$dir" -j"$jobs" >"$dir/build.log" 2>&1 || { tail -50 "$dir/build.log"; status=1; return; }
+    echo "==== $dir: ctest"
+    (cd "$dir" && ctest --output-on-failure -j"$jobs" $CTEST_ARGS) || status=1
+}
+CTEST_ARGS="" run build
+CTEST_ARGS="" run build-asan -DSHARPC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+CC=clang CTEST_ARGS="-R fuzz" run build-fuzz -DSHARPC_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+if [ $status -eq 0 ]; then echo "test.sh: all test runs passed"; else echo "test.sh: FAILED"; fi
+exit $status
