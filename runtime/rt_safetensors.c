@@ -119,6 +119,7 @@ typedef struct Json {
   size_t errlen;
 } Json;
 
+/* Skips JSON whitespace. */
 static void js_ws(Json *j) {
   while (j->i < j->n && (j->s[j->i] == ' ' || j->s[j->i] == '\t' || j->s[j->i] == '\n' || j->s[j->i] == '\r'))
     j->i++;
@@ -536,6 +537,7 @@ static int js_header(Json *j, RtTensorFile *f) {
 
 /* ---- reader ---- */
 
+/* qsort orders: tensors by name, and by byte range for the tiling check. */
 static int cmp_by_name(const void *a, const void *b) {
   return strcmp((*(RtTensorInfo *const *)a)->name, (*(RtTensorInfo *const *)b)->name);
 }
@@ -791,6 +793,7 @@ typedef struct Buf {
   int failed;
 } Buf;
 
+/* Appends n bytes, growing the buffer; sets `failed` when out of memory. */
 static void buf_put(Buf *b, const char *s, size_t n) {
   if (b->failed) return;
   if (b->n + n + 1 > b->cap) {
@@ -809,6 +812,7 @@ static void buf_put(Buf *b, const char *s, size_t n) {
   b->p[b->n] = '\0';
 }
 
+/* Appends a NUL-terminated string. */
 static void buf_str(Buf *b, const char *s) { buf_put(b, s, strlen(s)); }
 
 /* Appends s as a JSON string, escaping as serde_json does. */
@@ -845,6 +849,8 @@ static int utf8_valid(const char *s) {
   return 1;
 }
 
+/* Writer order: dtype rank descending, then name; and plain name order
+ * for the duplicate check. */
 static int cmp_layout(const void *a, const void *b) {
   const RtTensorOut *x = *(const RtTensorOut *const *)a, *y = *(const RtTensorOut *const *)b;
   int rx = dtype_table[x->dtype].rank, ry = dtype_table[y->dtype].rank;

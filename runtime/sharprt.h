@@ -97,7 +97,9 @@ int rt_st_read_raw(RtTensorFile *f, const RtTensorInfo *t, void *dst, char *err,
  * failure the temporary file is removed and a previous file at path is left
  * intact. Layout: by dtype, widest first (I64, F64, F32, I32, U8), then by
  * name, as the reference writer; the header is compact JSON padded with
- * spaces to a multiple of 8 bytes. Output depends only on the tensor set. */
+ * spaces to a multiple of 8 bytes. Output depends only on the tensor set.
+ * Two threads of one process must not write the same path at once (they
+ * would share the temporary name). */
 int rt_st_write(const char *path, const RtTensorOut *tensors, int n, const RtStMeta *meta, int nmeta, char *err,
                 size_t errlen);
 /* rt_st_write with injected failures (fault may be NULL), for tests. */
@@ -129,5 +131,92 @@ int rt_cosine_schedule(int epochs, double max_lr, double min_lr, double *lr, cha
  * drop_path_prob * e / epochs (§6.3). Exceeds drop_path_prob when a resumed
  * run's epoch passes `epochs`; 0 when epochs < 1. */
 double rt_drop_path_prob(double drop_path_prob, int e, int epochs);
+
+/* ---- rt_dataset.c ---- */
+/* Image classification data sets in memory (sharpdarts.md §8): MNIST and
+ * Fashion-MNIST IDX files (raw or gzip), CIFAR-10 binary batches, CIFAR-10.1
+ * .npy pairs. Loaders fill an RtDataset or return -1 with err naming the file
+ * (truncation reports expected and actual bytes); free with rt_dataset_free. */
+
+/* Which half of a data set to load. */
+typedef enum RtSplit {
+  RT_SPLIT_TRAIN, /* train-*, data_batch_1..5 */
+  RT_SPLIT_TEST,  /* t10k-*, test_batch, CIFAR-10.1 */
+} RtSplit;
+
+/* A loaded data set. */
+typedef struct RtDataset {
+  int64_t n;        /* number of images */
+  int c, h, w;      /* channels, height, width */
+  int num_classes;  /* labels are 0..num_classes-1 */
+  uint8_t *pixels;  /* n*c*h*w bytes, NCHW, 0..255 */
+  int32_t *labels;  /* n labels */
+  const char *name; /* "mnist", "fashion-mnist", "cifar10" or "cifar10.1": picks the RtNorm */
+} RtDataset;
+
+/* Per-channel normalization constants of a data set (§8.1, §8.4, §8.5). */
+typedef struct RtNorm {
+  const char *name; /* data set name */
+  int channels;     /* 1 or 3 */
+  double mean[3];   /* per channel, on the [0, 1] scale */
+  double std[3];    /* per channel */
+} RtNorm;
+
+/* Most dimensions of an .npy array. */
+#define RT_NPY_MAX_DIMS 8
+
+/* A loaded .npy array of plain numbers. */
+typedef struct RtNpy {
+  char kind;                       /* 'u', 'i', 'f' or 'b' (numpy dtype kind) */
+  int itemsize;                    /* bytes per element: 1, 2, 4 or 8 */
+  int big_endian;                  /* data is big-endian ('>' in descr) */
+  int fortran_order;               /* column-major data */
+  int ndim;                        /* 0 for a scalar */
+  int64_t shape[RT_NPY_MAX_DIMS];  /* sizes, outermost first */
+  size_t count;                    /* number of elements */
+  size_t nbytes;                   /* count * itemsize */
+  const unsigned char *data;       /* the elements as stored */
+  unsigned char *buf;              /* owned allocation behind data */
+} RtNpy;
+
+/* Loads an IDX image file (idx3-ubyte) and its label file (idx1-ubyte), each
+ * raw or gzip (detected by magic). Checks magic numbers, dimensions, that the
+ * counts match, labels < num_classes, exact file sizes. Sets name "mnist". */
+int rt_idx_load(const char *images_path, const char *labels_path, int num_classes, RtDataset *ds, char *err,
+                size_t errlen);
+/* Loads and concatenates CIFAR-10 binary batches (records of 1 label byte +
+ * 3072 CHW pixel bytes). Sets name "cifar10". */
+int rt_cifar10_load(const char *const *paths, int npaths, RtDataset *ds, char *err, size_t errlen);
+/* Loads CIFAR-10.1: uint8 data [N, 32, 32, 3] (transposed to NCHW) and
+ * integer labels [N] (any integer descr, either byte order). Sets name
+ * "cifar10.1". */
+int rt_cifar101_load(const char *data_path, const char *labels_path, RtDataset *ds, char *err, size_t errlen);
+/* Loads a split from what dir holds: {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]
+ * (MNIST / Fashion-MNIST), data_batch_1..5.bin / test_batch.bin in dir or
+ * dir/cifar-10-batches-bin (CIFAR-10), cifar10.1-{data,labels}.npy or
+ * cifar10.1_v6_{data,labels}.npy (CIFAR-10.1, test only). name (NULL or ""
+ * for automatic) forces one of "mnist", "fashion-mnist", "cifar10",
+ * "cifar10.1". IDX files cannot tell MNIST from Fashion-MNIST: automatic mode
+ * calls them "fashion-mnist" when the directory path contains "fashion". */
+int rt_dataset_load_dir(const char *dir, const char *name, RtSplit split, RtDataset *ds, char *err, size_t errlen);
+/* Frees the data set's arrays and zeroes it (NULL is allowed). */
+void rt_dataset_free(RtDataset *ds);
+/* Normalization constants by data set name ("mnist", "fashion-mnist",
+ * "emnist", "cifar10", "cifar10.1", "svhn", "stl10", "imagenet"), NULL if
+ * unknown. ImageNet's are the intended ones, not the HEAD defect's (§8.4). */
+const RtNorm *rt_norm_find(const char *name);
+/* Converts count images to float NCHW in out (count*c*h*w floats):
+ * ((x / 255) - mean[c]) / std[c] in float32 as torchvision does. The images
+ * are indices[0..count) or, when indices is NULL, start..start+count-1. */
+int rt_dataset_normalize(const RtDataset *ds, const RtNorm *norm, const int64_t *indices, int64_t start,
+                         int64_t count, float *out, char *err, size_t errlen);
+/* Loads a .npy file (format versions 1-3, raw or gzip) of integer, float or
+ * bool elements; checks the header dict and the exact data size. */
+int rt_npy_load(const char *path, RtNpy *a, char *err, size_t errlen);
+/* Element i of an integer or bool array as int64; -1 if out of range or
+ * not an integer type (or a uint64 above INT64_MAX). */
+int rt_npy_get_int(const RtNpy *a, size_t i, int64_t *out);
+/* Frees an RtNpy and zeroes it (NULL is allowed). */
+void rt_npy_free(RtNpy *a);
 
 #endif

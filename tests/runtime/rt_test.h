@@ -29,6 +29,7 @@ int test_safetensors(TestCtx *ctx);
 int test_safetensors_tool(int argc, char **argv);
 int test_dataset(TestCtx *ctx);
 int test_fashion_mnist(TestCtx *ctx);
+int test_dataset_tool(int argc, char **argv);
 
 /* Replaces path with n bytes of data; 0 on success. */
 int write_file(const char *path, const void *data, size_t n);

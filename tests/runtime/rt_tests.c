@@ -1,6 +1,7 @@
-/* rt_tests.c: the runtime tests' driver. `rt_tests GROUP [TMPDIR]` runs one
- * group and exits non-zero on failure; `rt_tests st-tool ...` is the helper
- * the python cross-check calls to read and write safetensors files. */
+/* rt_tests.c: the runtime tests' driver. `rt_tests GROUP [DIR]` runs one
+ * group and exits non-zero on failure; DIR is the group's scratch directory,
+ * or for fashion-mnist the data set's directory. `rt_tests st-tool ...` and
+ * `rt_tests ds-tool ...` are the helpers the python cross-checks call. */
 #define _POSIX_C_SOURCE 200809L
 #include "rt_test.h"
 
@@ -49,8 +50,9 @@ int main(int argc, char **argv) {
       {"fashion-mnist", test_fashion_mnist},
   };
   if (argc >= 2 && strcmp(argv[1], "st-tool") == 0) return test_safetensors_tool(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "ds-tool") == 0) return test_dataset_tool(argc - 2, argv + 2);
   if (argc < 2) {
-    fprintf(stderr, "usage: rt_tests GROUP [TMPDIR] | rt_tests st-tool ...\n");
+    fprintf(stderr, "usage: rt_tests GROUP [DIR] | rt_tests st-tool ... | rt_tests ds-tool ...\n");
     return 2;
   }
   for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
