@@ -8,11 +8,14 @@
 static const char *decl_what(const Decl *d)
 {
     switch (d->kind) {
-    case DECL_PRIMITIVE: return "primitive";
-    case DECL_OPS: return "op list";
-    case DECL_BLOCK: return d->block_kind;
-    case DECL_ASSIGN: return "genotype";
-    default: return "declaration";
+    case DECL_PRIMITIVE: return "a primitive";
+    case DECL_OPS: return "an op list";
+    case DECL_BLOCK:
+        return strcmp(d->block_kind, "network") == 0 ? "a network"
+             : strcmp(d->block_kind, "cell") == 0 ? "a cell"
+             : strcmp(d->block_kind, "hypercuboid") == 0 ? "a hypercuboid" : "a settings block";
+    case DECL_ASSIGN: return "a genotype";
+    default: return "a declaration";
     }
 }
 
@@ -28,7 +31,7 @@ void fe_build_symbols(FeCtx *fe)
             if (d->kind == DECL_IMPORT || !d->name) continue;
             Decl *prev = fe_lookup(fe, d->name);
             if (prev) {
-                fe_error(fe, d->name_loc, "'%s' is already declared as a %s", d->name, decl_what(prev));
+                fe_error(fe, d->name_loc, "'%s' is already declared as %s", d->name, decl_what(prev));
                 fe_note(fe, prev->name_loc, "the earlier declaration is here");
                 continue;
             }
