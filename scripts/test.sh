@@ -15,12 +15,12 @@ run() { # run DIR CMAKE_ARGS... ; builds DIR and runs its ctest
     echo "==== $dir: configure and build"
     mkdir -p "$dir"
     cmake -S . -B "$dir" "$@" >"$dir/configure.log" 2>&1 || { cat "$dir/configure.log"; status=1; return; }
-    cmake --build "$dir" -j"$jobs" >"$dir/build.log" 2>&1 || { tail -50 "$dir/build.log"; status=1; return; }
+    cmake --build "$dir" -j"$jobs" $BUILD_ARGS >"$dir/build.log" 2>&1 || { tail -50 "$dir/build.log"; status=1; return; }
     echo "==== $dir: ctest"
     (cd "$dir" && ctest --output-on-failure -j"$jobs" $CTEST_ARGS) || status=1
 }
-CTEST_ARGS="" run build
-CTEST_ARGS="" run build-asan -DSHARPC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
-CC=clang CTEST_ARGS="-R fuzz" run build-fuzz -DSHARPC_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+BUILD_ARGS="" CTEST_ARGS="" run build
+BUILD_ARGS="" CTEST_ARGS="" run build-asan -DSHARPC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+CC=clang BUILD_ARGS="--target fuzz_frontend" CTEST_ARGS="-R fuzz" run build-fuzz -DSHARPC_FUZZ=ON -DSHARPC_FUZZ_SECONDS=60 -DCMAKE_BUILD_TYPE=RelWithDebInfo
 if [ $status -eq 0 ]; then echo "test.sh: all test runs passed"; else echo "test.sh: FAILED"; fi
 exit $status
