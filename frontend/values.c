@@ -56,39 +56,36 @@ static Val int_at(Loc loc, int64_t i)
     return v;
 }
 
+/* Reports that `v` is not of the expected kind (unless it is already the
+ * result of an error); always false. */
+static bool type_error(FeCtx *fe, Val v, const char *what, const char *expected)
+{
+    if (v.kind != V_NONE) {
+        char b[64];
+        val_print(b, sizeof b, v);
+        fe_error(fe, v.loc, "%s must be %s, not %s (%s)", what, expected, val_kind_name(v.kind), b);
+    }
+    return false;
+}
+
 bool val_int(FeCtx *fe, Val v, const char *what, int64_t *out)
 {
     if (v.kind == V_INT) { *out = v.i; return true; }
     if (v.kind == V_FLOAT && v.f == floor(v.f) && fabs(v.f) < 1e12) { *out = (int64_t)v.f; return true; }
-    if (v.kind != V_NONE) {
-        char b[64];
-        val_print(b, sizeof b, v);
-        fe_error(fe, v.loc, "%s must be an integer, not %s (%s)", what, val_kind_name(v.kind), b);
-    }
-    return false;
+    return type_error(fe, v, what, "an integer");
 }
 
 bool val_num(FeCtx *fe, Val v, const char *what, double *out)
 {
     if (v.kind == V_INT) { *out = (double)v.i; return true; }
     if (v.kind == V_FLOAT) { *out = v.f; return true; }
-    if (v.kind != V_NONE) {
-        char b[64];
-        val_print(b, sizeof b, v);
-        fe_error(fe, v.loc, "%s must be a number, not %s (%s)", what, val_kind_name(v.kind), b);
-    }
-    return false;
+    return type_error(fe, v, what, "a number");
 }
 
 bool val_bool(FeCtx *fe, Val v, const char *what, bool *out)
 {
     if (v.kind == V_BOOL) { *out = v.i != 0; return true; }
-    if (v.kind != V_NONE) {
-        char b[64];
-        val_print(b, sizeof b, v);
-        fe_error(fe, v.loc, "%s must be true or false, not %s (%s)", what, val_kind_name(v.kind), b);
-    }
-    return false;
+    return type_error(fe, v, what, "true or false");
 }
 
 static Val eval_list(FeCtx *fe, Env *env, const Expr *e)
