@@ -236,9 +236,8 @@ static int elab_base(Elab *E, const BaseOp *op, const CallArgs *ca, Loc where, c
         int in[2] = { x, w };
         int y = add_or_report(E, OP_CONV2D, in, 2, &at, where);
         if (y >= 0 && !dw && A[6].given && A[6].flag) {
-            /* A conv bias is a separate per-channel add in the IR: a 1x1 BN-free
-             * affine is not an op, so express it as linear-free broadcast later.
-             * Only the HyperCuboid `none`/`skip` adapters use it. */
+            /* No IR op adds a per-channel bias yet; only the HyperCuboid
+             * `none`/`skip` adapters (sharpdarts.md §9.1) would need one. */
             fe_error(fe, A[6].loc, "conv bias is not supported yet");
             return -1;
         }
