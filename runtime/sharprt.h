@@ -219,4 +219,155 @@ int rt_npy_get_int(const RtNpy *a, size_t i, int64_t *out);
 /* Frees an RtNpy and zeroes it (NULL is allowed). */
 void rt_npy_free(RtNpy *a);
 
+/* ---- rt_rng.c ---- */
+/* A counter-based generator, Philox4x32-10 (Salmon et al., SC'11): every
+ * value is a pure function of (seed, stream, counter), so results depend on
+ * neither thread count nor call order. Key = seed (64 bits); counter block =
+ * (counter low, counter high, stream low, stream high). The stateful RtRng
+ * consumes one block per draw; its three fields are its whole state (save
+ * them in a checkpoint to resume the exact sequence). */
+
+/* A generator: the next draw uses block (seed, stream, counter). */
+typedef struct RtRng {
+  uint64_t seed;    /* the run's seed (Philox key) */
+  uint64_t stream;  /* independent sequence for one purpose (init, shuffle, augment, ...) */
+  uint64_t counter; /* index of the next block; incremented by every draw */
+} RtRng;
+
+/* Streams the runtime uses, so that its purposes never share blocks. */
+enum {
+  RT_STREAM_INIT = 1,     /* weight initialization */
+  RT_STREAM_SHUFFLE = 2,  /* per-epoch permutations (epoch in the high bits) */
+  RT_STREAM_AUGMENT = 3,  /* per-sample augmentation (epoch in the high bits) */
+  RT_STREAM_SAMPLE = 4,   /* per-step random batches (architecture half) */
+  RT_STREAM_DROPPATH = 5, /* drop-path masks */
+  RT_STREAM_USER = 256,   /* first stream free for callers */
+};
+
+/* One Philox4x32-10 block: four 32-bit words of (seed, stream, counter). */
+void rt_philox4x32(uint64_t seed, uint64_t stream, uint64_t counter, uint32_t out[4]);
+/* Stream number of `purpose` (an RT_STREAM_*) in epoch `epoch`. */
+uint64_t rt_rng_stream(uint64_t purpose, int64_t epoch);
+/* A generator at counter 0. */
+RtRng rt_rng_init(uint64_t seed, uint64_t stream);
+/* Uniform 32-bit integer. */
+uint32_t rt_rng_u32(RtRng *r);
+/* Uniform 64-bit integer (two words of one block). */
+uint64_t rt_rng_u64(RtRng *r);
+/* Uniform float in [0, 1): 24 random bits. */
+float rt_rng_uniform(RtRng *r);
+/* Uniform float in [lo, hi). */
+float rt_rng_uniform_range(RtRng *r, float lo, float hi);
+/* Standard normal by Box-Muller on one block (the cosine branch). */
+float rt_rng_normal(RtRng *r);
+/* Uniform integer in [0, n) for n >= 1 (0 when n == 0): 64 random bits
+ * reduced modulo n, bias below n / 2^64. */
+uint64_t rt_rng_below(RtRng *r, uint64_t n);
+/* 1 with probability p, else 0 (p <= 0: always 0; p >= 1: always 1). */
+int rt_rng_bernoulli(RtRng *r, double p);
+
+/* PyTorch's default initialization (sharpdarts.md §0), deterministic but not
+ * bitwise equal to torch. fan_in = in_channels/groups * kh * kw for a conv,
+ * in_features for a linear layer. */
+/* kaiming_uniform_(a = sqrt(5)): U(-1/sqrt(fan_in), 1/sqrt(fan_in)). */
+void rt_init_kaiming_uniform(RtRng *r, float *w, size_t n, int64_t fan_in);
+/* Bias: U(-1/sqrt(fan_in), 1/sqrt(fan_in)). */
+void rt_init_bias_uniform(RtRng *r, float *b, size_t n, int64_t fan_in);
+/* scale * N(0, 1) (architecture parameters: scale 1e-3). */
+void rt_init_normal(RtRng *r, float *w, size_t n, float scale);
+/* Every element set to value (BN gamma 1, beta 0, running stats). */
+void rt_init_const(float *w, size_t n, float value);
+
+/* ---- rt_optim.c ---- */
+/* Optimizers on flat float32 arrays with PyTorch 1.13's semantics (the
+ * single-tensor CPU path): same update order, float32 element arithmetic,
+ * double hyperparameters as Python floats are. The loops call them once per
+ * parameter block (or once on the planner's single block). */
+
+/* One gradient (or parameter) array: n floats at p. */
+typedef struct RtSpan {
+  float *p;  /* the elements */
+  size_t n;  /* how many */
+} RtSpan;
+
+/* torch.optim.SGD step (dampening 0, no Nesterov) on n elements:
+ * d = g + wd*p; buf = d on the first step (first != 0), else
+ * buf = momentum*buf + d; p -= lr*buf. With momentum 0 buf is unused (may
+ * be NULL) and p -= lr*d. */
+void rt_sgd_step(float *p, const float *g, float *buf, size_t n, double lr, double momentum, double weight_decay,
+                 int first);
+/* torch.optim.Adam step (not AdamW) on n elements; step is the 1-based step
+ * number after this update (the bias corrections use it):
+ * g' = g + wd*p; m = b1*m + (1-b1)*g'; v = b2*v + (1-b2)*g'^2;
+ * p -= lr/(1-b1^step) * m / (sqrt(v)/sqrt(1-b2^step) + eps). */
+void rt_adam_step(float *p, const float *g, float *m, float *v, size_t n, int64_t step, double lr, double beta1,
+                  double beta2, double eps, double weight_decay);
+/* The global L2 norm over count gradient arrays (accumulated in double). */
+double rt_grad_norm(const RtSpan *grads, int count);
+/* torch.nn.utils.clip_grad_norm_: total = the global L2 norm; when
+ * coef = max_norm/(total + 1e-6) < 1, every gradient is scaled by coef.
+ * Returns total (before clipping); a non-finite total leaves the gradients
+ * as they are and is returned for the caller to report. */
+double rt_clip_grad_norm(const RtSpan *grads, int count, double max_norm);
+
+/* ---- rt_checkpoint.c ---- */
+/* Checkpoints: one safetensors file written atomically by rt_st_write (a
+ * failed save leaves the previous checkpoint intact) holding any list of
+ * named tensors (weights, BN buffers, alphas, optimizer states under
+ * "optim.sgd.momentum/<name>", "optim.adam.m/<name>", "optim.adam.v/<name>")
+ * and, in __metadata__, the format tag and version, the run state (epoch,
+ * step, RNG, source hash), a checksum of all tensor bytes, and any extra
+ * key/value pairs the caller adds. Loading checks all of it; every error
+ * names the file and, where one is at fault, the tensor. */
+
+/* Version written into "sharprt.checkpoint"; a file with another is rejected. */
+#define RT_CKPT_VERSION 1
+
+/* Prefixes of optimizer-state tensors, followed by the parameter's name. */
+#define RT_CKPT_SGD_MOMENTUM "optim.sgd.momentum/"
+#define RT_CKPT_ADAM_M "optim.adam.m/"
+#define RT_CKPT_ADAM_V "optim.adam.v/"
+
+/* One tensor to save or to load into. */
+typedef struct RtCkptTensor {
+  const char *name;              /* unique name in the file */
+  RtDtype dtype;                 /* RT_DTYPE_F32 or RT_DTYPE_I64 (others allowed too) */
+  int ndim;                      /* 0 for a scalar */
+  int64_t shape[RT_ST_MAX_DIMS]; /* sizes, outermost first */
+  void *data;                    /* numel * element size bytes */
+  int optional;                  /* load: absent is allowed (*loaded tells) */
+  int loaded;                    /* load: set to 1 when read, 0 when absent */
+} RtCkptTensor;
+
+/* The run state a resumed run needs besides tensors. */
+typedef struct RtCkptState {
+  int64_t epoch;          /* epochs completed */
+  int64_t step;           /* optimizer steps taken in all (Adam's step count) */
+  RtRng rng;              /* the run's generator state */
+  char source_hash[72];   /* hash of the .nas source the program was built from ("" if none) */
+} RtCkptState;
+
+/* Saves tensors[0..n) with state and nextra extra metadata pairs (keys must
+ * not start with "sharprt.") to path atomically. */
+int rt_ckpt_save(const char *path, const RtCkptTensor *tensors, int n, const RtCkptState *state,
+                 const RtStMeta *extra, int nextra, char *err, size_t errlen);
+/* rt_ckpt_save with injected write failures (fault may be NULL), for tests. */
+int rt_ckpt_save_fault(const char *path, const RtCkptTensor *tensors, int n, const RtCkptState *state,
+                       const RtStMeta *extra, int nextra, const RtStFault *fault, char *err, size_t errlen);
+/* Opens a checkpoint and validates its header and metadata: the format tag
+ * and version, the state fields (into *state), and, when expect_hash is
+ * non-NULL and non-empty, that the source hash matches. Extra metadata is
+ * then available through rt_st_meta; close with rt_st_close. */
+RtTensorFile *rt_ckpt_open(const char *path, RtCkptState *state, const char *expect_hash, char *err,
+                           size_t errlen);
+/* Reads tensors[0..n) from an open checkpoint: each must exist (unless
+ * optional) with exactly its dtype and shape, the file may hold no tensor
+ * that is not asked for, and the checksum of all bytes must match. On
+ * failure the destination arrays may have been partly overwritten: do not
+ * resume from them. */
+int rt_ckpt_read(RtTensorFile *f, const char *path, RtCkptTensor *tensors, int n, char *err, size_t errlen);
+/* rt_ckpt_open + rt_ckpt_read + rt_st_close. */
+int rt_ckpt_load(const char *path, RtCkptTensor *tensors, int n, RtCkptState *state, const char *expect_hash,
+                 char *err, size_t errlen);
+
 #endif
