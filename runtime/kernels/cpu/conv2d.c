@@ -1,5 +1,6 @@
-/* conv2d.c: 2-D convolution without bias, forward and both backwards.
- * Groups, stride, symmetric padding, dilation and rectangular kernels.
+/* conv2d.c: the plain reference 2-D convolution without bias, forward and
+ * both backwards (k_conv2d_*_ref; the tuned ones in conv2d_fast.c must match
+ * them). Groups, stride, symmetric padding, dilation and rectangular kernels.
  * Loops keep the output column innermost with its valid range precomputed
  * (k_valid_range), so the inner loop has no bounds tests. */
 #include "cpu_kernels.h"
@@ -7,9 +8,9 @@
 #include <string.h>
 
 /* Forward: y[n,co] = sum over ci in co's group, ki, kj of w * shifted x. */
-K_FN void k_conv2d_fwd(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh, int sw,
-                       int ph, int pw, int dh, int dw, int g,
-                       const real *x, const real *w, real *y)
+K_FN void k_conv2d_fwd_ref(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh, int sw,
+                           int ph, int pw, int dh, int dw, int g,
+                           const real *x, const real *w, real *y)
 {
     int Ho = k_out_size(H, kh, sh, ph, dh), Wo = k_out_size(W, kw, sw, pw, dw);
     int Cig = Ci / g, Cog = Co / g;
@@ -41,9 +42,9 @@ K_FN void k_conv2d_fwd(int N, int Ci, int H, int W, int Co, int kh, int kw, int 
 }
 
 /* Input gradient: scatters every gy tap back through w (transposed conv). */
-K_FN void k_conv2d_bwd_data(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh, int sw,
-                            int ph, int pw, int dh, int dw, int g,
-                            const real *gy, const real *w, real *gx)
+K_FN void k_conv2d_bwd_data_ref(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh,
+                                int sw, int ph, int pw, int dh, int dw, int g,
+                                const real *gy, const real *w, real *gx)
 {
     int Ho = k_out_size(H, kh, sh, ph, dh), Wo = k_out_size(W, kw, sw, pw, dw);
     int Cig = Ci / g, Cog = Co / g;
@@ -76,9 +77,9 @@ K_FN void k_conv2d_bwd_data(int N, int Ci, int H, int W, int Co, int kh, int kw,
 
 /* Weight gradient: each tap is a dot product of gy with shifted x over the
  * batch and the output plane, accumulated in real_acc. */
-K_FN void k_conv2d_bwd_weight(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh, int sw,
-                              int ph, int pw, int dh, int dw, int g,
-                              const real *x, const real *gy, real *gw)
+K_FN void k_conv2d_bwd_weight_ref(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh,
+                                  int sw, int ph, int pw, int dh, int dw, int g,
+                                  const real *x, const real *gy, real *gw)
 {
     int Ho = k_out_size(H, kh, sh, ph, dh), Wo = k_out_size(W, kw, sw, pw, dw);
     int Cig = Ci / g, Cog = Co / g;

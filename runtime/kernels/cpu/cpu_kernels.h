@@ -22,6 +22,11 @@
  * - No kernel allocates memory or keeps state; no kernel checks its shapes
  *   (the compiler has checked them).
  * - Output sizes follow PyTorch (floor mode): see k_out_size().
+ * - Tuned kernels keep their plain reference beside them, named `_ref`
+ *   (same signature and semantics); tests/kernels compares the two. The
+ *   tuned ones parallelize with OpenMP when built with -fopenmp (K_OMP), and
+ *   give the same bits for the same thread count: batch reductions use fixed
+ *   partitions merged in a fixed order, never atomics.
  */
 #ifndef SHARP_CPU_KERNELS_H
 #define SHARP_CPU_KERNELS_H
@@ -45,6 +50,56 @@ typedef double real_acc;
 
 /* ---- shared helpers (header only) ---- */
 
+/* K_OMP(parallel for) expands to `#pragma omp parallel for` in an OpenMP
+ * build and to nothing otherwise (no unknown-pragma warnings). */
+#ifdef _OPENMP
+#include <omp.h>
+#define K_PRAGMA_(x) _Pragma(#x)
+#define K_OMP(x) K_PRAGMA_(omp x)
+#else
+#define K_OMP(x)
+#endif
+
+/* Number of threads of the enclosing parallel region (1 outside one). */
+static inline int k_omp_nthreads(void)
+{
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
+/* Index of the calling thread in the enclosing parallel region. */
+static inline int k_omp_thread(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* Threads a parallel region started here would get. */
+static inline int k_omp_max_threads(void)
+{
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+/* Parallel loops below this much work (flops or elements) run on one thread. */
+#define K_PAR_MIN 32768
+
+/* Whether a loop of `work` flops or elements is worth a parallel region:
+ * K_OMP(parallel for if(k_par(work))). */
+static inline int k_par(double work)
+{
+    return work > K_PAR_MIN;
+}
+
 /* Output length of a window op along one axis: floor((n + 2p - d(k-1) - 1)/s) + 1. */
 static inline int k_out_size(int n, int k, int s, int p, int d)
 {
@@ -65,11 +120,14 @@ static inline void k_valid_range(int n_out, int s, int off, int n_in, int *lo, i
     *hi = h;
 }
 
-/* ---- conv2d.c: 2-D convolution, no bias ----
+/* ---- conv2d_fast.c: 2-D convolution, no bias (tuned) ----
  * Every conv takes (N, Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g):
  * kernel kh x kw, stride (sh, sw), zero padding ph rows top and bottom and pw
  * columns left and right, dilation (dh, dw), g groups (g = Ci = Co is
- * depthwise). Ho = k_out_size(H, kh, sh, ph, dh), Wo = k_out_size(W, kw, sw, pw, dw). */
+ * depthwise). Ho = k_out_size(H, kh, sh, ph, dh), Wo = k_out_size(W, kw, sw, pw, dw).
+ * Pointwise convs run as a blocked GEMM, depthwise ones as row loops
+ * vectorized along the width, all others as im2col panels (bounded, on the
+ * stack) fed to the same GEMM. The references are in conv2d.c below. */
 
 /* Forward: y = conv(x, w).
  * x: (N, Ci, H, W), w: (Co, Ci/g, kh, kw), y: (N, Co, Ho, Wo). */
@@ -87,9 +145,24 @@ K_FN void k_conv2d_bwd_weight(int N, int Ci, int H, int W, int Co, int kh, int k
                               int ph, int pw, int dh, int dw, int g,
                               const real *x, const real *gy, real *gw);
 
+/* ---- conv2d.c: the plain reference convolutions ----
+ * Same arguments and results as the three above, direct loops. */
+
+K_FN void k_conv2d_fwd_ref(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh, int sw,
+                           int ph, int pw, int dh, int dw, int g,
+                           const real *x, const real *w, real *y);
+K_FN void k_conv2d_bwd_data_ref(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh,
+                                int sw, int ph, int pw, int dh, int dw, int g,
+                                const real *gy, const real *w, real *gx);
+K_FN void k_conv2d_bwd_weight_ref(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh,
+                                  int sw, int ph, int pw, int dh, int dw, int g,
+                                  const real *x, const real *gy, real *gw);
+
 /* ---- batch_norm.c: batch normalization (PyTorch semantics) ----
  * HW is H*W (1 for a (N, C) input). gamma and beta are both NULL for a
- * non-affine BN. M = N*HW is the number of values per channel. */
+ * non-affine BN. M = N*HW is the number of values per channel. The two
+ * training kernels are tuned; k_bn_train_fwd_ref / k_bn_train_bwd_ref are
+ * their plain references (same arguments). */
 
 /* Training forward: normalizes with the batch mean and biased batch
  * variance, y = gamma*(x - mean)*invstd + beta, invstd = 1/sqrt(var + eps).
@@ -109,6 +182,14 @@ K_FN void k_bn_train_bwd(int N, int C, int HW,
                          const real *x, const real *gy, const real *gamma,
                          const real *save_mean, const real *save_invstd,
                          real *gx, real *ggamma, real *gbeta);
+K_FN void k_bn_train_fwd_ref(int N, int C, int HW, real eps, real momentum,
+                             const real *x, const real *gamma, const real *beta,
+                             real *y, real *save_mean, real *save_invstd,
+                             real *run_mean, real *run_var);
+K_FN void k_bn_train_bwd_ref(int N, int C, int HW,
+                             const real *x, const real *gy, const real *gamma,
+                             const real *save_mean, const real *save_invstd,
+                             real *gx, real *ggamma, real *gbeta);
 /* Eval forward with the running estimates:
  * y = gamma*(x - run_mean)/sqrt(run_var + eps) + beta.
  * x, y: (N, C, HW); gamma, beta, run_mean, run_var: (C). */

@@ -1,0 +1,574 @@
+/* conv2d_fast.c: the tuned 2-D convolutions k_conv2d_fwd / _bwd_data /
+ * _bwd_weight, which must match the references of conv2d.c.
+ *
+ * Three paths, chosen per call from the shape:
+ * - pointwise (1x1, stride 1, no padding, one group): per sample a GEMM
+ *   y[n] (Co x HW) = w (Co x Ci) * x[n] (Ci x HW), with its transposes for
+ *   the backwards;
+ * - depthwise (g == Ci == Co): one (H, W) plane at a time, output rows
+ *   vectorized along the width, borders split off with k_valid_range;
+ * - everything else: im2col panels of at most CONV_KC x CONV_JB values,
+ *   built on the stack, fed to the same GEMM (col2im for the data gradient).
+ * The GEMM is a register-blocked micro-kernel (CONV_MR x CONV_NR outputs)
+ * written in plain C for the compiler's auto-vectorizer.
+ * Parallel loops run over samples, column tiles, planes or channels, never
+ * splitting a sum except the weight gradient's sum over the batch, whose
+ * per-thread partials are merged in thread order (deterministic for a given
+ * thread count). Nothing is allocated: scratch is bounded stack arrays. */
+#include "cpu_kernels.h"
+
+#include <string.h>
+
+#define CONV_MR 4   /* GEMM micro-tile rows (output channels) */
+#define CONV_NR 32  /* GEMM micro-tile columns (output pixels) */
+#define CONV_KC 128 /* GEMM depth block (rows of an im2col panel) */
+#define CONV_JB 128 /* column tile of a parallel task / im2col panel */
+#define CONV_VL 16  /* lanes of a dot-product accumulator */
+#define CONV_WB 64  /* weight-gradient tile edge (channels x taps) */
+#define CONV_DW_TAPS 64 /* largest depthwise window the fast path keeps on the stack */
+
+static inline int conv_min(int a, int b)
+{
+    return a < b ? a : b;
+}
+
+/* ---- GEMM ---- */
+
+/* One micro-tile: C[i][j] (+)= sum_k A(i, k) * B[k][j] for i < mr <= CONV_MR,
+ * j < nr <= CONV_NR, where A(i, k) = A[aoff[i] + k*acs] and B rows are ldb
+ * apart; acc != 0 adds to C instead of overwriting. B must hold CONV_NR
+ * readable columns (the caller pads narrow strips). */
+static inline void conv_ukernel(int kc, const real *A, const ptrdiff_t *aoff, ptrdiff_t acs,
+                                const real *B, ptrdiff_t ldb, real *C, ptrdiff_t ldc, int mr,
+                                int nr, int acc)
+{
+    real c[CONV_MR][CONV_NR];
+    for (int i = 0; i < CONV_MR; i++)
+        for (int j = 0; j < CONV_NR; j++)
+            c[i][j] = 0;
+    const real *a0 = A + aoff[0], *a1 = A + aoff[1], *a2 = A + aoff[2], *a3 = A + aoff[3];
+    for (int k = 0; k < kc; k++) {
+        const real *b = B + k * ldb;
+        real v0 = a0[k * acs], v1 = a1[k * acs], v2 = a2[k * acs], v3 = a3[k * acs];
+        for (int j = 0; j < CONV_NR; j++) {
+            c[0][j] += v0 * b[j];
+            c[1][j] += v1 * b[j];
+            c[2][j] += v2 * b[j];
+            c[3][j] += v3 * b[j];
+        }
+    }
+    if (mr == CONV_MR && nr == CONV_NR) {
+        for (int i = 0; i < CONV_MR; i++)
+            for (int j = 0; j < CONV_NR; j++)
+                C[i * ldc + j] = acc ? C[i * ldc + j] + c[i][j] : c[i][j];
+        return;
+    }
+    for (int i = 0; i < mr; i++)
+        for (int j = 0; j < nr; j++)
+            C[i * ldc + j] = acc ? C[i * ldc + j] + c[i][j] : c[i][j];
+}
+
+/* C (M x Nc, rows ldc apart) (+)= A (M x K) * B (K x Nc, rows ldb apart), A(i, k)
+ * at A[i*ars + k*acs]; acc != 0 adds to C. Depth blocked by CONV_KC, columns
+ * in CONV_NR strips (a narrow last strip is copied, zero padded). */
+static void conv_gemm(int M, int Nc, int K, const real *A, ptrdiff_t ars, ptrdiff_t acs,
+                      const real *B, ptrdiff_t ldb, real *C, ptrdiff_t ldc, int acc)
+{
+    real pad[CONV_KC * CONV_NR];
+    for (int k0 = 0; k0 < K; k0 += CONV_KC) {
+        int kc = conv_min(CONV_KC, K - k0);
+        int ac = acc || k0 > 0;
+        for (int j0 = 0; j0 < Nc; j0 += CONV_NR) {
+            int nr = conv_min(CONV_NR, Nc - j0);
+            const real *b = B + k0 * ldb + j0;
+            ptrdiff_t lb = ldb;
+            if (nr < CONV_NR) {
+                for (int k = 0; k < kc; k++)
+                    for (int j = 0; j < CONV_NR; j++)
+                        pad[k * CONV_NR + j] = j < nr ? b[k * ldb + j] : 0;
+                b = pad;
+                lb = CONV_NR;
+            }
+            for (int i0 = 0; i0 < M; i0 += CONV_MR) {
+                int mr = conv_min(CONV_MR, M - i0);
+                ptrdiff_t aoff[CONV_MR];
+                for (int i = 0; i < CONV_MR; i++)
+                    aoff[i] = (ptrdiff_t)(i0 + conv_min(i, mr - 1)) * ars;
+                conv_ukernel(kc, A + k0 * acs, aoff, acs, b, lb, C + i0 * ldc + j0, ldc, mr, nr,
+                             ac);
+            }
+        }
+    }
+}
+
+/* D[i*ldd + j] += sum_p A[i*lda + p] * B[j*ldb + p] for i < M, j < Nn, p < L:
+ * dot products along contiguous rows, CONV_VL lanes per pair in real, each
+ * pair's total added to the real_acc D. */
+static void conv_gemm_nt_acc(int M, int Nn, int L, const real *A, ptrdiff_t lda, const real *B,
+                             ptrdiff_t ldb, real_acc *D, ptrdiff_t ldd)
+{
+    int Lv = L - L % CONV_VL;
+    for (int i0 = 0; i0 < M; i0 += 4)
+        for (int j0 = 0; j0 < Nn; j0 += 2) {
+            int mr = conv_min(4, M - i0), nr = conv_min(2, Nn - j0);
+            const real *a[4], *b[2];
+            for (int i = 0; i < 4; i++)
+                a[i] = A + (i0 + conv_min(i, mr - 1)) * lda;
+            for (int j = 0; j < 2; j++)
+                b[j] = B + (j0 + conv_min(j, nr - 1)) * ldb;
+            real c[4][2][CONV_VL];
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 2; j++)
+                    for (int l = 0; l < CONV_VL; l++)
+                        c[i][j][l] = 0;
+            for (int p = 0; p < Lv; p += CONV_VL)
+                for (int l = 0; l < CONV_VL; l++) {
+                    real b0 = b[0][p + l], b1 = b[1][p + l];
+                    real x0 = a[0][p + l], x1 = a[1][p + l], x2 = a[2][p + l], x3 = a[3][p + l];
+                    c[0][0][l] += x0 * b0;
+                    c[0][1][l] += x0 * b1;
+                    c[1][0][l] += x1 * b0;
+                    c[1][1][l] += x1 * b1;
+                    c[2][0][l] += x2 * b0;
+                    c[2][1][l] += x2 * b1;
+                    c[3][0][l] += x3 * b0;
+                    c[3][1][l] += x3 * b1;
+                }
+            for (int i = 0; i < mr; i++)
+                for (int j = 0; j < nr; j++) {
+                    real s = 0;
+                    for (int l = 0; l < CONV_VL; l++)
+                        s += c[i][j][l];
+                    for (int p = Lv; p < L; p++)
+                        s += a[i][p] * b[j][p];
+                    D[(i0 + i) * ldd + j0 + j] += s;
+                }
+        }
+}
+
+/* ---- im2col ---- */
+
+/* Shape and attributes of one conv call, passed to the helpers as one value. */
+typedef struct {
+    int Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g;
+    int Ho, Wo, Cig, Cog;
+    int K;      /* im2col rows per group: Cig*kh*kw */
+    ptrdiff_t P; /* output pixels per plane: Ho*Wo */
+} ConvShape;
+
+/* Fills a ConvShape from the public arguments. */
+static ConvShape conv_shape(int Ci, int H, int W, int Co, int kh, int kw, int sh, int sw, int ph,
+                            int pw, int dh, int dw, int g)
+{
+    ConvShape s = {Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g, 0, 0, 0, 0, 0, 0};
+    s.Ho = k_out_size(H, kh, sh, ph, dh);
+    s.Wo = k_out_size(W, kw, sw, pw, dw);
+    s.Cig = Ci / g;
+    s.Cog = Co / g;
+    s.K = s.Cig * kh * kw;
+    s.P = (ptrdiff_t)s.Ho * s.Wo;
+    return s;
+}
+
+/* Moves one im2col panel, rows k0..k0+kc-1 (k = (ic*kh + ki)*kw + kj) and
+ * columns j0..j0+jb-1 (j = oh*Wo + ow), between the panel (rows ldp apart)
+ * and the group's input planes xg (Cig, H, W). back == 0 gathers
+ * (panel = taps, 0 in the padding); back != 0 scatters (xg += panel). */
+static void conv_im2col(const ConvShape *s, int k0, int kc, ptrdiff_t j0, int jb, real *xg,
+                        real *panel, ptrdiff_t ldp, int back)
+{
+    int khw = s->kh * s->kw;
+    for (int r = 0; r < kc; r++) {
+        int k = k0 + r, ic = k / khw, ki = k % khw / s->kw, kj = k % s->kw;
+        int offh = ki * s->dh - s->ph, offw = kj * s->dw - s->pw, ow0, ow1;
+        k_valid_range(s->Wo, s->sw, offw, s->W, &ow0, &ow1);
+        real *xp = xg + (ptrdiff_t)ic * s->H * s->W;
+        real *dst = panel + r * ldp;
+        ptrdiff_t j = j0, je = j0 + jb;
+        while (j < je) {
+            int oh = (int)(j / s->Wo), owa = (int)(j % s->Wo);
+            int owb = (ptrdiff_t)(oh + 1) * s->Wo <= je ? s->Wo : (int)(je - (ptrdiff_t)oh * s->Wo);
+            real *d = dst + (j - j0) - owa;
+            int ih = oh * s->sh + offh;
+            int lo = ow0 > owa ? ow0 : owa, hi = ow1 < owb ? ow1 : owb;
+            if (ih < 0 || ih >= s->H || lo >= hi) {
+                if (!back)
+                    for (int ow = owa; ow < owb; ow++)
+                        d[ow] = 0;
+            } else {
+                real *xr = xp + (ptrdiff_t)ih * s->W + offw;
+                if (back) {
+                    for (int ow = lo; ow < hi; ow++)
+                        xr[ow * s->sw] += d[ow];
+                } else {
+                    for (int ow = owa; ow < lo; ow++)
+                        d[ow] = 0;
+                    for (int ow = lo; ow < hi; ow++)
+                        d[ow] = xr[ow * s->sw];
+                    for (int ow = hi; ow < owb; ow++)
+                        d[ow] = 0;
+                }
+            }
+            j += owb - owa;
+        }
+    }
+}
+
+/* ---- depthwise ---- */
+
+/* One plane of a depthwise correlation:
+ * out[r][c] = sum_{a<ka, b<kb} wt[a*wr + b*wc] * in[r*sr + a*dr + orow][c*sc + b*dc + ocol],
+ * in (Hi, Wi) zero outside, out (Ro, Wout). Used for the forward (in = x) and,
+ * with the flipped kernel, the stride-1 data gradient (in = gy). Interior
+ * columns run vectorized with no bounds tests; the few border ones are summed
+ * tap by tap. */
+static inline void conv_dw_plane(int Hi, int Wi, int Ro, int Wout, int ka, int kb, int sr, int sc,
+                                 int dr, int dc, int orow, int ocol, const real *wt, ptrdiff_t wr,
+                                 ptrdiff_t wc, const real *in, real *out)
+{
+    int c0, c1, t0, t1;
+    k_valid_range(Wout, sc, ocol, Wi, &c0, &t0);                  /* first tap column */
+    k_valid_range(Wout, sc, (kb - 1) * dc + ocol, Wi, &t1, &c1); /* last tap column */
+    if (c1 < c0)
+        c1 = c0;
+    real wv[CONV_DW_TAPS];
+    for (int a = 0; a < ka; a++)
+        for (int b = 0; b < kb; b++)
+            wv[a * kb + b] = wt[a * wr + b * wc];
+    for (int r = 0; r < Ro; r++) {
+        real *orow_p = out + (ptrdiff_t)r * Wout;
+        int a0 = 0, a1 = ka;
+        while (a0 < ka && r * sr + a0 * dr + orow < 0)
+            a0++;
+        while (a1 > a0 && r * sr + (a1 - 1) * dr + orow >= Hi)
+            a1--;
+        const real *ib = in + (ptrdiff_t)(r * sr + orow) * Wi + ocol;
+        for (int c = 0; c < c0; c++) {
+            real acc = 0;
+            for (int a = a0; a < a1; a++)
+                for (int b = 0; b < kb; b++) {
+                    int ic = c * sc + b * dc + ocol;
+                    if (ic >= 0 && ic < Wi)
+                        acc += wv[a * kb + b] * ib[(ptrdiff_t)a * dr * Wi + c * sc + b * dc];
+                }
+            orow_p[c] = acc;
+        }
+        K_OMP(simd)
+        for (int c = c0; c < c1; c++) {
+            real acc = 0;
+            for (int a = a0; a < a1; a++)
+                for (int b = 0; b < kb; b++)
+                    acc += wv[a * kb + b] * ib[(ptrdiff_t)a * dr * Wi + c * sc + b * dc];
+            orow_p[c] = acc;
+        }
+        for (int c = c1 > c0 ? c1 : c0; c < Wout; c++) {
+            real acc = 0;
+            for (int a = a0; a < a1; a++)
+                for (int b = 0; b < kb; b++) {
+                    int ic = c * sc + b * dc + ocol;
+                    if (ic >= 0 && ic < Wi)
+                        acc += wv[a * kb + b] * ib[(ptrdiff_t)a * dr * Wi + c * sc + b * dc];
+                }
+            orow_p[c] = acc;
+        }
+    }
+}
+
+/* Depthwise forward over all N*C planes. */
+static void conv_dw_fwd(int N, const ConvShape *s, const real *x, const real *w, real *y)
+{
+    ptrdiff_t planes = (ptrdiff_t)N * s->Co;
+    K_OMP(parallel for if(k_par((double)planes * s->P * s->kh * s->kw)) schedule(static))
+    for (ptrdiff_t nc = 0; nc < planes; nc++) {
+        const real *wc = w + (nc % s->Co) * s->kh * s->kw;
+        const real *xp = x + nc * s->H * s->W;
+        real *yp = y + nc * s->P;
+        if (s->sw == 1)
+            conv_dw_plane(s->H, s->W, s->Ho, s->Wo, s->kh, s->kw, s->sh, 1, s->dh, s->dw, -s->ph,
+                          -s->pw, wc, s->kw, 1, xp, yp);
+        else
+            conv_dw_plane(s->H, s->W, s->Ho, s->Wo, s->kh, s->kw, s->sh, s->sw, s->dh, s->dw,
+                          -s->ph, -s->pw, wc, s->kw, 1, xp, yp);
+    }
+}
+
+/* Depthwise data gradient: stride 1 is the forward correlation of gy with
+ * the flipped kernel; other strides scatter each gy row through the taps. */
+static void conv_dw_bwd_data(int N, const ConvShape *s, const real *gy, const real *w, real *gx)
+{
+    ptrdiff_t planes = (ptrdiff_t)N * s->Co, HW = (ptrdiff_t)s->H * s->W;
+    K_OMP(parallel for if(k_par((double)planes * s->P * s->kh * s->kw)) schedule(static))
+    for (ptrdiff_t nc = 0; nc < planes; nc++) {
+        const real *wc = w + (nc % s->Co) * s->kh * s->kw;
+        const real *gyp = gy + nc * s->P;
+        real *gxp = gx + nc * HW;
+        if (s->sh == 1 && s->sw == 1) {
+            const real *wl = wc + s->kh * s->kw - 1; /* flipped: taps read backwards */
+            conv_dw_plane(s->Ho, s->Wo, s->H, s->W, s->kh, s->kw, 1, 1, s->dh, s->dw,
+                          s->ph - (s->kh - 1) * s->dh, s->pw - (s->kw - 1) * s->dw, wl, -s->kw,
+                          -1, gyp, gxp);
+            continue;
+        }
+        memset(gxp, 0, sizeof(real) * (size_t)HW);
+        for (int ki = 0; ki < s->kh; ki++) {
+            int oh0, oh1;
+            k_valid_range(s->Ho, s->sh, ki * s->dh - s->ph, s->H, &oh0, &oh1);
+            for (int oh = oh0; oh < oh1; oh++) {
+                real *xr = gxp + (ptrdiff_t)(oh * s->sh + ki * s->dh - s->ph) * s->W;
+                const real *yr = gyp + (ptrdiff_t)oh * s->Wo;
+                for (int kj = 0; kj < s->kw; kj++) {
+                    real wv = wc[ki * s->kw + kj];
+                    int offw = kj * s->dw - s->pw, ow0, ow1;
+                    k_valid_range(s->Wo, s->sw, offw, s->W, &ow0, &ow1);
+                    for (int ow = ow0; ow < ow1; ow++)
+                        xr[ow * s->sw + offw] += wv * yr[ow];
+                }
+            }
+        }
+    }
+}
+
+/* Depthwise weight gradient, parallel over channels; per plane each tap is
+ * a row-wise dot product in real, the planes summed in real_acc. */
+static void conv_dw_bwd_weight(int N, const ConvShape *s, const real *x, const real *gy, real *gw)
+{
+    int C = s->Co, taps = s->kh * s->kw;
+    K_OMP(parallel for if(k_par((double)N * C * s->P * taps)) schedule(static))
+    for (int c = 0; c < C; c++) {
+        real_acc acc[CONV_DW_TAPS];
+        for (int t = 0; t < taps; t++)
+            acc[t] = 0;
+        for (int n = 0; n < N; n++) {
+            const real *xp = x + ((ptrdiff_t)n * C + c) * s->H * s->W;
+            const real *gyp = gy + ((ptrdiff_t)n * C + c) * s->P;
+            for (int ki = 0; ki < s->kh; ki++) {
+                int oh0, oh1;
+                k_valid_range(s->Ho, s->sh, ki * s->dh - s->ph, s->H, &oh0, &oh1);
+                for (int kj = 0; kj < s->kw; kj++) {
+                    int offw = kj * s->dw - s->pw, ow0, ow1;
+                    k_valid_range(s->Wo, s->sw, offw, s->W, &ow0, &ow1);
+                    real t = 0;
+                    for (int oh = oh0; oh < oh1; oh++) {
+                        const real *xr =
+                            xp + (ptrdiff_t)(oh * s->sh + ki * s->dh - s->ph) * s->W + offw;
+                        const real *yr = gyp + (ptrdiff_t)oh * s->Wo;
+                        real r = 0;
+                        if (s->sw == 1) {
+                            K_OMP(simd reduction(+:r))
+                            for (int ow = ow0; ow < ow1; ow++)
+                                r += yr[ow] * xr[ow];
+                        } else {
+                            K_OMP(simd reduction(+:r))
+                            for (int ow = ow0; ow < ow1; ow++)
+                                r += yr[ow] * xr[ow * s->sw];
+                        }
+                        t += r;
+                    }
+                    acc[ki * s->kw + kj] += t;
+                }
+            }
+        }
+        for (int t = 0; t < taps; t++)
+            gw[(ptrdiff_t)c * taps + t] = (real)acc[t];
+    }
+}
+
+/* ---- dense (pointwise and im2col) ---- */
+
+/* 1 when the conv is a plain 1x1 (GEMM straight on x, no im2col). */
+static int conv_is_pointwise(const ConvShape *s)
+{
+    return s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && s->ph == 0 && s->pw == 0 &&
+           s->g == 1;
+}
+
+/* Dense forward: one task per (sample, group, column tile). */
+static void conv_dense_fwd(int N, const ConvShape *s, const real *x, const real *w, real *y)
+{
+    int pointwise = conv_is_pointwise(s);
+    ptrdiff_t tiles = (s->P + CONV_JB - 1) / CONV_JB, ntask = (ptrdiff_t)N * s->g * tiles;
+    K_OMP(parallel for if(k_par((double)N * s->Co * s->K * s->P)) schedule(static))
+    for (ptrdiff_t t = 0; t < ntask; t++) {
+        real panel[CONV_KC * CONV_JB];
+        ptrdiff_t jt = t % tiles, ng = t / tiles;
+        int n = (int)(ng / s->g), gi = (int)(ng % s->g);
+        ptrdiff_t j0 = jt * CONV_JB;
+        int jb = (int)(s->P - j0 < CONV_JB ? s->P - j0 : CONV_JB);
+        const real *xg = x + ((ptrdiff_t)n * s->Ci + (ptrdiff_t)gi * s->Cig) * s->H * s->W;
+        const real *wg = w + (ptrdiff_t)gi * s->Cog * s->K;
+        real *yg = y + ((ptrdiff_t)n * s->Co + (ptrdiff_t)gi * s->Cog) * s->P + j0;
+        if (pointwise) {
+            conv_gemm(s->Co, jb, s->K, wg, s->K, 1, xg + j0, s->P, yg, s->P, 0);
+            continue;
+        }
+        for (int k0 = 0; k0 < s->K; k0 += CONV_KC) {
+            int kc = conv_min(CONV_KC, s->K - k0);
+            conv_im2col(s, k0, kc, j0, jb, (real *)xg, panel, jb, 0);
+            conv_gemm(s->Cog, jb, kc, wg + k0, s->K, 1, panel, jb, yg, s->P, k0 > 0);
+        }
+    }
+}
+
+/* Dense data gradient: gx = col2im(w^T gy). Pointwise tasks are (sample,
+ * column tile); im2col ones (sample, group), since col2im of neighbouring
+ * tiles overlaps. */
+static void conv_dense_bwd_data(int N, const ConvShape *s, const real *gy, const real *w, real *gx)
+{
+    if (conv_is_pointwise(s)) {
+        ptrdiff_t tiles = (s->P + CONV_JB - 1) / CONV_JB, ntask = (ptrdiff_t)N * tiles;
+        K_OMP(parallel for if(k_par((double)N * s->Co * s->K * s->P)) schedule(static))
+        for (ptrdiff_t t = 0; t < ntask; t++) {
+            int n = (int)(t / tiles);
+            ptrdiff_t j0 = t % tiles * CONV_JB;
+            int jb = (int)(s->P - j0 < CONV_JB ? s->P - j0 : CONV_JB);
+            conv_gemm(s->Ci, jb, s->Co, w, 1, s->Ci, gy + (ptrdiff_t)n * s->Co * s->P + j0, s->P,
+                      gx + (ptrdiff_t)n * s->Ci * s->P + j0, s->P, 0);
+        }
+        return;
+    }
+    int ntask = N * s->g;
+    K_OMP(parallel for if(k_par((double)N * s->Co * s->K * s->P)) schedule(static))
+    for (int t = 0; t < ntask; t++) {
+        real panel[CONV_KC * CONV_JB];
+        int n = t / s->g, gi = t % s->g;
+        real *xg = gx + ((ptrdiff_t)n * s->Ci + (ptrdiff_t)gi * s->Cig) * s->H * s->W;
+        const real *wg = w + (ptrdiff_t)gi * s->Cog * s->K;
+        const real *gyg = gy + ((ptrdiff_t)n * s->Co + (ptrdiff_t)gi * s->Cog) * s->P;
+        memset(xg, 0, sizeof(real) * (size_t)s->Cig * (size_t)s->H * (size_t)s->W);
+        for (ptrdiff_t j0 = 0; j0 < s->P; j0 += CONV_JB) {
+            int jb = (int)(s->P - j0 < CONV_JB ? s->P - j0 : CONV_JB);
+            for (int k0 = 0; k0 < s->K; k0 += CONV_KC) {
+                int kc = conv_min(CONV_KC, s->K - k0);
+                conv_gemm(kc, jb, s->Cog, wg + k0, 1, s->K, gyg + j0, s->P, panel, jb, 0);
+                conv_im2col(s, k0, kc, j0, jb, xg, panel, jb, 1);
+            }
+        }
+    }
+}
+
+/* Adds sample n's share of one weight-gradient tile (output channels
+ * co0..co0+cb-1 of group gi, taps k0..k0+kb-1) into acc (cb x kb, rows kb apart). */
+static void conv_wgrad_tile(const ConvShape *s, int n, int gi, int co0, int cb, int k0, int kb,
+                            const real *x, const real *gy, real_acc *acc)
+{
+    real panel[CONV_WB * CONV_JB];
+    const real *xg = x + ((ptrdiff_t)n * s->Ci + (ptrdiff_t)gi * s->Cig) * s->H * s->W;
+    const real *gyc = gy + ((ptrdiff_t)n * s->Co + (ptrdiff_t)gi * s->Cog + co0) * s->P;
+    if (conv_is_pointwise(s)) {
+        conv_gemm_nt_acc(cb, kb, (int)s->P, gyc, s->P, xg + (ptrdiff_t)k0 * s->P, s->P, acc, kb);
+        return;
+    }
+    for (ptrdiff_t j0 = 0; j0 < s->P; j0 += CONV_JB) {
+        int jb = (int)(s->P - j0 < CONV_JB ? s->P - j0 : CONV_JB);
+        conv_im2col(s, k0, kb, j0, jb, (real *)xg, panel, jb, 0);
+        conv_gemm_nt_acc(cb, kb, jb, gyc + j0, s->P, panel, jb, acc, kb);
+    }
+}
+
+/* Dense weight gradient gw_g = sum_n gy[n, g] cols[n]^T, in tiles of
+ * CONV_WB x CONV_WB. With at least as many tiles as threads, each tile is one
+ * task over the whole batch; otherwise every thread sums a fixed slice of the
+ * batch for each tile and the slices are added in thread order. */
+static void conv_dense_bwd_weight(int N, const ConvShape *s, const real *x, const real *gy,
+                                  real *gw)
+{
+    int cbs = (s->Cog + CONV_WB - 1) / CONV_WB, kbs = (s->K + CONV_WB - 1) / CONV_WB;
+    int ntile = s->g * cbs * kbs;
+    int work = k_par((double)N * s->Co * s->K * s->P);
+    int T = work ? k_omp_max_threads() : 1;
+    if (ntile >= T) {
+        K_OMP(parallel for if(work) schedule(dynamic))
+        for (int t = 0; t < ntile; t++) {
+            real_acc acc[CONV_WB * CONV_WB];
+            int gi = t / (cbs * kbs), co0 = t / kbs % cbs * CONV_WB, k0 = t % kbs * CONV_WB;
+            int cb = conv_min(CONV_WB, s->Cog - co0), kb = conv_min(CONV_WB, s->K - k0);
+            for (int i = 0; i < cb * kb; i++)
+                acc[i] = 0;
+            for (int n = 0; n < N; n++)
+                conv_wgrad_tile(s, n, gi, co0, cb, k0, kb, x, gy, acc);
+            for (int i = 0; i < cb; i++)
+                for (int k = 0; k < kb; k++)
+                    gw[((ptrdiff_t)gi * s->Cog + co0 + i) * s->K + k0 + k] = (real)acc[i * kb + k];
+        }
+        return;
+    }
+    real_acc sum[CONV_WB * CONV_WB];
+    K_OMP(parallel num_threads(T))
+    {
+        int nt = k_omp_nthreads(), me = k_omp_thread();
+        int n0 = (int)((ptrdiff_t)N * me / nt), n1 = (int)((ptrdiff_t)N * (me + 1) / nt);
+        for (int t = 0; t < ntile; t++) {
+            real_acc acc[CONV_WB * CONV_WB];
+            int gi = t / (cbs * kbs), co0 = t / kbs % cbs * CONV_WB, k0 = t % kbs * CONV_WB;
+            int cb = conv_min(CONV_WB, s->Cog - co0), kb = conv_min(CONV_WB, s->K - k0);
+            for (int i = 0; i < cb * kb; i++)
+                acc[i] = 0;
+            for (int n = n0; n < n1; n++)
+                conv_wgrad_tile(s, n, gi, co0, cb, k0, kb, x, gy, acc);
+            for (int r = 0; r < nt; r++) {
+                if (r == me)
+                    for (int i = 0; i < cb * kb; i++)
+                        sum[i] = r == 0 ? acc[i] : sum[i] + acc[i];
+                K_OMP(barrier)
+            }
+            K_OMP(single)
+            for (int i = 0; i < cb; i++)
+                for (int k = 0; k < kb; k++)
+                    gw[((ptrdiff_t)gi * s->Cog + co0 + i) * s->K + k0 + k] = (real)sum[i * kb + k];
+        }
+    }
+}
+
+/* ---- public entry points ---- */
+
+/* 1 when the depthwise fast path applies. */
+static int conv_is_depthwise(const ConvShape *s)
+{
+    return s->g == s->Ci && s->g == s->Co && s->kh * s->kw <= CONV_DW_TAPS;
+}
+
+/* Forward: y = conv(x, w), dispatched to the depthwise or dense path. */
+K_FN void k_conv2d_fwd(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh, int sw,
+                       int ph, int pw, int dh, int dw, int g,
+                       const real *x, const real *w, real *y)
+{
+    ConvShape s = conv_shape(Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g);
+    if (s.Ho <= 0 || s.Wo <= 0 || N <= 0)
+        return;
+    if (conv_is_depthwise(&s))
+        conv_dw_fwd(N, &s, x, w, y);
+    else
+        conv_dense_fwd(N, &s, x, w, y);
+}
+
+/* Input gradient (overwrites gx). */
+K_FN void k_conv2d_bwd_data(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh, int sw,
+                            int ph, int pw, int dh, int dw, int g,
+                            const real *gy, const real *w, real *gx)
+{
+    ConvShape s = conv_shape(Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g);
+    if (s.Ho <= 0 || s.Wo <= 0) {
+        memset(gx, 0, sizeof(real) * (size_t)N * (size_t)Ci * (size_t)H * (size_t)W);
+        return;
+    }
+    if (conv_is_depthwise(&s))
+        conv_dw_bwd_data(N, &s, gy, w, gx);
+    else
+        conv_dense_bwd_data(N, &s, gy, w, gx);
+}
+
+/* Weight gradient (overwrites gw). */
+K_FN void k_conv2d_bwd_weight(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh, int sw,
+                              int ph, int pw, int dh, int dw, int g,
+                              const real *x, const real *gy, real *gw)
+{
+    ConvShape s = conv_shape(Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g);
+    if (s.Ho <= 0 || s.Wo <= 0 || N <= 0) {
+        memset(gw, 0, sizeof(real) * (size_t)Co * (size_t)s.K);
+        return;
+    }
+    if (conv_is_depthwise(&s))
+        conv_dw_bwd_weight(N, &s, x, gy, gw);
+    else
+        conv_dense_bwd_weight(N, &s, x, gy, gw);
+}

@@ -1,0 +1,274 @@
+/* fast_vs_ref.c: every tuned CPU kernel against its plain reference (_ref).
+ *
+ * Random inputs in [-1, 1) at many shapes, chosen to reach each fast path and
+ * its edges: pointwise GEMM with odd pixel counts and channel counts off the
+ * micro-tile and depth blocks, depthwise with odd and even widths, stride 2,
+ * dilation 2, 5x5 and rectangular windows, im2col convs (stem, strided 1x1,
+ * 1x7 / 7x1, 2x2, grouped), tiny shapes (1x1 planes, N = 1). Outputs start
+ * as NaN, so a kernel that fails to overwrite one is caught. Each case runs
+ * with 1 and 2 OpenMP threads; the 2-thread run is repeated and must give
+ * the same bits. Requires |a - b| <= 1e-5 + 1e-4*|b| (float build) and
+ * prints the number of elements compared and the worst relative error. */
+#include "cpu_kernels.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ATOL 1e-5
+#define RTOL 1e-4
+
+static long total_elems;
+static int failures;
+static double worst_rel, worst_ratio;
+static char worst_what[160];
+static uint64_t rng_state = 0x2545f4914f6cdd1dull;
+
+/* Uniform in [-1, 1). */
+static real urand(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (real)((double)(rng_state >> 11) / 9007199254740992.0 * 2 - 1);
+}
+
+/* n values, random or (nan != 0) all NaN. Exits when out of memory. */
+static real *tensor(ptrdiff_t n, int nan)
+{
+    real *p = malloc(sizeof(real) * (size_t)(n > 0 ? n : 1));
+    if (!p) {
+        fprintf(stderr, "%s:%d: out of memory\n", __FILE__, __LINE__);
+        exit(1);
+    }
+    for (ptrdiff_t i = 0; i < n; i++)
+        p[i] = nan ? (real)NAN : urand();
+    return p;
+}
+
+/* Sets the thread count of the following parallel regions. */
+static void set_threads(int t)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(t);
+#else
+    (void)t;
+#endif
+}
+
+/* Compares fast output a with reference b elementwise. */
+static void cmp(const char *what, int threads, const real *a, const real *b, ptrdiff_t n)
+{
+    int bad = 0;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        double x = a[i], y = b[i], err = fabs(x - y);
+        double ratio = err / (ATOL + RTOL * fabs(y));
+        double rel = err / (fabs(y) > 1e-3 ? fabs(y) : 1e-3);
+        if (!(ratio <= 1)) {
+            if (bad < 3)
+                fprintf(stderr, "FAIL %s (%d threads) [%td]: fast %.9g ref %.9g\n", what, threads,
+                        i, x, y);
+            bad++;
+        }
+        if (rel > worst_rel)
+            worst_rel = rel;
+        if (ratio > worst_ratio || ratio != ratio) {
+            worst_ratio = ratio;
+            snprintf(worst_what, sizeof worst_what, "%s, %d threads", what, threads);
+        }
+    }
+    total_elems += (long)n;
+    failures += bad;
+}
+
+/* Requires two runs of the same kernel to agree bit for bit. */
+static void same_bits(const char *what, const real *a, const real *b, ptrdiff_t n)
+{
+    if (memcmp(a, b, sizeof(real) * (size_t)n)) {
+        fprintf(stderr, "FAIL %s: two 2-thread runs differ\n", what);
+        failures++;
+    }
+}
+
+/* One conv case: fwd, bwd_data and bwd_weight, fast vs reference. */
+static void conv_case(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh, int sw, int ph,
+                      int pw, int dh, int dw, int g)
+{
+    int Ho = k_out_size(H, kh, sh, ph, dh), Wo = k_out_size(W, kw, sw, pw, dw);
+    ptrdiff_t nx = (ptrdiff_t)N * Ci * H * W, nw = (ptrdiff_t)Co * (Ci / g) * kh * kw,
+              ny = (ptrdiff_t)N * Co * Ho * Wo;
+    char what[160];
+    snprintf(what, sizeof what, "conv (%d,%d,%d,%d)->%d k%dx%d s%d,%d p%d,%d d%d,%d g%d", N, Ci, H,
+             W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g);
+    real *x = tensor(nx, 0), *w = tensor(nw, 0), *gy = tensor(ny, 0);
+    real *y0 = tensor(ny, 1), *gx0 = tensor(nx, 1), *gw0 = tensor(nw, 1);
+#define CV N, Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g
+    k_conv2d_fwd_ref(CV, x, w, y0);
+    k_conv2d_bwd_data_ref(CV, gy, w, gx0);
+    k_conv2d_bwd_weight_ref(CV, x, gy, gw0);
+    real *y[2], *gx[2], *gw[2];
+    for (int r = 0; r < 2; r++) {
+        y[r] = tensor(ny, 1);
+        gx[r] = tensor(nx, 1);
+        gw[r] = tensor(nw, 1);
+    }
+    for (int threads = 1; threads <= 2; threads++) {
+        set_threads(threads);
+        for (int r = 0; r < (threads == 2 ? 2 : 1); r++) {
+            k_conv2d_fwd(CV, x, w, y[r]);
+            k_conv2d_bwd_data(CV, gy, w, gx[r]);
+            k_conv2d_bwd_weight(CV, x, gy, gw[r]);
+        }
+        char sub[200];
+        snprintf(sub, sizeof sub, "%s y", what);
+        cmp(sub, threads, y[0], y0, ny);
+        snprintf(sub, sizeof sub, "%s gx", what);
+        cmp(sub, threads, gx[0], gx0, nx);
+        snprintf(sub, sizeof sub, "%s gw", what);
+        cmp(sub, threads, gw[0], gw0, nw);
+        if (threads == 2) {
+            same_bits(what, y[0], y[1], ny);
+            same_bits(what, gx[0], gx[1], nx);
+            same_bits(what, gw[0], gw[1], nw);
+        }
+    }
+#undef CV
+    free(x), free(w), free(gy), free(y0), free(gx0), free(gw0);
+    for (int r = 0; r < 2; r++)
+        free(y[r]), free(gx[r]), free(gw[r]);
+}
+
+/* One training batch-norm case: forward (outputs, saved and running
+ * statistics) and backward, fast vs reference. */
+static void bn_case(int N, int C, int HW, int affine)
+{
+    ptrdiff_t n = (ptrdiff_t)N * C * HW;
+    char what[120];
+    snprintf(what, sizeof what, "bn train (%d,%d,%d)%s", N, C, HW, affine ? " affine" : "");
+    real *x = tensor(n, 0), *gy = tensor(n, 0), *gamma = tensor(C, 0), *beta = tensor(C, 0);
+    for (ptrdiff_t i = 0; i < n; i++)
+        x[i] = x[i] * 3 + (real)0.7;
+    real *rm0 = tensor(C, 0), *rv0 = tensor(C, 0);
+    for (int c = 0; c < C; c++)
+        rv0[c] = rv0[c] * rv0[c] + (real)0.5;
+    real *o[2][7]; /* y, mean, invstd, run_mean, run_var, gx, ggamma (gbeta after) */
+    real *gb[2];
+    for (int k = 0; k < 2; k++) {
+        o[k][0] = tensor(n, 1);
+        o[k][1] = tensor(C, 1);
+        o[k][2] = tensor(C, 1);
+        o[k][3] = tensor(C, 0);
+        o[k][4] = tensor(C, 0);
+        memcpy(o[k][3], rm0, sizeof(real) * (size_t)C);
+        memcpy(o[k][4], rv0, sizeof(real) * (size_t)C);
+        o[k][5] = tensor(n, 1);
+        o[k][6] = tensor(C, 1);
+        gb[k] = tensor(C, 1);
+    }
+    const real *ga = affine ? gamma : NULL, *be = affine ? beta : NULL;
+    k_bn_train_fwd_ref(N, C, HW, (real)1e-5, (real)0.1, x, ga, be, o[0][0], o[0][1], o[0][2],
+                       o[0][3], o[0][4]);
+    k_bn_train_bwd_ref(N, C, HW, x, gy, ga, o[0][1], o[0][2], o[0][5], o[0][6], gb[0]);
+    for (int threads = 1; threads <= 2; threads++) {
+        set_threads(threads);
+        memcpy(o[1][3], rm0, sizeof(real) * (size_t)C);
+        memcpy(o[1][4], rv0, sizeof(real) * (size_t)C);
+        k_bn_train_fwd(N, C, HW, (real)1e-5, (real)0.1, x, ga, be, o[1][0], o[1][1], o[1][2],
+                       o[1][3], o[1][4]);
+        k_bn_train_bwd(N, C, HW, x, gy, ga, o[1][1], o[1][2], o[1][5], o[1][6], gb[1]);
+        static const char *names[7] = {"y", "mean", "invstd", "run_mean", "run_var", "gx",
+                                       "ggamma"};
+        for (int k = 0; k < 7; k++) {
+            char sub[160];
+            snprintf(sub, sizeof sub, "%s %s", what, names[k]);
+            cmp(sub, threads, o[1][k], o[0][k], k == 0 || k == 5 ? n : C);
+        }
+        char sub[160];
+        snprintf(sub, sizeof sub, "%s gbeta", what);
+        cmp(sub, threads, gb[1], gb[0], C);
+    }
+    free(x), free(gy), free(gamma), free(beta), free(rm0), free(rv0);
+    for (int k = 0; k < 2; k++) {
+        for (int j = 0; j < 7; j++)
+            free(o[k][j]);
+        free(gb[k]);
+    }
+}
+
+/* A depthwise case (g = Ci = Co = C). */
+static void dw(int N, int C, int H, int W, int kh, int kw, int s, int ph, int pw, int d)
+{
+    conv_case(N, C, H, W, C, kh, kw, s, s, ph, pw, d, d, C);
+}
+
+/* A pointwise case. */
+static void pw1(int N, int Ci, int H, int W, int Co)
+{
+    conv_case(N, Ci, H, W, Co, 1, 1, 1, 1, 0, 0, 1, 1, 1);
+}
+
+int main(void)
+{
+    /* pointwise GEMM */
+    pw1(1, 1, 1, 1, 1);
+    pw1(1, 3, 1, 1, 2);
+    pw1(2, 3, 7, 7, 5);
+    pw1(3, 16, 9, 9, 24);
+    pw1(2, 16, 32, 32, 16);
+    pw1(1, 37, 5, 3, 19);
+    pw1(4, 64, 8, 8, 64);
+    pw1(2, 130, 3, 3, 70);
+    pw1(2, 200, 11, 13, 131);
+    pw1(5, 32, 16, 16, 32);
+    /* depthwise */
+    for (int W = 1; W <= 9; W++)
+        dw(2, 3, 7, W, 3, 3, 1, 1, 1, 1);
+    dw(1, 1, 1, 1, 3, 3, 1, 1, 1, 1);
+    dw(1, 2, 1, 1, 5, 5, 2, 2, 2, 1);
+    dw(3, 16, 32, 32, 3, 3, 1, 1, 1, 1);
+    dw(3, 16, 32, 32, 5, 5, 1, 2, 2, 1);
+    dw(2, 8, 16, 16, 3, 3, 1, 2, 2, 2);
+    dw(2, 8, 16, 17, 5, 5, 1, 4, 4, 2);
+    dw(2, 8, 16, 16, 3, 3, 2, 1, 1, 1);
+    dw(2, 8, 15, 15, 3, 3, 2, 1, 1, 1);
+    dw(2, 8, 16, 16, 5, 5, 2, 2, 2, 1);
+    dw(2, 8, 17, 16, 3, 3, 2, 2, 2, 2);
+    dw(2, 6, 9, 9, 5, 5, 2, 4, 4, 2);
+    dw(2, 4, 10, 10, 7, 7, 2, 3, 3, 1);
+    dw(2, 4, 8, 8, 3, 3, 1, 0, 0, 1);
+    dw(2, 4, 8, 9, 1, 3, 1, 0, 1, 1);
+    dw(2, 4, 9, 8, 3, 1, 1, 1, 0, 1);
+    dw(1, 4, 8, 8, 3, 3, 1, 3, 3, 1); /* padding wider than the window's reach */
+    dw(2, 5, 6, 7, 1, 1, 1, 0, 0, 1);
+    conv_case(2, 4, 9, 11, 4, 3, 5, 1, 2, 1, 2, 2, 1, 4); /* mixed strides and dilations */
+    /* im2col + GEMM */
+    conv_case(2, 3, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1); /* stem */
+    conv_case(2, 3, 9, 9, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+    conv_case(2, 16, 8, 8, 8, 1, 1, 2, 2, 0, 0, 1, 1, 1);   /* FactorizedReduce */
+    conv_case(2, 16, 7, 7, 8, 1, 1, 2, 2, 0, 0, 1, 1, 1);
+    conv_case(2, 6, 8, 8, 6, 1, 7, 1, 1, 0, 3, 1, 1, 1);    /* conv_7x1_1x7 */
+    conv_case(2, 6, 8, 8, 6, 7, 1, 1, 1, 3, 0, 1, 1, 1);
+    conv_case(2, 6, 8, 8, 6, 1, 7, 1, 2, 0, 3, 1, 1, 1);
+    conv_case(2, 6, 8, 4, 6, 7, 1, 2, 1, 3, 0, 1, 1, 1);
+    conv_case(2, 128, 2, 2, 96, 2, 2, 1, 1, 0, 0, 1, 1, 1); /* aux head 2x2 */
+    conv_case(2, 16, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+    conv_case(2, 20, 12, 12, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+    conv_case(2, 8, 6, 6, 12, 3, 3, 1, 1, 1, 1, 1, 1, 4);   /* grouped */
+    conv_case(2, 8, 9, 9, 4, 3, 3, 2, 2, 2, 2, 2, 2, 2);
+    conv_case(2, 6, 5, 5, 9, 1, 1, 1, 1, 0, 0, 1, 1, 3);
+    conv_case(2, 4, 5, 5, 4, 1, 1, 1, 1, 1, 1, 1, 1, 1);    /* 1x1 with padding */
+    conv_case(1, 1, 1, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+    conv_case(1, 2, 1, 1, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1);
+    conv_case(3, 5, 10, 3, 7, 3, 3, 1, 2, 1, 1, 2, 1, 1);
+    /* batch norm */
+    bn_case(1, 1, 1, 1);
+    bn_case(4, 3, 25, 1);
+    bn_case(3, 5, 49, 0);
+    bn_case(16, 16, 1024, 1);
+    bn_case(8, 7, 1, 1);
+    printf("kernels_fast_vs_ref: %ld elements compared, %d failed (|a-b| <= %g + %g*|b|); "
+           "worst rel err %.3e, worst err/tol %.3f (%s)\n",
+           total_elems, failures, ATOL, RTOL, worst_rel, worst_ratio, worst_what);
+    return failures ? 1 : 0;
+}
