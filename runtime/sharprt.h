@@ -370,4 +370,187 @@ int rt_ckpt_read(RtTensorFile *f, const char *path, RtCkptTensor *tensors, int n
 int rt_ckpt_load(const char *path, RtCkptTensor *tensors, int n, RtCkptState *state, const char *expect_hash,
                  char *err, size_t errlen);
 
+/* ---- rt_cuda.c ---- */
+/* The device layer. libcuda, libnvrtc and libcudnn are opened with dlopen on
+ * first use (never linked), so a program runs without them on the CPU. Every
+ * driver / NVRTC / cuDNN call is checked; a failure's message names the call,
+ * its error and the runtime source line. Functions return 0 / -1 with err
+ * filled (err may be NULL). */
+
+/* Where a program computes. */
+typedef enum RtDevice {
+  RT_DEVICE_CPU,  /* the reference CPU kernels */
+  RT_DEVICE_CUDA, /* GPU 0 through the CUDA driver */
+} RtDevice;
+
+/* A device pointer (CUdeviceptr). */
+typedef uint64_t RtDevPtr;
+
+/* One source text handed to NVRTC: the main file or an included header. */
+typedef struct RtCudaSource {
+  const char *name; /* file name as #included / as shown in messages */
+  const char *text; /* contents */
+} RtCudaSource;
+
+/* How rt_nvrtc_compile compiles. */
+typedef struct RtCudaCompile {
+  int arch;                     /* 80 for sm_80, ...; 0: the present GPU's */
+  const char *cache_dir;        /* NULL: $XDG_CACHE_HOME/sharpc or ~/.cache/sharpc; "": no cache */
+  int ptxas_verbose;            /* put ptxas's register/spill report in the log */
+  const char *const *extra_opts; /* more NVRTC options (part of the cache key) */
+  int nextra;
+} RtCudaCompile;
+
+/* A compiled program: a cubin and its kernels' lowered names. */
+typedef struct RtCudaImage {
+  unsigned char *image; /* cubin for the requested architecture */
+  size_t size;          /* bytes of image */
+  int nnames;           /* name expressions compiled */
+  char **exprs;         /* name expressions, e.g. "relu_fwd<1024>" */
+  char **lowered;       /* their mangled names in image */
+  char *log;            /* the NVRTC log (warnings, ptxas report) */
+  int from_cache;       /* 1 when read from the disk cache */
+  uint64_t key;         /* cache key (FNV-1a 64) */
+} RtCudaImage;
+
+/* Loaded module of an image on the GPU. */
+typedef struct RtCudaModule RtCudaModule;
+
+/* 1 when the CUDA driver loads and reports a GPU; else 0 with the reason in
+ * why (may be NULL). The answer is computed once. */
+int rt_cuda_available(char *why, size_t whylen);
+/* GPU 0's name and architecture (10*major + minor); -1 without a GPU. */
+int rt_cuda_device_info(char *name, size_t namelen, int *arch, char *err, size_t errlen);
+/* Resolves `--device want` (NULL, "" or "auto": the GPU when there is one;
+ * "cpu"; "cuda": the GPU, and an error naming why when none is usable).
+ * line gets what a program prints: "device: GPU 0, NVIDIA H100 ... (sm_90)"
+ * or "device: CPU (no CUDA GPU: ...)". */
+int rt_device_select(const char *want, RtDevice *dev, char *line, size_t linelen, char *err, size_t errlen);
+/* NVRTC's version; -1 (naming what to install) when libnvrtc is absent. */
+int rt_nvrtc_version(int *major, int *minor, char *err, size_t errlen);
+/* cuDNN's version number (e.g. 91300); -1 when libcudnn is absent. */
+int rt_cudnn_version(size_t *version, char *err, size_t errlen);
+/* Checks that cuDNN answers a call through the checked-call path. */
+int rt_cudnn_check(char *err, size_t errlen);
+/* FNV-1a 64 of data[0..n) continuing from h (start: 0xcbf29ce484222325). */
+uint64_t rt_fnv1a64(const void *data, size_t n, uint64_t h);
+/* The default kernel cache folder ($XDG_CACHE_HOME/sharpc or ~/.cache/sharpc). */
+int rt_cuda_cache_dir(char *buf, size_t len);
+/* Compiles src (with in-memory headers) to a cubin holding the instantiations
+ * named by exprs, for opt->arch (no GPU needed) or the present GPU. A cache
+ * hit returns the stored image without compiling; a fresh image is stored
+ * atomically. Compile errors return -1 with NVRTC's log in err. */
+int rt_nvrtc_compile(const RtCudaSource *src, const RtCudaSource *headers, int nheaders, const char *const *exprs,
+                     int nexprs, const RtCudaCompile *opt, RtCudaImage **out, char *err, size_t errlen);
+/* The lowered name of expr in img, NULL if it was not compiled. */
+const char *rt_cuda_image_lowered(const RtCudaImage *img, const char *expr);
+/* Frees an image (NULL is allowed). */
+void rt_cuda_image_free(RtCudaImage *img);
+/* Makes GPU 0's primary context current (once). */
+int rt_cuda_init(char *err, size_t errlen);
+/* Loads img on the GPU; img must outlive the module. */
+int rt_cuda_module_load(const RtCudaImage *img, RtCudaModule **mod, char *err, size_t errlen);
+/* Unloads a module (NULL is allowed). */
+void rt_cuda_module_free(RtCudaModule *m);
+/* The kernel of name expression expr (a CUfunction), NULL on error. */
+void *rt_cuda_function(RtCudaModule *m, const char *expr, char *err, size_t errlen);
+/* Launches fn with cuLaunchKernel's argument array on the default stream. */
+int rt_cuda_launch(void *fn, const unsigned grid[3], const unsigned block[3], void **args, char *err,
+                   size_t errlen);
+/* Waits for the GPU; reports errors of earlier launches. */
+int rt_cuda_sync(char *err, size_t errlen);
+/* Device memory: allocate, free, copy in and out, zero. */
+int rt_cuda_alloc(RtDevPtr *p, size_t nbytes, char *err, size_t errlen);
+void rt_cuda_free(RtDevPtr p);
+int rt_cuda_h2d(RtDevPtr dst, const void *src, size_t nbytes, char *err, size_t errlen);
+int rt_cuda_d2h(void *dst, RtDevPtr src, size_t nbytes, char *err, size_t errlen);
+int rt_cuda_memset0(RtDevPtr dst, size_t nbytes, char *err, size_t errlen);
+
+/* ---- rt_augment.c ---- */
+/* Training batches (sharpdarts.md §5.1, §8.1, §8.2): per-sample pad-crop,
+ * horizontal flip, AutoAugment sub-policies on the uint8 image, normalization
+ * and cutout, each sample's randomness drawn from its own RtRng keyed by
+ * (seed, epoch, sample index), so a batch is the same whatever the thread
+ * count or batch composition. Plus the deterministic per-epoch permutations
+ * and the search split. */
+
+/* AutoAugment operations (§8.2); magnitudes m = 0..9. */
+typedef enum RtAaOp {
+  RT_AA_SHEAR_X,      /* x += v*y, v = 0.3*m/9, random sign, bicubic */
+  RT_AA_SHEAR_Y,      /* y += v*x, likewise */
+  RT_AA_TRANSLATE_X,  /* shift by (150/331)*m/9 * width, random sign, nearest */
+  RT_AA_TRANSLATE_Y,  /* shift by (150/331)*m/9 * height, random sign, nearest */
+  RT_AA_ROTATE,       /* 30*m/9 degrees counter-clockwise (always positive), nearest */
+  RT_AA_COLOR,        /* saturation: blend with the grey image, factor 1 +- 0.9*m/9 */
+  RT_AA_POSTERIZE,    /* keep round(8 - 4*m/9) high bits */
+  RT_AA_SOLARIZE,     /* invert pixels >= 256 - 256*m/9 */
+  RT_AA_CONTRAST,     /* blend with the mean grey level, factor 1 +- 0.9*m/9 */
+  RT_AA_SHARPNESS,    /* blend with a 3x3 smoothed image, factor 1 +- 0.9*m/9 */
+  RT_AA_BRIGHTNESS,   /* blend with black, factor 1 +- 0.9*m/9 */
+  RT_AA_AUTOCONTRAST, /* stretch each channel to 0..255 */
+  RT_AA_EQUALIZE,     /* histogram equalization per channel */
+  RT_AA_INVERT,       /* 255 - x */
+  RT_AA_CUTOUT,       /* a no-op inside the policy (§8.2) */
+  RT_AA_COUNT
+} RtAaOp;
+
+/* One sub-policy: op1 with probability p1 at magnitude m1, then op2. */
+typedef struct RtAaSubPolicy {
+  RtAaOp op1;
+  float p1;
+  int m1;
+  RtAaOp op2;
+  float p2;
+  int m2;
+} RtAaSubPolicy;
+
+/* What to do to each training sample, in this order. */
+typedef struct RtAugment {
+  int pad;                      /* random crop back to HxW after padding by pad (0: none) */
+  int pad_fill;                 /* padding value: 0 (plain pipeline) or 128 (with AutoAugment) */
+  int flip;                     /* horizontal flip with probability 0.5 */
+  const RtAaSubPolicy *policy;  /* AutoAugment sub-policies, one drawn per image (NULL: none) */
+  int npolicy;                  /* number of sub-policies */
+  int cutout;                   /* cutout side length after normalization (0: none) */
+} RtAugment;
+
+/* Name of an AutoAugment op ("ShearX", ...), NULL when out of range. */
+const char *rt_aa_op_name(RtAaOp op);
+/* Applies op at magnitude m (0..9) to one uint8 image, planar (c planes of
+ * h*w; c is 1 or 3), drawing its random sign from r. -1 on a bad argument. */
+int rt_aa_apply(RtAaOp op, int m, RtRng *r, uint8_t *img, int c, int h, int w);
+/* The §8.1 CIFAR-10 training augmentation: crop 32 with padding 4 (fill 128
+ * with a policy, 0 without), flip, the given policy (NULL: none), cutout. */
+RtAugment rt_augment_cifar10(int cutout, const RtAaSubPolicy *policy, int npolicy);
+/* Builds a batch from images indices[0..count): x (count*c*h*w floats,
+ * NCHW) normalized with norm, y (count labels, may be NULL). aug NULL means
+ * evaluation (normalize only). Sample i's randomness comes from
+ * RtRng {seed, rt_rng_stream(RT_STREAM_AUGMENT, epoch), indices[i] << 24}:
+ * a sample drawn twice in one epoch is augmented the same way twice; pass
+ * another epoch key to vary it. Runs samples in parallel under OpenMP. */
+int rt_augment_batch(const RtDataset *ds, const RtNorm *norm, const int64_t *indices, int64_t count,
+                     const RtAugment *aug, uint64_t seed, int64_t epoch, float *x, int32_t *y, char *err,
+                     size_t errlen);
+/* A permutation of first..first+n-1 into out[0..n), a function of (seed,
+ * epoch, purpose) only (Fisher-Yates on RtRng stream (purpose, epoch)). */
+void rt_shuffle(uint64_t seed, int64_t epoch, uint64_t purpose, int64_t first, int64_t n, int64_t *out);
+/* The search split (§5.1): the first floor(portion*n) images train the
+ * weights, the rest the architecture. */
+typedef struct RtSearchSplit {
+  int64_t train_first, train_n; /* weight half: [train_first, train_first + train_n) */
+  int64_t valid_first, valid_n; /* architecture half */
+} RtSearchSplit;
+/* Fills s for n images and train portion in (0, 1) (sharpDARTS: 0.5). */
+int rt_search_split(int64_t n, double portion, RtSearchSplit *s, char *err, size_t errlen);
+/* The weight half's order for one epoch (a fresh permutation, purpose
+ * RT_STREAM_SHUFFLE) and, when valid_order is non-NULL, one of the
+ * architecture half (purpose RT_STREAM_SHUFFLE + 16). */
+void rt_search_epoch_order(uint64_t seed, int64_t epoch, const RtSearchSplit *s, int64_t *train_order,
+                           int64_t *valid_order);
+/* The first `batch` images of a fresh permutation of first..first+n-1 keyed
+ * by (seed, epoch, step): the architecture batch of §5.3, drawn without
+ * replacement within a batch and with replacement across steps. */
+void rt_sample_batch(uint64_t seed, int64_t epoch, int64_t step, int64_t first, int64_t n, int64_t batch,
+                     int64_t *out);
+
 #endif

@@ -45,6 +45,7 @@ int main(int argc, char **argv) {
       {"optim", test_optim},
       {"checkpoint", test_checkpoint},
       {"rng", test_rng},
+      {"augment", test_augment},
   };
   if (argc >= 2 && strcmp(argv[1], "optim-tool") == 0) return test_optim_tool(argc - 2, argv + 2);
   if (argc < 2) {
