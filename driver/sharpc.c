@@ -1,11 +1,14 @@
-/* sharpc.c: the command line. `sharpc check`, `sharpc dump`, and the help and
+/* sharpc.c: the command line. `sharpc check`, `sharpc dump`, `sharpc build`,
+ * and the help and version texts; the pass pipeline (compile()) is here, as
+ * one straight list. Exit codes: 0 success, 1 errors in the input, 2 usage
+ * errors. */
 #define _POSIX_C_SOURCE 200809L
- * version texts. Exit codes: 0 success, 1 errors in the input, 2 usage errors. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "codegen.h"
 #include "frontend.h"
 #include "ir.h"
 
@@ -23,6 +26,8 @@ static const char *usage_main =
     "  dump FILE --ir        print the graph IR of a network\n"
     "  dump FILE --dot       print Graphviz of each cell type and of the network\n"
     "  dump FILE --stats     print parameters and multiply-adds\n"
+    "  dump FILE --grad      print the backward graph and the memory plan\n"
+    "  build FILE -o EXE     compile a network into a native executable\n"
     "\n"
     "Run `sharpc COMMAND --help` for the options of a command.\n"
     "Exit status: 0 success, 1 errors in the input, 2 usage errors.\n";
@@ -40,7 +45,7 @@ static const char *usage_check =
     "  -h, --help      show this help\n";
 
 static const char *usage_dump =
-    "usage: sharpc dump [-I DIR]... FILE (--ir | --dot | --stats) [--network NAME]\n"
+    "usage: sharpc dump [-I DIR]... FILE (--ir | --dot | --stats | --grad) [--network NAME]\n"
     "\n"
     "Elaborates one network of FILE and prints it. The network is NAME, or the\n"
     "one a search or train block of FILE names, or the last network of FILE.\n"
@@ -52,37 +57,71 @@ static const char *usage_dump =
     "                  per network, per region (stem, cell types, head) and per op\n"
     "                  kind; the auxiliary head and the architecture parameters\n"
     "                  are counted apart\n"
+    "  --grad          the backward graph (one step per node, which input\n"
+    "                  gradients it sets or adds to) and the activation memory plan\n"
     "  --network NAME  the network to dump\n"
+    "  -I DIR          also look for imported files in DIR\n"
+    "  --max-errors N  stop after N errors (default 50)\n"
+    "  -h, --help      show this help\n";
+
+static const char *usage_build =
+    "usage: sharpc build [-I DIR]... FILE -o EXE [--network NAME] [options]\n"
+    "\n"
+    "Compiles one network of FILE (NAME, or the one a search or train block\n"
+    "names, or the last one) into a native executable: the network's forward\n"
+    "and backward programs as C with every shape a literal, compiled by the\n"
+    "system C compiler (-O3 -march=native, OpenMP) and linked with libsharprt.\n"
+    "Run `EXE --help` for what the executable does.\n"
+    "\n"
+    "options:\n"
+    "  -o EXE          the executable to write (required)\n"
+    "  --network NAME  the network to build\n"
+    "  --emit-c FILE   also keep the generated C in FILE\n"
+    "  --cc CC         the C compiler (default: $CC, else cc)\n"
+    "  --debug         compile with -O0 -g\n"
+    "  -v              print the compiler command\n"
     "  -I DIR          also look for imported files in DIR\n"
     "  --max-errors N  stop after N errors (default 50)\n"
     "  -h, --help      show this help\n";
 
 typedef struct {
     const char *file;
+    const char *output, *emit_c, *cc;
+    bool verbose, debug;
     const char *network;
     const char *dirs[64];
     int ndirs;
     int max_errors;
-    int what;            /* dump: 1 ir, 2 dot, 3 stats */
+    int what;            /* dump: 1 ir, 2 dot, 3 stats, 4 grad */
 } Args;
 
 static int usage_error(const char *cmd, const char *fmt, const char *arg)
 {
     fprintf(stderr, "sharpc%s%s: ", cmd ? " " : "", cmd ? cmd : "");
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry `sharpc %s--help`.\n", cmd ? (strcmp(cmd, "check") == 0 ? "check " : "dump ") : "");
+    fprintf(stderr, "\nTry `sharpc %s%s--help`.\n", cmd ? cmd : "", cmd ? " " : "");
     return EXIT_USAGE;
 }
 
 /* Parses the options of `check` and `dump`; returns -1 on success, or an exit code. */
 static int parse_args(const char *cmd, int argc, char **argv, Args *a)
 {
-    bool dump = strcmp(cmd, "dump") == 0;
+    bool dump = strcmp(cmd, "dump") == 0, build = strcmp(cmd, "build") == 0;
     for (int i = 0; i < argc; i++) {
         const char *s = argv[i];
         if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
-            fputs(dump ? usage_dump : usage_check, stdout);
+            fputs(dump ? usage_dump : build ? usage_build : usage_check, stdout);
             return 0;
+        } else if (build && (strcmp(s, "-o") == 0 || strcmp(s, "--emit-c") == 0 || strcmp(s, "--cc") == 0)) {
+            if (i + 1 >= argc) return usage_error(cmd, "%s needs a value", s);
+            const char *v = argv[++i];
+            if (s[1] == 'o') a->output = v;
+            else if (s[2] == 'e') a->emit_c = v;
+            else a->cc = v;
+        } else if (build && strcmp(s, "-v") == 0) {
+            a->verbose = true;
+        } else if (build && strcmp(s, "--debug") == 0) {
+            a->debug = true;
         } else if (strcmp(s, "-I") == 0 || strcmp(s, "--max-errors") == 0 || strcmp(s, "--network") == 0) {
             if (i + 1 >= argc) return usage_error(cmd, "%s needs a value", s);
             const char *v = argv[++i];
@@ -94,14 +133,16 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a)
                 if (*end || n <= 0 || n > 100000) return usage_error(cmd, "--max-errors needs a positive number, not '%s'", v);
                 a->max_errors = (int)n;
             } else {
-                if (!dump) return usage_error(cmd, "unknown option '%s'", s);
+                if (!dump && !build) return usage_error(cmd, "unknown option '%s'", s);
                 a->network = v;
             }
         } else if (strncmp(s, "-I", 2) == 0) {
             if (a->ndirs < 64) a->dirs[a->ndirs++] = s + 2;
-        } else if (dump && (strcmp(s, "--ir") == 0 || strcmp(s, "--dot") == 0 || strcmp(s, "--stats") == 0)) {
-            int w = s[2] == 'i' ? 1 : s[2] == 'd' ? 2 : 3;
-            if (a->what && a->what != w) return usage_error(cmd, "choose one of --ir, --dot, --stats (got also %s)", s);
+        } else if (dump && (strcmp(s, "--ir") == 0 || strcmp(s, "--dot") == 0 || strcmp(s, "--stats") == 0 ||
+                            strcmp(s, "--grad") == 0)) {
+            int w = s[2] == 'i' ? 1 : s[2] == 'd' ? 2 : s[2] == 's' ? 3 : 4;
+            if (a->what && a->what != w)
+                return usage_error(cmd, "choose one of --ir, --dot, --stats, --grad (got also %s)", s);
             a->what = w;
         } else if (s[0] == '-' && s[1]) {
             return usage_error(cmd, "unknown option '%s'", s);
@@ -111,7 +152,8 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a)
         }
     }
     if (!a->file) return usage_error(cmd, "%s", "no input file");
-    if (dump && !a->what) return usage_error(cmd, "%s", "say what to dump: --ir, --dot or --stats");
+    if (dump && !a->what) return usage_error(cmd, "%s", "say what to dump: --ir, --dot, --stats or --grad");
+    if (build && !a->output) return usage_error(cmd, "%s", "say where to write the executable: -o EXE");
     return -1;
 }
 
@@ -127,6 +169,57 @@ static FeCtx *load(Args *a)
     FeCtx *fe = fe_new(&opt);
     fe_load(fe, a->file);
     return fe;
+}
+
+/* The passes after elaboration, in order. */
+typedef struct {
+    IrBackward bw;
+    IrPlan plan;
+} Compiled;
+
+static void compile(IrGraph *g, Compiled *c)
+{
+    char err[512];
+    ir_cse(g);
+    if (!ir_verify(g, err, sizeof err)) {
+        fprintf(stderr, "sharpc: internal error after cse: %s\n", err);
+        abort();
+    }
+    ir_autodiff(g, &c->bw);
+    ir_plan(g, &c->bw, &c->plan);
+}
+
+static void compiled_free(Compiled *c)
+{
+    ir_backward_free(&c->bw);
+    ir_plan_free(&c->plan);
+}
+
+static int cmd_build(int argc, char **argv)
+{
+    Args a;
+    memset(&a, 0, sizeof a);
+    int rc = parse_args("build", argc, argv, &a);
+    if (rc >= 0) return rc;
+    FeCtx *fe = load(&a);
+    if (fe_error_count(fe) == 0) fe_check(fe);
+    rc = 0;
+    if (fe_error_count(fe) == 0) {
+        IrGraph *g = fe_elaborate(fe, a.network);
+        if (g) {
+            Compiled c;
+            compile(g, &c);
+            CgProgram p = { g, &c.bw, &c.plan, a.file, true };
+            CgBuildOptions o = { a.cc, a.output, a.emit_c, a.verbose, a.debug };
+            if (!cg_build_c(&p, &o)) rc = EXIT_INPUT;
+            compiled_free(&c);
+            ir_graph_free(g);
+        }
+    }
+    int errors = fe_error_count(fe);
+    if (errors) fprintf(stderr, "%d error%s\n", errors, errors == 1 ? "" : "s");
+    fe_free(fe);
+    return errors ? EXIT_INPUT : rc;
 }
 
 static int cmd_check(int argc, char **argv)
@@ -157,6 +250,14 @@ static int cmd_dump(int argc, char **argv)
         } else {
             IrGraph *g = fe_elaborate(fe, a.network);
             if (g && a.what == 1) ir_print(g, stdout);
+            if (g && a.what == 4) {
+                Compiled c;
+                compile(g, &c);
+                ir_backward_print(g, &c.bw, stdout);
+                printf("plan: %lld floats per sample (%lld without reuse), %lld small\n",
+                       (long long)c.plan.per_sample, (long long)c.plan.naive, (long long)c.plan.small_size);
+                compiled_free(&c);
+            }
             if (g && a.what == 3) {
                 IrStats st;
                 ir_stats(g, &st);
@@ -189,8 +290,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "check") == 0) return cmd_check(argc - 2, argv + 2);
     if (strcmp(cmd, "dump") == 0) return cmd_dump(argc - 2, argv + 2);
-    const char *cmds[] = { "check", "dump" };
-    const char *s = fe_suggest(cmd, cmds, 2);
+    if (strcmp(cmd, "build") == 0) return cmd_build(argc - 2, argv + 2);
+    const char *cmds[] = { "check", "dump", "build" };
+    const char *s = fe_suggest(cmd, cmds, 3);
     fprintf(stderr, "sharpc: unknown command '%s'%s%s%s\n", cmd, s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
     fputs(usage_main, stderr);
     return EXIT_USAGE;

@@ -190,4 +190,68 @@ void ir_stats_free(IrStats *st);
 void ir_stats_print(const IrGraph *g, const IrStats *st, FILE *out);
 int64_t ir_node_macs(const IrGraph *g, int node);
 
+/* ---- cse.c: common subexpressions ---- */
+
+/* Merges nodes that compute the same thing (same op, inputs and attributes;
+ * never params, inputs, batch norms or drop paths, which carry state or
+ * randomness): e.g. the ReLU that every candidate of a search edge applies
+ * to the same state. Rewrites the inputs of later nodes and the outputs;
+ * merged nodes stay in the array, dead. Returns the number merged. */
+int ir_cse(IrGraph *g);
+
+/* ---- autodiff.c: the backward graph ---- */
+
+/* Gradient needs of one node input; bit i of IrGradStep.need / .acc. */
+typedef struct {
+    int node;        /* forward node whose output gradient is propagated */
+    uint32_t need;   /* bit i: input slot i gets a gradient piece */
+    uint32_t acc;    /* bit i: that input's gradient already holds pieces: add */
+} IrGradStep;
+
+/* The backward graph: the gradient of every needed node's output is the sum
+ * of the pieces its consumers send it; steps run in reverse node order, so
+ * each gradient is complete before its own step reads it. The seeds are the
+ * graph outputs (their gradients come from the loss). */
+typedef struct {
+    int n;            /* nodes in the forward graph */
+    bool *live;       /* [n] node is computed in training (reaches an output) */
+    bool *grad;       /* [n] the gradient of this node's output is computed */
+    bool *zeroed;     /* [n] gradient built row by row (architecture weights):
+                         zeroed before the backward, every piece added */
+    IrGradStep *steps;
+    int nsteps;
+} IrBackward;
+
+/* True when slot `slot` of node `node` carries a gradient to its input. */
+bool ir_slot_differentiable(const IrGraph *g, int node, int slot);
+/* Builds the backward graph of g for gradients of weights, architecture
+ * parameters and the input named "images"; training mode (aux head live). */
+void ir_autodiff(const IrGraph *g, IrBackward *bw);
+void ir_backward_free(IrBackward *bw);
+/* Mask of the forward tensors the backward step of node `node` reads: bit i
+ * for input slot i, bit 31 for the node's own output. */
+uint32_t ir_bwd_reads(const IrGraph *g, int node, uint32_t need);
+void ir_backward_print(const IrGraph *g, const IrBackward *bw, FILE *out);
+
+/* ---- plan.c: memory planning ---- */
+
+/* Where each batched tensor lives in the activation arena: offsets and
+ * sizes are in floats per sample (a tensor of node v occupies
+ * [N*act[v], N*(act[v] + numel)) ), so one plan serves every batch size.
+ * Unbatched tensors (architecture weights, their gradients, batch-norm
+ * statistics) get offsets in a small fixed area. -1: no storage. */
+typedef struct {
+    int64_t *act;        /* [n] forward output */
+    int64_t *grad;       /* [n] gradient of the output */
+    int64_t *small;      /* [n] unbatched output or BN saved mean/invstd */
+    int64_t *gsmall;     /* [n] gradient of an unbatched output */
+    int64_t per_sample;  /* arena floats per sample, scratch included */
+    int64_t scratch;     /* offset of the scratch tensor (per sample) */
+    int64_t small_size;  /* floats in the small area */
+    int64_t naive;       /* per-sample floats without reuse, for the report */
+} IrPlan;
+
+void ir_plan(const IrGraph *g, const IrBackward *bw, IrPlan *plan);
+void ir_plan_free(IrPlan *plan);
+
 #endif

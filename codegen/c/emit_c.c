@@ -1,0 +1,912 @@
+/* emit_c.c: the C backend's emitter. Writes one C99 translation unit per
+ * network: the kernels of runtime/kernels/cpu pasted in as `static inline`
+ * (through K_FN), one small wrapper per distinct kernel call in which every
+ * shape and attribute is a literal (so the compiler specializes the kernel
+ * to that layer), then the training forward, the backward and the eval
+ * forward as straight lists of wrapper calls on planned arena offsets, and
+ * the parameter table. The output is a pure function of the IR. */
+#define _POSIX_C_SOURCE 200809L
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "codegen.h"
+#include "rt_net.h"
+#include "util.h"
+
+/* Kinds of gradient a backward piece leads to (runtime guards). */
+enum { KIND_W = 1, KIND_ARCH = 2, KIND_IMG = 4 };
+
+typedef struct {
+    const CgProgram *p;
+    const IrGraph *g;
+    const IrBackward *bw;
+    const IrPlan *plan;
+    FILE *out;           /* current body stream */
+    int indent;
+    /* wrappers: key text -> index; definitions go to `wrappers` */
+    char **keys;
+    int nkeys, capkeys;
+    char *wbuf;
+    size_t wlen;
+    FILE *wrappers;
+    int64_t *poff;       /* PARAM node: offset in its kind's array */
+    int *pkind;          /* PARAM node: RtParamKind */
+    int *site;           /* DROP_PATH node: mask row */
+    unsigned *kinds;     /* node: gradient kinds its output gradient feeds */
+    bool eval;           /* emitting the eval forward */
+} Emit;
+
+/* ---- printing ---- */
+
+static void emit_line(Emit *e, const char *fmt, ...)
+{
+    for (int i = 0; i < e->indent; i++) fputs("    ", e->out);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(e->out, fmt, ap);
+    va_end(ap);
+    fputc('\n', e->out);
+}
+
+static void emit_open(Emit *e, const char *fmt, ...)
+{
+    for (int i = 0; i < e->indent; i++) fputs("    ", e->out);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(e->out, fmt, ap);
+    va_end(ap);
+    fputs(" {\n", e->out);
+    e->indent++;
+}
+
+static void emit_close(Emit *e)
+{
+    e->indent--;
+    emit_line(e, "}");
+}
+
+/* ---- kernel calls through specialized wrappers ----
+ * A call lists its arguments: literals (part of the wrapper) and runtime
+ * values (wrapper parameters). Calls with the same kernel and literals share
+ * one wrapper `sk_<i>`. N is always the wrapper's first parameter. */
+
+typedef struct {
+    const char *kernel;
+    char lit[1024];      /* kernel arguments, runtime ones as a0, a1, ... */
+    char params[512];    /* wrapper parameter list after N */
+    char args[2048];     /* call-site arguments after N */
+    int nrt;
+} KCall;
+
+static void kc_begin(KCall *c, const char *kernel)
+{
+    memset(c, 0, sizeof *c);
+    c->kernel = kernel;
+}
+
+static void kc_put(char *buf, size_t size, const char *fmt, ...)
+{
+    size_t len = strlen(buf);
+    if (len >= size - 1) die("kernel call text too long");
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(buf + len, size - len, fmt, ap);
+    va_end(ap);
+    if (k < 0 || (size_t)k >= size - len) die("kernel call text too long");
+}
+
+/* A literal argument (any C expression over N). */
+static void kc_lit(KCall *c, const char *fmt, ...)
+{
+    char t[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t, sizeof t, fmt, ap);
+    va_end(ap);
+    kc_put(c->lit, sizeof c->lit, "%s%s", c->lit[0] ? ", " : "", t);
+}
+
+static void kc_int(KCall *c, int64_t v) { kc_lit(c, "%" PRId64, v); }
+
+/* A float literal, exact in float. */
+static void kc_real(KCall *c, double v) { kc_lit(c, "(real)%.9g", v); }
+
+/* A runtime argument of C type `type`, value `fmt`. */
+static void kc_rt(KCall *c, const char *type, const char *fmt, ...)
+{
+    char t[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t, sizeof t, fmt, ap);
+    va_end(ap);
+    kc_put(c->lit, sizeof c->lit, "%sa%d", c->lit[0] ? ", " : "", c->nrt);
+    kc_put(c->params, sizeof c->params, ", %s a%d", type, c->nrt);
+    kc_put(c->args, sizeof c->args, ", %s", t);
+    c->nrt++;
+}
+
+static void kc_end(Emit *e, KCall *c)
+{
+    char key[2048];
+    snprintf(key, sizeof key, "%s(%s)%s", c->kernel, c->lit, c->params);
+    int w = -1;
+    for (int i = 0; i < e->nkeys; i++)
+        if (strcmp(e->keys[i], key) == 0) { w = i; break; }
+    if (w < 0) {
+        GROW(e->keys, e->capkeys, e->nkeys + 1);
+        e->keys[e->nkeys] = xstrdup(key);
+        w = e->nkeys++;
+        fprintf(e->wrappers, "static void sk_%d(int N%s)\n{\n    (void)N;\n    %s(%s);\n}\n\n", w, c->params,
+                c->kernel, c->lit);
+    }
+    emit_line(e, "sk_%d(N%s);", w, c->args);
+}
+
+/* ---- tensors ---- */
+
+static const IrNode *node(Emit *e, int v) { return &e->g->nodes[v]; }
+static int in_of(Emit *e, int v, int i) { return (int)ir_inputs(e->g, v)[i]; }
+static int64_t numel(Emit *e, int v) { return ir_shape_numel(node(e, v)->shape); }
+
+/* C expression of node v's forward value. */
+static const char *act(Emit *e, int v, char *buf, size_t size)
+{
+    const IrNode *n = node(e, v);
+    if (n->op == OP_INPUT) {
+        snprintf(buf, size, "(real *)r->images");
+    } else if (n->op == OP_PARAM) {
+        static const char *arr[] = { "r->w", "r->buf", "r->cnt", "r->arch" };
+        snprintf(buf, size, "%s + %" PRId64, arr[e->pkind[v]], e->poff[v]);
+    } else if (n->op == OP_ZERO && e->plan->act[v] < 0) {
+        snprintf(buf, size, "NULL");
+    } else if (!n->shape.batched) {
+        snprintf(buf, size, "r->small + %" PRId64, e->plan->small[v]);
+    } else {
+        if (e->plan->act[v] < 0) die("node %%%d has no storage", v);
+        snprintf(buf, size, "AT(%" PRId64 ")", e->plan->act[v]);
+    }
+    return buf;
+}
+
+/* C expression of node v's gradient. */
+static const char *grad(Emit *e, int v, char *buf, size_t size)
+{
+    const IrNode *n = node(e, v);
+    if (n->op == OP_INPUT) {
+        snprintf(buf, size, "r->gimages");
+    } else if (n->op == OP_PARAM) {
+        if (e->pkind[v] != RT_PARAM_WEIGHT && e->pkind[v] != RT_PARAM_ARCH) die("gradient of a buffer");
+        snprintf(buf, size, "%s + %" PRId64, e->pkind[v] == RT_PARAM_WEIGHT ? "r->gw" : "r->garch", e->poff[v]);
+    } else if (!n->shape.batched) {
+        snprintf(buf, size, "r->small + %" PRId64, e->plan->gsmall[v]);
+    } else {
+        if (e->plan->grad[v] < 0) die("node %%%d has no gradient storage", v);
+        snprintf(buf, size, "AT(%" PRId64 ")", e->plan->grad[v]);
+    }
+    return buf;
+}
+
+/* Runtime condition under which a gradient piece for node u is needed. */
+static const char *guard(Emit *e, int u, char *buf, size_t size)
+{
+    unsigned k = e->kinds[u];
+    buf[0] = 0;
+    const char *sep = "";
+    size_t len = 0;
+    if (k & KIND_W) { len += (size_t)snprintf(buf + len, size - len, "%sr->gw", sep); sep = " || "; }
+    if (k & KIND_ARCH) { len += (size_t)snprintf(buf + len, size - len, "%sr->garch", sep); sep = " || "; }
+    if (k & KIND_IMG) { snprintf(buf + len, size - len, "%sr->gimages", sep); }
+    if (!buf[0]) snprintf(buf, size, "0");
+    return buf;
+}
+
+/* Rotating text buffers so that one call can print several tensors. */
+static char *next_buf(char (*tb)[64], int *tn) { return tb[(*tn)++ % 8]; }
+#define T(v) act(e, (v), next_buf(tb, &tn), sizeof tb[0])
+#define G(v) grad(e, (v), next_buf(tb, &tn), sizeof tb[0])
+#define TBUF char tb[8][64]; int tn = 0
+
+/* ---- forward ---- */
+
+static void check_sym(Emit *e, int v)
+{
+    const IrNode *n = node(e, v);
+    if (n->a.pt != n->a.pb || n->a.pl != n->a.pr)
+        die("%s %%%d: asymmetric padding reaches the C backend", ir_op_name(n->op), v);
+}
+
+static void emit_comment(Emit *e, int v)
+{
+    const IrNode *n = node(e, v);
+    char sb[64];
+    emit_line(e, "/* %%%d %s -> %s%s%s */", v, ir_op_name(n->op), ir_shape_str(n->shape, sb, sizeof sb),
+              n->region >= 0 ? "  " : "", ir_str_get(e->g, n->region));
+}
+
+static void fwd_node(Emit *e, int v)
+{
+    const IrNode *n = node(e, v);
+    const IrAttrs *a = &n->a;
+    const IrShape *ys = &n->shape;
+    KCall c;
+    TBUF;
+    int x = n->nin ? in_of(e, v, 0) : -1;
+    const IrShape *xs = x >= 0 ? &node(e, x)->shape : NULL;
+    switch (n->op) {
+    case OP_INPUT:
+    case OP_PARAM:
+        return;
+    case OP_CONV2D:
+        check_sym(e, v);
+        emit_comment(e, v);
+        kc_begin(&c, "k_conv2d_fwd");
+        kc_lit(&c, "N");
+        kc_int(&c, xs->d[1]); kc_int(&c, xs->d[2]); kc_int(&c, xs->d[3]); kc_int(&c, ys->d[1]);
+        kc_int(&c, a->kh); kc_int(&c, a->kw); kc_int(&c, a->sh); kc_int(&c, a->sw);
+        kc_int(&c, a->pt); kc_int(&c, a->pl); kc_int(&c, a->dh); kc_int(&c, a->dw); kc_int(&c, a->groups);
+        kc_rt(&c, "const real *", "%s", T(x));
+        kc_rt(&c, "const real *", "%s", T(in_of(e, v, 1)));
+        kc_rt(&c, "real *", "%s", T(v));
+        kc_end(e, &c);
+        return;
+    case OP_BATCH_NORM: {
+        emit_comment(e, v);
+        int C = ys->d[1], HW = ys->d[2] * ys->d[3];
+        bool aff = n->nin >= 6;
+        if (e->eval) {
+            kc_begin(&c, "k_bn_eval_fwd");
+            kc_lit(&c, "N"); kc_int(&c, C); kc_int(&c, HW); kc_real(&c, a->eps);
+            kc_rt(&c, "const real *", "%s", T(x));
+            kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 4)) : "NULL");
+            kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 5)) : "NULL");
+            kc_rt(&c, "const real *", "%s", T(in_of(e, v, 1)));
+            kc_rt(&c, "const real *", "%s", T(in_of(e, v, 2)));
+            kc_rt(&c, "real *", "%s", T(v));
+            kc_end(e, &c);
+            return;
+        }
+        kc_begin(&c, "k_bn_train_fwd");
+        kc_lit(&c, "N"); kc_int(&c, C); kc_int(&c, HW); kc_real(&c, a->eps); kc_real(&c, a->momentum);
+        kc_rt(&c, "const real *", "%s", T(x));
+        kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 4)) : "NULL");
+        kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 5)) : "NULL");
+        kc_rt(&c, "real *", "%s", T(v));
+        kc_rt(&c, "real *", "r->small + %" PRId64, e->plan->small[v]);
+        kc_rt(&c, "real *", "r->small + %" PRId64, e->plan->small[v] + C);
+        kc_rt(&c, "real *", "%s", T(in_of(e, v, 1)));
+        kc_rt(&c, "real *", "%s", T(in_of(e, v, 2)));
+        kc_end(e, &c);
+        emit_line(e, "r->cnt[%" PRId64 "] += 1;", e->poff[in_of(e, v, 3)]);
+        return;
+    }
+    case OP_RELU:
+    case OP_SCALE:
+        emit_comment(e, v);
+        kc_begin(&c, n->op == OP_RELU ? "k_relu_fwd" : "k_scale_fwd");
+        kc_lit(&c, "(ptrdiff_t)N * %" PRId64, numel(e, v));
+        if (n->op == OP_SCALE) kc_real(&c, a->scale);
+        kc_rt(&c, "const real *", "%s", T(x));
+        kc_rt(&c, "real *", "%s", T(v));
+        kc_end(e, &c);
+        return;
+    case OP_MAX_POOL:
+    case OP_AVG_POOL:
+        check_sym(e, v);
+        emit_comment(e, v);
+        kc_begin(&c, n->op == OP_MAX_POOL ? "k_maxpool_fwd" : "k_avgpool_fwd");
+        kc_lit(&c, "N");
+        kc_int(&c, xs->d[1]); kc_int(&c, xs->d[2]); kc_int(&c, xs->d[3]);
+        kc_int(&c, a->kh); kc_int(&c, a->kw); kc_int(&c, a->sh); kc_int(&c, a->sw); kc_int(&c, a->pt); kc_int(&c, a->pl);
+        if (n->op == OP_AVG_POOL) kc_int(&c, a->cip);
+        kc_rt(&c, "const real *", "%s", T(x));
+        kc_rt(&c, "real *", "%s", T(v));
+        kc_end(e, &c);
+        return;
+    case OP_PAD:
+        emit_comment(e, v);
+        kc_begin(&c, "k_pad_fwd");
+        kc_lit(&c, "N");
+        kc_int(&c, xs->d[1]); kc_int(&c, xs->d[2]); kc_int(&c, xs->d[3]);
+        kc_int(&c, a->pt); kc_int(&c, a->pb); kc_int(&c, a->pl); kc_int(&c, a->pr);
+        kc_rt(&c, "const real *", "%s", T(x));
+        kc_rt(&c, "real *", "%s", T(v));
+        kc_end(e, &c);
+        return;
+    case OP_SLICE:
+        emit_comment(e, v);
+        kc_begin(&c, "k_slice_channels_fwd");
+        kc_lit(&c, "N");
+        kc_int(&c, xs->d[1]); kc_int(&c, xs->d[2] * xs->d[3]); kc_int(&c, a->start); kc_int(&c, a->end - a->start);
+        kc_rt(&c, "const real *", "%s", T(x));
+        kc_rt(&c, "real *", "%s", T(v));
+        kc_end(e, &c);
+        return;
+    case OP_CONCAT: {
+        emit_comment(e, v);
+        int c0 = 0, HW = ys->d[2] * ys->d[3];
+        for (int i = 0; i < n->nin; i++) {
+            int u = in_of(e, v, i);
+            int Ci = node(e, u)->shape.d[1];
+            kc_begin(&c, "k_concat_put");
+            kc_lit(&c, "N"); kc_int(&c, ys->d[1]); kc_int(&c, HW); kc_int(&c, c0); kc_int(&c, Ci);
+            kc_rt(&c, "const real *", "%s", T(u));
+            kc_rt(&c, "real *", "%s", T(v));
+            kc_end(e, &c);
+            c0 += Ci;
+        }
+        return;
+    }
+    case OP_ADD:
+        emit_comment(e, v);
+        kc_begin(&c, "k_add_fwd");
+        kc_lit(&c, "(ptrdiff_t)N * %" PRId64, numel(e, v));
+        kc_rt(&c, "const real *", "%s", T(x));
+        kc_rt(&c, "const real *", "%s", T(in_of(e, v, 1)));
+        kc_rt(&c, "real *", "%s", T(v));
+        kc_end(e, &c);
+        for (int i = 2; i < n->nin; i++) {
+            kc_begin(&c, "k_acc");
+            kc_lit(&c, "(ptrdiff_t)N * %" PRId64, numel(e, v));
+            kc_rt(&c, "const real *", "%s", T(in_of(e, v, i)));
+            kc_rt(&c, "real *", "%s", T(v));
+            kc_end(e, &c);
+        }
+        return;
+    case OP_ZERO:
+        if (e->plan->act[v] < 0) return;
+        emit_comment(e, v);
+        kc_begin(&c, "k_zero_fwd");
+        kc_lit(&c, "N");
+        kc_int(&c, xs->d[1]); kc_int(&c, xs->d[2]); kc_int(&c, xs->d[3]); kc_int(&c, a->sh);
+        kc_rt(&c, "real *", "%s", T(v));
+        kc_end(e, &c);
+        return;
+    case OP_GLOBAL_AVG_POOL:
+        emit_comment(e, v);
+        kc_begin(&c, "k_gap_fwd");
+        kc_lit(&c, "N"); kc_int(&c, xs->d[1]); kc_int(&c, xs->d[2] * xs->d[3]);
+        kc_rt(&c, "const real *", "%s", T(x));
+        kc_rt(&c, "real *", "%s", T(v));
+        kc_end(e, &c);
+        return;
+    case OP_LINEAR:
+        emit_comment(e, v);
+        kc_begin(&c, "k_linear_fwd");
+        kc_lit(&c, "N"); kc_int(&c, numel(e, x)); kc_int(&c, ys->d[1]);
+        kc_rt(&c, "const real *", "%s", T(x));
+        kc_rt(&c, "const real *", "%s", T(in_of(e, v, 1)));
+        kc_rt(&c, "const real *", "%s", n->nin > 2 ? T(in_of(e, v, 2)) : "NULL");
+        kc_rt(&c, "real *", "%s", T(v));
+        kc_end(e, &c);
+        return;
+    case OP_DROP_PATH:
+        emit_comment(e, v);
+        if (!e->eval) {
+            emit_open(e, "if (r->drop_mask && r->keep_prob < 1)");
+            kc_begin(&c, "k_drop_path_fwd");
+            kc_lit(&c, "N"); kc_lit(&c, "(ptrdiff_t)%" PRId64, numel(e, v));
+            kc_rt(&c, "real", "(real)r->keep_prob");
+            kc_rt(&c, "const real *", "r->drop_mask + (ptrdiff_t)N * %d", e->site[v]);
+            kc_rt(&c, "const real *", "%s", T(x));
+            kc_rt(&c, "real *", "%s", T(v));
+            kc_end(e, &c);
+            e->indent--;
+            emit_line(e, "} else");
+            e->indent++;
+        }
+        emit_line(e, "memcpy(%s, %s, sizeof(real) * (size_t)N * %" PRId64 ");", T(v), T(x), numel(e, v));
+        if (!e->eval) e->indent--;
+        return;
+    case OP_MIXED: {
+        emit_comment(e, v);
+        int P = n->nin - 1, w = in_of(e, v, 0);
+        emit_open(e, "");
+        char list[2048] = "";
+        for (int k = 0; k < P; k++)
+            kc_put(list, sizeof list, "%s%s", k ? ", " : "", T(in_of(e, v, k + 1)));
+        emit_line(e, "const real *o[%d] = { %s };", P, list);
+        kc_begin(&c, "k_mixed_fwd");
+        kc_lit(&c, "(ptrdiff_t)N * %" PRId64, numel(e, v)); kc_int(&c, P); kc_int(&c, a->weighting);
+        kc_rt(&c, "const real *", "%s + %d", T(w), a->row * P);
+        kc_rt(&c, "const real *const *", "o");
+        kc_rt(&c, "real *", "%s", T(v));
+        kc_end(e, &c);
+        emit_close(e);
+        return;
+    }
+    case OP_ARCH_SOFTMAX:
+        emit_comment(e, v);
+        kc_begin(&c, "k_arch_softmax_fwd");
+        kc_int(&c, ys->d[0]); kc_int(&c, ys->d[1]);
+        kc_rt(&c, "const real *", "%s", T(x));
+        kc_rt(&c, "real *", "%s", T(v));
+        kc_end(e, &c);
+        return;
+    case OP_SOFTMAX_CROSS_ENTROPY:
+        die("softmax_cross_entropy inside the graph is not supported by the C backend");
+    case OP__COUNT:
+        break;
+    }
+    unreachable();
+}
+
+/* The losses of the outputs, after a forward. */
+static void emit_losses(Emit *e, bool train)
+{
+    TBUF;
+    int lo = ir_find_output(e->g, "logits"), al = ir_find_output(e->g, "aux_logits");
+    int K = node(e, lo)->shape.d[1];
+    emit_line(e, "r->logits = %s;", T(lo));
+    emit_line(e, "r->aux_logits = %s;", train && al >= 0 ? T(al) : "NULL");
+    emit_line(e, "r->loss = r->loss_main = r->loss_aux = 0;");
+    emit_open(e, "if (r->labels)");
+    emit_line(e, "r->loss_main = k_softmax_ce(N, %d, r->logits, r->labels, 1, NULL);", K);
+    if (train && al >= 0)
+        emit_line(e, "r->loss_aux = k_softmax_ce(N, %d, r->aux_logits, r->labels, 1, NULL);", K);
+    emit_line(e, "r->loss = r->loss_main + r->aux_weight * r->loss_aux;");
+    emit_close(e);
+}
+
+static void emit_forward(Emit *e, bool eval)
+{
+    e->eval = eval;
+    emit_open(e, "static void net_%s(RtNetRun *r)", eval ? "eval_forward" : "forward");
+    emit_line(e, "const int N = r->N;");
+    emit_line(e, "real *A = r->arena;");
+    emit_line(e, "(void)A;");
+    for (int v = 0; v < e->g->n; v++) {
+        if (!e->bw->live[v] || (eval && node(e, v)->aux)) continue;
+        fwd_node(e, v);
+    }
+    emit_losses(e, !eval);
+    emit_close(e);
+    e->eval = false;
+}
+
+/* ---- backward ---- */
+
+/* Starts the piece for slot i of step st: returns the destination text; when
+ * the piece must be added, the destination is the scratch tensor. */
+static const char *piece_dst(Emit *e, const IrGradStep *st, int i, char *buf, size_t size)
+{
+    int u = in_of(e, st->node, i);
+    if (!(st->acc & (1u << i))) return grad(e, u, buf, size);
+    if (node(e, u)->op == OP_PARAM || !node(e, u)->shape.batched)
+        die("gradient piece of %%%d would need accumulation into a parameter", u);
+    snprintf(buf, size, "AT(%" PRId64 ")", e->plan->scratch);
+    return buf;
+}
+
+/* Adds the scratch piece into the gradient of slot i's input when needed. */
+static void piece_end(Emit *e, const IrGradStep *st, int i)
+{
+    if (!(st->acc & (1u << i))) return;
+    int u = in_of(e, st->node, i);
+    TBUF;
+    KCall c;
+    kc_begin(&c, "k_acc");
+    kc_lit(&c, "(ptrdiff_t)N * %" PRId64, numel(e, u));
+    kc_rt(&c, "const real *", "AT(%" PRId64 ")", e->plan->scratch);
+    kc_rt(&c, "real *", "%s", G(u));
+    kc_end(e, &c);
+}
+
+static bool needs(const IrGradStep *st, int i) { return (st->need >> i) & 1u; }
+
+/* Opens `if (guard)` for the piece of slot i. */
+static void open_guard(Emit *e, int v, int i)
+{
+    char gb[64];
+    emit_open(e, "if (%s)", guard(e, in_of(e, v, i), gb, sizeof gb));
+}
+
+/* Backward of a single-input op whose kernel is k(..., [x,] gy, gx). */
+static void bwd_simple(Emit *e, const IrGradStep *st, KCall *c)
+{
+    TBUF;
+    char db[64];
+    kc_rt(c, "const real *", "%s", G(st->node));
+    kc_rt(c, "real *", "%s", piece_dst(e, st, 0, db, sizeof db));
+    open_guard(e, st->node, 0);
+    kc_end(e, c);
+    piece_end(e, st, 0);
+    emit_close(e);
+}
+
+static void bwd_step(Emit *e, const IrGradStep *st)
+{
+    int v = st->node;
+    const IrNode *n = node(e, v);
+    const IrAttrs *a = &n->a;
+    const IrShape *ys = &n->shape;
+    int x = in_of(e, v, 0);
+    const IrShape *xs = &node(e, x)->shape;
+    KCall c;
+    TBUF;
+    char db[64];
+    emit_comment(e, v);
+    switch (n->op) {
+    case OP_CONV2D:
+        if (needs(st, 0)) {
+            kc_begin(&c, "k_conv2d_bwd_data");
+            kc_lit(&c, "N");
+            kc_int(&c, xs->d[1]); kc_int(&c, xs->d[2]); kc_int(&c, xs->d[3]); kc_int(&c, ys->d[1]);
+            kc_int(&c, a->kh); kc_int(&c, a->kw); kc_int(&c, a->sh); kc_int(&c, a->sw);
+            kc_int(&c, a->pt); kc_int(&c, a->pl); kc_int(&c, a->dh); kc_int(&c, a->dw); kc_int(&c, a->groups);
+            kc_rt(&c, "const real *", "%s", G(v));
+            kc_rt(&c, "const real *", "%s", T(in_of(e, v, 1)));
+            kc_rt(&c, "real *", "%s", piece_dst(e, st, 0, db, sizeof db));
+            open_guard(e, v, 0);
+            kc_end(e, &c);
+            piece_end(e, st, 0);
+            emit_close(e);
+        }
+        if (needs(st, 1)) {
+            kc_begin(&c, "k_conv2d_bwd_weight");
+            kc_lit(&c, "N");
+            kc_int(&c, xs->d[1]); kc_int(&c, xs->d[2]); kc_int(&c, xs->d[3]); kc_int(&c, ys->d[1]);
+            kc_int(&c, a->kh); kc_int(&c, a->kw); kc_int(&c, a->sh); kc_int(&c, a->sw);
+            kc_int(&c, a->pt); kc_int(&c, a->pl); kc_int(&c, a->dh); kc_int(&c, a->dw); kc_int(&c, a->groups);
+            kc_rt(&c, "const real *", "%s", T(x));
+            kc_rt(&c, "const real *", "%s", G(v));
+            kc_rt(&c, "real *", "%s", piece_dst(e, st, 1, db, sizeof db));
+            open_guard(e, v, 1);
+            kc_end(e, &c);
+            emit_close(e);
+        }
+        return;
+    case OP_BATCH_NORM: {
+        int C = ys->d[1], HW = ys->d[2] * ys->d[3];
+        bool aff = n->nin >= 6;
+        char gg[96] = "NULL", gbt[96] = "NULL";
+        if (aff && needs(st, 4)) snprintf(gg, sizeof gg, "r->gw ? %s : NULL", G(in_of(e, v, 4)));
+        if (aff && needs(st, 5)) snprintf(gbt, sizeof gbt, "r->gw ? %s : NULL", G(in_of(e, v, 5)));
+        bool data = needs(st, 0);
+        kc_begin(&c, "k_bn_train_bwd");
+        kc_lit(&c, "N"); kc_int(&c, C); kc_int(&c, HW);
+        kc_rt(&c, "const real *", "%s", T(x));
+        kc_rt(&c, "const real *", "%s", G(v));
+        kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 4)) : "NULL");
+        kc_rt(&c, "const real *", "r->small + %" PRId64, e->plan->small[v]);
+        kc_rt(&c, "const real *", "r->small + %" PRId64, e->plan->small[v] + C);
+        if (data)
+            kc_rt(&c, "real *", "%s", piece_dst(e, st, 0, db, sizeof db));
+        else
+            kc_rt(&c, "real *", "AT(%" PRId64 ")", e->plan->scratch);
+        kc_rt(&c, "real *", "%s", gg);
+        kc_rt(&c, "real *", "%s", gbt);
+        if (data)
+            open_guard(e, v, 0);
+        else
+            emit_open(e, "if (r->gw)");
+        kc_end(e, &c);
+        if (data) piece_end(e, st, 0);
+        emit_close(e);
+        return;
+    }
+    case OP_RELU:
+        kc_begin(&c, "k_relu_bwd");
+        kc_lit(&c, "(ptrdiff_t)N * %" PRId64, numel(e, v));
+        kc_rt(&c, "const real *", "%s", T(v));
+        bwd_simple(e, st, &c);
+        return;
+    case OP_SCALE:
+        kc_begin(&c, "k_scale_bwd");
+        kc_lit(&c, "(ptrdiff_t)N * %" PRId64, numel(e, v));
+        kc_real(&c, a->scale);
+        bwd_simple(e, st, &c);
+        return;
+    case OP_MAX_POOL:
+    case OP_AVG_POOL:
+        kc_begin(&c, n->op == OP_MAX_POOL ? "k_maxpool_bwd" : "k_avgpool_bwd");
+        kc_lit(&c, "N");
+        kc_int(&c, xs->d[1]); kc_int(&c, xs->d[2]); kc_int(&c, xs->d[3]);
+        kc_int(&c, a->kh); kc_int(&c, a->kw); kc_int(&c, a->sh); kc_int(&c, a->sw); kc_int(&c, a->pt); kc_int(&c, a->pl);
+        if (n->op == OP_AVG_POOL)
+            kc_int(&c, a->cip);
+        else
+            kc_rt(&c, "const real *", "%s", T(x));
+        bwd_simple(e, st, &c);
+        return;
+    case OP_PAD:
+        kc_begin(&c, "k_pad_bwd");
+        kc_lit(&c, "N");
+        kc_int(&c, xs->d[1]); kc_int(&c, xs->d[2]); kc_int(&c, xs->d[3]);
+        kc_int(&c, a->pt); kc_int(&c, a->pb); kc_int(&c, a->pl); kc_int(&c, a->pr);
+        bwd_simple(e, st, &c);
+        return;
+    case OP_SLICE:
+        kc_begin(&c, "k_slice_channels_bwd");
+        kc_lit(&c, "N");
+        kc_int(&c, xs->d[1]); kc_int(&c, xs->d[2] * xs->d[3]); kc_int(&c, a->start); kc_int(&c, a->end - a->start);
+        bwd_simple(e, st, &c);
+        return;
+    case OP_GLOBAL_AVG_POOL:
+        kc_begin(&c, "k_gap_bwd");
+        kc_lit(&c, "N"); kc_int(&c, xs->d[1]); kc_int(&c, xs->d[2] * xs->d[3]);
+        bwd_simple(e, st, &c);
+        return;
+    case OP_DROP_PATH:
+        emit_open(e, "if (r->drop_mask && r->keep_prob < 1)");
+        kc_begin(&c, "k_drop_path_bwd");
+        kc_lit(&c, "N"); kc_lit(&c, "(ptrdiff_t)%" PRId64, numel(e, v));
+        kc_rt(&c, "real", "(real)r->keep_prob");
+        kc_rt(&c, "const real *", "r->drop_mask + (ptrdiff_t)N * %d", e->site[v]);
+        bwd_simple(e, st, &c);
+        e->indent--;
+        emit_open(e, "} else");
+        /* identity: pass the gradient through */
+        if (st->acc & 1u) {
+            kc_begin(&c, "k_acc");
+            kc_lit(&c, "(ptrdiff_t)N * %" PRId64, numel(e, v));
+            kc_rt(&c, "const real *", "%s", G(v));
+            kc_rt(&c, "real *", "%s", G(x));
+            kc_end(e, &c);
+        } else {
+            emit_line(e, "memcpy(%s, %s, sizeof(real) * (size_t)N * %" PRId64 ");", G(x), G(v), numel(e, v));
+        }
+        emit_close(e);
+        return;
+    case OP_ADD:
+    case OP_CONCAT: {
+        int c0 = 0, HW = ys->d[2] * ys->d[3];
+        for (int i = 0; i < n->nin; i++) {
+            int u = in_of(e, v, i);
+            int Ci = node(e, u)->shape.d[1];
+            if (needs(st, i)) {
+                open_guard(e, v, i);
+                if (n->op == OP_ADD && (st->acc & (1u << i))) {
+                    kc_begin(&c, "k_acc");
+                    kc_lit(&c, "(ptrdiff_t)N * %" PRId64, numel(e, v));
+                    kc_rt(&c, "const real *", "%s", G(v));
+                    kc_rt(&c, "real *", "%s", G(u));
+                    kc_end(e, &c);
+                } else if (n->op == OP_ADD) {
+                    emit_line(e, "memcpy(%s, %s, sizeof(real) * (size_t)N * %" PRId64 ");", G(u), G(v), numel(e, v));
+                } else {
+                    kc_begin(&c, "k_slice_channels_fwd");
+                    kc_lit(&c, "N"); kc_int(&c, ys->d[1]); kc_int(&c, HW); kc_int(&c, c0); kc_int(&c, Ci);
+                    kc_rt(&c, "const real *", "%s", G(v));
+                    kc_rt(&c, "real *", "%s", piece_dst(e, st, i, db, sizeof db));
+                    kc_end(e, &c);
+                    piece_end(e, st, i);
+                }
+                emit_close(e);
+            }
+            c0 += Ci;
+        }
+        return;
+    }
+    case OP_LINEAR: {
+        char gW[96] = "NULL", gb[96] = "NULL";
+        if (needs(st, 1)) snprintf(gW, sizeof gW, "r->gw ? %s : NULL", G(in_of(e, v, 1)));
+        if (n->nin > 2 && needs(st, 2)) snprintf(gb, sizeof gb, "r->gw ? %s : NULL", G(in_of(e, v, 2)));
+        kc_begin(&c, "k_linear_bwd");
+        kc_lit(&c, "N"); kc_int(&c, numel(e, x)); kc_int(&c, ys->d[1]);
+        kc_rt(&c, "const real *", "%s", T(x));
+        kc_rt(&c, "const real *", "%s", T(in_of(e, v, 1)));
+        kc_rt(&c, "const real *", "%s", G(v));
+        kc_rt(&c, "real *", "%s", needs(st, 0) ? piece_dst(e, st, 0, db, sizeof db) : "NULL");
+        kc_rt(&c, "real *", "%s", gW);
+        kc_rt(&c, "real *", "%s", gb);
+        kc_end(e, &c);
+        if (needs(st, 0)) piece_end(e, st, 0);
+        return;
+    }
+    case OP_MIXED: {
+        int P = n->nin - 1, w = in_of(e, v, 0);
+        emit_open(e, "");
+        char list[2048] = "";
+        for (int k = 0; k < P; k++)
+            kc_put(list, sizeof list, "%s%s", k ? ", " : "", T(in_of(e, v, k + 1)));
+        emit_line(e, "const real *o[%d] = { %s };", P, list);
+        emit_line(e, "real cw[%d];", P);
+        emit_line(e, "(void)o;");
+        if (needs(st, 0)) {
+            emit_open(e, "if (r->garch)");
+            kc_begin(&c, "k_mixed_bwd");
+            kc_lit(&c, "(ptrdiff_t)N * %" PRId64, numel(e, v)); kc_int(&c, P); kc_int(&c, a->weighting);
+            kc_rt(&c, "const real *", "%s + %d", T(w), a->row * P);
+            kc_rt(&c, "const real *const *", "o");
+            kc_rt(&c, "const real *", "%s", G(v));
+            kc_rt(&c, "real *const *", "NULL");
+            kc_rt(&c, "real *", "cw");
+            kc_end(e, &c);
+            emit_line(e, "k_acc(%d, cw, %s + %d);", P, G(w), a->row * P);
+            emit_close(e);
+        }
+        emit_line(e, "k_mixed_coef(%d, %d, %s + %d, cw);", P, a->weighting, T(w), a->row * P);
+        for (int k = 0; k < P; k++) {
+            if (!needs(st, k + 1)) continue;
+            open_guard(e, v, k + 1);
+            kc_begin(&c, "k_scale_fwd");
+            kc_lit(&c, "(ptrdiff_t)N * %" PRId64, numel(e, v));
+            kc_rt(&c, "real", "cw[%d]", k);
+            kc_rt(&c, "const real *", "%s", G(v));
+            kc_rt(&c, "real *", "%s", piece_dst(e, st, k + 1, db, sizeof db));
+            kc_end(e, &c);
+            piece_end(e, st, k + 1);
+            emit_close(e);
+        }
+        emit_close(e);
+        return;
+    }
+    case OP_ARCH_SOFTMAX:
+        kc_begin(&c, "k_arch_softmax_bwd");
+        kc_int(&c, ys->d[0]); kc_int(&c, ys->d[1]);
+        kc_rt(&c, "const real *", "%s", T(v));
+        kc_rt(&c, "const real *", "%s", G(v));
+        kc_rt(&c, "real *", "%s", G(x));
+        emit_open(e, "if (r->garch)");
+        kc_end(e, &c);
+        emit_close(e);
+        return;
+    default:
+        die("no backward for %s", ir_op_name(n->op));
+    }
+}
+
+static void emit_backward(Emit *e)
+{
+    TBUF;
+    emit_open(e, "static void net_backward(RtNetRun *r)");
+    emit_line(e, "const int N = r->N;");
+    emit_line(e, "real *A = r->arena;");
+    emit_line(e, "(void)A;");
+    for (int v = 0; v < e->g->n; v++)
+        if (e->bw->zeroed[v] && e->bw->grad[v])
+            emit_line(e, "memset(%s, 0, sizeof(real) * %" PRId64 ");", G(v), numel(e, v));
+    int lo = ir_find_output(e->g, "logits"), al = ir_find_output(e->g, "aux_logits");
+    int K = node(e, lo)->shape.d[1];
+    emit_line(e, "k_softmax_ce(N, %d, r->logits, r->labels, 1, %s);", K, G(lo));
+    if (al >= 0 && e->bw->grad[al])
+        emit_line(e, "k_softmax_ce(N, %d, r->aux_logits, r->labels, (real)r->aux_weight, %s);", K, G(al));
+    for (int s = 0; s < e->bw->nsteps; s++) bwd_step(e, &e->bw->steps[s]);
+    emit_close(e);
+}
+
+/* ---- the parameter table and the descriptor ---- */
+
+static void emit_c_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fprintf(out, "\\%c", *s);
+        else if ((unsigned char)*s < 32 || (unsigned char)*s >= 127)
+            fprintf(out, "\\%03o", (unsigned char)*s);
+        else
+            fputc(*s, out);
+    }
+    fputc('"', out);
+}
+
+static void emit_params(Emit *e, FILE *out, int64_t size[4])
+{
+    fprintf(out, "static const RtParamDesc net_params[] = {\n");
+    for (int v = 0; v < e->g->n; v++) {
+        const IrNode *n = node(e, v);
+        if (n->op != OP_PARAM) continue;
+        fprintf(out, "    { ");
+        emit_c_string(out, ir_str_get(e->g, n->name));
+        fprintf(out, ", %d, %d, %d, %d, %d, {", e->pkind[v], n->init, n->fan_in, n->aux, n->shape.rank);
+        for (int i = 0; i < 4; i++) fprintf(out, "%s%d", i ? ", " : " ", i < n->shape.rank ? n->shape.d[i] : 0);
+        fprintf(out, " }, %d, %" PRId64 " },\n", ir_shape_numel(n->shape), e->poff[v]);
+    }
+    fprintf(out, "};\n\n");
+    (void)size;
+}
+
+/* Param kinds and offsets, drop-path sites, gradient kinds. */
+static void layout(Emit *e, int64_t size[4], int *sites)
+{
+    const IrGraph *g = e->g;
+    *sites = 0;
+    for (int v = 0; v < g->n; v++) {
+        const IrNode *n = &g->nodes[v];
+        e->site[v] = -1;
+        e->kinds[v] = 0;
+        if (n->op == OP_PARAM) {
+            int k = n->dtype == IR_I64 ? RT_PARAM_COUNTER
+                    : n->pkind == IR_PARAM_WEIGHT ? RT_PARAM_WEIGHT
+                    : n->pkind == IR_PARAM_ARCH ? RT_PARAM_ARCH : RT_PARAM_BUFFER;
+            e->pkind[v] = k;
+            e->poff[v] = size[k];
+            size[k] += ir_shape_numel(n->shape);
+            if (k == RT_PARAM_WEIGHT) e->kinds[v] = KIND_W;
+            if (k == RT_PARAM_ARCH) e->kinds[v] = KIND_ARCH;
+            continue;
+        }
+        if (n->op == OP_INPUT) {
+            e->kinds[v] = KIND_IMG;
+            continue;
+        }
+        if (n->op == OP_DROP_PATH) e->site[v] = (*sites)++;
+        const uint32_t *in = ir_inputs(g, v);
+        for (int i = 0; i < n->nin; i++)
+            if (ir_slot_differentiable(g, v, i)) e->kinds[v] |= e->kinds[in[i]];
+    }
+}
+
+void cg_emit_c(const CgProgram *p, FILE *out)
+{
+    Emit e;
+    memset(&e, 0, sizeof e);
+    e.p = p;
+    e.g = p->g;
+    e.bw = p->bw;
+    e.plan = p->plan;
+    int n = e.g->n;
+    e.poff = xcalloc((size_t)n, sizeof(int64_t));
+    e.pkind = xcalloc((size_t)n, sizeof(int));
+    e.site = xcalloc((size_t)n, sizeof(int));
+    e.kinds = xcalloc((size_t)n, sizeof(unsigned));
+    int64_t size[4] = { 0, 0, 0, 0 };
+    int sites;
+    layout(&e, size, &sites);
+
+    char *bbuf = NULL;
+    size_t blen = 0;
+    e.out = open_memstream(&bbuf, &blen);
+    e.wrappers = open_memstream(&e.wbuf, &e.wlen);
+    if (!e.out || !e.wrappers) die("open_memstream failed");
+    emit_forward(&e, false);
+    fputc('\n', e.out);
+    emit_backward(&e);
+    fputc('\n', e.out);
+    emit_forward(&e, true);
+    fclose(e.out);
+    fclose(e.wrappers);
+
+    const IrGraph *g = e.g;
+    fprintf(out, "/* Generated by sharpc from %s: network \"%s\". Do not edit.\n", p->source, g->name);
+    fprintf(out, " * Training forward, backward and eval forward with every shape a literal;\n"
+                 " * activations in one arena of N * %" PRId64 " floats (%" PRId64 " without reuse). */\n",
+            e.plan->per_sample, e.plan->naive);
+    fprintf(out, "#include <string.h>\n\n#define K_FN static inline\n#include \"cpu_kernels_all.h\"\n"
+                 "#include \"rt_net.h\"\n\n#define AT(off) (A + (ptrdiff_t)N * (off))\n\n");
+    fwrite(e.wbuf, 1, e.wlen, out);
+    fwrite(bbuf, 1, blen, out);
+    fputc('\n', out);
+    emit_params(&e, out, size);
+    int alphas = -1, weighting = 0;
+    for (int v = 0; v < n; v++) {
+        if (node(&e, v)->op == OP_PARAM && node(&e, v)->pkind == IR_PARAM_ARCH && alphas < 0) alphas = v;
+        if (node(&e, v)->op == OP_MIXED) weighting = node(&e, v)->a.weighting;
+    }
+    const IrShape *in = NULL;
+    for (int v = 0; v < n; v++)
+        if (node(&e, v)->op == OP_INPUT) { in = &node(&e, v)->shape; break; }
+    if (!in) die("network without an input");
+    int lo = ir_find_output(g, "logits");
+    int np = 0;
+    for (int v = 0; v < n; v++) np += node(&e, v)->op == OP_PARAM;
+    fprintf(out, "const RtNetDesc sharp_net = {\n    ");
+    emit_c_string(out, g->name);
+    fprintf(out, ",\n    ");
+    emit_c_string(out, p->source);
+    fprintf(out, ",\n    %d, %d, %d, %d, /* input, classes */\n", in->d[1], in->d[2], in->d[3],
+            node(&e, lo)->shape.d[1]);
+    fprintf(out, "    %d, %d, %d, /* aux head, search, weighting */\n", ir_find_output(g, "aux_logits") >= 0,
+            alphas >= 0, weighting);
+    fprintf(out, "    %d, net_params,\n", np);
+    fprintf(out, "    %" PRId64 ", %" PRId64 ", %" PRId64 ", %" PRId64 ", /* weights, arch, buffers, counters */\n",
+            size[RT_PARAM_WEIGHT], size[RT_PARAM_ARCH], size[RT_PARAM_BUFFER], size[RT_PARAM_COUNTER]);
+    fprintf(out, "    %" PRId64 ", %" PRId64 ", %" PRId64 ", /* arena per sample, naive, small */\n",
+            e.plan->per_sample, e.plan->naive, e.plan->small_size);
+    fprintf(out, "    %d, %d, %d, /* drop-path sites, alphas shape */\n", sites,
+            alphas >= 0 ? node(&e, alphas)->shape.d[0] : 0, alphas >= 0 ? node(&e, alphas)->shape.d[1] : 0);
+    fprintf(out, "    net_forward, net_backward, net_eval_forward,\n};\n");
+    if (p->with_main)
+        fprintf(out, "\nint main(int argc, char **argv)\n{\n    return rt_main(&sharp_net, argc, argv);\n}\n");
+
+    free(bbuf);
+    free(e.wbuf);
+    for (int i = 0; i < e.nkeys; i++) free(e.keys[i]);
+    free(e.keys);
+    free(e.poff);
+    free(e.pkind);
+    free(e.site);
+    free(e.kinds);
+}

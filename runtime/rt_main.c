@@ -1,0 +1,243 @@
+/* rt_main.c: the command line of a built executable. `EXE gradients` runs
+ * one training step's forward and backward on a given batch and writes the
+ * logits, the loss, every gradient and the updated BN buffers (the whole-
+ * network parity tests compare them with PyTorch); `EXE info` describes the
+ * network. The search and training loops hang off the same entry point. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "rt_net.h"
+#include "sharprt.h"
+
+#define EXIT_USAGE 2
+
+static const char *usage =
+    "usage: %s COMMAND [OPTIONS]\n"
+    "\n"
+    "commands:\n"
+    "  info        describe the network: parameters, memory per sample\n"
+    "  gradients   one forward and backward on a given batch, for checks:\n"
+    "              --weights W.safetensors  every parameter (state_dict names)\n"
+    "              --batch B.safetensors    `images` F32 [N,C,H,W], `labels` I64 [N]\n"
+    "              -o OUT.safetensors       logits, aux_logits, loss, grad/<name>,\n"
+    "                                       grad/images, updated BN buffers\n"
+    "              --eval                   BN with running statistics, no aux head\n"
+    "              --aux-weight X           weight of the auxiliary loss (0.4)\n"
+    "\n"
+    "common options:\n"
+    "  --threads T   worker threads (default: all cores)\n"
+    "  -h, --help    this text\n";
+
+typedef struct {
+    const char *weights, *batch, *out;
+    int eval;
+    double aux_weight;
+    int threads;
+} Opts;
+
+static int parse(const char *prog, int argc, char **argv, Opts *o)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *s = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
+            printf(usage, prog);
+            return 0;
+        } else if (!strcmp(s, "--eval")) {
+            o->eval = 1;
+        } else if (!strcmp(s, "--weights") || !strcmp(s, "--batch") || !strcmp(s, "-o") ||
+                   !strcmp(s, "--aux-weight") || !strcmp(s, "--threads")) {
+            if (!v) {
+                fprintf(stderr, "%s: %s needs a value\n", prog, s);
+                return EXIT_USAGE;
+            }
+            i++;
+            char *end;
+            if (!strcmp(s, "--weights")) o->weights = v;
+            else if (!strcmp(s, "--batch")) o->batch = v;
+            else if (!strcmp(s, "-o")) o->out = v;
+            else if (!strcmp(s, "--aux-weight")) {
+                o->aux_weight = strtod(v, &end);
+                if (*end || end == v) {
+                    fprintf(stderr, "%s: --aux-weight needs a number, not '%s'\n", prog, v);
+                    return EXIT_USAGE;
+                }
+            } else {
+                long t = strtol(v, &end, 10);
+                if (*end || t < 1 || t > 4096) {
+                    fprintf(stderr, "%s: --threads needs a positive number, not '%s'\n", prog, v);
+                    return EXIT_USAGE;
+                }
+                o->threads = (int)t;
+            }
+        } else {
+            fprintf(stderr, "%s: unknown option '%s'\nTry `%s --help`.\n", prog, s, prog);
+            return EXIT_USAGE;
+        }
+    }
+    return -1;
+}
+
+/* Reads the batch file: images and labels, checked against the network. */
+static int read_batch(const RtNetDesc *d, const char *path, float **images, int32_t **labels, int *N, char *err,
+                      size_t errlen)
+{
+    RtTensorFile *f = rt_st_open(path, err, errlen);
+    if (!f) return -1;
+    int rc = -1;
+    const RtTensorInfo *ti = rt_st_find(f, "images"), *tl = rt_st_find(f, "labels");
+    int64_t *lab = NULL;
+    if (!ti || !tl) {
+        snprintf(err, errlen, "%s: needs tensors 'images' and 'labels'", path);
+        goto done;
+    }
+    if (ti->ndim != 4 || ti->shape[0] < 1 || ti->shape[0] > 1000000) {
+        snprintf(err, errlen, "%s: 'images' must be [N,%d,%d,%d]", path, d->in_c, d->in_h, d->in_w);
+        goto done;
+    }
+    *N = (int)ti->shape[0];
+    int64_t shp[4] = { *N, d->in_c, d->in_h, d->in_w }, nl = *N;
+    *images = malloc(sizeof(float) * (size_t)(*N * d->in_c * d->in_h * d->in_w));
+    *labels = malloc(sizeof(int32_t) * (size_t)*N);
+    lab = malloc(sizeof(int64_t) * (size_t)*N);
+    if (!*images || !*labels || !lab) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        goto done;
+    }
+    if (rt_st_read(f, "images", RT_DTYPE_F32, 4, shp, *images, err, errlen)) goto done;
+    if (rt_st_read(f, "labels", RT_DTYPE_I64, 1, &nl, lab, err, errlen)) goto done;
+    for (int i = 0; i < *N; i++) {
+        if (lab[i] < 0 || lab[i] >= d->classes) {
+            snprintf(err, errlen, "%s: label %lld of sample %d is outside [0, %d)", path, (long long)lab[i], i,
+                     d->classes);
+            goto done;
+        }
+        (*labels)[i] = (int32_t)lab[i];
+    }
+    rc = 0;
+done:
+    free(lab);
+    rt_st_close(f);
+    return rc;
+}
+
+static int cmd_gradients(const RtNetDesc *d, const char *prog, Opts *o)
+{
+    char err[1024];
+    if (!o->weights || !o->batch || !o->out) {
+        fprintf(stderr, "%s gradients: needs --weights, --batch and -o\n", prog);
+        return EXIT_USAGE;
+    }
+    RtNet *net = rt_net_new(d, err, sizeof err);
+    float *images = NULL, *gimages = NULL;
+    int32_t *labels = NULL;
+    int N = 0, rc = 1;
+    RtTensorOut *t = NULL;
+    char **names = NULL;
+    if (!net || rt_net_load(net, o->weights, 1, err, sizeof err) ||
+        read_batch(d, o->batch, &images, &labels, &N, err, sizeof err) || rt_net_reserve(net, N, err, sizeof err))
+        goto fail;
+    int64_t in_numel = (int64_t)N * d->in_c * d->in_h * d->in_w;
+    gimages = malloc(sizeof(float) * (size_t)in_numel);
+    t = calloc((size_t)(2 * d->nparams + 8), sizeof *t);
+    names = calloc((size_t)d->nparams, sizeof *names);
+    if (!gimages || !t || !names) {
+        snprintf(err, sizeof err, "out of memory");
+        goto fail;
+    }
+    RtNetRun r;
+    rt_net_run(net, &r, N);
+    r.images = images;
+    r.labels = labels;
+    r.gimages = gimages;
+    r.aux_weight = (float)o->aux_weight;
+    if (o->eval) {
+        d->eval_forward(&r);
+    } else {
+        d->forward(&r);
+        d->backward(&r);
+    }
+    float loss = (float)r.loss;
+    int n = 0;
+    t[n++] = (RtTensorOut){ "logits", RT_DTYPE_F32, 2, { N, d->classes }, r.logits };
+    if (r.aux_logits) t[n++] = (RtTensorOut){ "aux_logits", RT_DTYPE_F32, 2, { N, d->classes }, r.aux_logits };
+    t[n++] = (RtTensorOut){ "loss", RT_DTYPE_F32, 0, { 0 }, &loss };
+    if (!o->eval) t[n++] = (RtTensorOut){ "grad/images", RT_DTYPE_F32, 4, { N, d->in_c, d->in_h, d->in_w }, gimages };
+    for (int i = 0; i < d->nparams; i++) {
+        const RtParamDesc *p = &d->params[i];
+        RtTensorOut x = { p->name, p->kind == RT_PARAM_COUNTER ? RT_DTYPE_I64 : RT_DTYPE_F32, p->ndim, { 0 },
+                          rt_net_param_data(net, p) };
+        for (int k = 0; k < p->ndim; k++) x.shape[k] = p->shape[k];
+        if (p->kind == RT_PARAM_BUFFER || p->kind == RT_PARAM_COUNTER) t[n++] = x;
+        if ((p->kind == RT_PARAM_WEIGHT || p->kind == RT_PARAM_ARCH) && !o->eval) {
+            size_t len = strlen(p->name) + 6;
+            names[i] = malloc(len);
+            if (!names[i]) {
+                snprintf(err, sizeof err, "out of memory");
+                goto fail;
+            }
+            snprintf(names[i], len, "grad/%s", p->name);
+            x.name = names[i];
+            x.data = p->kind == RT_PARAM_WEIGHT ? net->gw + p->offset : net->garch + p->offset;
+            t[n++] = x;
+        }
+    }
+    if (rt_st_write(o->out, t, n, NULL, 0, err, sizeof err)) goto fail;
+    printf("%s: batch %d, loss %.6f, %d tensors written to %s\n", d->name, N, r.loss, n, o->out);
+    rc = 0;
+fail:
+    if (rc) fprintf(stderr, "%s: error: %s\n", prog, err);
+    if (names)
+        for (int i = 0; i < d->nparams; i++) free(names[i]);
+    free(names);
+    free(t);
+    free(images);
+    free(gimages);
+    free(labels);
+    rt_net_free(net);
+    return rc;
+}
+
+static int cmd_info(const RtNetDesc *d)
+{
+    int64_t w = 0;
+    for (int i = 0; i < d->nparams; i++)
+        if (d->params[i].kind == RT_PARAM_WEIGHT && !d->params[i].aux) w += d->params[i].numel;
+    printf("network %s (from %s)\n", d->name, d->source);
+    printf("  input %dx%dx%d, %d classes%s\n", d->in_c, d->in_h, d->in_w, d->classes,
+           d->has_aux ? ", auxiliary head" : "");
+    printf("  %lld trainable parameters (aux head excluded), %lld architecture parameters\n", (long long)w,
+           (long long)d->n_arch);
+    printf("  activations: %.1f KiB per sample (%.1f KiB without reuse)\n", d->arena_per_sample * 4.0 / 1024,
+           d->arena_naive * 4.0 / 1024);
+    return 0;
+}
+
+int rt_main(const RtNetDesc *d, int argc, char **argv)
+{
+    const char *prog = argc > 0 ? argv[0] : "sharp";
+    if (argc < 2) {
+        fprintf(stderr, usage, prog);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    Opts o = { 0 };
+    o.aux_weight = 0.4;
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
+        printf(usage, prog);
+        return 0;
+    }
+    int rc = parse(prog, argc - 2, argv + 2, &o);
+    if (rc >= 0) return rc;
+#ifdef _OPENMP
+    if (o.threads) omp_set_num_threads(o.threads);
+#endif
+    if (!strcmp(cmd, "gradients")) return cmd_gradients(d, prog, &o);
+    if (!strcmp(cmd, "info")) return cmd_info(d);
+    fprintf(stderr, "%s: unknown command '%s'\nTry `%s --help`.\n", prog, cmd, prog);
+    return EXIT_USAGE;
+}
