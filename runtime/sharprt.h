@@ -553,4 +553,99 @@ void rt_search_epoch_order(uint64_t seed, int64_t epoch, const RtSearchSplit *s,
 void rt_sample_batch(uint64_t seed, int64_t epoch, int64_t step, int64_t first, int64_t n, int64_t batch,
                      int64_t *out);
 
+/* ---- rt_progress.c ---- */
+#include <stdio.h>
+
+/* The progress reporter. On a terminal: one line redrawn in place (epoch
+ * e/E, step s/S, loss, accuracy, images/s, ETA) at most every 0.1 s. Else
+ * (a log file, a pipe): one line per finished epoch. */
+
+/* A reporter; fill it with rt_progress_init. */
+typedef struct RtProgress {
+  FILE *out;             /* where to write (stderr) */
+  int tty;               /* redraw in place */
+  int epochs;            /* E */
+  int64_t steps;         /* S, steps per epoch */
+  double (*clock)(void); /* seconds, monotonic (tests substitute their own) */
+  double t_start;        /* clock at init */
+  double t_epoch;        /* clock at the previous epoch's end (or init) */
+  double t_drawn;        /* clock at the last redraw */
+  int64_t done_steps;    /* steps reported since init */
+  int64_t epoch_images;  /* images in the current epoch so far */
+  int line_len;          /* characters of the line now on screen */
+  int redraws;           /* number of redraws so far */
+} RtProgress;
+
+/* Seconds from a monotonic clock. */
+double rt_clock_seconds(void);
+/* Sets p up for epochs x steps_per_epoch; tty: 1 or 0 to force, -1 to ask
+ * isatty on out. */
+void rt_progress_init(RtProgress *p, FILE *out, int epochs, int64_t steps_per_epoch, int tty);
+/* Reports step `step` (1-based) of epoch `epoch` (1-based) with the running
+ * loss and accuracy (0..1) and the batch's image count. Redraws the line on
+ * a terminal when 0.1 s have passed or on the epoch's last step. */
+void rt_progress_step(RtProgress *p, int epoch, int64_t step, double loss, double acc, int64_t images);
+/* Ends an epoch: on a terminal finishes the line; otherwise prints one
+ * line "epoch e/E loss .. acc .. img/s .. time .. ETA ..". extra (may be
+ * NULL) is appended, e.g. "valid_acc 0.8416 lr 0.025". */
+void rt_progress_epoch_end(RtProgress *p, int epoch, double loss, double acc, const char *extra);
+/* Formats seconds as "1h02m03s" / "2m03s" / "3s" into buf. */
+void rt_format_duration(double seconds, char *buf, size_t len);
+
+/* ---- rt_signal.c ---- */
+/* SIGINT/SIGTERM: the first sets a flag that the loops poll to write a
+ * checkpoint and exit; a second one exits at once (status 128 + signal). */
+
+/* Installs the handlers; 0 or -1 with err. */
+int rt_signal_install(char *err, size_t errlen);
+/* The signal number received (SIGINT, SIGTERM) or 0. */
+int rt_signal_pending(void);
+/* Forgets a received signal (tests; a loop that chose to go on). */
+void rt_signal_clear(void);
+
+/* ---- rt_json.c ---- */
+/* Logs: log.jsonl (one JSON object per line) and CSV tables (alphas.csv).
+ * Strings are escaped; JSON numbers that are not finite are written as null
+ * (JSON has no NaN). Appends open, write, flush and close the file so that a
+ * crash loses at most the line being written. */
+
+/* A JSON object being built. Any append that runs out of memory marks it
+ * failed, and rt_json_write then reports it. */
+typedef struct RtJson {
+  char *buf;    /* the text so far, NUL-terminated */
+  size_t len;   /* its length */
+  size_t cap;   /* allocated bytes */
+  int count;    /* members so far */
+  int failed;   /* an allocation failed */
+} RtJson;
+
+/* Starts an empty object. */
+void rt_json_init(RtJson *j);
+/* Frees the text. */
+void rt_json_free(RtJson *j);
+/* Adds "key": number (%.17g; integers exactly). */
+void rt_json_num(RtJson *j, const char *key, double v);
+/* Adds "key": integer. */
+void rt_json_int(RtJson *j, const char *key, int64_t v);
+/* Adds "key": "string" (NULL writes null). */
+void rt_json_str(RtJson *j, const char *key, const char *s);
+/* Adds "key": true/false. */
+void rt_json_bool(RtJson *j, const char *key, int v);
+/* Adds "key": [numbers] from doubles. */
+void rt_json_num_array(RtJson *j, const char *key, const double *v, size_t n);
+/* Adds "key": [numbers] from floats (%.9g, exact for float32). */
+void rt_json_float_array(RtJson *j, const char *key, const float *v, size_t n);
+/* Adds "key": ["strings"]. */
+void rt_json_str_array(RtJson *j, const char *key, const char *const *v, size_t n);
+/* The object's text, "{...}" (valid until the next change). */
+const char *rt_json_text(RtJson *j);
+/* Appends the object as one line to path. */
+int rt_json_append(const char *path, RtJson *j, char *err, size_t errlen);
+/* Appends one CSV row (RFC 4180: fields with a comma, quote, CR or LF are
+ * quoted, quotes doubled; NULL is an empty field) to path. */
+int rt_csv_append(const char *path, const char *const *fields, int n, char *err, size_t errlen);
+/* Appends a row of leading text fields followed by numbers (%.9g). */
+int rt_csv_append_numbers(const char *path, const char *const *lead, int nlead, const double *v, int n, char *err,
+                          size_t errlen);
+
 #endif

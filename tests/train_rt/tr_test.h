@@ -29,6 +29,9 @@ int test_optim_tool(int argc, char **argv);
 int test_checkpoint(TestCtx *ctx);
 int test_rng(TestCtx *ctx);
 int test_augment(TestCtx *ctx);
+int test_progress(TestCtx *ctx);
+int test_signal(TestCtx *ctx);
+int test_json(TestCtx *ctx);
 
 /* Replaces path with n bytes of data; 0 on success. */
 int tr_write_file(const char *path, const void *data, size_t n);

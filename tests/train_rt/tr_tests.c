@@ -46,6 +46,9 @@ int main(int argc, char **argv) {
       {"checkpoint", test_checkpoint},
       {"rng", test_rng},
       {"augment", test_augment},
+      {"progress", test_progress},
+      {"signal", test_signal},
+      {"json", test_json},
   };
   if (argc >= 2 && strcmp(argv[1], "optim-tool") == 0) return test_optim_tool(argc - 2, argv + 2);
   if (argc < 2) {
