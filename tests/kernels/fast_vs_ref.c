@@ -196,6 +196,34 @@ static void bn_case(int N, int C, int HW, int affine)
     }
 }
 
+/* One pooling case: the tuned max and average forwards (both divisor
+ * rules) against their references, bit for bit. */
+static void pool_case(int N, int C, int H, int W, int k, int s, int p)
+{
+    int Ho = k_out_size(H, k, s, p, 1), Wo = k_out_size(W, k, s, p, 1);
+    ptrdiff_t nx = (ptrdiff_t)N * C * H * W, ny = (ptrdiff_t)N * C * Ho * Wo;
+    real *x = tensor(nx, 0), *a = tensor(ny, 1), *b = tensor(ny, 1);
+    char what[120];
+    for (int kind = 0; kind < 3; kind++) {
+        snprintf(what, sizeof what, "%s (%d,%d,%d,%d) k%d s%d p%d",
+                 kind == 0 ? "maxpool" : kind == 1 ? "avgpool incl pad" : "avgpool excl pad", N,
+                 C, H, W, k, s, p);
+        for (int threads = 1; threads <= 2; threads++) {
+            set_threads(threads);
+            if (kind == 0) {
+                k_maxpool_fwd_ref(N, C, H, W, k, k, s, s, p, p, x, b);
+                k_maxpool_fwd(N, C, H, W, k, k, s, s, p, p, x, a);
+            } else {
+                k_avgpool_fwd_ref(N, C, H, W, k, k, s, s, p, p, kind == 1, x, b);
+                k_avgpool_fwd(N, C, H, W, k, k, s, s, p, p, kind == 1, x, a);
+            }
+            cmp(what, threads, a, b, ny);
+            same_bits(what, a, b, ny);
+        }
+    }
+    free(x), free(a), free(b);
+}
+
 /* A depthwise case (g = Ci = Co = C). */
 static void dw(int N, int C, int H, int W, int kh, int kw, int s, int ph, int pw, int d)
 {
@@ -261,6 +289,15 @@ int main(void)
     conv_case(1, 1, 1, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1);
     conv_case(1, 2, 1, 1, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1);
     conv_case(3, 5, 10, 3, 7, 3, 3, 1, 2, 1, 1, 2, 1, 1);
+    /* pools */
+    pool_case(1, 1, 1, 1, 3, 1, 1);
+    pool_case(2, 3, 8, 8, 3, 1, 1);
+    pool_case(2, 3, 7, 9, 3, 2, 1);
+    pool_case(2, 3, 8, 8, 3, 2, 1);
+    pool_case(2, 3, 8, 8, 2, 2, 0);
+    pool_case(2, 3, 8, 8, 5, 3, 0);
+    pool_case(3, 16, 32, 32, 3, 1, 1);
+    pool_case(1, 2, 2, 5, 3, 1, 1);
     /* batch norm */
     bn_case(1, 1, 1, 1);
     bn_case(4, 3, 25, 1);

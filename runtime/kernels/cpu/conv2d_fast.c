@@ -216,62 +216,88 @@ static void conv_im2col(const ConvShape *s, int k0, int kc, ptrdiff_t j0, int jb
 
 /* ---- depthwise ---- */
 
+/* Largest zero-padded plane (values) the depthwise path copies to the stack. */
+#define CONV_DW_PAD (96 * 96)
+
+/* out[r][c] = sum_{a<KA, b<KB} wv[a*KB + b] * xp[(r*sr + a*dr)*Wp + c*SC + b*dc]
+ * over a whole padded plane, the window a literal so that its loops unroll
+ * and the column loop vectorizes (SC 1 or the variable sc). */
+#define CONV_DW_WIN(KA, KB, SC)                                                                    \
+    for (int r = 0; r < Ro; r++) {                                                                 \
+        const real *xr = xp + (ptrdiff_t)r * sr * Wp;                                              \
+        real *o = out + (ptrdiff_t)r * Wout;                                                       \
+        for (int c = 0; c < Wout; c++) {                                                           \
+            real acc = 0;                                                                          \
+            for (int a = 0; a < (KA); a++)                                                         \
+                for (int b = 0; b < (KB); b++)                                                     \
+                    acc += wv[a * (KB) + b] * xr[a * dr * Wp + c * (SC) + b * dc];                 \
+            o[c] = acc;                                                                            \
+        }                                                                                          \
+    }
+
+/* Copies the window of in (Hi, Wi) that a correlation reads, rows orow..
+ * orow+Hp-1 and columns ocol..ocol+Wp-1, to buf (Hp, Wp), zero outside in. */
+static void conv_dw_window(int Hi, int Wi, int orow, int ocol, int Hp, int Wp, const real *in,
+                           real *buf)
+{
+    int c0 = ocol < 0 ? -ocol : 0, c1 = Wi - ocol < Wp ? Wi - ocol : Wp;
+    for (int r = 0; r < Hp; r++) {
+        real *d = buf + (ptrdiff_t)r * Wp;
+        int ir = r + orow;
+        if (ir < 0 || ir >= Hi || c1 <= c0) {
+            memset(d, 0, sizeof(real) * (size_t)Wp);
+            continue;
+        }
+        const real *srow = in + (ptrdiff_t)ir * Wi + ocol;
+        for (int c = 0; c < c0; c++)
+            d[c] = 0;
+        memcpy(d + c0, srow + c0, sizeof(real) * (size_t)(c1 - c0));
+        for (int c = c1; c < Wp; c++)
+            d[c] = 0;
+    }
+}
+
 /* One plane of a depthwise correlation:
  * out[r][c] = sum_{a<ka, b<kb} wt[a*wr + b*wc] * in[r*sr + a*dr + orow][c*sc + b*dc + ocol],
  * in (Hi, Wi) zero outside, out (Ro, Wout). Used for the forward (in = x) and,
- * with the flipped kernel, the stride-1 data gradient (in = gy). Interior
- * columns run vectorized with no bounds tests; the few border ones are summed
- * tap by tap. */
-static inline void conv_dw_plane(int Hi, int Wi, int Ro, int Wout, int ka, int kb, int sr, int sc,
-                                 int dr, int dc, int orow, int ocol, const real *wt, ptrdiff_t wr,
-                                 ptrdiff_t wc, const real *in, real *out)
+ * with the flipped kernel, the stride-1 data gradient (in = gy). The window
+ * the plane reads is first copied, zero padded, to the stack, so the loops
+ * have no bounds tests; 3x3 and 5x5 windows are unrolled. Returns 0 (and
+ * does nothing) when the padded plane exceeds CONV_DW_PAD. */
+static int conv_dw_plane(int Hi, int Wi, int Ro, int Wout, int ka, int kb, int sr, int sc, int dr,
+                         int dc, int orow, int ocol, const real *wt, ptrdiff_t wr, ptrdiff_t wc,
+                         const real *in, real *out)
 {
-    int c0, c1, t0, t1;
-    k_valid_range(Wout, sc, ocol, Wi, &c0, &t0);                  /* first tap column */
-    k_valid_range(Wout, sc, (kb - 1) * dc + ocol, Wi, &t1, &c1); /* last tap column */
-    if (c1 < c0)
-        c1 = c0;
-    real wv[CONV_DW_TAPS];
+    int Hp = (Ro - 1) * sr + (ka - 1) * dr + 1, Wp = (Wout - 1) * sc + (kb - 1) * dc + 1;
+    if ((ptrdiff_t)Hp * Wp > CONV_DW_PAD)
+        return 0;
+    real xp[CONV_DW_PAD], wv[CONV_DW_TAPS];
+    conv_dw_window(Hi, Wi, orow, ocol, Hp, Wp, in, xp);
     for (int a = 0; a < ka; a++)
         for (int b = 0; b < kb; b++)
             wv[a * kb + b] = wt[a * wr + b * wc];
-    for (int r = 0; r < Ro; r++) {
-        real *orow_p = out + (ptrdiff_t)r * Wout;
-        int a0 = 0, a1 = ka;
-        while (a0 < ka && r * sr + a0 * dr + orow < 0)
-            a0++;
-        while (a1 > a0 && r * sr + (a1 - 1) * dr + orow >= Hi)
-            a1--;
-        const real *ib = in + (ptrdiff_t)(r * sr + orow) * Wi + ocol;
-        for (int c = 0; c < c0; c++) {
-            real acc = 0;
-            for (int a = a0; a < a1; a++)
+    if (ka == 3 && kb == 3 && sc == 1)
+        CONV_DW_WIN(3, 3, 1)
+    else if (ka == 5 && kb == 5 && sc == 1)
+        CONV_DW_WIN(5, 5, 1)
+    else if (ka == 3 && kb == 3)
+        CONV_DW_WIN(3, 3, sc)
+    else if (ka == 5 && kb == 5)
+        CONV_DW_WIN(5, 5, sc)
+    else
+        for (int r = 0; r < Ro; r++) {
+            real *o = out + (ptrdiff_t)r * Wout;
+            for (int c = 0; c < Wout; c++)
+                o[c] = 0;
+            for (int a = 0; a < ka; a++)
                 for (int b = 0; b < kb; b++) {
-                    int ic = c * sc + b * dc + ocol;
-                    if (ic >= 0 && ic < Wi)
-                        acc += wv[a * kb + b] * ib[(ptrdiff_t)a * dr * Wi + c * sc + b * dc];
+                    const real *xr = xp + (ptrdiff_t)(r * sr + a * dr) * Wp + b * dc;
+                    real v = wv[a * kb + b];
+                    for (int c = 0; c < Wout; c++)
+                        o[c] += v * xr[c * sc];
                 }
-            orow_p[c] = acc;
         }
-        K_OMP(simd)
-        for (int c = c0; c < c1; c++) {
-            real acc = 0;
-            for (int a = a0; a < a1; a++)
-                for (int b = 0; b < kb; b++)
-                    acc += wv[a * kb + b] * ib[(ptrdiff_t)a * dr * Wi + c * sc + b * dc];
-            orow_p[c] = acc;
-        }
-        for (int c = c1 > c0 ? c1 : c0; c < Wout; c++) {
-            real acc = 0;
-            for (int a = a0; a < a1; a++)
-                for (int b = 0; b < kb; b++) {
-                    int ic = c * sc + b * dc + ocol;
-                    if (ic >= 0 && ic < Wi)
-                        acc += wv[a * kb + b] * ib[(ptrdiff_t)a * dr * Wi + c * sc + b * dc];
-                }
-            orow_p[c] = acc;
-        }
-    }
+    return 1;
 }
 
 /* Depthwise forward over all N*C planes. */
@@ -283,12 +309,8 @@ static void conv_dw_fwd(int N, const ConvShape *s, const real *x, const real *w,
         const real *wc = w + (nc % s->Co) * s->kh * s->kw;
         const real *xp = x + nc * s->H * s->W;
         real *yp = y + nc * s->P;
-        if (s->sw == 1)
-            conv_dw_plane(s->H, s->W, s->Ho, s->Wo, s->kh, s->kw, s->sh, 1, s->dh, s->dw, -s->ph,
-                          -s->pw, wc, s->kw, 1, xp, yp);
-        else
-            conv_dw_plane(s->H, s->W, s->Ho, s->Wo, s->kh, s->kw, s->sh, s->sw, s->dh, s->dw,
-                          -s->ph, -s->pw, wc, s->kw, 1, xp, yp);
+        conv_dw_plane(s->H, s->W, s->Ho, s->Wo, s->kh, s->kw, s->sh, s->sw, s->dh, s->dw,
+                      -s->ph, -s->pw, wc, s->kw, 1, xp, yp);
     }
 }
 
@@ -302,13 +324,12 @@ static void conv_dw_bwd_data(int N, const ConvShape *s, const real *gy, const re
         const real *wc = w + (nc % s->Co) * s->kh * s->kw;
         const real *gyp = gy + nc * s->P;
         real *gxp = gx + nc * HW;
-        if (s->sh == 1 && s->sw == 1) {
-            const real *wl = wc + s->kh * s->kw - 1; /* flipped: taps read backwards */
+        const real *wl = wc + s->kh * s->kw - 1; /* flipped: taps read backwards */
+        if (s->sh == 1 && s->sw == 1 &&
             conv_dw_plane(s->Ho, s->Wo, s->H, s->W, s->kh, s->kw, 1, 1, s->dh, s->dw,
                           s->ph - (s->kh - 1) * s->dh, s->pw - (s->kw - 1) * s->dw, wl, -s->kw,
-                          -1, gyp, gxp);
+                          -1, gyp, gxp))
             continue;
-        }
         memset(gxp, 0, sizeof(real) * (size_t)HW);
         for (int ki = 0; ki < s->kh; ki++) {
             int oh0, oh1;
@@ -328,45 +349,42 @@ static void conv_dw_bwd_data(int N, const ConvShape *s, const real *gy, const re
     }
 }
 
-/* Depthwise weight gradient, parallel over channels; per plane each tap is
- * a row-wise dot product in real, the planes summed in real_acc. */
+/* Depthwise weight gradient, parallel over channels. Each (n, c) input plane
+ * is copied zero padded to the stack; each tap is then a dot product of gy
+ * with a shifted view of it, rows summed in real, planes in real_acc. */
 static void conv_dw_bwd_weight(int N, const ConvShape *s, const real *x, const real *gy, real *gw)
 {
     int C = s->Co, taps = s->kh * s->kw;
+    int Hp = (s->Ho - 1) * s->sh + (s->kh - 1) * s->dh + 1;
+    int Wp = (s->Wo - 1) * s->sw + (s->kw - 1) * s->dw + 1;
     K_OMP(parallel for if(k_par((double)N * C * s->P * taps)) schedule(static))
     for (int c = 0; c < C; c++) {
         real_acc acc[CONV_DW_TAPS];
+        real xp[CONV_DW_PAD];
         for (int t = 0; t < taps; t++)
             acc[t] = 0;
         for (int n = 0; n < N; n++) {
-            const real *xp = x + ((ptrdiff_t)n * C + c) * s->H * s->W;
+            conv_dw_window(s->H, s->W, -s->ph, -s->pw, Hp, Wp,
+                           x + ((ptrdiff_t)n * C + c) * s->H * s->W, xp);
             const real *gyp = gy + ((ptrdiff_t)n * C + c) * s->P;
-            for (int ki = 0; ki < s->kh; ki++) {
-                int oh0, oh1;
-                k_valid_range(s->Ho, s->sh, ki * s->dh - s->ph, s->H, &oh0, &oh1);
-                for (int kj = 0; kj < s->kw; kj++) {
-                    int offw = kj * s->dw - s->pw, ow0, ow1;
-                    k_valid_range(s->Wo, s->sw, offw, s->W, &ow0, &ow1);
+            for (int a = 0; a < s->kh; a++)
+                for (int b = 0; b < s->kw; b++) {
                     real t = 0;
-                    for (int oh = oh0; oh < oh1; oh++) {
-                        const real *xr =
-                            xp + (ptrdiff_t)(oh * s->sh + ki * s->dh - s->ph) * s->W + offw;
-                        const real *yr = gyp + (ptrdiff_t)oh * s->Wo;
-                        real r = 0;
+                    for (int r = 0; r < s->Ho; r++) {
+                        const real *xr = xp + (ptrdiff_t)(r * s->sh + a * s->dh) * Wp + b * s->dw;
+                        const real *yr = gyp + (ptrdiff_t)r * s->Wo;
                         if (s->sw == 1) {
-                            K_OMP(simd reduction(+:r))
-                            for (int ow = ow0; ow < ow1; ow++)
-                                r += yr[ow] * xr[ow];
+                            K_OMP(simd reduction(+:t))
+                            for (int ow = 0; ow < s->Wo; ow++)
+                                t += yr[ow] * xr[ow];
                         } else {
-                            K_OMP(simd reduction(+:r))
-                            for (int ow = ow0; ow < ow1; ow++)
-                                r += yr[ow] * xr[ow * s->sw];
+                            K_OMP(simd reduction(+:t))
+                            for (int ow = 0; ow < s->Wo; ow++)
+                                t += yr[ow] * xr[ow * s->sw];
                         }
-                        t += r;
                     }
-                    acc[ki * s->kw + kj] += t;
+                    acc[a * s->kw + b] += t;
                 }
-            }
         }
         for (int t = 0; t < taps; t++)
             gw[(ptrdiff_t)c * taps + t] = (real)acc[t];
@@ -521,10 +539,15 @@ static void conv_dense_bwd_weight(int N, const ConvShape *s, const real *x, cons
 
 /* ---- public entry points ---- */
 
-/* 1 when the depthwise fast path applies. */
+/* 1 when the depthwise fast path applies: small window, and the padded
+ * input and output planes fit the stack buffer. */
 static int conv_is_depthwise(const ConvShape *s)
 {
-    return s->g == s->Ci && s->g == s->Co && s->kh * s->kw <= CONV_DW_TAPS;
+    int Hp = (s->Ho - 1) * s->sh + (s->kh - 1) * s->dh + 1;
+    int Wp = (s->Wo - 1) * s->sw + (s->kw - 1) * s->dw + 1;
+    int Hq = s->H + (s->kh - 1) * s->dh, Wq = s->W + (s->kw - 1) * s->dw;
+    return s->g == s->Ci && s->g == s->Co && s->kh * s->kw <= CONV_DW_TAPS &&
+           (ptrdiff_t)Hp * Wp <= CONV_DW_PAD && (ptrdiff_t)Hq * Wq <= CONV_DW_PAD;
 }
 
 /* Forward: y = conv(x, w), dispatched to the depthwise or dense path. */

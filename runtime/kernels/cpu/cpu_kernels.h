@@ -215,7 +215,9 @@ K_FN void k_relu_bwd(ptrdiff_t n, const real *y, const real *gy, real *gx);
 
 /* ---- pool.c: max and average pooling (floor mode, no dilation) ----
  * Window kh x kw, stride (sh, sw), padding (ph, pw) with ph <= kh/2 and
- * pw <= kw/2. Ho = k_out_size(H, kh, sh, ph, 1), Wo likewise. */
+ * pw <= kw/2. Ho = k_out_size(H, kh, sh, ph, 1), Wo likewise. The two
+ * forwards are tuned; k_maxpool_fwd_ref / k_avgpool_fwd_ref are their plain
+ * references (same arguments, same bits). */
 
 /* Max pool; padding acts as -inf. x: (N, C, H, W), y: (N, C, Ho, Wo). */
 K_FN void k_maxpool_fwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
@@ -234,6 +236,10 @@ K_FN void k_avgpool_fwd(int N, int C, int H, int W, int kh, int kw, int sh, int 
 /* Average pool backward (overwrites gx). gy: (N, C, Ho, Wo), gx: (N, C, H, W). */
 K_FN void k_avgpool_bwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
                         int ph, int pw, int count_include_pad, const real *gy, real *gx);
+K_FN void k_maxpool_fwd_ref(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                            int ph, int pw, const real *x, real *y);
+K_FN void k_avgpool_fwd_ref(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                            int ph, int pw, int count_include_pad, const real *x, real *y);
 
 /* ---- pad.c: zero padding / cropping / shifting, and channel slices ---- */
 

@@ -1,5 +1,7 @@
 /* mixed.c: the MixedOp weighted sum (scalar and max_w weighting) and the
- * row softmax that turns architecture parameters alpha into op weights. */
+ * row softmax that turns architecture parameters alpha into op weights.
+ * The MixedOp loops run in parallel (OpenMP) over element blocks or ops,
+ * with unchanged arithmetic per element. */
 #include "cpu_kernels.h"
 
 #include <math.h>
@@ -53,28 +55,35 @@ K_FN void k_mixed_coef(int P, int mode, const real *w, real *c)
         c[k] = mode == MIX_MAX_W ? 1 - wmax + w[k] : w[k];
 }
 
-/* y = sum_k c_k o[k], NULL outputs skipped. */
+/* y = sum_k c_k o[k], NULL outputs skipped. Blocks of elements run in
+ * parallel; each element sums the ops in order, so the bits do not depend on
+ * the thread count. */
 K_FN void k_mixed_fwd(ptrdiff_t n, int P, int mode, const real *w, const real *const *o,
                       real *y)
 {
     real wmax = w[mixed_argmax(P, w)];
-    int first = 1;
-    for (int k = 0; k < P; k++) {
-        if (!o[k])
-            continue;
-        real c = mode == MIX_MAX_W ? 1 - wmax + w[k] : w[k];
-        const real *ok = o[k];
+    ptrdiff_t nb = (n + 4095) / 4096;
+    K_OMP(parallel for if(k_par((double)n * P)) schedule(static))
+    for (ptrdiff_t blk = 0; blk < nb; blk++) {
+        ptrdiff_t i0 = blk * 4096, i1 = i0 + 4096 < n ? i0 + 4096 : n;
+        int first = 1;
+        for (int k = 0; k < P; k++) {
+            if (!o[k])
+                continue;
+            real c = mode == MIX_MAX_W ? 1 - wmax + w[k] : w[k];
+            const real *ok = o[k];
+            if (first)
+                for (ptrdiff_t i = i0; i < i1; i++)
+                    y[i] = c * ok[i];
+            else
+                for (ptrdiff_t i = i0; i < i1; i++)
+                    y[i] += c * ok[i];
+            first = 0;
+        }
         if (first)
-            for (ptrdiff_t i = 0; i < n; i++)
-                y[i] = c * ok[i];
-        else
-            for (ptrdiff_t i = 0; i < n; i++)
-                y[i] += c * ok[i];
-        first = 0;
+            for (ptrdiff_t i = i0; i < i1; i++)
+                y[i] = 0;
     }
-    if (first)
-        for (ptrdiff_t i = 0; i < n; i++)
-            y[i] = 0;
 }
 
 /* MixedOp backward: op-output gradients and op-weight gradients. */
@@ -83,6 +92,7 @@ K_FN void k_mixed_bwd(ptrdiff_t n, int P, int mode, const real *w, const real *c
 {
     int am = mixed_argmax(P, w);
     real wmax = w[am];
+    K_OMP(parallel for if(k_par((double)n * P)) schedule(static))
     for (int k = 0; k < P; k++)
         if (go && go[k]) {
             real c = mode == MIX_MAX_W ? 1 - wmax + w[k] : w[k];

@@ -1,5 +1,8 @@
 /* pool.c: max and average pooling over kh x kw windows (floor mode, no
- * dilation), forward and backward, with PyTorch's window and divisor rules. */
+ * dilation), forward and backward, with PyTorch's window and divisor rules.
+ * The forwards come tuned (interior columns vectorized, same taps in the
+ * same order, so the same bits) beside their references k_*pool_fwd_ref;
+ * all four run the N*C planes in parallel. */
 #include "cpu_kernels.h"
 
 #include <math.h>
@@ -24,9 +27,9 @@ static ptrdiff_t maxpool_argmax(const real *xp, int H, int W, int kh, int kw, in
     return best;
 }
 
-/* Max pool forward. */
-K_FN void k_maxpool_fwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
-                        int ph, int pw, const real *x, real *y)
+/* Max pool forward, reference. */
+K_FN void k_maxpool_fwd_ref(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                            int ph, int pw, const real *x, real *y)
 {
     int Ho = k_out_size(H, kh, sh, ph, 1), Wo = k_out_size(W, kw, sw, pw, 1);
     for (ptrdiff_t nc = 0; nc < (ptrdiff_t)N * C; nc++) {
@@ -43,11 +46,12 @@ K_FN void k_maxpool_bwd(int N, int C, int H, int W, int kh, int kw, int sh, int 
                         int ph, int pw, const real *x, const real *gy, real *gx)
 {
     int Ho = k_out_size(H, kh, sh, ph, 1), Wo = k_out_size(W, kw, sw, pw, 1);
-    memset(gx, 0, sizeof(real) * (size_t)N * (size_t)C * (size_t)H * (size_t)W);
+    K_OMP(parallel for if(k_par((double)N * C * Ho * Wo * kh * kw)) schedule(static))
     for (ptrdiff_t nc = 0; nc < (ptrdiff_t)N * C; nc++) {
         const real *xp = x + nc * H * W;
         const real *gyp = gy + nc * Ho * Wo;
         real *gxp = gx + nc * H * W;
+        memset(gxp, 0, sizeof(real) * (size_t)H * (size_t)W);
         for (int oh = 0; oh < Ho; oh++)
             for (int ow = 0; ow < Wo; ow++)
                 gxp[maxpool_argmax(xp, H, W, kh, kw, oh * sh - ph, ow * sw - pw)] += gyp[oh * Wo + ow];
@@ -72,9 +76,9 @@ static int avgpool_window(int H, int W, int kh, int kw, int sh, int sw, int ph, 
     return count_include_pad ? padded : (*hb - *ha) * (*wb - *wa);
 }
 
-/* Average pool forward. */
-K_FN void k_avgpool_fwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
-                        int ph, int pw, int count_include_pad, const real *x, real *y)
+/* Average pool forward, reference. */
+K_FN void k_avgpool_fwd_ref(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                            int ph, int pw, int count_include_pad, const real *x, real *y)
 {
     int Ho = k_out_size(H, kh, sh, ph, 1), Wo = k_out_size(W, kw, sw, pw, 1);
     for (ptrdiff_t nc = 0; nc < (ptrdiff_t)N * C; nc++) {
@@ -99,10 +103,11 @@ K_FN void k_avgpool_bwd(int N, int C, int H, int W, int kh, int kw, int sh, int 
                         int ph, int pw, int count_include_pad, const real *gy, real *gx)
 {
     int Ho = k_out_size(H, kh, sh, ph, 1), Wo = k_out_size(W, kw, sw, pw, 1);
-    memset(gx, 0, sizeof(real) * (size_t)N * (size_t)C * (size_t)H * (size_t)W);
+    K_OMP(parallel for if(k_par((double)N * C * Ho * Wo * kh * kw)) schedule(static))
     for (ptrdiff_t nc = 0; nc < (ptrdiff_t)N * C; nc++) {
         const real *gyp = gy + nc * Ho * Wo;
         real *gxp = gx + nc * H * W;
+        memset(gxp, 0, sizeof(real) * (size_t)H * (size_t)W);
         for (int oh = 0; oh < Ho; oh++)
             for (int ow = 0; ow < Wo; ow++) {
                 int ha, hb, wa, wb;
@@ -113,5 +118,96 @@ K_FN void k_avgpool_bwd(int N, int C, int H, int W, int kh, int kw, int sh, int 
                     for (int iw = wa; iw < wb; iw++)
                         gxp[(ptrdiff_t)ih * W + iw] += g;
             }
+    }
+}
+
+/* Output columns [*lo, *hi) whose window lies wholly inside the image. */
+static void pool_inner_cols(int Wo, int W, int kw, int sw, int pw, int *lo, int *hi)
+{
+    int a, b, c, d;
+    k_valid_range(Wo, sw, -pw, W, &a, &b);
+    k_valid_range(Wo, sw, kw - 1 - pw, W, &c, &d);
+    *lo = a;
+    *hi = d > a ? d : a;
+}
+
+/* Max pool forward, tuned: planes in parallel; interior columns take the
+ * same taps in the same order as maxpool_argmax, vectorized along the row. */
+K_FN void k_maxpool_fwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                        int ph, int pw, const real *x, real *y)
+{
+    int Ho = k_out_size(H, kh, sh, ph, 1), Wo = k_out_size(W, kw, sw, pw, 1), lo, hi;
+    pool_inner_cols(Wo, W, kw, sw, pw, &lo, &hi);
+    K_OMP(parallel for if(k_par((double)N * C * Ho * Wo * kh * kw)) schedule(static))
+    for (ptrdiff_t nc = 0; nc < (ptrdiff_t)N * C; nc++) {
+        const real *xp = x + nc * H * W;
+        real *yp = y + nc * Ho * Wo;
+        for (int oh = 0; oh < Ho; oh++) {
+            int h0 = oh * sh - ph;
+            int ha = h0 < 0 ? 0 : h0, hb = h0 + kh < H ? h0 + kh : H;
+            real *yr = yp + (ptrdiff_t)oh * Wo;
+            for (int ow = 0; ow < lo; ow++)
+                yr[ow] = xp[maxpool_argmax(xp, H, W, kh, kw, h0, ow * sw - pw)];
+            for (int ow = lo; ow < hi; ow++) {
+                const real *xc = xp + ow * sw - pw;
+                real bv = -INFINITY;
+                for (int ih = ha; ih < hb; ih++)
+                    for (int kj = 0; kj < kw; kj++) {
+                        real v = xc[(ptrdiff_t)ih * W + kj];
+                        bv = v > bv || v != v ? v : bv;
+                    }
+                yr[ow] = bv;
+            }
+            for (int ow = hi; ow < Wo; ow++)
+                yr[ow] = xp[maxpool_argmax(xp, H, W, kh, kw, h0, ow * sw - pw)];
+        }
+    }
+}
+
+/* Average of the window of output (oh, ow) of plane xp, the border case. */
+static real avgpool_one(const real *xp, int H, int W, int kh, int kw, int sh, int sw, int ph,
+                        int pw, int count_include_pad, int oh, int ow)
+{
+    int ha, hb, wa, wb;
+    int div = avgpool_window(H, W, kh, kw, sh, sw, ph, pw, count_include_pad, oh, ow, &ha, &hb,
+                             &wa, &wb);
+    real s = 0;
+    for (int ih = ha; ih < hb; ih++)
+        for (int iw = wa; iw < wb; iw++)
+            s += xp[(ptrdiff_t)ih * W + iw];
+    return s / (real)div;
+}
+
+/* Average pool forward, tuned: planes in parallel; interior columns sum the
+ * same taps in the same order as the reference, vectorized along the row. */
+K_FN void k_avgpool_fwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                        int ph, int pw, int count_include_pad, const real *x, real *y)
+{
+    int Ho = k_out_size(H, kh, sh, ph, 1), Wo = k_out_size(W, kw, sw, pw, 1), lo, hi;
+    pool_inner_cols(Wo, W, kw, sw, pw, &lo, &hi);
+    K_OMP(parallel for if(k_par((double)N * C * Ho * Wo * kh * kw)) schedule(static))
+    for (ptrdiff_t nc = 0; nc < (ptrdiff_t)N * C; nc++) {
+        const real *xp = x + nc * H * W;
+        real *yp = y + nc * Ho * Wo;
+        for (int oh = 0; oh < Ho; oh++) {
+            real *yr = yp + (ptrdiff_t)oh * Wo;
+            int ha, hb, wa, wb;
+            for (int ow = 0; ow < lo; ow++)
+                yr[ow] = avgpool_one(xp, H, W, kh, kw, sh, sw, ph, pw, count_include_pad, oh, ow);
+            for (int ow = hi; ow < Wo; ow++)
+                yr[ow] = avgpool_one(xp, H, W, kh, kw, sh, sw, ph, pw, count_include_pad, oh, ow);
+            if (lo >= hi)
+                continue;
+            int div = avgpool_window(H, W, kh, kw, sh, sw, ph, pw, count_include_pad, oh, lo, &ha,
+                                     &hb, &wa, &wb);
+            for (int ow = lo; ow < hi; ow++) {
+                const real *xc = xp + ow * sw - pw;
+                real s = 0;
+                for (int ih = ha; ih < hb; ih++)
+                    for (int kj = 0; kj < kw; kj++)
+                        s += xc[(ptrdiff_t)ih * W + kj];
+                yr[ow] = s / (real)div;
+            }
+        }
     }
 }
