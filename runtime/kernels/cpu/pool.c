@@ -132,7 +132,8 @@ static void pool_inner_cols(int Wo, int W, int kw, int sw, int pw, int *lo, int 
 }
 
 /* Max pool forward, tuned: planes in parallel; interior columns take the
- * same taps in the same order as maxpool_argmax, vectorized along the row. */
+ * same taps in the same order as maxpool_argmax, one tap at a time over the
+ * whole row (vectorized), the row itself holding the running maxima. */
 K_FN void k_maxpool_fwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
                         int ph, int pw, const real *x, real *y)
 {
@@ -148,16 +149,22 @@ K_FN void k_maxpool_fwd(int N, int C, int H, int W, int kh, int kw, int sh, int 
             real *yr = yp + (ptrdiff_t)oh * Wo;
             for (int ow = 0; ow < lo; ow++)
                 yr[ow] = xp[maxpool_argmax(xp, H, W, kh, kw, h0, ow * sw - pw)];
-            for (int ow = lo; ow < hi; ow++) {
-                const real *xc = xp + ow * sw - pw;
-                real bv = -INFINITY;
-                for (int ih = ha; ih < hb; ih++)
-                    for (int kj = 0; kj < kw; kj++) {
-                        real v = xc[(ptrdiff_t)ih * W + kj];
-                        bv = v > bv || v != v ? v : bv;
-                    }
-                yr[ow] = bv;
-            }
+            for (int ow = lo; ow < hi; ow++)
+                yr[ow] = -INFINITY;
+            for (int ih = ha; ih < hb; ih++)
+                for (int kj = 0; kj < kw; kj++) {
+                    const real *xc = xp + (ptrdiff_t)ih * W + kj - pw;
+                    if (sw == 1)
+                        for (int ow = lo; ow < hi; ow++) {
+                            real v = xc[ow], bv = yr[ow];
+                            yr[ow] = v > bv || v != v ? v : bv;
+                        }
+                    else
+                        for (int ow = lo; ow < hi; ow++) {
+                            real v = xc[ow * sw], bv = yr[ow];
+                            yr[ow] = v > bv || v != v ? v : bv;
+                        }
+                }
             for (int ow = hi; ow < Wo; ow++)
                 yr[ow] = xp[maxpool_argmax(xp, H, W, kh, kw, h0, ow * sw - pw)];
         }
@@ -200,14 +207,20 @@ K_FN void k_avgpool_fwd(int N, int C, int H, int W, int kh, int kw, int sh, int 
                 continue;
             int div = avgpool_window(H, W, kh, kw, sh, sw, ph, pw, count_include_pad, oh, lo, &ha,
                                      &hb, &wa, &wb);
-            for (int ow = lo; ow < hi; ow++) {
-                const real *xc = xp + ow * sw - pw;
-                real s = 0;
-                for (int ih = ha; ih < hb; ih++)
-                    for (int kj = 0; kj < kw; kj++)
-                        s += xc[(ptrdiff_t)ih * W + kj];
-                yr[ow] = s / (real)div;
-            }
+            for (int ow = lo; ow < hi; ow++)
+                yr[ow] = 0;
+            for (int ih = ha; ih < hb; ih++)
+                for (int kj = 0; kj < kw; kj++) {
+                    const real *xc = xp + (ptrdiff_t)ih * W + kj - pw;
+                    if (sw == 1)
+                        for (int ow = lo; ow < hi; ow++)
+                            yr[ow] += xc[ow];
+                    else
+                        for (int ow = lo; ow < hi; ow++)
+                            yr[ow] += xc[ow * sw];
+                }
+            for (int ow = lo; ow < hi; ow++)
+                yr[ow] /= (real)div;
         }
     }
 }
