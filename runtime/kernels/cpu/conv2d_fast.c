@@ -315,7 +315,9 @@ static void conv_dw_fwd(int N, const ConvShape *s, const real *x, const real *w,
 }
 
 /* Depthwise data gradient: stride 1 is the forward correlation of gy with
- * the flipped kernel; other strides scatter each gy row through the taps. */
+ * the flipped kernel; other strides scatter each gy row through the taps
+ * (k_conv2d_bwd_data sends strided ones to the reference per sample, which
+ * measured faster; this path stays for callers that want planes). */
 static void conv_dw_bwd_data(int N, const ConvShape *s, const real *gy, const real *w, real *gx)
 {
     ptrdiff_t planes = (ptrdiff_t)N * s->Co, HW = (ptrdiff_t)s->H * s->W;
@@ -558,9 +560,15 @@ K_FN void k_conv2d_fwd(int N, int Ci, int H, int W, int Co, int kh, int kw, int 
     ConvShape s = conv_shape(Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g);
     if (s.Ho <= 0 || s.Wo <= 0 || N <= 0)
         return;
-    if (conv_is_depthwise(&s))
+    if (conv_is_depthwise(&s) && s.sh == 1 && s.sw == 1)
         conv_dw_fwd(N, &s, x, w, y);
-    else
+    else if (conv_is_depthwise(&s)) {
+        /* strided depthwise: the reference loops are as fast; run samples in parallel */
+        K_OMP(parallel for if(k_par((double)N * Co * s.P * kh * kw)) schedule(static))
+        for (int n = 0; n < N; n++)
+            k_conv2d_fwd_ref(1, Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g,
+                             x + (ptrdiff_t)n * Ci * H * W, w, y + (ptrdiff_t)n * Co * s.P);
+    } else
         conv_dense_fwd(N, &s, x, w, y);
 }
 
@@ -574,9 +582,14 @@ K_FN void k_conv2d_bwd_data(int N, int Ci, int H, int W, int Co, int kh, int kw,
         memset(gx, 0, sizeof(real) * (size_t)N * (size_t)Ci * (size_t)H * (size_t)W);
         return;
     }
-    if (conv_is_depthwise(&s))
+    if (conv_is_depthwise(&s) && s.sh == 1 && s.sw == 1)
         conv_dw_bwd_data(N, &s, gy, w, gx);
-    else
+    else if (conv_is_depthwise(&s)) {
+        K_OMP(parallel for if(k_par((double)N * Co * s.P * kh * kw)) schedule(static))
+        for (int n = 0; n < N; n++)
+            k_conv2d_bwd_data_ref(1, Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g,
+                                  gy + (ptrdiff_t)n * Co * s.P, w, gx + (ptrdiff_t)n * Ci * H * W);
+    } else
         conv_dense_bwd_data(N, &s, gy, w, gx);
 }
 
