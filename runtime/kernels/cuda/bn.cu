@@ -1,0 +1,157 @@
+/* bn.cu: batch normalization with PyTorch semantics (k_bn_* of
+ * cpu_kernels.h), training and eval, affine or not, each optionally fused
+ * with the ReLU that follows it.
+ *
+ * Template parameters: C, HW (H*W; 1 for a (N, C) input), AFFINE (gamma and
+ * beta exist), RELU (the forward applies max(0, .) to its output; the
+ * backward masks gy by y > 0 first, y being that fused output).
+ * Training kernels run one block per channel and reduce in two passes
+ * (mean, then squared deviations) in a fixed order: no atomics, so the
+ * statistics and the gamma/beta gradients are reproducible. */
+#include "sharp_cuda.cuh"
+
+/* Calls f(index) for every element of channel c over the batch: the
+ * (n, i) pairs of x: (N, C, HW), strided by thread. */
+template <int C, int HW, class F>
+__device__ __forceinline__ void bn_for_channel(int N, int c, F f)
+{
+    const i64 M = (i64)N * HW;
+    for (i64 e = threadIdx.x; e < M; e += SHARP_NT) {
+        const i64 n = e / HW;
+        f((n * C + c) * HW + e % HW);
+    }
+}
+
+/* Training forward. Saves mean and invstd (save_* may be NULL) and updates
+ * the running estimates (run_* may be NULL) with the unbiased variance.
+ * x, y: (N, C, HW); gamma, beta, save_mean, save_invstd, run_mean, run_var: (C).
+ * Grid C blocks. */
+template <int C, int HW, int AFFINE, int RELU>
+__global__ void __launch_bounds__(SHARP_NT)
+bn_train_fwd(int N, float eps, float momentum, const float *__restrict__ x,
+             const float *__restrict__ gamma, const float *__restrict__ beta, float *__restrict__ y,
+             float *__restrict__ save_mean, float *__restrict__ save_invstd, float *__restrict__ run_mean,
+             float *__restrict__ run_var)
+{
+    __shared__ float sh[SHARP_NT / 32];
+    const int c = blockIdx.x;
+    const i64 M = (i64)N * HW;
+    float s[1] = { 0.f };
+    bn_for_channel<C, HW>(N, c, [&](i64 i) { s[0] += __ldg(x + i); });
+    block_sum<SHARP_NT, 1>(s, sh);
+    const float mean = s[0] / (float)M;
+    float v[1] = { 0.f };
+    bn_for_channel<C, HW>(N, c, [&](i64 i) {
+        const float d = __ldg(x + i) - mean;
+        v[0] += d * d;
+    });
+    block_sum<SHARP_NT, 1>(v, sh);
+    const float var = v[0] / (float)M;
+    const float invstd = rsqrtf(var + eps);
+    const float a = AFFINE ? gamma[c] * invstd : invstd;
+    const float b = AFFINE ? beta[c] : 0.f;
+    bn_for_channel<C, HW>(N, c, [&](i64 i) {
+        const float r = (__ldg(x + i) - mean) * a + b;
+        y[i] = RELU ? fmaxf(r, 0.f) : r;
+    });
+    if (threadIdx.x == 0) {
+        if (save_mean)
+            save_mean[c] = mean;
+        if (save_invstd)
+            save_invstd[c] = invstd;
+        if (run_mean)
+            run_mean[c] = (1.f - momentum) * run_mean[c] + momentum * mean;
+        if (run_var) {
+            const float unbiased = M > 1 ? v[0] / (float)(M - 1) : var;
+            run_var[c] = (1.f - momentum) * run_var[c] + momentum * unbiased;
+        }
+    }
+}
+
+/* Training backward from the saved statistics:
+ * gx = gamma*invstd*(g - mean(g) - xhat*mean(g*xhat)), g = gy (masked by
+ * y > 0 when RELU). ggamma = sum g*xhat and gbeta = sum g (NULL to skip).
+ * x, y, gy, gx: (N, C, HW); gamma, save_*, ggamma, gbeta: (C). y is read only
+ * when RELU. Grid C blocks. */
+template <int C, int HW, int AFFINE, int RELU>
+__global__ void __launch_bounds__(SHARP_NT)
+bn_train_bwd(int N, const float *__restrict__ x, const float *__restrict__ y, const float *__restrict__ gy,
+             const float *__restrict__ gamma, const float *__restrict__ save_mean,
+             const float *__restrict__ save_invstd, float *__restrict__ gx, float *__restrict__ ggamma,
+             float *__restrict__ gbeta)
+{
+    __shared__ float sh[2 * (SHARP_NT / 32)];
+    const int c = blockIdx.x;
+    const i64 M = (i64)N * HW;
+    const float mu = save_mean[c], invstd = save_invstd[c];
+    auto grad = [&](i64 i) {
+        const float g = __ldg(gy + i);
+        return RELU ? (__ldg(y + i) > 0.f ? g : 0.f) : g;
+    };
+    float s[2] = { 0.f, 0.f };
+    bn_for_channel<C, HW>(N, c, [&](i64 i) {
+        const float g = grad(i);
+        s[0] += g;
+        s[1] += g * (__ldg(x + i) - mu);
+    });
+    block_sum<SHARP_NT, 2>(s, sh);
+    const float sgx = s[1] * invstd;
+    if (threadIdx.x == 0) {
+        if (ggamma)
+            ggamma[c] = sgx;
+        if (gbeta)
+            gbeta[c] = s[0];
+    }
+    const float k = AFFINE ? gamma[c] * invstd : invstd;
+    const float mg = s[0] / (float)M, mgx = sgx / (float)M * invstd;
+    bn_for_channel<C, HW>(N, c, [&](i64 i) { gx[i] = k * (grad(i) - mg - (__ldg(x + i) - mu) * mgx); });
+}
+
+/* Eval forward with the running estimates (one thread per element).
+ * x, y: (N, C, HW); gamma, beta, run_mean, run_var: (C). */
+template <int C, int HW, int AFFINE, int RELU>
+__global__ void __launch_bounds__(SHARP_NT)
+bn_eval_fwd(int N, float eps, const float *__restrict__ x, const float *__restrict__ gamma,
+            const float *__restrict__ beta, const float *__restrict__ run_mean,
+            const float *__restrict__ run_var, float *__restrict__ y)
+{
+    const i64 total = (i64)N * C * HW;
+    for (i64 i = k_tid(); i < total; i += k_step()) {
+        const int c = (int)(i / HW % C);
+        const float invstd = rsqrtf(__ldg(run_var + c) + eps);
+        const float a = AFFINE ? __ldg(gamma + c) * invstd : invstd;
+        const float b = AFFINE ? __ldg(beta + c) : 0.f;
+        const float r = (__ldg(x + i) - __ldg(run_mean + c)) * a + b;
+        y[i] = RELU ? fmaxf(r, 0.f) : r;
+    }
+}
+
+/* Eval backward: gx = gy*gamma*invstd; ggamma, gbeta (NULL to skip) with
+ * the running statistics. x, gy, gx: (N, C, HW); the rest (C). Grid C blocks. */
+template <int C, int HW, int AFFINE>
+__global__ void __launch_bounds__(SHARP_NT)
+bn_eval_bwd(int N, float eps, const float *__restrict__ x, const float *__restrict__ gy,
+            const float *__restrict__ gamma, const float *__restrict__ run_mean,
+            const float *__restrict__ run_var, float *__restrict__ gx, float *__restrict__ ggamma,
+            float *__restrict__ gbeta)
+{
+    __shared__ float sh[2 * (SHARP_NT / 32)];
+    const int c = blockIdx.x;
+    const float invstd = rsqrtf(run_var[c] + eps);
+    const float a = AFFINE ? gamma[c] * invstd : invstd;
+    const float mu = run_mean[c];
+    float s[2] = { 0.f, 0.f };
+    bn_for_channel<C, HW>(N, c, [&](i64 i) {
+        const float g = __ldg(gy + i);
+        gx[i] = g * a;
+        s[0] += g;
+        s[1] += g * (__ldg(x + i) - mu);
+    });
+    block_sum<SHARP_NT, 2>(s, sh);
+    if (threadIdx.x == 0) {
+        if (ggamma)
+            ggamma[c] = s[1] * invstd;
+        if (gbeta)
+            gbeta[c] = s[0];
+    }
+}

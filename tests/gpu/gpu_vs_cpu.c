@@ -1,0 +1,545 @@
+/* gpu_vs_cpu.c: runs every CUDA kernel of runtime/kernels/cuda/ on random
+ * data at a few shapes and compares it with the CPU reference kernel
+ * (cpu_kernels.h): |gpu - cpu| <= 1e-5 + 1e-4*|cpu| elementwise, printing
+ * the worst element of each check. Exits 77 (skipped) without a GPU.
+ * usage: gpu_vs_cpu KERNEL_DIR */
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_kernels.h"
+#include "cuda_kernels.h"
+#include "sharprt.h"
+
+static const char *kdir;
+static int checks, failures;
+static char err[16384];
+
+#define DIE(...)                                \
+    do {                                        \
+        fprintf(stderr, "gpu_vs_cpu: " __VA_ARGS__); \
+        fprintf(stderr, "\n");                  \
+        exit(1);                                \
+    } while (0)
+#define OK(call)                                \
+    do {                                        \
+        if ((call) != 0)                        \
+            DIE("%s: %s", #call, err);          \
+    } while (0)
+
+/* ---- data ---- */
+
+static uint64_t rng = 88172645463325252ULL;
+static float frand(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (float)((double)(rng >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+static float *rnd(size_t n)
+{
+    float *p = malloc(sizeof(float) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++)
+        p[i] = frand();
+    return p;
+}
+static float *zeros(size_t n) { return calloc(n ? n : 1, sizeof(float)); }
+static RtDevPtr dev(const float *h, size_t n)
+{
+    RtDevPtr d;
+    OK(rt_cuda_alloc(&d, sizeof(float) * (n ? n : 1), err, sizeof err));
+    if (h)
+        OK(rt_cuda_h2d(d, h, sizeof(float) * n, err, sizeof err));
+    else
+        OK(rt_cuda_memset0(d, sizeof(float) * (n ? n : 1), err, sizeof err));
+    return d;
+}
+static float *host(RtDevPtr d, size_t n)
+{
+    float *h = malloc(sizeof(float) * (n ? n : 1));
+    OK(rt_cuda_d2h(h, d, sizeof(float) * n, err, sizeof err));
+    return h;
+}
+
+/* Compares n values, prints the worst, counts a failure. */
+static void cmp(const char *what, RtDevPtr dgot, const float *want, size_t n)
+{
+    float *got = host(dgot, n);
+    double worst = -1e30, wa = 0, wb = 0;
+    size_t wi = 0;
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        double a = got[i], b = want[i], ex = fabs(a - b) - (1e-5 + 1e-4 * fabs(b));
+        if (ex > worst || a != a) {
+            worst = a != a ? 1e30 : ex;
+            wi = i;
+            wa = a;
+            wb = b;
+        }
+        bad += ex > 0 || a != a;
+    }
+    checks++;
+    failures += bad > 0;
+    printf("%s %-52s n=%-7zu worst [%zu] gpu %.7g cpu %.7g (|d| %.2g)\n", bad ? "FAIL" : "ok  ", what, n, wi, wa, wb,
+           fabs(wa - wb));
+    free(got);
+}
+
+/* ---- kernels ---- */
+
+typedef struct {
+    char expr[160];
+    RtCudaImage *img;
+    RtCudaModule *mod;
+    void *fn;
+} Loaded;
+static Loaded cache[512];
+static int ncache;
+static RtCudaSource header;
+
+/* Launches kernel k<a...> at batch N with cuLaunchKernel arguments args. */
+static void launch(KcKernel k, const int *a, int N, void **args)
+{
+    char expr[160];
+    int len = snprintf(expr, sizeof expr, "%s", kc_name(k));
+    for (int i = 0; i < kc_nargs(k); i++)
+        len += snprintf(expr + len, sizeof expr - (size_t)len, "%s%d", i ? "," : "<", a[i]);
+    if (kc_nargs(k))
+        snprintf(expr + len, sizeof expr - (size_t)len, ">");
+    Loaded *l = NULL;
+    for (int i = 0; i < ncache; i++)
+        if (strcmp(cache[i].expr, expr) == 0)
+            l = &cache[i];
+    if (!l) {
+        if (ncache == 512)
+            DIE("too many kernels");
+        l = &cache[ncache++];
+        snprintf(l->expr, sizeof l->expr, "%s", expr);
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", kdir, kc_file(k));
+        FILE *f = fopen(path, "rb");
+        if (!f)
+            DIE("cannot open %s", path);
+        static char text[1 << 20];
+        size_t n = fread(text, 1, sizeof text - 1, f);
+        text[n] = 0;
+        fclose(f);
+        RtCudaSource src = { kc_file(k), text };
+        const char *e = expr;
+        OK(rt_nvrtc_compile(&src, &header, 1, &e, 1, NULL, &l->img, err, sizeof err));
+        OK(rt_cuda_module_load(l->img, &l->mod, err, sizeof err));
+        if (!(l->fn = rt_cuda_function(l->mod, expr, err, sizeof err)))
+            DIE("%s", err);
+    }
+    KcLaunch g;
+    kc_launch(k, a, N, &g);
+    OK(rt_cuda_launch(l->fn, g.grid, g.block, args, err, sizeof err));
+    OK(rt_cuda_sync(err, sizeof err));
+}
+
+#define A(...) ((const int[]){ __VA_ARGS__ })
+#define ARGS(...) ((void *[]){ __VA_ARGS__ })
+
+/* ---- checks per kernel family ---- */
+
+static void t_conv(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw,
+                   int g)
+{
+    int Ho = k_out_size(H, kh, sh, ph, dh), Wo = k_out_size(W, kw, sw, pw, dw);
+    size_t nx = (size_t)N * Ci * H * W, nw = (size_t)Co * (Ci / g) * kh * kw, ny = (size_t)N * Co * Ho * Wo;
+    float *x = rnd(nx), *w = rnd(nw), *gy = rnd(ny), *y = zeros(ny), *gx = zeros(nx), *gw = zeros(nw);
+    k_conv2d_fwd(N, Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g, x, w, y);
+    k_conv2d_bwd_data(N, Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g, gy, w, gx);
+    k_conv2d_bwd_weight(N, Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g, x, gy, gw);
+    RtDevPtr dx = dev(x, nx), dw_ = dev(w, nw), dgy = dev(gy, ny), dy = dev(NULL, ny), dgx = dev(NULL, nx),
+             dgw = dev(NULL, nw);
+    char what[160];
+    const int *ta = A(Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g);
+    bool dwise = g > 1 && g == Ci && g == Co, pwise = kh == 1 && kw == 1 && ph == 0 && pw == 0 && g == 1;
+    if (dwise) {
+        launch(KC_dwconv_fwd, A(Ci, H, W, kh, kw, sh, sw, ph, pw, dh, dw, kc_dw_vw(Wo, kw)), N, ARGS(&N, &dx, &dw_, &dy));
+        snprintf(what, sizeof what, "dwconv_fwd C%d %dx%d k%dx%d s%d p%d d%d", Ci, H, W, kh, kw, sh, ph, dh);
+    } else if (pwise) {
+        int bm, bn;
+        kc_pw_tile(Co, Ho * Wo, &bm, &bn);
+        launch(KC_pw_fwd, A(Ci, H, W, Co, sh, sw, bm, bn), N, ARGS(&N, &dx, &dw_, &dy));
+        snprintf(what, sizeof what, "pw_fwd %d->%d %dx%d s%d", Ci, Co, H, W, sh);
+    } else {
+        launch(KC_conv2d_fwd, ta, N, ARGS(&N, &dx, &dw_, &dy));
+        snprintf(what, sizeof what, "conv2d_fwd %d->%d %dx%d k%dx%d s%dx%d g%d", Ci, Co, H, W, kh, kw, sh, sw, g);
+    }
+    cmp(what, dy, y, ny);
+    if (pwise) {
+        int bm, bn;
+        kc_pw_tile(Ci, H * W, &bm, &bn);
+        launch(KC_pw_bwd_data, A(Ci, H, W, Co, sh, sw, bm, bn), N, ARGS(&N, &dgy, &dw_, &dgx));
+        snprintf(what, sizeof what, "pw_bwd_data %d->%d %dx%d s%d", Ci, Co, H, W, sh);
+        cmp(what, dgx, gx, nx);
+        for (int split = 1; split <= 3; split += 2) {
+            kc_pw_tile(Co, Ci, &bm, &bn);
+            RtDevPtr part = dev(NULL, (size_t)split * Co * Ci);
+            float *zero = NULL;
+            launch(KC_pw_bwd_weight, A(Ci, H, W, Co, sh, sw, bm, bn, split), N, ARGS(&N, &dx, &dgy, &dgw, &part));
+            if (split > 1)
+                launch(KC_splitk_reduce, A(split, Co * Ci), N, ARGS(&part, &dgw));
+            (void)zero;
+            snprintf(what, sizeof what, "pw_bwd_weight %d->%d %dx%d s%d split %d", Ci, Co, H, W, sh, split);
+            cmp(what, dgw, gw, nw);
+            rt_cuda_free(part);
+        }
+    } else {
+        launch(KC_conv2d_bwd_data, ta, N, ARGS(&N, &dgy, &dw_, &dgx));
+        snprintf(what, sizeof what, "conv2d_bwd_data %d->%d k%dx%d s%d g%d", Ci, Co, kh, kw, sh, g);
+        cmp(what, dgx, gx, nx);
+        launch(KC_conv2d_bwd_weight, ta, N, ARGS(&N, &dx, &dgy, &dgw));
+        snprintf(what, sizeof what, "conv2d_bwd_weight %d->%d k%dx%d s%d g%d", Ci, Co, kh, kw, sh, g);
+        cmp(what, dgw, gw, nw);
+    }
+    free(x), free(w), free(gy), free(y), free(gx), free(gw);
+    rt_cuda_free(dx), rt_cuda_free(dw_), rt_cuda_free(dgy), rt_cuda_free(dy), rt_cuda_free(dgx), rt_cuda_free(dgw);
+}
+
+static void t_bn(int N, int C, int HW, int affine, int relu)
+{
+    size_t n = (size_t)N * C * HW;
+    float eps = 1e-5f, mom = 0.1f;
+    float *x = rnd(n), *gy = rnd(n), *ga = rnd(C), *be = rnd(C), *rm = rnd(C), *rv = rnd(C);
+    for (int c = 0; c < C; c++)
+        rv[c] = 1.5f + rv[c];
+    float *rm0 = malloc(sizeof(float) * C), *rv0 = malloc(sizeof(float) * C);
+    memcpy(rm0, rm, sizeof(float) * C);
+    memcpy(rv0, rv, sizeof(float) * C);
+    float *y = zeros(n), *sm = zeros(C), *si = zeros(C), *gx = zeros(n), *gg = zeros(C), *gb = zeros(C);
+    const float *G = affine ? ga : NULL, *B = affine ? be : NULL;
+    RtDevPtr dx = dev(x, n), dgy = dev(gy, n), dga = dev(ga, C), dbe = dev(be, C), drm = dev(rm, C), drv = dev(rv, C);
+    RtDevPtr dy = dev(NULL, n), dsm = dev(NULL, C), dsi = dev(NULL, C), dgx = dev(NULL, n), dgg = dev(NULL, C),
+             dgb = dev(NULL, C);
+    RtDevPtr dG = affine ? dga : 0, dB = affine ? dbe : 0;
+    char what[160];
+    /* train forward (+ fused ReLU) */
+    k_bn_train_fwd(N, C, HW, eps, mom, x, G, B, y, sm, si, rm, rv);
+    if (relu)
+        k_relu_fwd((ptrdiff_t)n, y, y);
+    launch(KC_bn_train_fwd, A(C, HW, affine, relu), N,
+           ARGS(&N, &eps, &mom, &dx, &dG, &dB, &dy, &dsm, &dsi, &drm, &drv));
+    snprintf(what, sizeof what, "bn_train_fwd C%d HW%d affine%d relu%d: y", C, HW, affine, relu);
+    cmp(what, dy, y, n);
+    cmp("  save_mean", dsm, sm, C);
+    cmp("  save_invstd", dsi, si, C);
+    cmp("  running_mean", drm, rm, C);
+    cmp("  running_var (unbiased)", drv, rv, C);
+    /* train backward: relu mask from y first */
+    float *g2 = malloc(sizeof(float) * n);
+    memcpy(g2, gy, sizeof(float) * n);
+    if (relu)
+        k_relu_bwd((ptrdiff_t)n, y, g2, g2);
+    k_bn_train_bwd(N, C, HW, x, g2, G, sm, si, gx, gg, gb);
+    launch(KC_bn_train_bwd, A(C, HW, affine, relu), N, ARGS(&N, &dx, &dy, &dgy, &dG, &dsm, &dsi, &dgx, &dgg, &dgb));
+    snprintf(what, sizeof what, "bn_train_bwd C%d HW%d affine%d relu%d: gx", C, HW, affine, relu);
+    cmp(what, dgx, gx, n);
+    cmp("  ggamma", dgg, gg, C);
+    cmp("  gbeta", dgb, gb, C);
+    /* eval forward / backward with the original running stats */
+    OK(rt_cuda_h2d(drm, rm0, sizeof(float) * C, err, sizeof err));
+    OK(rt_cuda_h2d(drv, rv0, sizeof(float) * C, err, sizeof err));
+    k_bn_eval_fwd(N, C, HW, eps, x, G, B, rm0, rv0, y);
+    if (relu)
+        k_relu_fwd((ptrdiff_t)n, y, y);
+    launch(KC_bn_eval_fwd, A(C, HW, affine, relu), N, ARGS(&N, &eps, &dx, &dG, &dB, &drm, &drv, &dy));
+    snprintf(what, sizeof what, "bn_eval_fwd C%d HW%d affine%d relu%d", C, HW, affine, relu);
+    cmp(what, dy, y, n);
+    k_bn_eval_bwd(N, C, HW, eps, x, gy, G, rm0, rv0, gx, gg, gb);
+    launch(KC_bn_eval_bwd, A(C, HW, affine), N, ARGS(&N, &eps, &dx, &dgy, &dG, &drm, &drv, &dgx, &dgg, &dgb));
+    snprintf(what, sizeof what, "bn_eval_bwd C%d HW%d affine%d: gx", C, HW, affine);
+    cmp(what, dgx, gx, n);
+    cmp("  ggamma", dgg, gg, C);
+    cmp("  gbeta", dgb, gb, C);
+    free(x), free(gy), free(ga), free(be), free(rm), free(rv), free(rm0), free(rv0), free(y), free(sm), free(si);
+    free(gx), free(gg), free(gb), free(g2);
+    RtDevPtr all[] = { dx, dgy, dga, dbe, drm, drv, dy, dsm, dsi, dgx, dgg, dgb };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        rt_cuda_free(all[i]);
+}
+
+static void t_elementwise(int N, int D)
+{
+    size_t n = (size_t)N * D;
+    float *a = rnd(n), *b = rnd(n), *y = zeros(n), *mask = zeros(N), s = 0.7f, keep = 0.8f;
+    for (int i = 0; i < N; i++)
+        mask[i] = (float)(i % 2);
+    RtDevPtr da = dev(a, n), db = dev(b, n), dy = dev(NULL, n), dz = dev(NULL, n), dm = dev(mask, N);
+    char what[96];
+    k_relu_fwd((ptrdiff_t)n, a, y);
+    launch(KC_relu_fwd, A(D), N, ARGS(&N, &da, &dy));
+    snprintf(what, sizeof what, "relu_fwd D%d", D);
+    cmp(what, dy, y, n);
+    k_relu_bwd((ptrdiff_t)n, a, b, y);
+    launch(KC_relu_bwd, A(D), N, ARGS(&N, &da, &db, &dy));
+    snprintf(what, sizeof what, "relu_bwd D%d", D);
+    cmp(what, dy, y, n);
+    k_add_fwd((ptrdiff_t)n, a, b, y);
+    launch(KC_add_fwd, A(D), N, ARGS(&N, &da, &db, &dy));
+    snprintf(what, sizeof what, "add_fwd D%d", D);
+    cmp(what, dy, y, n);
+    launch(KC_add_bwd, A(D), N, ARGS(&N, &da, &dy, &dz));
+    snprintf(what, sizeof what, "add_bwd D%d", D);
+    cmp(what, dz, a, n);
+    k_acc((ptrdiff_t)n, b, y); /* y = a + b + b */
+    launch(KC_add_fwd, A(D), N, ARGS(&N, &da, &db, &dy));
+    launch(KC_acc, A(D), N, ARGS(&N, &db, &dy));
+    snprintf(what, sizeof what, "acc D%d", D);
+    cmp(what, dy, y, n);
+    k_scale_fwd((ptrdiff_t)n, s, a, y);
+    launch(KC_scale, A(D), N, ARGS(&N, &s, &da, &dy));
+    snprintf(what, sizeof what, "scale D%d", D);
+    cmp(what, dy, y, n);
+    k_drop_path_fwd(N, D, keep, mask, a, y);
+    launch(KC_drop_path, A(D), N, ARGS(&N, &keep, &dm, &da, &dy));
+    snprintf(what, sizeof what, "drop_path D%d", D);
+    cmp(what, dy, y, n);
+    memset(y, 0, sizeof(float) * n);
+    launch(KC_zero, A(D), N, ARGS(&N, &dy));
+    snprintf(what, sizeof what, "zero D%d", D);
+    cmp(what, dy, y, n);
+    free(a), free(b), free(y), free(mask);
+    rt_cuda_free(da), rt_cuda_free(db), rt_cuda_free(dy), rt_cuda_free(dz), rt_cuda_free(dm);
+}
+
+static void t_pool(int N, int C, int H, int W, int k, int s, int p)
+{
+    int Ho = k_out_size(H, k, s, p, 1), Wo = k_out_size(W, k, s, p, 1);
+    size_t nx = (size_t)N * C * H * W, ny = (size_t)N * C * Ho * Wo;
+    float *x = rnd(nx), *gy = rnd(ny), *y = zeros(ny), *gx = zeros(nx);
+    RtDevPtr dx = dev(x, nx), dgy = dev(gy, ny), dy = dev(NULL, ny), dgx = dev(NULL, nx);
+    char what[96];
+    k_maxpool_fwd(N, C, H, W, k, k, s, s, p, p, x, y);
+    launch(KC_maxpool_fwd, A(C, H, W, k, k, s, s, p, p), N, ARGS(&N, &dx, &dy));
+    snprintf(what, sizeof what, "maxpool_fwd %dx%d k%d s%d p%d", H, W, k, s, p);
+    cmp(what, dy, y, ny);
+    k_maxpool_bwd(N, C, H, W, k, k, s, s, p, p, x, gy, gx);
+    launch(KC_maxpool_bwd, A(C, H, W, k, k, s, s, p, p), N, ARGS(&N, &dx, &dgy, &dgx));
+    snprintf(what, sizeof what, "maxpool_bwd %dx%d k%d s%d p%d", H, W, k, s, p);
+    cmp(what, dgx, gx, nx);
+    for (int cip = 0; cip < 2; cip++) {
+        k_avgpool_fwd(N, C, H, W, k, k, s, s, p, p, cip, x, y);
+        launch(KC_avgpool_fwd, A(C, H, W, k, k, s, s, p, p, cip), N, ARGS(&N, &dx, &dy));
+        snprintf(what, sizeof what, "avgpool_fwd %dx%d k%d s%d p%d cip%d", H, W, k, s, p, cip);
+        cmp(what, dy, y, ny);
+        k_avgpool_bwd(N, C, H, W, k, k, s, s, p, p, cip, gy, gx);
+        launch(KC_avgpool_bwd, A(C, H, W, k, k, s, s, p, p, cip), N, ARGS(&N, &dgy, &dgx));
+        snprintf(what, sizeof what, "avgpool_bwd %dx%d k%d s%d p%d cip%d", H, W, k, s, p, cip);
+        cmp(what, dgx, gx, nx);
+    }
+    free(x), free(gy), free(y), free(gx);
+    rt_cuda_free(dx), rt_cuda_free(dgy), rt_cuda_free(dy), rt_cuda_free(dgx);
+}
+
+static void t_pad_slice(int N, int C, int H, int W, int t, int b, int l, int r)
+{
+    int Ho = H + t + b, Wo = W + l + r, HW = H * W;
+    size_t nx = (size_t)N * C * H * W, ny = (size_t)N * C * Ho * Wo;
+    float *x = rnd(nx), *gy = rnd(ny), *y = zeros(ny), *gx = zeros(nx);
+    RtDevPtr dx = dev(x, nx), dgy = dev(gy, ny), dy = dev(NULL, ny), dgx = dev(NULL, nx);
+    char what[96];
+    k_pad_fwd(N, C, H, W, t, b, l, r, x, y);
+    launch(KC_pad_fwd, A(C, H, W, t, b, l, r), N, ARGS(&N, &dx, &dy));
+    snprintf(what, sizeof what, "pad_fwd %d,%d,%d,%d", t, b, l, r);
+    cmp(what, dy, y, ny);
+    k_pad_bwd(N, C, H, W, t, b, l, r, gy, gx);
+    launch(KC_pad_bwd, A(C, H, W, t, b, l, r), N, ARGS(&N, &dgy, &dgx));
+    snprintf(what, sizeof what, "pad_bwd %d,%d,%d,%d", t, b, l, r);
+    cmp(what, dgx, gx, nx);
+    int c0 = 1, cs = C - 2;
+    size_t ns = (size_t)N * cs * HW;
+    RtDevPtr ds = dev(NULL, ns);
+    k_slice_channels_fwd(N, C, HW, c0, cs, x, y);
+    launch(KC_slice_fwd, A(C, HW, c0, cs), N, ARGS(&N, &dx, &ds));
+    cmp("slice_fwd", ds, y, ns);
+    k_slice_channels_bwd(N, C, HW, c0, cs, y, gx);
+    launch(KC_slice_bwd, A(C, HW, c0, cs), N, ARGS(&N, &ds, &dgx));
+    cmp("slice_bwd", dgx, gx, nx);
+    /* concat_put of the slice back into a zeroed full tensor */
+    memset(gx, 0, sizeof(float) * nx);
+    k_concat_put(N, C, HW, c0, cs, y, gx);
+    OK(rt_cuda_memset0(dgx, sizeof(float) * nx, err, sizeof err));
+    launch(KC_concat_put, A(C, HW, c0, cs), N, ARGS(&N, &ds, &dgx));
+    cmp("concat_put", dgx, gx, nx);
+    free(x), free(gy), free(y), free(gx);
+    rt_cuda_free(dx), rt_cuda_free(dgy), rt_cuda_free(dy), rt_cuda_free(dgx), rt_cuda_free(ds);
+}
+
+static void t_head(int N, int C, int HW, int K)
+{
+    size_t nx = (size_t)N * C * HW;
+    float *x = rnd(nx), *gp = rnd((size_t)N * C), *p = zeros((size_t)N * C), *gx = zeros(nx);
+    RtDevPtr dx = dev(x, nx), dgp = dev(gp, (size_t)N * C), dp = dev(NULL, (size_t)N * C), dgx = dev(NULL, nx);
+    k_gap_fwd(N, C, HW, x, p);
+    launch(KC_gap_fwd, A(C, HW), N, ARGS(&N, &dx, &dp));
+    cmp("gap_fwd", dp, p, (size_t)N * C);
+    k_gap_bwd(N, C, HW, gp, gx);
+    launch(KC_gap_bwd, A(C, HW), N, ARGS(&N, &dgp, &dgx));
+    cmp("gap_bwd", dgx, gx, nx);
+    /* linear C -> K with bias */
+    float *W = rnd((size_t)K * C), *b = rnd(K), *z = zeros((size_t)N * K), *gz = rnd((size_t)N * K);
+    float *gW = zeros((size_t)K * C), *gb = zeros(K), *gin = zeros((size_t)N * C);
+    RtDevPtr dW = dev(W, (size_t)K * C), db = dev(b, K), dz = dev(NULL, (size_t)N * K), dgz = dev(gz, (size_t)N * K);
+    RtDevPtr dgW = dev(NULL, (size_t)K * C), dgb = dev(NULL, K), dgin = dev(NULL, (size_t)N * C);
+    k_linear_fwd(N, C, K, gp, W, b, z);
+    launch(KC_linear_fwd, A(C, K, 1), N, ARGS(&N, &dgp, &dW, &db, &dz));
+    cmp("linear_fwd", dz, z, (size_t)N * K);
+    k_linear_bwd(N, C, K, gp, W, gz, gin, gW, gb);
+    launch(KC_linear_bwd_data, A(C, K), N, ARGS(&N, &dgz, &dW, &dgin));
+    cmp("linear_bwd_data", dgin, gin, (size_t)N * C);
+    launch(KC_linear_bwd_weight, A(C, K, 1), N, ARGS(&N, &dgp, &dgz, &dgW, &dgb));
+    cmp("linear_bwd_weight: gW", dgW, gW, (size_t)K * C);
+    cmp("  gb", dgb, gb, K);
+    /* softmax cross-entropy and top-k on z */
+    int32_t *lab = malloc(sizeof(int32_t) * N);
+    for (int i = 0; i < N; i++)
+        lab[i] = (i * 7) % K;
+    RtDevPtr dlab;
+    OK(rt_cuda_alloc(&dlab, sizeof(int32_t) * N, err, sizeof err));
+    OK(rt_cuda_h2d(dlab, lab, sizeof(int32_t) * N, err, sizeof err));
+    float gscale = 0.4f, *gl = zeros((size_t)N * K);
+    float loss = k_softmax_ce(N, K, z, lab, gscale, gl);
+    RtDevPtr drow = dev(NULL, N), dmean = dev(NULL, 1), dgl = dev(NULL, (size_t)N * K), dcnt = dev(NULL, 1);
+    launch(KC_softmax_ce, A(K), N, ARGS(&N, &gscale, &dz, &dlab, &drow, &dgl));
+    launch(KC_batch_mean, A(0), N, ARGS(&N, &drow, &dmean));
+    cmp("softmax_ce + batch_mean: loss", dmean, &loss, 1);
+    cmp("  glogits", dgl, gl, (size_t)N * K);
+    for (int k = 1; k <= 5; k += 4) {
+        float want = (float)k_topk_correct(N, K, k, z, lab);
+        launch(KC_topk_correct, A(K), N, ARGS(&N, &k, &dz, &dlab, &dcnt));
+        int got;
+        OK(rt_cuda_d2h(&got, dcnt, sizeof got, err, sizeof err));
+        float gotf = (float)got;
+        RtDevPtr tmp = dev(&gotf, 1);
+        cmp(k == 1 ? "topk_correct k=1" : "topk_correct k=5", tmp, &want, 1);
+        rt_cuda_free(tmp);
+    }
+    free(x), free(gp), free(p), free(gx), free(W), free(b), free(z), free(gz), free(gW), free(gb), free(gin);
+    free(lab), free(gl);
+    RtDevPtr all[] = { dx, dgp, dp, dgx, dW, db, dz, dgz, dgW, dgb, dgin, dlab, drow, dmean, dgl, dcnt };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        rt_cuda_free(all[i]);
+}
+
+enum { MP = 4 };
+static void t_mixed(int N, int D, int mode)
+{
+    size_t n = (size_t)N * D;
+    float *alpha = rnd(3 * MP), *w = zeros(3 * MP), *gw = rnd(3 * MP), *ga = zeros(3 * MP);
+    RtDevPtr dal = dev(alpha, 3 * MP), dw = dev(NULL, 3 * MP), dgw = dev(gw, 3 * MP), dga = dev(NULL, 3 * MP);
+    k_arch_softmax_fwd(3, MP, alpha, w);
+    launch(KC_arch_softmax_fwd, A(3, MP), 1, ARGS(&dal, &dw));
+    cmp("arch_softmax_fwd", dw, w, 3 * MP);
+    k_arch_softmax_bwd(3, MP, w, gw, ga);
+    launch(KC_arch_softmax_bwd, A(3, MP), 1, ARGS(&dw, &dgw, &dga));
+    cmp("arch_softmax_bwd", dga, ga, 3 * MP);
+    const float *wr = w + MP; /* row 1 */
+    RtDevPtr dwr = dw + sizeof(float) * MP;
+    float *o[MP], *go[MP], *y = zeros(n), *gy = rnd(n), gwc[MP];
+    RtDevPtr dop[MP], dgo[MP];
+    for (int k = 0; k < MP; k++) {
+        o[k] = k == 1 ? NULL : rnd(n); /* candidate 1 is `none` */
+        go[k] = zeros(n);
+        dop[k] = o[k] ? dev(o[k], n) : 0;
+        dgo[k] = dev(NULL, n);
+    }
+    RtDevPtr dy = dev(NULL, n), dgy = dev(gy, n);
+    char what[96];
+    k_mixed_fwd((ptrdiff_t)n, MP, mode, wr, (const float *const *)o, y);
+    launch(KC_mixed_fwd, A(D, MP, mode), N, ARGS(&N, &dwr, dop, &dy));
+    snprintf(what, sizeof what, "mixed_fwd D%d mode %d", D, mode);
+    cmp(what, dy, y, n);
+    int first = 1;
+    for (int k = 0; k < MP; k++)
+        if (dop[k]) {
+            launch(KC_mixed_acc, A(D, MP, mode, first), N, ARGS(&N, &dwr, &k, &dop[k], &dy));
+            first = 0;
+        }
+    snprintf(what, sizeof what, "mixed_acc (fused epilogues) D%d mode %d", D, mode);
+    cmp(what, dy, y, n);
+    k_mixed_bwd((ptrdiff_t)n, MP, mode, wr, (const float *const *)o, gy, go, gwc);
+    launch(KC_mixed_bwd_data, A(D, MP, mode), N, ARGS(&N, &dwr, &dgy, dgo));
+    for (int k = 0; k < MP; k++) {
+        snprintf(what, sizeof what, "mixed_bwd_data D%d mode %d: go[%d]", D, mode, k);
+        cmp(what, dgo[k], go[k], n);
+    }
+    int nb = kc_mixed_nb(D);
+    RtDevPtr part = dev(NULL, (size_t)MP * nb), dgwc = dev(NULL, MP);
+    launch(KC_mixed_bwd_w, A(D, MP, nb), N, ARGS(&N, &dgy, dop, &part));
+    launch(KC_mixed_bwd_w_final, A(MP, nb, mode), N, ARGS(&dwr, &part, &dgwc));
+    snprintf(what, sizeof what, "mixed_bwd_w + final D%d mode %d: gw", D, mode);
+    cmp(what, dgwc, gwc, MP);
+    for (int k = 0; k < MP; k++) {
+        free(o[k]), free(go[k]);
+        rt_cuda_free(dop[k]), rt_cuda_free(dgo[k]);
+    }
+    free(alpha), free(w), free(gw), free(ga), free(y), free(gy);
+    RtDevPtr all[] = { dal, dw, dgw, dga, dy, dgy, part, dgwc };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        rt_cuda_free(all[i]);
+}
+
+int main(int argc, char **argv)
+{
+    char why[512], line[512];
+    if (argc != 2) {
+        fprintf(stderr, "usage: gpu_vs_cpu KERNEL_DIR\n");
+        return 2;
+    }
+    kdir = argv[1];
+    if (!rt_cuda_available(why, sizeof why)) {
+        printf("skipped: no CUDA GPU (%s)\n", why);
+        return 77;
+    }
+    RtDevice d;
+    OK(rt_device_select("cuda", &d, line, sizeof line, err, sizeof err));
+    printf("%s\n", line);
+    OK(rt_cuda_init(err, sizeof err));
+    static char htext[1 << 16];
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", kdir, KC_HEADER);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        DIE("cannot open %s", path);
+    htext[fread(htext, 1, sizeof htext - 1, f)] = 0;
+    fclose(f);
+    header.name = KC_HEADER;
+    header.text = htext;
+
+    /* conv: general (grouped, strided, 1x7), dense stem, depthwise, pointwise */
+    t_conv(3, 6, 9, 7, 4, 3, 3, 2, 1, 1, 1, 1, 1, 2);
+    t_conv(2, 3, 12, 12, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+    t_conv(2, 4, 8, 8, 4, 1, 7, 1, 1, 0, 3, 1, 1, 1);
+    t_conv(2, 5, 10, 10, 5, 5, 5, 2, 2, 4, 4, 2, 2, 5);
+    t_conv(3, 6, 9, 9, 6, 3, 3, 1, 1, 1, 1, 1, 1, 6);
+    t_conv(2, 4, 11, 11, 4, 7, 7, 1, 1, 3, 3, 1, 1, 4);
+    t_conv(3, 7, 6, 6, 9, 1, 1, 1, 1, 0, 0, 1, 1, 1);
+    t_conv(2, 40, 9, 9, 70, 1, 1, 2, 2, 0, 0, 1, 1, 1);
+    for (int a = 0; a < 2; a++)
+        for (int r = 0; r < 2; r++)
+            t_bn(3, 4, 25, a, r);
+    t_bn(5, 3, 1, 1, 0);
+    t_bn(64, 16, 1024, 0, 0); /* a realistic size */
+    t_elementwise(3, 37);
+    t_elementwise(3, 40);
+    t_pool(2, 3, 9, 9, 3, 2, 1);
+    t_pool(2, 3, 8, 8, 3, 1, 1);
+    t_pad_slice(2, 5, 6, 7, 1, 1, 1, 1);
+    t_pad_slice(2, 5, 6, 7, -1, 1, -1, 1);
+    t_head(5, 12, 9, 10);
+    t_mixed(3, 50, 0);
+    t_mixed(3, 50, 1);
+    t_mixed(4, 4096, 1);
+    printf("%d checks, %d failed\n", checks, failures);
+    for (int i = 0; i < ncache; i++) {
+        rt_cuda_module_free(cache[i].mod);
+        rt_cuda_image_free(cache[i].img);
+    }
+    return failures ? 1 : 0;
+}
