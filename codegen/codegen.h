@@ -23,15 +23,16 @@ typedef struct {
     bool with_main;       /* also emit main() calling rt_main() */
 } CgProgram;
 
-/* Writes the C program of p to out. */
-void cg_emit_c(const CgProgram *p, FILE *out);
+/* Writes the C program of p: the specialized kernel wrappers to kern, the
+ * network's programs and descriptor to net. */
+void cg_emit_c(const CgProgram *p, FILE *kern, FILE *net);
 
 /* ---- c/build_c.c: compiling the emitted C ---- */
 
 typedef struct {
     const char *cc;          /* C compiler; NULL: $CC or "cc" */
     const char *output;      /* executable to write */
-    const char *keep_c;      /* also keep the generated C here, or NULL */
+    const char *keep_c;      /* also keep the generated C in this directory, or NULL */
     bool verbose;            /* print the compiler command */
     bool debug;              /* -O0 -g instead of -O3 -march=native */
 } CgBuildOptions;

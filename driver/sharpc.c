@@ -76,7 +76,7 @@ static const char *usage_build =
     "options:\n"
     "  -o EXE          the executable to write (required)\n"
     "  --network NAME  the network to build\n"
-    "  --emit-c FILE   also keep the generated C in FILE\n"
+    "  --emit-c DIR    also keep the generated C (kernels.c, net.c) in DIR\n"
     "  --cc CC         the C compiler (default: $CC, else cc)\n"
     "  --debug         compile with -O0 -g\n"
     "  -v              print the compiler command\n"

@@ -10,7 +10,7 @@ auxiliary + auxiliary_at (genotype), C_mid, fr_key_padding (False = DARTS
 FactorizedReduce for preprocess0 after a reduction), batch (images per test).
 """
 
-_SEARCH_SMALL = dict(kind="search", classes=10, C=4, layers=5, primitives="PRIMITIVES", steps=4, batch=2)
+_SEARCH_SMALL = dict(kind="search", classes=10, C=4, layers=5, primitives="PRIMITIVES", steps=4, batch=8)
 _DARTS_V2_SMALL = dict(kind="genotype", classes=10, C=6, layers=5, genotype="DARTS_V2", optable="DARTS_OPS")
 _SSC_SMALL = dict(kind="genotype", classes=10, C=4, layers=5, genotype="SHARPSEPCONV_DARTS", batch=2)
 _TINY = dict(kind="search", input=(3, 8, 8), classes=4, C=4, layers=3, reduce_at=[1], primitives="TINY",
@@ -26,9 +26,9 @@ CASES = {
     "darts_search_8": dict(_SEARCH_SMALL, nas="darts_search_8.nas", input=(3, 8, 8), weighting="scalar",
                            primitives="DARTS_PRIMITIVES_ORIGINAL", fr_key_padding=False),
     "darts_v2_aux_32": dict(_DARTS_V2_SMALL, nas="darts_v2_aux_32.nas", input=(3, 32, 32), auxiliary=True,
-                            auxiliary_at=3, batch=3),
+                            auxiliary_at=3, batch=8),
     "darts_v2_aux_33": dict(_DARTS_V2_SMALL, nas="darts_v2_aux_33.nas", input=(3, 33, 33), auxiliary=True,
-                            auxiliary_at=3, batch=3),
+                            auxiliary_at=3, batch=8),
     "darts_v2_11": dict(_DARTS_V2_SMALL, nas="darts_v2_11.nas", input=(3, 11, 11), batch=2),
     "ssc_darts_9": dict(_SSC_SMALL, nas="ssc_darts_9.nas", input=(3, 9, 9)),
     "ssc_darts_8": dict(_SSC_SMALL, nas="ssc_darts_8.nas", input=(3, 8, 8)),

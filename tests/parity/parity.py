@@ -66,7 +66,7 @@ Cases (cases.py; the .nas files are in this folder):
                               DARTS_V2 with the DARTS ops, C 6, 5 cells,
                               auxiliary head after cell 3 (maps 8x8 and 9x9:
                               the head's 5x5/3 pool then 2x2 conv need 8..10),
-                              3 images
+                              8 images
   darts_v2_11                 DARTS_V2 at 11x11 (11, 6, 3), no auxiliary head
   ssc_darts_9, ssc_darts_8    SHARPSEPCONV_DARTS (SharpSepConv, FactorizedReduce
                               with the padding fix, avg pool counting the pad)
@@ -174,6 +174,10 @@ def reference(cfg, W, B, eval_mode, aux_weight, dtype):
         else:
             out["grad/" + name] = p.grad.detach().clone()
     out["grad/images"] = images.grad.detach().clone()
+    if eval_mode:
+        # the executable's eval mode is a forward only: logits, loss, buffers
+        out = {k: v for k, v in out.items() if not k.startswith("grad/")}
+        optional_zero = set()
     params = {n for n, _ in model.named_parameters()}
     for name, t in model.state_dict().items():
         if name not in params:
