@@ -209,7 +209,7 @@ static int cmd_build(int argc, char **argv)
         if (g) {
             Compiled c;
             compile(g, &c);
-            CgProgram p = { g, &c.bw, &c.plan, a.file, true };
+            CgProgram p = { g, &c.bw, &c.plan, a.file, false };
             CgBuildOptions o = { a.cc, a.output, a.emit_c, a.verbose, a.debug };
             if (!cg_build_c(&p, &o)) rc = EXIT_INPUT;
             compiled_free(&c);

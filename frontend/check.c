@@ -356,12 +356,94 @@ static IrWeighting weighting_for(FeCtx *fe, const char *name)
     return IR_WEIGHTING_SCALAR;
 }
 
+/* Text of a plain value for the runtime: numbers exact, names bare. */
+static void meta_val(char *buf, size_t size, Val v)
+{
+    if (v.kind == V_FLOAT) snprintf(buf, size, "%.15g", v.f);
+    else if (v.kind == V_STRING || v.kind == V_NAME) snprintf(buf, size, "%s", v.s);
+    else if (v.kind == V_LIST) {
+        size_t k = 0;
+        buf[0] = 0;
+        for (int i = 0; i < v.n && k < size; i++) {
+            char t[64];
+            meta_val(t, sizeof t, v.items[i]);
+            k += (size_t)snprintf(buf + k, size - k, "%s%s", i ? "," : "", t);
+        }
+    } else val_print(buf, (int)size, v);
+}
+
+/* Records a call value `name(args)` as key=name and key.arg=value facts. */
+static void meta_call(IrGraph *g, const char *key, Val v)
+{
+    const char *name = v.s;
+    const CallRule *r = NULL;
+    for (int i = 0; i < (int)(sizeof call_rules / sizeof call_rules[0]); i++)
+        if (strcmp(call_rules[i].name, name) == 0) r = &call_rules[i];
+    char k[160], t[512];
+    if (v.kind != V_CALL) return;
+    for (int i = 0; i < v.n && r && i < r->nrules; i++) {
+        snprintf(k, sizeof k, "%s.%s", key, r->rules[i].name);
+        meta_val(t, sizeof t, v.items[i]);
+        ir_meta(g, k, "%s", t);
+    }
+    for (int i = 0; i < v.nk; i++) {
+        snprintf(k, sizeof k, "%s.%s", key, v.knames[i]);
+        meta_val(t, sizeof t, v.kvals[i]);
+        ir_meta(g, k, "%s", t);
+    }
+}
+
+/* Records the main file's search or train block of network `name` in the
+ * graph's meta facts (run.kind=search|train, run.<setting>=...), for the
+ * runtime's defaults. */
+static void run_settings(FeCtx *fe, const char *name, IrGraph *g)
+{
+    FeFile *ast = fe->nfiles ? fe->files[0].ast : NULL;
+    for (int i = 0; ast && i < ast->ndecls; i++) {
+        Decl *d = ast->decls[i];
+        if (d->kind != DECL_BLOCK || (strcmp(d->block_kind, "search") != 0 && strcmp(d->block_kind, "train") != 0))
+            continue;
+        Block b;
+        Val v;
+        if (!block_open(fe, d, &b) || !block_val(fe, &b, "network", &v) || v.kind != V_NAME || strcmp(v.s, name) != 0)
+            continue;
+        ir_meta(g, "run.kind", "%s", d->block_kind);
+        for (int k = 0; k < b.n; k++) {
+            Setting *s = b.s[k];
+            if (s->has_body || !block_val(fe, &b, s->name, &v)) continue;
+            char key[160], t[512];
+            snprintf(key, sizeof key, "run.%s", s->name);
+            if (strcmp(s->name, "augment") == 0) {
+                int n = v.kind == V_LIST ? v.n : 1;
+                char list[512] = "";
+                size_t len = 0;
+                for (int j = 0; j < n; j++) {
+                    Val it = v.kind == V_LIST ? v.items[j] : v;
+                    len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", j ? "," : "", it.s ? it.s : "");
+                    char sub[200];
+                    snprintf(sub, sizeof sub, "run.augment.%s", it.s ? it.s : "");
+                    meta_call(g, sub, it);
+                }
+                ir_meta(g, key, "%s", list);
+            } else if (v.kind == V_CALL) {
+                ir_meta(g, key, "%s", v.s);
+                meta_call(g, key, v);
+            } else {
+                meta_val(t, sizeof t, v);
+                ir_meta(g, key, "%s", t);
+            }
+        }
+        return;
+    }
+}
+
 static IrGraph *elaborate(FeCtx *fe, Decl *d, Elab *E)
 {
     memset(E, 0, sizeof *E);
     E->fe = fe;
     IrGraph *g = elab_network(E, d, weighting_for(fe, d->name));
     if (g) {
+        run_settings(fe, d->name, g);
         char err[512];
         if (!ir_verify(g, err, sizeof err)) die("IR of network '%s' fails verification: %s", d->name, err);
     }

@@ -350,6 +350,26 @@ static int apply_edge(Elab *E, NetCtx *N, CellSpec *c, EdgeSpec *e, int x, int C
             }
         }
         E->in_mixed = false;
+        if (y >= 0 && mixed_row == 0) {
+            /* the op names of this role's edges, for genotype extraction */
+            char names[2048];
+            size_t len = 0;
+            names[0] = 0;
+            for (int k = 0; k < P && len < sizeof names; k++)
+                len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", k ? "," : "", list->entries[k].name);
+            const char *r = role ? "reduce" : "normal";
+            char key[64];
+            snprintf(key, sizeof key, "arch.%s.ops", r);
+            ir_meta(E->g, key, "%s", names);
+            snprintf(key, sizeof key, "arch.%s.steps", r);
+            ir_meta(E->g, key, "%d", c->steps);
+            len = 0;
+            for (int k = 0; k < c->nconcat && len < sizeof names; k++)
+                len += (size_t)snprintf(names + len, sizeof names - len, "%s%d", k ? "," : "", c->concat[k]);
+            snprintf(key, sizeof key, "arch.%s.concat", r);
+            ir_meta(E->g, key, "%s", names);
+            if (N->optable) ir_meta(E->g, "arch.optable", "%s", N->optable->name);
+        }
         if (y >= 0) {
             IrAttrs at = ir_attrs_default();
             at.row = mixed_row;

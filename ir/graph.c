@@ -1,4 +1,5 @@
 /* graph.c: building graphs: the string pool, nodes, parameters, outputs. */
+#include <stdarg.h>
 #include <string.h>
 
 #include "ir.h"
@@ -21,6 +22,8 @@ void ir_graph_free(IrGraph *g)
     free(g->nodes);
     free(g->ins);
     free(g->outs);
+    for (int i = 0; i < g->nmeta; i++) free(g->meta[i]);
+    free(g->meta);
     free(g->name);
     free(g);
 }
@@ -149,4 +152,32 @@ int ir_find_output(const IrGraph *g, const char *name)
     for (int i = 0; i < g->nouts; i++)
         if (strcmp(ir_str_get(g, g->outs[i].name), name) == 0) return g->outs[i].node;
     return -1;
+}
+
+void ir_meta(IrGraph *g, const char *key, const char *fmt, ...)
+{
+    char val[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(val, sizeof val, fmt, ap);
+    va_end(ap);
+    size_t klen = strlen(key), len = klen + strlen(val) + 2;
+    char *kv = xmalloc(len);
+    snprintf(kv, len, "%s=%s", key, val);
+    for (int i = 0; i < g->nmeta; i++)
+        if (strncmp(g->meta[i], key, klen) == 0 && g->meta[i][klen] == '=') {
+            free(g->meta[i]);
+            g->meta[i] = kv;
+            return;
+        }
+    GROW(g->meta, g->capmeta, g->nmeta + 1);
+    g->meta[g->nmeta++] = kv;
+}
+
+const char *ir_meta_get(const IrGraph *g, const char *key)
+{
+    size_t klen = strlen(key);
+    for (int i = 0; i < g->nmeta; i++)
+        if (strncmp(g->meta[i], key, klen) == 0 && g->meta[i][klen] == '=') return g->meta[i] + klen + 1;
+    return NULL;
 }

@@ -126,6 +126,10 @@ typedef struct IrGraph {
     int16_t cur_cell;
     bool cur_aux;
     char err[512];     /* why the last ir_add failed */
+    /* "key=value" facts for the runtime that are not ops: the run settings
+     * of the file's search or train block, the op names of search edges. */
+    char **meta;
+    int nmeta, capmeta;
 } IrGraph;
 
 IrGraph *ir_graph_new(const char *name);
@@ -144,6 +148,10 @@ int ir_param(IrGraph *g, const char *name, IrShape shape, IrDtype dtype,
  * when the inputs do not fit the op (the message states both shapes). */
 int ir_add(IrGraph *g, IrOp op, const int *inputs, int nin, const IrAttrs *a);
 void ir_output(IrGraph *g, const char *name, int node);
+/* Sets meta fact key to the printf-formatted value (replacing it). */
+void ir_meta(IrGraph *g, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The value of meta fact key, or NULL. */
+const char *ir_meta_get(const IrGraph *g, const char *key);
 int ir_find_output(const IrGraph *g, const char *name);
 const uint32_t *ir_inputs(const IrGraph *g, int node);
 IrAttrs ir_attrs_default(void);

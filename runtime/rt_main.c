@@ -20,6 +20,7 @@ static const char *usage =
     "\n"
     "commands:\n"
     "  info        describe the network: parameters, memory per sample\n"
+    "  bench       time training or search steps on synthetic data (`bench --help`)\n"
     "  gradients   one forward and backward on a given batch, for checks:\n"
     "              --weights W.safetensors  every parameter (state_dict names)\n"
     "              --batch B.safetensors    `images` F32 [N,C,H,W], `labels` I64 [N]\n"
@@ -217,8 +218,10 @@ static int cmd_info(const RtNetDesc *d)
     return 0;
 }
 
-int rt_main(const RtNetDesc *d, int argc, char **argv)
+int rt_main(const RtNetDesc *d, const char *const *settings, int nsettings, int argc, char **argv)
 {
+    (void)settings;
+    (void)nsettings;
     const char *prog = argc > 0 ? argv[0] : "sharp";
     if (argc < 2) {
         fprintf(stderr, usage, prog);
@@ -231,6 +234,7 @@ int rt_main(const RtNetDesc *d, int argc, char **argv)
         printf(usage, prog);
         return 0;
     }
+    if (!strcmp(cmd, "bench")) return rt_bench_main(d, argc - 1, argv + 1);
     int rc = parse(prog, argc - 2, argv + 2, &o);
     if (rc >= 0) return rc;
 #ifdef _OPENMP

@@ -129,7 +129,11 @@ int rt_net_load(RtNet *net, const char *path, int need_arch, char *err, size_t e
 /* Writes every parameter (architecture ones when with_arch) atomically. */
 int rt_net_save(const RtNet *net, const char *path, int with_arch, char *err, size_t errlen);
 
-/* The runtime's entry point for a built executable (rt_main.c). */
-int rt_main(const RtNetDesc *net, int argc, char **argv);
+/* The runtime's entry point for a built executable (rt_main.c): settings
+ * are the "key=value" facts the compiler recorded (run.* from the file's
+ * search or train block, arch.* about the search edges). */
+int rt_main(const RtNetDesc *net, const char *const *settings, int nsettings, int argc, char **argv);
+/* `EXE bench`: times training or search steps on synthetic data (rt_bench.c). */
+int rt_bench_main(const RtNetDesc *d, int argc, char **argv);
 
 #endif

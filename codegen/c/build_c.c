@@ -60,7 +60,21 @@ static bool write_c(const CgProgram *p, const char *kern_path, const char *net_p
 {
     FILE *k = fopen(kern_path, "w"), *n = fopen(net_path, "w");
     bool ok = k && n;
-    if (ok) cg_emit_c(p, k, n);
+    if (ok) {
+        cg_emit_c(p, k, n);
+        /* the run settings of the .nas file: the executable's defaults */
+        fprintf(n, "\nstatic const char *const net_settings[] = {\n");
+        for (int i = 0; i < p->g->nmeta; i++) {
+            fputs("    \"", n);
+            for (const char *c = p->g->meta[i]; *c; c++)
+                if (*c == '"' || *c == '\\') fprintf(n, "\\%c", *c);
+                else if ((unsigned char)*c < 32) fputc(' ', n);
+                else fputc(*c, n);
+            fputs("\",\n", n);
+        }
+        fprintf(n, "    NULL\n};\n\nint main(int argc, char **argv)\n{\n"
+                   "    return rt_main(&sharp_net, net_settings, %d, argc, argv);\n}\n", p->g->nmeta);
+    }
     if (k && (ferror(k) | fclose(k))) ok = false;
     if (n && (ferror(n) | fclose(n))) ok = false;
     if (!ok) fprintf(stderr, "sharpc build: cannot write %s: %s\n", !k ? kern_path : net_path, strerror(errno));
