@@ -163,14 +163,20 @@ dwconv_fwd(int N, const float *__restrict__ x, const float *__restrict__ w, floa
                 continue;
             const float *xr = xp + ih * W;
             const float *wr = w + (c * KH + ki) * KW;
+            /* the row segment every output of this thread reads */
+            constexpr int L = (VW - 1) * SW + (KW - 1) * DW + 1;
+            float xs[L];
 #pragma unroll
-            for (int v = 0; v < VW; v++) {
+            for (int t = 0; t < L; t++) {
+                const int iw = ow0 * SW - PW + t;
+                xs[t] = iw >= 0 && iw < W ? __ldg(xr + iw) : 0.f;
+            }
 #pragma unroll
-                for (int kj = 0; kj < KW; kj++) {
-                    const int iw = (ow0 + v) * SW - PW + kj * DW;
-                    if (iw >= 0 && iw < W)
-                        acc[v] += __ldg(wr + kj) * __ldg(xr + iw);
-                }
+            for (int kj = 0; kj < KW; kj++) {
+                const float wv = __ldg(wr + kj);
+#pragma unroll
+                for (int v = 0; v < VW; v++)
+                    acc[v] += wv * xs[v * SW + kj * DW];
             }
         }
         float *yr = y + (nc * Ho + oh) * Wo;
