@@ -11,12 +11,13 @@
 #endif
 
 #include "rt_net.h"
+#include "rt_run.h"
 #include "sharprt.h"
 
 #define EXIT_USAGE 2
 
 static const char *usage =
-    "usage: %s COMMAND [OPTIONS]\n"
+    "usage: %s gradients|info [OPTIONS]   (`%s --help` for search / training)\n"
     "\n"
     "commands:\n"
     "  info        describe the network: parameters, memory per sample\n"
@@ -46,7 +47,7 @@ static int parse(const char *prog, int argc, char **argv, Opts *o)
         const char *s = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
-            printf(usage, prog);
+            printf(usage, prog, prog);
             return 0;
         } else if (!strcmp(s, "--eval")) {
             o->eval = 1;
@@ -220,19 +221,23 @@ static int cmd_info(const RtNetDesc *d)
 
 int rt_main(const RtNetDesc *d, const char *const *settings, int nsettings, int argc, char **argv)
 {
-    (void)settings;
-    (void)nsettings;
     const char *prog = argc > 0 ? argv[0] : "sharp";
-    if (argc < 2) {
-        fprintf(stderr, usage, prog);
-        return EXIT_USAGE;
-    }
-    const char *cmd = argv[1];
+    const char *cmd = argc > 1 ? argv[1] : "";
     Opts o = { 0 };
     o.aux_weight = 0.4;
-    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
-        printf(usage, prog);
-        return 0;
+    if (strcmp(cmd, "gradients") && strcmp(cmd, "info") && strcmp(cmd, "bench")) {
+        /* the default command: search for a search space, train otherwise */
+        int skip = !strcmp(cmd, "search") || !strcmp(cmd, "train");
+        if (skip && !strcmp(cmd, d->is_search ? "train" : "search")) {
+            fprintf(stderr, "%s: network %s %s; it cannot %s\n", prog, d->name,
+                    d->is_search ? "is a search space" : "has no architecture parameters", cmd);
+            return EXIT_USAGE;
+        }
+        argv[skip] = argv[0];
+        RtConfig c;
+        int rc = rt_config(d, settings, nsettings, argc - skip, argv + skip, &c);
+        if (rc >= 0) return rc;
+        return c.search ? rt_search_run(d, &c) : rt_train_run(d, &c);
     }
     if (!strcmp(cmd, "bench")) return rt_bench_main(d, argc - 1, argv + 1);
     int rc = parse(prog, argc - 2, argv + 2, &o);

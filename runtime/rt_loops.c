@@ -1,0 +1,713 @@
+/* rt_loops.c: the search loop (sharpdarts.md §5: first and second order,
+ * Adam on the alphas, SGD with clipping on the weights under Cosine Power
+ * Annealing or cosine) and the final-training loop (§6.3, §6.5: auxiliary
+ * loss, drop path, cutout, evaluation on the test set every epoch). Both
+ * write log.jsonl and checkpoints into --out; the search also alphas.csv and
+ * genotype.nas, the training weights.safetensors (last) and
+ * weights.best.safetensors. Every random draw is a function of (seed, epoch,
+ * step, sample), so a resumed run repeats an uninterrupted one bit for bit. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "cpu_kernels.h"
+#include "rt_run.h"
+#include "sharprt.h"
+
+typedef struct {
+    const RtNetDesc *d;
+    RtConfig *c;
+    RtNet *net;
+    RtDataset train, test;
+    const RtNorm *norm;
+    RtAugment aug;
+    int64_t ntrain, ntest;
+    float *x;
+    int32_t *y;
+    float *mask;
+    float *mom;                /* SGD momentum of the weights */
+    float *am, *av;            /* Adam moments of the alphas */
+    int sgd_first;
+    int64_t adam_step, gstep;  /* Adam steps; global weight steps */
+    double *lr;
+    int epoch;                 /* epochs completed */
+    int64_t step_in_epoch;     /* steps of the current epoch done (resume) */
+    double loss_sum, best_acc;
+    int64_t correct, seen;
+    char path[1200];
+    char err[1024];
+} Run;
+
+/* ---- set-up ---- */
+
+static const char *default_dir(const char *dataset)
+{
+    if (!strcmp(dataset, "fashion-mnist")) return "/usr/share/datasets/fashion-mnist";
+    if (!strcmp(dataset, "mnist")) return "/usr/share/datasets/mnist";
+    return NULL;
+}
+
+static int load_data(Run *R)
+{
+    RtConfig *c = R->c;
+    const RtNetDesc *d = R->d;
+    if (!c->data[0]) {
+        const char *dir = default_dir(c->dataset);
+        if (!dir) {
+            snprintf(R->err, sizeof R->err, "no data: give --data DIR (CIFAR-10 binary batches, MNIST / Fashion-MNIST IDX)");
+            return -1;
+        }
+        snprintf(c->data, sizeof c->data, "%s", dir);
+    }
+    const char *name = c->dataset[0] ? c->dataset : NULL;
+    if (rt_dataset_load_dir(c->data, name, RT_SPLIT_TRAIN, &R->train, R->err, sizeof R->err)) return -1;
+    if (rt_dataset_load_dir(c->data, name, RT_SPLIT_TEST, &R->test, R->err, sizeof R->err)) return -1;
+    if (R->train.c != d->in_c || R->train.h != d->in_h || R->train.w != d->in_w || R->train.num_classes > d->classes) {
+        snprintf(R->err, sizeof R->err, "%s: the data set has %dx%dx%d images in %d classes; network %s takes %dx%dx%d in %d",
+                 c->data, R->train.c, R->train.h, R->train.w, R->train.num_classes, d->name, d->in_c, d->in_h, d->in_w,
+                 d->classes);
+        return -1;
+    }
+    if (!c->dataset[0]) snprintf(c->dataset, sizeof c->dataset, "%s", R->train.name);
+    R->norm = rt_norm_find(R->train.name);
+    if (!R->norm) {
+        snprintf(R->err, sizeof R->err, "%s: no normalization known for data set '%s'", c->data, R->train.name);
+        return -1;
+    }
+    R->ntrain = R->train.n;
+    R->ntest = R->test.n;
+    if (c->subset > 0) {
+        if (c->subset < R->ntrain) R->ntrain = c->subset;
+        if (c->subset < R->ntest) R->ntest = c->subset;
+    }
+    R->aug.pad = c->crop;
+    R->aug.pad_fill = 0;
+    R->aug.flip = c->flip;
+    R->aug.cutout = c->cutout;
+    if (c->autoaugment)
+        fprintf(stderr, "note: AutoAugment is requested, but the spec does not list the CIFAR-10 sub-policies; "
+                        "training without it\n");
+    return 0;
+}
+
+static void init_params(Run *R)
+{
+    const RtNetDesc *d = R->d;
+    for (int i = 0; i < d->nparams; i++) {
+        const RtParamDesc *p = &d->params[i];
+        if (p->kind == RT_PARAM_COUNTER) continue;
+        float *v = rt_net_param_data(R->net, p);
+        RtRng g = rt_rng_init(R->c->seed, rt_rng_stream(RT_STREAM_INIT, i));
+        switch (p->init) {
+        case RT_INIT_KAIMING_UNIFORM: rt_init_kaiming_uniform(&g, v, (size_t)p->numel, p->fan_in); break;
+        case RT_INIT_BIAS_UNIFORM: rt_init_bias_uniform(&g, v, (size_t)p->numel, p->fan_in); break;
+        case RT_INIT_ONES: rt_init_const(v, (size_t)p->numel, 1); break;
+        case RT_INIT_ARCH_NORMAL: rt_init_normal(&g, v, (size_t)p->numel, 1e-3f); break;
+        default: rt_init_const(v, (size_t)p->numel, 0); break;
+        }
+    }
+}
+
+static int mkdir_p(const char *dir, char *err, size_t errlen)
+{
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s", dir);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(tmp, 0777) && errno != EEXIST) goto fail;
+            *p = '/';
+        }
+    if (mkdir(tmp, 0777) && errno != EEXIST) goto fail;
+    return 0;
+fail:
+    snprintf(err, errlen, "cannot create the output directory %s: %s", tmp, strerror(errno));
+    return -1;
+}
+
+static const char *out_path(Run *R, const char *file)
+{
+    snprintf(R->path, sizeof R->path, "%s/%s", R->c->out, file);
+    return R->path;
+}
+
+static int setup(Run *R, const RtNetDesc *d, RtConfig *c)
+{
+    memset(R, 0, sizeof *R);
+    R->d = d;
+    R->c = c;
+#ifdef _OPENMP
+    if (c->threads > 0) omp_set_num_threads(c->threads);
+#endif
+    if (load_data(R)) return -1;
+    R->net = rt_net_new(d, R->err, sizeof R->err);
+    if (!R->net || rt_net_reserve(R->net, c->batch, R->err, sizeof R->err)) return -1;
+    size_t img = (size_t)d->in_c * d->in_h * d->in_w;
+    R->x = malloc(sizeof(float) * img * (size_t)c->batch);
+    R->y = malloc(sizeof(int32_t) * (size_t)c->batch);
+    R->mask = malloc(sizeof(float) * (size_t)(d->drop_sites > 0 ? d->drop_sites : 1) * (size_t)c->batch);
+    R->mom = calloc((size_t)(d->n_w > 0 ? d->n_w : 1), sizeof(float));
+    R->am = calloc((size_t)(d->n_arch > 0 ? d->n_arch : 1), sizeof(float));
+    R->av = calloc((size_t)(d->n_arch > 0 ? d->n_arch : 1), sizeof(float));
+    R->lr = calloc((size_t)c->epochs, sizeof(double));
+    if (!R->x || !R->y || !R->mask || !R->mom || !R->am || !R->av || !R->lr) {
+        snprintf(R->err, sizeof R->err, "out of memory");
+        return -1;
+    }
+    int n;
+    if (c->cpa) {
+        if (rt_cpa_schedule(c->epochs, c->lr, c->lr_min, c->cpa_order, c->warmup, 1, 1, R->lr, &n, R->err,
+                            sizeof R->err))
+            return -1;
+    } else {
+        for (int e = 0; e < c->epochs; e++) R->lr[e] = rt_cosine_lr(c->epochs, c->lr, c->lr_min, e);
+    }
+    init_params(R);
+    R->sgd_first = 1;
+    R->best_acc = -1;
+    if (c->resume[0] && !strcmp(c->out, c->search ? "search-out" : "train-out"))
+        snprintf(c->out, sizeof c->out, "%s", c->resume);
+    if (rt_signal_install(R->err, sizeof R->err)) return -1;
+    return 0;
+}
+
+static void teardown(Run *R)
+{
+    rt_dataset_free(&R->train);
+    rt_dataset_free(&R->test);
+    rt_net_free(R->net);
+    free(R->x);
+    free(R->y);
+    free(R->mask);
+    free(R->mom);
+    free(R->am);
+    free(R->av);
+    free(R->lr);
+}
+
+/* ---- checkpoints ---- */
+
+typedef struct {
+    RtCkptTensor *t;
+    char **names;
+    int n;
+} CkptList;
+
+static void ckpt_add(CkptList *l, const char *prefix, const RtParamDesc *p, void *data)
+{
+    size_t len = strlen(prefix) + strlen(p->name) + 1;
+    char *name = malloc(len);
+    if (!name) return;
+    snprintf(name, len, "%s%s", prefix, p->name);
+    RtCkptTensor *t = &l->t[l->n];
+    memset(t, 0, sizeof *t);
+    t->name = name;
+    t->dtype = p->kind == RT_PARAM_COUNTER ? RT_DTYPE_I64 : RT_DTYPE_F32;
+    t->ndim = p->ndim;
+    for (int k = 0; k < p->ndim; k++) t->shape[k] = p->shape[k];
+    t->data = data;
+    l->names[l->n++] = name;
+}
+
+static int ckpt_list(Run *R, CkptList *l)
+{
+    const RtNetDesc *d = R->d;
+    l->n = 0;
+    l->t = calloc((size_t)d->nparams * 3 + 1, sizeof *l->t);
+    l->names = calloc((size_t)d->nparams * 3 + 1, sizeof *l->names);
+    if (!l->t || !l->names) return -1;
+    for (int i = 0; i < d->nparams; i++) {
+        const RtParamDesc *p = &d->params[i];
+        ckpt_add(l, "", p, rt_net_param_data(R->net, p));
+        if (p->kind == RT_PARAM_WEIGHT) ckpt_add(l, RT_CKPT_SGD_MOMENTUM, p, R->mom + p->offset);
+        if (p->kind == RT_PARAM_ARCH) {
+            ckpt_add(l, RT_CKPT_ADAM_M, p, R->am + p->offset);
+            ckpt_add(l, RT_CKPT_ADAM_V, p, R->av + p->offset);
+        }
+    }
+    return 0;
+}
+
+static void ckpt_free(CkptList *l)
+{
+    for (int i = 0; i < l->n; i++) free(l->names[i]);
+    free(l->names);
+    free(l->t);
+}
+
+static int save_checkpoint(Run *R)
+{
+    CkptList l;
+    int rc = -1;
+    if (ckpt_list(R, &l) == 0) {
+        RtCkptState st;
+        memset(&st, 0, sizeof st);
+        st.epoch = R->epoch;
+        st.step = R->gstep;
+        st.rng = rt_rng_init(R->c->seed, 0);
+        char v[6][40];
+        snprintf(v[0], sizeof v[0], "%lld", (long long)R->step_in_epoch);
+        snprintf(v[1], sizeof v[1], "%.17g", R->loss_sum);
+        snprintf(v[2], sizeof v[2], "%lld", (long long)R->correct);
+        snprintf(v[3], sizeof v[3], "%lld", (long long)R->seen);
+        snprintf(v[4], sizeof v[4], "%.17g", R->best_acc);
+        snprintf(v[5], sizeof v[5], "%d %lld", R->sgd_first, (long long)R->adam_step);
+        RtStMeta meta[6] = { { "step_in_epoch", v[0] }, { "loss_sum", v[1] }, { "correct", v[2] },
+                             { "seen", v[3] }, { "best_acc", v[4] }, { "optim", v[5] } };
+        rc = rt_ckpt_save(out_path(R, "checkpoint.safetensors"), l.t, l.n, &st, meta, 6, R->err, sizeof R->err);
+    } else {
+        snprintf(R->err, sizeof R->err, "out of memory");
+    }
+    ckpt_free(&l);
+    return rc;
+}
+
+static int load_checkpoint(Run *R)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/checkpoint.safetensors", R->c->resume);
+    CkptList l;
+    if (ckpt_list(R, &l)) {
+        snprintf(R->err, sizeof R->err, "out of memory");
+        return -1;
+    }
+    RtCkptState st;
+    RtTensorFile *f = rt_ckpt_open(path, &st, NULL, R->err, sizeof R->err);
+    int rc = -1;
+    if (f && rt_ckpt_read(f, path, l.t, l.n, R->err, sizeof R->err) == 0) {
+        const char *s;
+        R->epoch = (int)st.epoch;
+        R->gstep = st.step;
+        if ((s = rt_st_meta(f, "step_in_epoch"))) R->step_in_epoch = strtoll(s, NULL, 10);
+        if ((s = rt_st_meta(f, "loss_sum"))) R->loss_sum = strtod(s, NULL);
+        if ((s = rt_st_meta(f, "correct"))) R->correct = strtoll(s, NULL, 10);
+        if ((s = rt_st_meta(f, "seen"))) R->seen = strtoll(s, NULL, 10);
+        if ((s = rt_st_meta(f, "best_acc"))) R->best_acc = strtod(s, NULL);
+        if ((s = rt_st_meta(f, "optim"))) {
+            long long a = 0;
+            sscanf(s, "%d %lld", &R->sgd_first, &a);
+            R->adam_step = a;
+        }
+        rc = 0;
+    }
+    rt_st_close(f);
+    ckpt_free(&l);
+    if (rc == 0)
+        fprintf(stderr, "resuming %s at epoch %d, step %lld\n", path, R->epoch + 1, (long long)R->step_in_epoch);
+    return rc;
+}
+
+/* ---- steps ---- */
+
+/* Prepares batch indices idx[0..n) into R->x / R->y, augmented or not. */
+static int batch(Run *R, const RtDataset *ds, const int64_t *idx, int64_t n, int augment, int64_t key)
+{
+    return rt_augment_batch(ds, R->norm, idx, n, augment ? &R->aug : NULL, R->c->seed, key, R->x, R->y, R->err,
+                            sizeof R->err);
+}
+
+/* One forward (and backward when any gradient is asked for). */
+static void step(Run *R, RtNetRun *r, int N, int want_w, int want_arch)
+{
+    rt_net_run(R->net, r, N);
+    r->images = R->x;
+    r->labels = R->y;
+    r->gw = want_w ? R->net->gw : NULL;
+    r->garch = want_arch && R->d->n_arch ? R->net->garch : NULL;
+    r->aux_weight = (float)R->c->aux_weight;
+    R->d->forward(r);
+    if (want_w || want_arch) R->d->backward(r);
+}
+
+/* Clip and SGD on the weights at learning rate lr. */
+static void weight_update(Run *R, double lr)
+{
+    RtSpan g = { R->net->gw, (size_t)R->d->n_w };
+    if (R->c->clip > 0) rt_clip_grad_norm(&g, 1, R->c->clip);
+    rt_sgd_step(R->net->w, R->net->gw, R->mom, (size_t)R->d->n_w, lr, R->c->momentum, R->c->wd, R->sgd_first);
+    R->sgd_first = 0;
+}
+
+static void arch_update(Run *R)
+{
+    RtConfig *c = R->c;
+    R->adam_step++;
+    rt_adam_step(R->net->arch, R->net->garch, R->am, R->av, (size_t)R->d->n_arch, R->adam_step, c->arch_lr, c->arch_b1,
+                 c->arch_b2, c->arch_eps, c->arch_wd);
+}
+
+/* The unrolled architecture gradient (§5.5) into net->garch; the train
+ * batch is in xt/yt, the validation batch in R->x / R->y. */
+static int second_order(Run *R, const float *xt, const int32_t *yt, int Nt, int Nv, const float *xv,
+                        const int32_t *yv, double lr)
+{
+    const RtNetDesc *d = R->d;
+    size_t nw = (size_t)d->n_w, na = (size_t)d->n_arch, nb = (size_t)d->n_buf;
+    float *theta = malloc(sizeof(float) * nw), *v = malloc(sizeof(float) * nw), *dalpha = malloc(sizeof(float) * na);
+    float *hp = malloc(sizeof(float) * na), *bufs = malloc(sizeof(float) * (nb ? nb : 1));
+    int64_t *cnts = malloc(sizeof(int64_t) * (size_t)(d->n_cnt ? d->n_cnt : 1));
+    if (!theta || !v || !dalpha || !hp || !bufs || !cnts) {
+        free(theta); free(v); free(dalpha); free(hp); free(bufs); free(cnts);
+        snprintf(R->err, sizeof R->err, "out of memory in the second-order step");
+        return -1;
+    }
+    RtNetRun r;
+    float *w = R->net->w, *gw = R->net->gw;
+    /* 1-2: g = grad L_train + wd*theta; theta' = theta - lr*(momentum*b + g) */
+    memcpy(R->x, xt, sizeof(float) * (size_t)Nt * d->in_c * d->in_h * d->in_w);
+    memcpy(R->y, yt, sizeof(int32_t) * (size_t)Nt);
+    step(R, &r, Nt, 1, 0);
+    memcpy(theta, w, sizeof(float) * nw);
+    for (size_t i = 0; i < nw; i++) {
+        float m = R->sgd_first ? 0 : (float)R->c->momentum * R->mom[i];
+        w[i] = theta[i] - (float)lr * (m + gw[i] + (float)R->c->wd * theta[i]);
+    }
+    /* 3: in the copy (its BN statistics are thrown away afterwards) */
+    memcpy(bufs, R->net->buf, sizeof(float) * nb);
+    memcpy(cnts, R->net->cnt, sizeof(int64_t) * (size_t)d->n_cnt);
+    memcpy(R->x, xv, sizeof(float) * (size_t)Nv * d->in_c * d->in_h * d->in_w);
+    memcpy(R->y, yv, sizeof(int32_t) * (size_t)Nv);
+    step(R, &r, Nv, 1, 1);
+    memcpy(dalpha, R->net->garch, sizeof(float) * na);
+    memcpy(v, gw, sizeof(float) * nw);
+    memcpy(R->net->buf, bufs, sizeof(float) * nb);
+    memcpy(R->net->cnt, cnts, sizeof(int64_t) * (size_t)d->n_cnt);
+    /* 4-6: finite-difference Hessian-vector product on the training batch */
+    RtSpan vs = { v, nw };
+    double rr = 0.01 / rt_grad_norm(&vs, 1);
+    memcpy(R->x, xt, sizeof(float) * (size_t)Nt * d->in_c * d->in_h * d->in_w);
+    memcpy(R->y, yt, sizeof(int32_t) * (size_t)Nt);
+    for (size_t i = 0; i < nw; i++) w[i] = theta[i] + (float)rr * v[i];
+    step(R, &r, Nt, 0, 1);
+    memcpy(hp, R->net->garch, sizeof(float) * na);
+    for (size_t i = 0; i < nw; i++) w[i] = theta[i] - (float)rr * v[i];
+    step(R, &r, Nt, 0, 1);
+    memcpy(w, theta, sizeof(float) * nw);
+    /* 7: g_alpha = d_alpha - lr*h */
+    for (size_t i = 0; i < na; i++)
+        R->net->garch[i] = dalpha[i] - (float)(lr * (hp[i] - R->net->garch[i]) / (2 * rr));
+    free(theta); free(v); free(dalpha); free(hp); free(bufs); free(cnts);
+    return 0;
+}
+
+/* Evaluates images [0, n) of ds in eval mode: mean loss, top-1, top-5. */
+static int evaluate(Run *R, const RtDataset *ds, int64_t first, int64_t n, double *loss, double *top1, double *top5)
+{
+    int64_t *idx = malloc(sizeof(int64_t) * (size_t)R->c->batch);
+    if (!idx) return -1;
+    double ls = 0;
+    int64_t c1 = 0, c5 = 0;
+    for (int64_t s = 0; s < n; s += R->c->batch) {
+        int N = (int)(n - s < R->c->batch ? n - s : R->c->batch);
+        for (int i = 0; i < N; i++) idx[i] = first + s + i;
+        if (batch(R, ds, idx, N, 0, 0)) {
+            free(idx);
+            return -1;
+        }
+        RtNetRun r;
+        rt_net_run(R->net, &r, N);
+        r.images = R->x;
+        r.labels = R->y;
+        R->d->eval_forward(&r);
+        ls += r.loss * N;
+        c1 += k_topk_correct(N, R->d->classes, 1, r.logits, R->y);
+        c5 += k_topk_correct(N, R->d->classes, R->d->classes < 5 ? R->d->classes : 5, r.logits, R->y);
+    }
+    free(idx);
+    *loss = ls / (double)n;
+    *top1 = (double)c1 / (double)n;
+    *top5 = (double)c5 / (double)n;
+    return 0;
+}
+
+/* Softmaxed alphas (both roles, row by row) into w. */
+static void softmax_alphas(const Run *R, float *w)
+{
+    const RtNetDesc *d = R->d;
+    for (int64_t r = 0; r * d->arch_cols < d->n_arch; r++) {
+        const float *a = R->net->arch + r * d->arch_cols;
+        float *o = w + r * d->arch_cols;
+        double m = a[0], s = 0;
+        for (int k = 1; k < d->arch_cols; k++) if (a[k] > m) m = a[k];
+        for (int k = 0; k < d->arch_cols; k++) s += exp(a[k] - m);
+        for (int k = 0; k < d->arch_cols; k++) o[k] = (float)(exp(a[k] - m) / s);
+    }
+}
+
+/* Stops the run on a non-finite loss (the last checkpoint stays). */
+static int check_loss(Run *R, double loss, int epoch, int64_t s)
+{
+    if (isfinite(loss)) return 0;
+    snprintf(R->err, sizeof R->err,
+             "the loss became %g at epoch %d, step %lld: stopping (the last good checkpoint in %s is kept; "
+             "try a lower --lr)", loss, epoch, (long long)s + 1, R->c->out);
+    return -1;
+}
+
+/* SIGINT / SIGTERM: checkpoint the state as it is, then stop. */
+static int interrupted(Run *R, int64_t s)
+{
+    int sig = rt_signal_pending();
+    if (!sig) return 0;
+    R->step_in_epoch = s;
+    fprintf(stderr, "\nsignal %d: writing a checkpoint and stopping\n", sig);
+    if (save_checkpoint(R))
+        fprintf(stderr, "error: %s\n", R->err);
+    else
+        fprintf(stderr, "checkpoint written: %s (continue with --resume %s)\n", R->path, R->c->out);
+    return 128 + sig;
+}
+
+/* ---- the search ---- */
+
+int rt_search_run(const RtNetDesc *d, RtConfig *c)
+{
+    Run R_, *R = &R_;
+    int rc = 1;
+    int64_t *order = NULL, *vidx = NULL;
+    float *xt = NULL, *wsoft = NULL;
+    int32_t *yt = NULL;
+    if (setup(R, d, c)) goto done;
+    RtSearchSplit sp;
+    if (rt_search_split(R->ntrain, c->split, &sp, R->err, sizeof R->err)) goto done;
+    if (c->resume[0] && load_checkpoint(R)) goto done;
+    if (mkdir_p(c->out, R->err, sizeof R->err)) goto done;
+    size_t img = (size_t)d->in_c * d->in_h * d->in_w;
+    order = malloc(sizeof(int64_t) * (size_t)sp.train_n);
+    vidx = malloc(sizeof(int64_t) * (size_t)(sp.valid_n + c->batch));
+    xt = malloc(sizeof(float) * img * (size_t)c->batch);
+    yt = malloc(sizeof(int32_t) * (size_t)c->batch);
+    wsoft = malloc(sizeof(float) * (size_t)(d->n_arch ? d->n_arch : 1));
+    if (!order || !vidx || !xt || !yt || !wsoft) {
+        snprintf(R->err, sizeof R->err, "out of memory");
+        goto done;
+    }
+    int64_t steps = (sp.train_n + c->batch - 1) / c->batch;
+    int64_t vb = c->batch < sp.valid_n ? c->batch : sp.valid_n;
+    RtProgress pg;
+    rt_progress_init(&pg, stderr, c->epochs, steps, -1);
+    fprintf(stderr, "search %s: %lld weight / %lld architecture images, batch %d, %d epochs, %s order, %s\n", d->name,
+            (long long)sp.train_n, (long long)sp.valid_n, c->batch, c->epochs, c->second_order ? "second" : "first",
+            d->weighting ? "max_w" : "scalar");
+    for (int e = R->epoch + 1; e <= c->epochs; e++) {
+        double lr = R->lr[e - 1], t0 = rt_clock_seconds();
+        rt_search_epoch_order(c->seed, e, &sp, order, NULL);
+        int64_t s0 = R->step_in_epoch;
+        if (s0 == 0) R->loss_sum = 0, R->correct = 0, R->seen = 0;
+        for (int64_t s = s0; s < steps; s++) {
+            if ((rc = interrupted(R, s))) goto done_rc;
+            int Nt = (int)(sp.train_n - s * c->batch < c->batch ? sp.train_n - s * c->batch : c->batch);
+            /* the architecture step on a random batch of the other half */
+            rt_sample_batch(c->seed, e, s, sp.valid_first, sp.valid_n, vb, vidx);
+            if (batch(R, &R->train, vidx, vb, 1, ((int64_t)e << 24) + s + 1)) goto done;
+            RtNetRun r;
+            if (c->second_order) {
+                float *xv = malloc(sizeof(float) * img * (size_t)vb);
+                int32_t *yv = malloc(sizeof(int32_t) * (size_t)vb);
+                if (!xv || !yv) {
+                    free(xv);
+                    free(yv);
+                    snprintf(R->err, sizeof R->err, "out of memory");
+                    goto done;
+                }
+                memcpy(xv, R->x, sizeof(float) * img * (size_t)vb);
+                memcpy(yv, R->y, sizeof(int32_t) * (size_t)vb);
+                if (batch(R, &R->train, order + s * c->batch, Nt, 1, e)) goto done;
+                memcpy(xt, R->x, sizeof(float) * img * (size_t)Nt);
+                memcpy(yt, R->y, sizeof(int32_t) * (size_t)Nt);
+                int bad = second_order(R, xt, yt, Nt, (int)vb, xv, yv, lr);
+                free(xv);
+                free(yv);
+                if (bad) goto done;
+            } else {
+                step(R, &r, (int)vb, 0, 1);
+                if (check_loss(R, r.loss, e, s)) goto done;
+            }
+            arch_update(R);
+            /* the weight step with the updated alphas */
+            if (batch(R, &R->train, order + s * c->batch, Nt, 1, e)) goto done;
+            step(R, &r, Nt, 1, 0);
+            if (check_loss(R, r.loss, e, s)) goto done;
+            weight_update(R, lr);
+            R->gstep++;
+            R->loss_sum += r.loss * Nt;
+            R->correct += k_topk_correct(Nt, d->classes, 1, r.logits, R->y);
+            R->seen += Nt;
+            rt_progress_step(&pg, e, s + 1, R->loss_sum / (double)R->seen, (double)R->correct / (double)R->seen, Nt);
+        }
+        R->step_in_epoch = 0;
+        double vl, v1, v5, dt = rt_clock_seconds() - t0;
+        if (evaluate(R, &R->train, sp.valid_first, sp.valid_n, &vl, &v1, &v5)) goto done;
+        R->epoch = e;
+        char geno[9000];
+        if (rt_genotype_text(d, c, R->net->arch, geno, sizeof geno)) snprintf(geno, sizeof geno, "?");
+        char extra[160];
+        snprintf(extra, sizeof extra, "valid loss %.4f acc %.2f%% lr %.3g", vl, 100 * v1, lr);
+        rt_progress_epoch_end(&pg, e, R->loss_sum / (double)R->seen, (double)R->correct / (double)R->seen, extra);
+        fprintf(stderr, "epoch %d genotype: %s\n", e, geno);
+        softmax_alphas(R, wsoft);
+        RtJson j;
+        rt_json_init(&j);
+        rt_json_int(&j, "epoch", e);
+        rt_json_num(&j, "lr", lr);
+        rt_json_num(&j, "train_loss", R->loss_sum / (double)R->seen);
+        rt_json_num(&j, "train_acc", (double)R->correct / (double)R->seen);
+        rt_json_num(&j, "valid_loss", vl);
+        rt_json_num(&j, "valid_acc", v1);
+        rt_json_num(&j, "images_per_s", dt > 0 ? (double)R->seen / dt : 0);
+        rt_json_num(&j, "seconds", dt);
+        rt_json_str(&j, "genotype", geno);
+        rt_json_float_array(&j, "alphas_softmax", wsoft, (size_t)d->n_arch);
+        int bad = rt_json_append(out_path(R, "log.jsonl"), &j, R->err, sizeof R->err);
+        rt_json_free(&j);
+        if (bad) goto done;
+        char ep[16];
+        snprintf(ep, sizeof ep, "%d", e);
+        const char *lead[1] = { ep };
+        double *wd = malloc(sizeof(double) * (size_t)d->n_arch);
+        if (!wd) goto done;
+        for (int64_t i = 0; i < d->n_arch; i++) wd[i] = wsoft[i];
+        bad = rt_csv_append_numbers(out_path(R, "alphas.csv"), lead, 1, wd, (int)d->n_arch, R->err, sizeof R->err);
+        free(wd);
+        if (bad) goto done;
+        if (rt_genotype_write(d, c, R->net->arch, out_path(R, "genotype.nas"), e, R->err, sizeof R->err)) goto done;
+        if (v1 > R->best_acc) {
+            R->best_acc = v1;
+            if (rt_net_save(R->net, out_path(R, "weights.best.safetensors"), 1, R->err, sizeof R->err)) goto done;
+        }
+        if (save_checkpoint(R)) goto done;
+    }
+    printf("search done: genotype in %s/genotype.nas\n", c->out);
+    rc = 0;
+    goto done_rc;
+done:
+    fprintf(stderr, "error: %s\n", R->err);
+    rc = 1;
+done_rc:
+    free(order);
+    free(vidx);
+    free(xt);
+    free(yt);
+    free(wsoft);
+    teardown(R);
+    return rc;
+}
+
+/* ---- final training ---- */
+
+static void drop_masks(Run *R, int N, double keep)
+{
+    RtRng g = rt_rng_init(R->c->seed, rt_rng_stream(RT_STREAM_DROPPATH, R->gstep));
+    for (int i = 0; i < R->d->drop_sites * N; i++) R->mask[i] = (float)rt_rng_bernoulli(&g, keep);
+}
+
+int rt_train_run(const RtNetDesc *d, RtConfig *c)
+{
+    Run R_, *R = &R_;
+    int rc = 1;
+    int64_t *order = NULL;
+    if (setup(R, d, c)) goto done;
+    if (c->eval_only) {
+        if (!c->weights[0]) {
+            snprintf(R->err, sizeof R->err, "--eval-only needs --weights FILE");
+            goto done;
+        }
+        if (rt_net_load(R->net, c->weights, 0, R->err, sizeof R->err)) goto done;
+        double l, t1, t5;
+        if (evaluate(R, &R->test, 0, R->ntest, &l, &t1, &t5)) goto done;
+        printf("test: %lld images, loss %.4f, top-1 %.2f%%, top-5 %.2f%%\n", (long long)R->ntest, l, 100 * t1, 100 * t5);
+        rc = 0;
+        goto done_rc;
+    }
+    if (c->resume[0] && load_checkpoint(R)) goto done;
+    if (mkdir_p(c->out, R->err, sizeof R->err)) goto done;
+    order = malloc(sizeof(int64_t) * (size_t)R->ntrain);
+    if (!order) {
+        snprintf(R->err, sizeof R->err, "out of memory");
+        goto done;
+    }
+    int64_t steps = (R->ntrain + c->batch - 1) / c->batch;
+    RtProgress pg;
+    rt_progress_init(&pg, stderr, c->epochs, steps, -1);
+    fprintf(stderr, "train %s: %lld images, batch %d, %d epochs, drop path %g, aux weight %g\n", d->name,
+            (long long)R->ntrain, c->batch, c->epochs, c->drop_path, d->has_aux ? c->aux_weight : 0.0);
+    double t1 = 0, t5 = 0, tl = 0;
+    for (int e = R->epoch + 1; e <= c->epochs; e++) {
+        double lr = R->lr[e - 1], t0 = rt_clock_seconds();
+        double keep = 1 - rt_drop_path_prob(c->drop_path, e, c->epochs);
+        rt_shuffle(c->seed, e, RT_STREAM_SHUFFLE, 0, R->ntrain, order);
+        int64_t s0 = R->step_in_epoch;
+        if (s0 == 0) R->loss_sum = 0, R->correct = 0, R->seen = 0;
+        for (int64_t s = s0; s < steps; s++) {
+            if ((rc = interrupted(R, s))) goto done_rc;
+            int N = (int)(R->ntrain - s * c->batch < c->batch ? R->ntrain - s * c->batch : c->batch);
+            if (batch(R, &R->train, order + s * c->batch, N, 1, e)) goto done;
+            RtNetRun r;
+            rt_net_run(R->net, &r, N);
+            r.images = R->x;
+            r.labels = R->y;
+            r.garch = NULL;
+            r.aux_weight = (float)c->aux_weight;
+            r.keep_prob = (float)keep;
+            if (keep < 1 && d->drop_sites) {
+                drop_masks(R, N, keep);
+                r.drop_mask = R->mask;
+            }
+            d->forward(&r);
+            if (check_loss(R, r.loss, e, s)) goto done;
+            d->backward(&r);
+            weight_update(R, lr);
+            R->gstep++;
+            R->loss_sum += r.loss_main * N;
+            R->correct += k_topk_correct(N, d->classes, 1, r.logits, R->y);
+            R->seen += N;
+            rt_progress_step(&pg, e, s + 1, R->loss_sum / (double)R->seen, (double)R->correct / (double)R->seen, N);
+        }
+        R->step_in_epoch = 0;
+        double dt = rt_clock_seconds() - t0;
+        if (evaluate(R, &R->test, 0, R->ntest, &tl, &t1, &t5)) goto done;
+        R->epoch = e;
+        char extra[160];
+        snprintf(extra, sizeof extra, "test loss %.4f top-1 %.2f%% top-5 %.2f%% lr %.3g", tl, 100 * t1, 100 * t5, lr);
+        rt_progress_epoch_end(&pg, e, R->loss_sum / (double)R->seen, (double)R->correct / (double)R->seen, extra);
+        RtJson j;
+        rt_json_init(&j);
+        rt_json_int(&j, "epoch", e);
+        rt_json_num(&j, "lr", lr);
+        rt_json_num(&j, "drop_path", 1 - keep);
+        rt_json_num(&j, "train_loss", R->loss_sum / (double)R->seen);
+        rt_json_num(&j, "train_acc", (double)R->correct / (double)R->seen);
+        rt_json_num(&j, "test_loss", tl);
+        rt_json_num(&j, "test_top1", t1);
+        rt_json_num(&j, "test_top5", t5);
+        rt_json_num(&j, "images_per_s", dt > 0 ? (double)R->seen / dt : 0);
+        rt_json_num(&j, "seconds", dt);
+        int bad = rt_json_append(out_path(R, "log.jsonl"), &j, R->err, sizeof R->err);
+        rt_json_free(&j);
+        if (bad) goto done;
+        if (t1 > R->best_acc) {
+            R->best_acc = t1;
+            if (rt_net_save(R->net, out_path(R, "weights.best.safetensors"), 0, R->err, sizeof R->err)) goto done;
+        }
+        if (rt_net_save(R->net, out_path(R, "weights.safetensors"), 0, R->err, sizeof R->err)) goto done;
+        if (save_checkpoint(R)) goto done;
+    }
+    printf("training done: test top-1 %.2f%% (best %.2f%%), top-5 %.2f%%; weights in %s/weights.safetensors\n",
+           100 * t1, 100 * R->best_acc, 100 * t5, c->out);
+    rc = 0;
+    goto done_rc;
+done:
+    fprintf(stderr, "error: %s\n", R->err);
+    rc = 1;
+done_rc:
+    free(order);
+    teardown(R);
+    return rc;
+}

@@ -1,0 +1,108 @@
+#!/bin/sh
+# run_e2e.sh SHARPC SRC_DIR WORK_DIR: the user's path on real data, short:
+# sharpc builds the Fashion-MNIST search space; the search runs 2 epochs on
+# a subset; its genotype.nas is built (small C) and trained 2 epochs; the
+# test checks that the outputs are well formed and that the loss falls,
+# that a resumed and an interrupted-then-resumed training repeat an
+# uninterrupted one bit for bit, and that bad input and faults are reported.
+set -u
+SHARPC=$1
+SRC=$2
+W=$3
+PY=${SHARPC_REF_PYTHON:-/usr/bin/python3}
+DATA=${SHARPC_FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
+fail() { echo "e2e: FAIL: $*"; exit 1; }
+checks=0
+ok() { checks=$((checks + 1)); echo "e2e: ok: $*"; }
+[ -d "$DATA" ] || fail "no Fashion-MNIST in $DATA: install Debian's dataset-fashion-mnist"
+rm -rf "$W" && mkdir -p "$W" && cd "$W" || exit 1
+
+# --- search ---
+"$SHARPC" build "$SRC/examples/fashion_mnist.nas" -o search || fail "sharpc build of the search space"
+./search --data "$DATA" --subset 384 --epochs 2 --batch 32 --threads 2 --out s1 \
+    --final-C 8 --final-layers 5 --final-epochs 2 >search.log 2>&1 || { cat search.log; fail "search run"; }
+for f in genotype.nas alphas.csv log.jsonl checkpoint.safetensors weights.best.safetensors; do
+    [ -s "s1/$f" ] || fail "search output s1/$f missing"
+done
+ok "search wrote genotype.nas, alphas.csv, log.jsonl, checkpoint, weights"
+"$PY" - s1 <<'PY' || fail "search outputs malformed or loss did not fall"
+import json, sys, csv, math
+d = sys.argv[1]
+logs = [json.loads(l) for l in open(d + "/log.jsonl")]
+assert [l["epoch"] for l in logs] == [1, 2], logs
+assert all(math.isfinite(l["train_loss"]) for l in logs)
+assert logs[1]["train_loss"] < logs[0]["train_loss"] < math.log(10) + 0.1, [l["train_loss"] for l in logs]
+rows = list(csv.reader(open(d + "/alphas.csv")))
+assert len(rows) == 2 and all(len(r) == 1 + 2 * 9 * 8 for r in rows), [len(r) for r in rows]
+for r in rows:
+    w = [float(x) for x in r[1:]]
+    for i in range(0, len(w), 8):
+        assert abs(sum(w[i:i + 8]) - 1) < 1e-4
+print("search: train loss %.4f -> %.4f, valid acc %.3f; %d alphas rows" %
+      (logs[0]["train_loss"], logs[1]["train_loss"], logs[1]["valid_acc"], len(rows)))
+PY
+ok "search log and alphas well formed, loss falls"
+"$SHARPC" check -I "$SRC/examples" s1/genotype.nas || fail "genotype.nas does not compile"
+ok "genotype.nas checks"
+
+# --- training of the found genotype ---
+"$SHARPC" build -I "$SRC/examples" s1/genotype.nas -o train || fail "sharpc build of genotype.nas"
+T="--data $DATA --subset 256 --epochs 2 --batch 32 --threads 2 --cutout 8"
+./train $T --out t1 >t1.log 2>&1 || { cat t1.log; fail "training run"; }
+[ -s t1/weights.safetensors ] && [ -s t1/weights.best.safetensors ] || fail "training weights missing"
+"$PY" - t1 <<'PY' || fail "training log malformed or loss did not fall"
+import json, sys, math
+logs = [json.loads(l) for l in open(sys.argv[1] + "/log.jsonl")]
+assert [l["epoch"] for l in logs] == [1, 2]
+assert logs[1]["train_loss"] < logs[0]["train_loss"], [l["train_loss"] for l in logs]
+assert 0 <= logs[1]["test_top1"] <= logs[1]["test_top5"] <= 1
+print("train: loss %.4f -> %.4f, test top-1 %.3f" % (logs[0]["train_loss"], logs[1]["train_loss"], logs[1]["test_top1"]))
+PY
+ok "training log well formed, loss falls"
+./train $T --eval-only --weights t1/weights.safetensors >eval.log 2>&1 || { cat eval.log; fail "--eval-only"; }
+grep -q "top-1" eval.log || fail "--eval-only printed no accuracy"
+ok "--eval-only evaluates the trained weights"
+
+# --- resume: 1 epoch, then resume to 2, equals the uninterrupted run ---
+./train $T --epochs 1 --out t2 >/dev/null 2>&1 || fail "first half of the resumed run"
+./train $T --resume t2 >t2.log 2>&1 || { cat t2.log; fail "resumed run"; }
+cmp t1/weights.safetensors t2/weights.safetensors || fail "resumed run differs from the uninterrupted one"
+ok "resumed training is bit-identical to the uninterrupted run"
+
+# --- SIGINT mid-epoch writes a checkpoint; resuming gives the same result ---
+./train $T --out t3 >t3.log 2>&1 &
+pid=$!
+sleep 4
+kill -INT $pid
+wait $pid
+st=$?
+[ $st -ne 0 ] || fail "SIGINT: the run finished before the signal (exit 0); cannot test"
+[ -s t3/checkpoint.safetensors ] || { cat t3.log; fail "SIGINT wrote no checkpoint"; }
+./train $T --resume t3 >t3r.log 2>&1 || { cat t3r.log; fail "resume after SIGINT"; }
+cmp t1/weights.safetensors t3/weights.safetensors || fail "resumed-after-SIGINT run differs"
+ok "SIGINT checkpoints (exit $st); the resumed run is bit-identical"
+
+# --- bad input and faults ---
+expect_fail() { # expect_fail WHAT PATTERN CMD...
+    what=$1; pat=$2; shift 2
+    "$@" >bad.log 2>&1 && fail "$what: exit status 0"
+    grep -q "$pat" bad.log || { cat bad.log; fail "$what: message lacks '$pat'"; }
+    ok "$what is reported"
+}
+expect_fail "a missing data directory" "nonexistent" ./train --data "$W/nonexistent" --epochs 1 --out bad1
+[ ! -e bad1 ] || fail "a failed start left output behind"
+mkdir -p trunc && head -c 1000 "$DATA/train-images-idx3-ubyte.gz" >trunc/train-images-idx3-ubyte.gz 2>/dev/null \
+    || head -c 1000 "$DATA/train-images-idx3-ubyte" >trunc/train-images-idx3-ubyte
+cp "$DATA"/train-labels* "$DATA"/t10k-* trunc/
+expect_fail "a truncated data file" "train-images" ./train --data trunc --dataset fashion-mnist --epochs 1 --out bad2
+cp t1/checkpoint.safetensors corrupt.safetensors
+mkdir -p bad3 && head -c 5000 corrupt.safetensors >bad3/checkpoint.safetensors
+expect_fail "a truncated checkpoint" "checkpoint.safetensors" ./train $T --resume bad3
+head -c 3000 t1/weights.safetensors >badw.safetensors
+expect_fail "a truncated weights file" "badw.safetensors" ./train $T --eval-only --weights badw.safetensors
+expect_fail "an unwritable --out" "cannot" ./train $T --out /proc/sharpc-no
+cp -r t1 t4
+expect_fail "a NaN loss" "loss became" ./train $T --lr 1e30 --epochs 3 --resume t4
+cmp t1/checkpoint.safetensors t4/checkpoint.safetensors || fail "a NaN run changed the last good checkpoint"
+ok "the NaN run kept the last good checkpoint"
+echo "e2e: $checks checks passed"
