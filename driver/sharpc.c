@@ -254,6 +254,7 @@ static int cmd_dump(int argc, char **argv)
                 Compiled c;
                 compile(g, &c);
                 ir_backward_print(g, &c.bw, stdout);
+                ir_fuse_print(g, &c.plan.fuse, stdout);
                 printf("plan: %lld floats per sample (%lld without reuse), %lld small\n",
                        (long long)c.plan.per_sample, (long long)c.plan.naive, (long long)c.plan.small_size);
                 compiled_free(&c);

@@ -241,13 +241,47 @@ void ir_backward_free(IrBackward *bw);
 uint32_t ir_bwd_reads(const IrGraph *g, int node, uint32_t need);
 void ir_backward_print(const IrGraph *g, const IrBackward *bw, FILE *out);
 
+/* ---- fuse.c: fusions and recomputation ---- */
+
+/* Decisions that let the memory plan keep fewer tensors for the backward,
+ * recorded beside the graph (the IR text is unchanged):
+ * - prologue: a RELU that feeds only depthwise convs stores nothing; each
+ *   conv applies it to its input as it reads it, in the forward and in the
+ *   weight gradient, and the RELU's backward takes its mask from the same
+ *   recomputed value. When the RELU's input is a BATCH_NORM consumed by
+ *   nothing else, that BN stores no output either (bn_stats): the convs read
+ *   the BN's input through x_eff = relu((x - mean[c])*scale[c] + shift[c])
+ *   with scale = gamma*invstd, shift = beta (BN + ReLU fused into the conv).
+ * - recompute: a depthwise conv whose one consumer is a conv keeps its
+ *   output only during the forward; the consumer's weight gradient
+ *   recomputes it (a cheap depthwise pass) into a short-lived buffer.
+ * - mixed_bn: a BATCH_NORM candidate of a MIXED node keeps its output only
+ *   during the forward; the architecture gradient's <gy, y> is computed from
+ *   the BN input and its saved statistics. */
+typedef struct {
+    int n;
+    bool *prologue;  /* [n] RELU applied by its consumer convs, never stored */
+    bool *bn_stats;  /* [n] BATCH_NORM feeding a prologue RELU only: statistics, no output */
+    bool *recompute; /* [n] depthwise CONV2D recomputed for its consumer's weight gradient */
+    bool *mixed_bn;  /* [n] BATCH_NORM candidate whose MIXED backward reads its input instead */
+    int *src;        /* [n] prologue RELU: the stored tensor its convs read; bn_stats BN: its RELU */
+} IrFuse;
+
+/* Decides the fusions of g (training graph bw); never changes g. */
+void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuse *f);
+void ir_fuse_free(IrFuse *f);
+/* One line per fused chain and per recomputed tensor, then a summary. */
+void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out);
+
 /* ---- plan.c: memory planning ---- */
 
 /* Where each batched tensor lives in the activation arena: offsets and
  * sizes are in floats per sample (a tensor of node v occupies
  * [N*act[v], N*(act[v] + numel)) ), so one plan serves every batch size.
  * Unbatched tensors (architecture weights, their gradients, batch-norm
- * statistics) get offsets in a small fixed area. -1: no storage. */
+ * statistics, a fused BN's scale and shift at small[] of its prologue RELU)
+ * get offsets in a small fixed area. -1: no storage. The plan runs ir_fuse
+ * first and keeps only what the fused programs read. */
 typedef struct {
     int64_t *act;        /* [n] forward output */
     int64_t *grad;       /* [n] gradient of the output */
@@ -257,6 +291,8 @@ typedef struct {
     int64_t scratch;     /* offset of the scratch tensor (per sample) */
     int64_t small_size;  /* floats in the small area */
     int64_t naive;       /* per-sample floats without reuse, for the report */
+    int64_t *recomp;     /* [n] recompute conv: buffer of its recomputed output, -1 */
+    IrFuse fuse;         /* the fusions the plan assumes (ir_fuse, run by ir_plan) */
 } IrPlan;
 
 void ir_plan(const IrGraph *g, const IrBackward *bw, IrPlan *plan);

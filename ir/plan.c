@@ -58,11 +58,13 @@ static int64_t place(Buf *b, int nb)
     return top;
 }
 
-/* A zero op feeding only mixed ops needs no tensor: the mixed sum skips it. */
-static bool has_storage(const IrGraph *g, const IrBackward *bw, int v)
+/* A zero op feeding only mixed ops needs no tensor: the mixed sum skips it;
+ * nor do a fused BN + ReLU chain's outputs (the convs read the BN input). */
+static bool has_storage(const IrGraph *g, const IrBackward *bw, const IrFuse *f, int v)
 {
     const IrNode *n = &g->nodes[v];
     if (n->op == OP_PARAM || n->op == OP_INPUT) return false;
+    if (f->prologue[v] || f->bn_stats[v]) return false;
     if (n->op != OP_ZERO) return true;
     for (int c = v + 1; c < g->n; c++) {
         if (!bw->live[c] || g->nodes[c].op == OP_MIXED) continue;
@@ -88,12 +90,21 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrPlan *p)
         end[v] = v;
         gstart[v] = -1;
     }
-    /* Times: forward of v at v, backward step of v at 2n - v, seeds at n. */
+    ir_fuse(g, bw, &p->fuse);
+    const IrFuse *f = &p->fuse;
+    p->recomp = xmalloc((size_t)n * sizeof(int64_t));
+    int *rstart = xmalloc((size_t)n * sizeof(int)), *rend = xmalloc((size_t)n * sizeof(int));
+    for (int v = 0; v < n; v++) {
+        p->recomp[v] = -1;
+        rstart[v] = rend[v] = -1;
+    }
+    /* Times: forward of v at v, backward step of v at 2n - v, seeds at n.
+     * A read of a prologue RELU is a read of the tensor its convs take. */
+#define READ(u, t) do { int r_ = f->prologue[u] ? f->src[u] : (u); if (end[r_] < (t)) end[r_] = (t); } while (0)
     for (int v = 0; v < n; v++) {
         if (!bw->live[v]) continue;
         const uint32_t *in = ir_inputs(g, v);
-        for (int i = 0; i < g->nodes[v].nin; i++)
-            if (end[in[i]] < v) end[in[i]] = v;
+        for (int i = 0; i < g->nodes[v].nin; i++) READ((int)in[i], v);
     }
     for (int i = 0; i < g->nouts; i++) {
         end[g->outs[i].node] = 2 * n + 1;
@@ -105,35 +116,52 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrPlan *p)
         int v = st->node, t = 2 * n - v;
         const uint32_t *in = ir_inputs(g, v);
         uint32_t reads = ir_bwd_reads(g, v, st->need);
-        if ((reads >> 31) && end[v] < t) end[v] = t;
+        if (reads >> 31) READ(v, t);
         for (int i = 0; i < g->nodes[v].nin && i < 31; i++) {
             int u = (int)in[i];
-            if ((reads & (1u << i)) && end[u] < t) end[u] = t;
+            if (!(reads & (1u << i))) {
+            } else if (f->recompute[u]) {
+                /* rebuilt from its input into a buffer live for this step */
+                READ((int)ir_inputs(g, u)[0], t);
+                if (rstart[u] < 0 || rstart[u] > t) rstart[u] = t;
+                if (rend[u] < t) rend[u] = t;
+            } else if (f->mixed_bn[u] && g->nodes[v].op == OP_MIXED) {
+                READ((int)ir_inputs(g, u)[0], t);
+            } else {
+                READ(u, t);
+            }
             if (st->need & (1u << i)) {
                 if (gstart[u] < 0 || gstart[u] > t) gstart[u] = t;
             }
         }
     }
-    Buf *b = xmalloc((size_t)(2 * n + 1) * sizeof *b);
+    Buf *b = xmalloc((size_t)(3 * n + 1) * sizeof *b);
     int nb = 0;
     int64_t small = 0;
     for (int v = 0; v < n; v++) {
         const IrNode *nd = &g->nodes[v];
-        if (!bw->live[v] || !has_storage(g, bw, v)) continue;
+        if (!bw->live[v]) continue;
         int64_t numel = ir_shape_numel(nd->shape);
+        bool fused = f->prologue[v] || f->bn_stats[v];
+        if (!fused && !has_storage(g, bw, f, v)) continue;
         /* the scratch tensor holds any one gradient piece before it is added */
         if (nd->shape.batched && round_up(numel) > scratch) scratch = round_up(numel);
-        if (nd->shape.batched) {
+        if (fused) {
+        } else if (nd->shape.batched) {
             b[nb++] = (Buf){ round_up(numel), v, end[v], &p->act[v] };
             p->naive += round_up(numel);
         } else {
             p->small[v] = small;
             small += round_up(numel);
         }
-        if (nd->op == OP_BATCH_NORM) {
-            /* saved batch mean and inverse std */
+        if (nd->op == OP_BATCH_NORM || (f->prologue[v] && g->nodes[ir_inputs(g, v)[0]].op == OP_BATCH_NORM)) {
+            /* BN: saved batch mean and inverse std; fused RELU: its BN's scale and shift */
             p->small[v] = small;
             small += round_up(2 * (int64_t)nd->shape.d[1]);
+        }
+        if (rstart[v] >= 0) {
+            b[nb++] = (Buf){ round_up(numel), rstart[v], rend[v], &p->recomp[v] };
+            p->naive += round_up(numel);
         }
         if (bw->grad[v] && gstart[v] >= 0) {
             if (nd->shape.batched) {
@@ -153,6 +181,9 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrPlan *p)
     free(b);
     free(end);
     free(gstart);
+    free(rstart);
+    free(rend);
+#undef READ
 }
 
 void ir_plan_free(IrPlan *p)
@@ -161,5 +192,7 @@ void ir_plan_free(IrPlan *p)
     free(p->grad);
     free(p->small);
     free(p->gsmall);
+    free(p->recomp);
+    ir_fuse_free(&p->fuse);
     memset(p, 0, sizeof *p);
 }

@@ -5,8 +5,12 @@
  * compiler specializes the kernel to that layer (compiled -O3); the network
  * unit holds the training forward, the backward and the eval forward as
  * straight lists of wrapper calls on planned arena offsets, and the
- * parameter table (compiled quickly: it only sequences calls). The output
- * is a pure function of the IR. */
+ * parameter table (compiled quickly: it only sequences calls). The fusions
+ * the plan assumes (IrPlan.fuse) are emitted here: BN + ReLU applied by the
+ * depthwise convs that read them, depthwise outputs recomputed for the next
+ * conv's weight gradient, BN outputs of mixed candidates rebuilt for the
+ * architecture gradient's dot products. The output is a pure function of
+ * the IR. */
 #define _POSIX_C_SOURCE 200809L
 #include <inttypes.h>
 #include <stdarg.h>
@@ -211,6 +215,59 @@ static char *next_buf(char (*tb)[64], int *tn) { return tb[(*tn)++ % 8]; }
 #define G(v) grad(e, (v), next_buf(tb, &tn), sizeof tb[0])
 #define TBUF char tb[8][64]; int tn = 0
 
+/* ---- fused chains (ir/fuse.c) ---- */
+
+static const IrFuse *fz(Emit *e) { return &e->plan->fuse; }
+
+/* Adds the prologue arguments (mean, scale, shift) of the fused RELU r:
+ * its BN's saved mean (running mean in the eval forward) and the scale and
+ * shift stored at small[r]; NULLs for a plain RELU. */
+static void kc_pre(Emit *e, KCall *c, int r)
+{
+    TBUF;
+    int b = in_of(e, r, 0);
+    if (node(e, b)->op != OP_BATCH_NORM) {
+        for (int i = 0; i < 3; i++) kc_rt(c, "const real *", "NULL");
+        return;
+    }
+    int C = node(e, r)->shape.d[1];
+    if (e->eval)
+        kc_rt(c, "const real *", "%s", T(in_of(e, b, 1)));
+    else
+        kc_rt(c, "const real *", "r->small + %" PRId64, e->plan->small[b]);
+    kc_rt(c, "const real *", "r->small + %" PRId64, e->plan->small[r]);
+    kc_rt(c, "const real *", "r->small + %" PRId64, e->plan->small[r] + C);
+}
+
+/* Shape and attribute literals of conv v. */
+static void kc_conv_shape(Emit *e, KCall *c, int v)
+{
+    const IrNode *n = node(e, v);
+    const IrAttrs *a = &n->a;
+    const IrShape *xs = &node(e, in_of(e, v, 0))->shape;
+    kc_lit(c, "N");
+    kc_int(c, xs->d[1]); kc_int(c, xs->d[2]); kc_int(c, xs->d[3]); kc_int(c, n->shape.d[1]);
+    kc_int(c, a->kh); kc_int(c, a->kw); kc_int(c, a->sh); kc_int(c, a->sw);
+    kc_int(c, a->pt); kc_int(c, a->pl); kc_int(c, a->dh); kc_int(c, a->dw); kc_int(c, a->groups);
+}
+
+/* The forward of conv v into dst (its output, or the buffer of a recomputed
+ * output), through the prologue when its input is a fused RELU. */
+static void emit_conv_fwd(Emit *e, int v, const char *dst)
+{
+    TBUF;
+    KCall c;
+    int x = in_of(e, v, 0);
+    bool pre = fz(e)->prologue[x];
+    kc_begin(&c, pre ? "k_conv2d_fwd_pre" : "k_conv2d_fwd");
+    kc_conv_shape(e, &c, v);
+    if (pre) kc_pre(e, &c, x);
+    kc_rt(&c, "const real *", "%s", T(pre ? fz(e)->src[x] : x));
+    kc_rt(&c, "const real *", "%s", T(in_of(e, v, 1)));
+    kc_rt(&c, "real *", "%s", dst);
+    kc_end(e, &c);
+}
+
 /* ---- forward ---- */
 
 static void check_sym(Emit *e, int v)
@@ -244,20 +301,45 @@ static void fwd_node(Emit *e, int v)
     case OP_CONV2D:
         check_sym(e, v);
         emit_comment(e, v);
-        kc_begin(&c, "k_conv2d_fwd");
-        kc_lit(&c, "N");
-        kc_int(&c, xs->d[1]); kc_int(&c, xs->d[2]); kc_int(&c, xs->d[3]); kc_int(&c, ys->d[1]);
-        kc_int(&c, a->kh); kc_int(&c, a->kw); kc_int(&c, a->sh); kc_int(&c, a->sw);
-        kc_int(&c, a->pt); kc_int(&c, a->pl); kc_int(&c, a->dh); kc_int(&c, a->dw); kc_int(&c, a->groups);
-        kc_rt(&c, "const real *", "%s", T(x));
-        kc_rt(&c, "const real *", "%s", T(in_of(e, v, 1)));
-        kc_rt(&c, "real *", "%s", T(v));
-        kc_end(e, &c);
+        emit_conv_fwd(e, v, T(v));
         return;
     case OP_BATCH_NORM: {
         emit_comment(e, v);
         int C = ys->d[1], HW = ys->d[2] * ys->d[3];
         bool aff = n->nin >= 6;
+        if (fz(e)->bn_stats[v]) {
+            /* fused into its RELU's convs: statistics, then scale and shift */
+            int r = fz(e)->src[v];
+            if (e->eval) {
+                kc_begin(&c, "k_bn_eval_affine");
+                kc_int(&c, C); kc_real(&c, a->eps);
+                kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 4)) : "NULL");
+                kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 5)) : "NULL");
+                kc_rt(&c, "const real *", "%s", T(in_of(e, v, 2)));
+            } else {
+                kc_begin(&c, "k_bn_train_fwd");
+                kc_lit(&c, "N"); kc_int(&c, C); kc_int(&c, HW); kc_real(&c, a->eps); kc_real(&c, a->momentum);
+                kc_rt(&c, "const real *", "%s", T(x));
+                kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 4)) : "NULL");
+                kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 5)) : "NULL");
+                kc_rt(&c, "real *", "NULL");
+                kc_rt(&c, "real *", "r->small + %" PRId64, e->plan->small[v]);
+                kc_rt(&c, "real *", "r->small + %" PRId64, e->plan->small[v] + C);
+                kc_rt(&c, "real *", "%s", T(in_of(e, v, 1)));
+                kc_rt(&c, "real *", "%s", T(in_of(e, v, 2)));
+                kc_end(e, &c);
+                emit_line(e, "r->cnt[%" PRId64 "] += 1;", e->poff[in_of(e, v, 3)]);
+                kc_begin(&c, "k_bn_affine");
+                kc_int(&c, C);
+                kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 4)) : "NULL");
+                kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 5)) : "NULL");
+                kc_rt(&c, "const real *", "r->small + %" PRId64, e->plan->small[v] + C);
+            }
+            kc_rt(&c, "real *", "r->small + %" PRId64, e->plan->small[r]);
+            kc_rt(&c, "real *", "r->small + %" PRId64, e->plan->small[r] + C);
+            kc_end(e, &c);
+            return;
+        }
         if (e->eval) {
             kc_begin(&c, "k_bn_eval_fwd");
             kc_lit(&c, "N"); kc_int(&c, C); kc_int(&c, HW); kc_real(&c, a->eps);
@@ -286,6 +368,7 @@ static void fwd_node(Emit *e, int v)
     }
     case OP_RELU:
     case OP_SCALE:
+        if (fz(e)->prologue[v]) return; /* applied by its convs */
         emit_comment(e, v);
         kc_begin(&c, n->op == OP_RELU ? "k_relu_fwd" : "k_scale_fwd");
         kc_lit(&c, "(ptrdiff_t)N * %" PRId64, numel(e, v));
@@ -547,15 +630,22 @@ static void bwd_step(Emit *e, const IrGradStep *st)
             emit_close(e);
         }
         if (needs(st, 1)) {
-            kc_begin(&c, "k_conv2d_bwd_weight");
-            kc_lit(&c, "N");
-            kc_int(&c, xs->d[1]); kc_int(&c, xs->d[2]); kc_int(&c, xs->d[3]); kc_int(&c, ys->d[1]);
-            kc_int(&c, a->kh); kc_int(&c, a->kw); kc_int(&c, a->sh); kc_int(&c, a->sw);
-            kc_int(&c, a->pt); kc_int(&c, a->pl); kc_int(&c, a->dh); kc_int(&c, a->dw); kc_int(&c, a->groups);
-            kc_rt(&c, "const real *", "%s", T(x));
+            bool pre = fz(e)->prologue[x];
+            open_guard(e, v, 1);
+            char xb[64];
+            if (fz(e)->recompute[x]) {
+                snprintf(xb, sizeof xb, "AT(%" PRId64 ")", e->plan->recomp[x]);
+                emit_line(e, "/* recompute %%%d */", x);
+                emit_conv_fwd(e, x, xb);
+            } else {
+                snprintf(xb, sizeof xb, "%s", T(pre ? fz(e)->src[x] : x));
+            }
+            kc_begin(&c, pre ? "k_conv2d_bwd_weight_pre" : "k_conv2d_bwd_weight");
+            kc_conv_shape(e, &c, v);
+            if (pre) kc_pre(e, &c, x);
+            kc_rt(&c, "const real *", "%s", xb);
             kc_rt(&c, "const real *", "%s", G(v));
             kc_rt(&c, "real *", "%s", piece_dst(e, st, 1, db, sizeof db));
-            open_guard(e, v, 1);
             kc_end(e, &c);
             emit_close(e);
         }
@@ -590,6 +680,14 @@ static void bwd_step(Emit *e, const IrGradStep *st)
         return;
     }
     case OP_RELU:
+        if (fz(e)->prologue[v]) {
+            kc_begin(&c, "k_relu_bwd_pre");
+            kc_lit(&c, "N"); kc_int(&c, ys->d[1]); kc_int(&c, ys->d[2] * ys->d[3]);
+            kc_pre(e, &c, v);
+            kc_rt(&c, "const real *", "%s", T(fz(e)->src[v]));
+            bwd_simple(e, st, &c);
+            return;
+        }
         kc_begin(&c, "k_relu_bwd");
         kc_lit(&c, "(ptrdiff_t)N * %" PRId64, numel(e, v));
         kc_rt(&c, "const real *", "%s", T(v));
@@ -702,12 +800,44 @@ static void bwd_step(Emit *e, const IrGradStep *st)
         int P = n->nin - 1, w = in_of(e, v, 0);
         emit_open(e, "");
         char list[2048] = "";
-        for (int k = 0; k < P; k++)
-            kc_put(list, sizeof list, "%s%s", k ? ", " : "", T(in_of(e, v, k + 1)));
+        bool rebuilt = false;
+        for (int k = 0; k < P; k++) {
+            int u = in_of(e, v, k + 1);
+            rebuilt |= fz(e)->mixed_bn[u];
+            kc_put(list, sizeof list, "%s%s", k ? ", " : "", fz(e)->mixed_bn[u] ? "NULL" : T(u));
+        }
         emit_line(e, "const real *o[%d] = { %s };", P, list);
         emit_line(e, "real cw[%d];", P);
         emit_line(e, "(void)o;");
-        if (needs(st, 0)) {
+        if (needs(st, 0) && rebuilt) {
+            /* dot products of gy with the candidates, BN outputs rebuilt from their inputs */
+            emit_open(e, "if (r->garch)");
+            emit_line(e, "real_acc d[%d];", P);
+            for (int k = 0; k < P; k++) {
+                int u = in_of(e, v, k + 1);
+                if (!fz(e)->mixed_bn[u]) {
+                    emit_line(e, "d[%d] = o[%d] ? k_dot((ptrdiff_t)N * %" PRId64 ", %s, o[%d]) : 0;", k, k,
+                              numel(e, v), G(v), k);
+                    continue;
+                }
+                const IrNode *b = node(e, u);
+                bool aff = b->nin >= 6;
+                int C = b->shape.d[1];
+                kc_begin(&c, "k_bn_out_dot");
+                kc_lit(&c, "N"); kc_int(&c, C); kc_int(&c, b->shape.d[2] * b->shape.d[3]);
+                kc_rt(&c, "const real *", "%s", T(in_of(e, u, 0)));
+                kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, u, 4)) : "NULL");
+                kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, u, 5)) : "NULL");
+                kc_rt(&c, "const real *", "r->small + %" PRId64, e->plan->small[u]);
+                kc_rt(&c, "const real *", "r->small + %" PRId64, e->plan->small[u] + C);
+                kc_rt(&c, "const real *", "%s", G(v));
+                kc_rt(&c, "real_acc *", "d + %d", k);
+                kc_end(e, &c);
+            }
+            emit_line(e, "k_mixed_wgrad(%d, %d, %s + %d, d, cw);", P, a->weighting, T(w), a->row * P);
+            emit_line(e, "k_acc(%d, cw, %s + %d);", P, G(w), a->row * P);
+            emit_close(e);
+        } else if (needs(st, 0)) {
             emit_open(e, "if (r->garch)");
             kc_begin(&c, "k_mixed_bwd");
             kc_lit(&c, "(ptrdiff_t)N * %" PRId64, numel(e, v)); kc_int(&c, P); kc_int(&c, a->weighting);

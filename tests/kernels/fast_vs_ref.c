@@ -133,6 +133,37 @@ static void conv_case(int N, int Ci, int H, int W, int Co, int kh, int kw, int s
             same_bits(what, gw[0], gw[1], nw);
         }
     }
+    /* fused prologue: the references must match the plain references on
+     * x_eff (to rounding: the kernels contract multiply-adds), the fast ones
+     * their references */
+    real *pm = tensor(Ci, 0), *ps = tensor(Ci, 0), *pb = tensor(Ci, 0), *xe = tensor(nx, 0);
+    for (ptrdiff_t i = 0; i < nx; i++)
+        xe[i] = k_pre_val(x[i], pm, ps, pb, (int)(i / ((ptrdiff_t)H * W) % Ci));
+    k_conv2d_fwd_ref(CV, xe, w, y0);
+    k_conv2d_bwd_weight_ref(CV, xe, gy, gw0);
+    k_conv2d_fwd_pre_ref(CV, pm, ps, pb, x, w, y[1]);
+    k_conv2d_bwd_weight_pre_ref(CV, pm, ps, pb, x, gy, gw[1]);
+    char sub[200];
+    snprintf(sub, sizeof sub, "%s pre ref y", what);
+    cmp(sub, 1, y[1], y0, ny);
+    snprintf(sub, sizeof sub, "%s pre ref gw", what);
+    cmp(sub, 1, gw[1], gw0, nw);
+    for (int threads = 1; threads <= 2; threads++) {
+        set_threads(threads);
+        k_conv2d_fwd_pre(CV, pm, ps, pb, x, w, y[0]);
+        k_conv2d_bwd_weight_pre(CV, pm, ps, pb, x, gy, gw[0]);
+        snprintf(sub, sizeof sub, "%s pre y", what);
+        cmp(sub, threads, y[0], y0, ny);
+        snprintf(sub, sizeof sub, "%s pre gw", what);
+        cmp(sub, threads, gw[0], gw0, nw);
+    }
+    for (ptrdiff_t i = 0; i < nx; i++)
+        xe[i] = x[i] > 0 ? x[i] : 0;
+    k_conv2d_fwd_ref(CV, xe, w, y0);
+    k_conv2d_fwd_pre(CV, NULL, NULL, NULL, x, w, y[0]);
+    snprintf(sub, sizeof sub, "%s pre relu-only y", what);
+    cmp(sub, 2, y[0], y0, ny);
+    free(pm), free(ps), free(pb), free(xe);
 #undef CV
     free(x), free(w), free(gy), free(y0), free(gx0), free(gw0);
     for (int r = 0; r < 2; r++)
@@ -224,6 +255,40 @@ static void pool_case(int N, int C, int H, int W, int k, int s, int p)
     free(x), free(a), free(b);
 }
 
+/* The small kernels of fused chains against the unfused ones: statistics
+ * only, scale and shift, the recomputed ReLU mask, the BN output dot. */
+static void fused_case(int N, int C, int HW, int affine)
+{
+    ptrdiff_t n = (ptrdiff_t)N * C * HW;
+    real *x = tensor(n, 0), *gy = tensor(n, 0), *y = tensor(n, 1), *g = tensor(n, 1), *g0 = tensor(n, 1);
+    real *gamma = affine ? tensor(C, 0) : NULL, *beta = affine ? tensor(C, 0) : NULL;
+    real *m0 = tensor(C, 1), *v0 = tensor(C, 1), *m1 = tensor(C, 1), *v1 = tensor(C, 1);
+    real *sc = tensor(C, 1), *sh = tensor(C, 1);
+    char what[160];
+    snprintf(what, sizeof what, "fused bn (%d,%d,%d) affine %d", N, C, HW, affine);
+    set_threads(2);
+    k_bn_train_fwd(N, C, HW, (real)1e-5, (real)0.1, x, gamma, beta, y, m0, v0, NULL, NULL);
+    k_bn_train_fwd(N, C, HW, (real)1e-5, (real)0.1, x, gamma, beta, NULL, m1, v1, NULL, NULL);
+    same_bits(what, m1, m0, C);
+    same_bits(what, v1, v0, C);
+    k_bn_affine(C, gamma, beta, v0, sc, sh);
+    /* x_eff is relu(bn(x)) */
+    for (ptrdiff_t i = 0; i < n; i++) {
+        g[i] = k_pre_val(x[i], m0, sc, sh, (int)(i / HW % C));
+        y[i] = y[i] > 0 ? y[i] : 0;
+    }
+    cmp(what, 2, g, y, n);
+    k_relu_bwd(n, g, gy, g0);
+    k_relu_bwd_pre(N, C, HW, m0, sc, sh, x, gy, g);
+    same_bits(what, g, g0, n);
+    k_bn_train_fwd(N, C, HW, (real)1e-5, (real)0.1, x, gamma, beta, y, m0, v0, NULL, NULL);
+    real_acc d0 = k_dot(n, gy, y), d1 = 0;
+    k_bn_out_dot(N, C, HW, x, gamma, beta, m0, v0, gy, &d1);
+    cmp(what, 2, (real[]){(real)d1}, (real[]){(real)d0}, 1);
+    free(x), free(gy), free(y), free(g), free(g0), free(gamma), free(beta);
+    free(m0), free(v0), free(m1), free(v1), free(sc), free(sh);
+}
+
 /* A depthwise case (g = Ci = Co = C). */
 static void dw(int N, int C, int H, int W, int kh, int kw, int s, int ph, int pw, int d)
 {
@@ -289,6 +354,9 @@ int main(void)
     conv_case(1, 1, 1, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1);
     conv_case(1, 2, 1, 1, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1);
     conv_case(3, 5, 10, 3, 7, 3, 3, 1, 2, 1, 1, 2, 1, 1);
+    fused_case(2, 3, 25, 1);
+    fused_case(4, 16, 64, 0);
+    fused_case(3, 5, 7, 1);
     /* pools */
     pool_case(1, 1, 1, 1, 3, 1, 1);
     pool_case(2, 3, 8, 8, 3, 1, 1);

@@ -174,6 +174,61 @@ static void conv_case(const char *name, int N, int Ci, int H, int W, int Co, int
     fd_run(&f, (ptrdiff_t)N * Co * Ho * Wo);
 }
 
+/* ---- fused BN + ReLU + conv: p = conv args, affine; in = x, w (gamma beta) ----
+ * The training BN computes statistics only (y == NULL), k_bn_affine turns
+ * them into scale and shift, and the conv reads relu(bn(x)) through its
+ * prologue; the backward is the weight gradient with the prologue, the data
+ * gradient, the ReLU mask recomputed from x, and the BN backward. */
+
+static void fused_fwd(Fd *f)
+{
+    int N = f->p[0], C = f->p[1], HW = f->p[2] * f->p[3], aff = f->p[14];
+    real *mean = f->scratch[0], *invstd = f->scratch[1], *scale = f->scratch[2], *shift = f->scratch[3];
+    const real *gamma = aff ? f->in[2] : NULL, *beta = aff ? f->in[3] : NULL;
+    k_bn_train_fwd(N, C, HW, (real)1e-5, (real)0.1, f->in[0], gamma, beta, NULL, mean, invstd, NULL,
+                   NULL);
+    k_bn_affine(C, gamma, beta, invstd, scale, shift);
+    k_conv2d_fwd_pre(CONV_ARGS(f), mean, scale, shift, f->in[0], f->in[1], f->out);
+}
+
+static void fused_bwd(Fd *f)
+{
+    int N = f->p[0], C = f->p[1], HW = f->p[2] * f->p[3], aff = f->p[14];
+    real *mean = f->scratch[0], *invstd = f->scratch[1], *scale = f->scratch[2], *shift = f->scratch[3];
+    const real *gamma = aff ? f->in[2] : NULL;
+    fused_fwd(f);
+    ptrdiff_t n = (ptrdiff_t)N * C * HW;
+    real *g = alloc(n);
+    k_conv2d_bwd_weight_pre(CONV_ARGS(f), mean, scale, shift, f->in[0], f->gy, f->grad[1]);
+    k_conv2d_bwd_data(CONV_ARGS(f), f->gy, f->in[1], g);
+    k_relu_bwd_pre(N, C, HW, mean, scale, shift, f->in[0], g, g);
+    k_bn_train_bwd(N, C, HW, f->in[0], g, gamma, mean, invstd, f->grad[0], aff ? f->grad[2] : NULL,
+                   aff ? f->grad[3] : NULL);
+    free(g);
+}
+
+static void fused_case(const char *name, int N, int Ci, int H, int W, int Co, int kh, int kw,
+                       int sh, int sw, int ph, int pw, int dh, int dw, int g, int affine)
+{
+    Fd f = {.name = name, .p = {N, Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g, affine}};
+    f.fwd = fused_fwd;
+    f.bwd = fused_bwd;
+    real *x = add_in(&f, (ptrdiff_t)N * Ci * H * W);
+    for (ptrdiff_t i = 0; i < (ptrdiff_t)N * Ci * H * W; i++)
+        x[i] = x[i] * 2 + (real)0.5;
+    add_in(&f, (ptrdiff_t)Co * (Ci / g) * kh * kw);
+    if (affine) {
+        real *gm = add_in(&f, Ci);
+        for (int c = 0; c < Ci; c++)
+            gm[c] += (real)1.5;
+        add_in(&f, Ci);
+    }
+    for (int i = 0; i < 4; i++)
+        f.scratch[i] = alloc(Ci);
+    int Ho = k_out_size(H, kh, sh, ph, dh), Wo = k_out_size(W, kw, sw, pw, dw);
+    fd_run(&f, (ptrdiff_t)N * Co * Ho * Wo);
+}
+
 /* ---- batch norm: p = N C HW affine train; r = eps; in = x (gamma beta) ---- */
 
 static void bn_fwd(Fd *f)
@@ -624,6 +679,10 @@ int main(void)
     conv_case("dw 5x5 s2 p2 (1,2,8,9)", 1, 2, 8, 9, 2, 5, 5, 2, 2, 2, 2, 1, 1, 2);
     conv_case("dw 3x3 s2 d2 p2 (1,2,9,8)", 1, 2, 9, 8, 2, 3, 3, 2, 2, 2, 2, 2, 2, 2);
     conv_case("aux 2x2 im2col (2,6,2,2)->5", 2, 6, 2, 2, 5, 2, 2, 1, 1, 0, 0, 1, 1, 1);
+    fused_case("bn+relu+dw 3x3 p1 affine (2,3,6,7)", 2, 3, 6, 7, 3, 3, 3, 1, 1, 1, 1, 1, 1, 3, 1);
+    fused_case("bn+relu+dw 5x5 p2 non-affine (2,2,6,6)", 2, 2, 6, 6, 2, 5, 5, 1, 1, 2, 2, 1, 1, 2, 0);
+    fused_case("bn+relu+dw 3x3 s2 d2 p2 (1,2,9,8)", 1, 2, 9, 8, 2, 3, 3, 2, 2, 2, 2, 2, 2, 2, 1);
+    fused_case("bn+relu+conv 1x1 ref path (2,3,5,5)->4", 2, 3, 5, 5, 4, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1);
     bn_case("bn train affine (4,3,5x5)", 4, 3, 25, 1, 1, 1e-5);
     bn_case("bn train non-affine (3,4,3x3)", 3, 4, 9, 0, 1, 1e-5);
     bn_case("bn train affine eps 1e-3 (8,5,1)", 8, 5, 1, 1, 1, 1e-3);

@@ -36,7 +36,7 @@ K_FN void k_bn_train_fwd_ref(int N, int C, int HW, real eps, real momentum,
         real mu = (real)mean;
         real a = gamma ? gamma[c] * invstd : invstd;
         real b = beta ? beta[c] : (real)0;
-        for (int n = 0; n < N; n++) {
+        for (int n = 0; n < N && y; n++) {
             const real *xp = x + ((ptrdiff_t)n * C + c) * HW;
             real *yp = y + ((ptrdiff_t)n * C + c) * HW;
             for (int i = 0; i < HW; i++)
@@ -180,7 +180,7 @@ K_FN void k_bn_train_fwd(int N, int C, int HW, real eps, real momentum,
         real mu = (real)mean;
         real a = gamma ? gamma[c] * invstd : invstd;
         real b = beta ? beta[c] : (real)0;
-        for (int n = 0; n < N; n++) {
+        for (int n = 0; n < N && y; n++) {
             const real *xp = x + ((ptrdiff_t)n * C + c) * HW;
             real *yp = y + ((ptrdiff_t)n * C + c) * HW;
             K_OMP(simd)

@@ -14,7 +14,9 @@
  * Parallel loops run over samples, column tiles, planes or channels, never
  * splitting a sum except the weight gradient's sum over the batch, whose
  * per-thread partials are merged in thread order (deterministic for a given
- * thread count). Nothing is allocated: scratch is bounded stack arrays. */
+ * thread count). Nothing is allocated: scratch is bounded stack arrays.
+ * The fused-prologue variants (k_conv2d_fwd_pre, _bwd_weight_pre) apply
+ * BN + ReLU to each depthwise plane while copying it to the stack. */
 #include "cpu_kernels.h"
 
 #include <string.h>
@@ -235,10 +237,31 @@ static void conv_im2col(const ConvShape *s, int k0, int kc, ptrdiff_t j0, int jb
         }                                                                                          \
     }
 
+/* A fused prologue on one plane (k_conv2d_fwd_pre): x_eff = relu((x - m)*s + b),
+ * or relu(x) when !scaled. */
+typedef struct {
+    int scaled;
+    real m, s, b;
+} ConvPre;
+
+/* The prologue of channel c, or NULL when there is none (on == 0). */
+static const ConvPre *conv_pre_at(ConvPre *buf, int on, const real *pm, const real *ps,
+                                  const real *pb, int c)
+{
+    if (!on)
+        return NULL;
+    buf->scaled = ps != NULL;
+    buf->m = ps ? pm[c] : 0;
+    buf->s = ps ? ps[c] : 1;
+    buf->b = ps ? pb[c] : 0;
+    return buf;
+}
+
 /* Copies the window of in (Hi, Wi) that a correlation reads, rows orow..
- * orow+Hp-1 and columns ocol..ocol+Wp-1, to buf (Hp, Wp), zero outside in. */
+ * orow+Hp-1 and columns ocol..ocol+Wp-1, to buf (Hp, Wp), zero outside in;
+ * a prologue (pre != NULL) transforms the values copied, not the zeros. */
 static void conv_dw_window(int Hi, int Wi, int orow, int ocol, int Hp, int Wp, const real *in,
-                           real *buf)
+                           real *buf, const ConvPre *pre)
 {
     int c0 = ocol < 0 ? -ocol : 0, c1 = Wi - ocol < Wp ? Wi - ocol : Wp;
     for (int r = 0; r < Hp; r++) {
@@ -251,7 +274,18 @@ static void conv_dw_window(int Hi, int Wi, int orow, int ocol, int Hp, int Wp, c
         const real *srow = in + (ptrdiff_t)ir * Wi + ocol;
         for (int c = 0; c < c0; c++)
             d[c] = 0;
-        memcpy(d + c0, srow + c0, sizeof(real) * (size_t)(c1 - c0));
+        if (pre && pre->scaled) {
+            real m = pre->m, sc = pre->s, b = pre->b;
+            for (int c = c0; c < c1; c++) {
+                real t = (srow[c] - m) * sc + b;
+                d[c] = t > 0 ? t : (real)0;
+            }
+        } else if (pre) {
+            for (int c = c0; c < c1; c++)
+                d[c] = srow[c] > 0 ? srow[c] : (real)0;
+        } else {
+            memcpy(d + c0, srow + c0, sizeof(real) * (size_t)(c1 - c0));
+        }
         for (int c = c1; c < Wp; c++)
             d[c] = 0;
     }
@@ -266,13 +300,13 @@ static void conv_dw_window(int Hi, int Wi, int orow, int ocol, int Hp, int Wp, c
  * does nothing) when the padded plane exceeds CONV_DW_PAD. */
 static int conv_dw_plane(int Hi, int Wi, int Ro, int Wout, int ka, int kb, int sr, int sc, int dr,
                          int dc, int orow, int ocol, const real *wt, ptrdiff_t wr, ptrdiff_t wc,
-                         const real *in, real *out)
+                         const real *in, real *out, const ConvPre *pre)
 {
     int Hp = (Ro - 1) * sr + (ka - 1) * dr + 1, Wp = (Wout - 1) * sc + (kb - 1) * dc + 1;
     if ((ptrdiff_t)Hp * Wp > CONV_DW_PAD)
         return 0;
     real xp[CONV_DW_PAD], wv[CONV_DW_TAPS];
-    conv_dw_window(Hi, Wi, orow, ocol, Hp, Wp, in, xp);
+    conv_dw_window(Hi, Wi, orow, ocol, Hp, Wp, in, xp, pre);
     for (int a = 0; a < ka; a++)
         for (int b = 0; b < kb; b++)
             wv[a * kb + b] = wt[a * wr + b * wc];
@@ -300,17 +334,21 @@ static int conv_dw_plane(int Hi, int Wi, int Ro, int Wout, int ka, int kb, int s
     return 1;
 }
 
-/* Depthwise forward over all N*C planes. */
-static void conv_dw_fwd(int N, const ConvShape *s, const real *x, const real *w, real *y)
+/* Depthwise forward over all N*C planes; pre != 0 applies the prologue
+ * (pm, ps, pb) to the input. */
+static void conv_dw_fwd(int N, const ConvShape *s, const real *x, const real *w, real *y, int pre,
+                        const real *pm, const real *ps, const real *pb)
 {
     ptrdiff_t planes = (ptrdiff_t)N * s->Co;
     K_OMP(parallel for if(k_par((double)planes * s->P * s->kh * s->kw)) schedule(static))
     for (ptrdiff_t nc = 0; nc < planes; nc++) {
+        ConvPre pv;
         const real *wc = w + (nc % s->Co) * s->kh * s->kw;
         const real *xp = x + nc * s->H * s->W;
         real *yp = y + nc * s->P;
         conv_dw_plane(s->H, s->W, s->Ho, s->Wo, s->kh, s->kw, s->sh, s->sw, s->dh, s->dw,
-                      -s->ph, -s->pw, wc, s->kw, 1, xp, yp);
+                      -s->ph, -s->pw, wc, s->kw, 1, xp, yp,
+                      conv_pre_at(&pv, pre, pm, ps, pb, (int)(nc % s->Co)));
     }
 }
 
@@ -330,7 +368,7 @@ static void conv_dw_bwd_data(int N, const ConvShape *s, const real *gy, const re
         if (s->sh == 1 && s->sw == 1 &&
             conv_dw_plane(s->Ho, s->Wo, s->H, s->W, s->kh, s->kw, 1, 1, s->dh, s->dw,
                           s->ph - (s->kh - 1) * s->dh, s->pw - (s->kw - 1) * s->dw, wl, -s->kw,
-                          -1, gyp, gxp))
+                          -1, gyp, gxp, NULL))
             continue;
         memset(gxp, 0, sizeof(real) * (size_t)HW);
         for (int ki = 0; ki < s->kh; ki++) {
@@ -354,7 +392,8 @@ static void conv_dw_bwd_data(int N, const ConvShape *s, const real *gy, const re
 /* Depthwise weight gradient, parallel over channels. Each (n, c) input plane
  * is copied zero padded to the stack; each tap is then a dot product of gy
  * with a shifted view of it, rows summed in real, planes in real_acc. */
-static void conv_dw_bwd_weight(int N, const ConvShape *s, const real *x, const real *gy, real *gw)
+static void conv_dw_bwd_weight(int N, const ConvShape *s, const real *x, const real *gy, real *gw,
+                               int pre, const real *pm, const real *ps, const real *pb)
 {
     int C = s->Co, taps = s->kh * s->kw;
     int Hp = (s->Ho - 1) * s->sh + (s->kh - 1) * s->dh + 1;
@@ -363,11 +402,13 @@ static void conv_dw_bwd_weight(int N, const ConvShape *s, const real *x, const r
     for (int c = 0; c < C; c++) {
         real_acc acc[CONV_DW_TAPS];
         real xp[CONV_DW_PAD];
+        ConvPre pv;
+        const ConvPre *pc = conv_pre_at(&pv, pre, pm, ps, pb, c);
         for (int t = 0; t < taps; t++)
             acc[t] = 0;
         for (int n = 0; n < N; n++) {
             conv_dw_window(s->H, s->W, -s->ph, -s->pw, Hp, Wp,
-                           x + ((ptrdiff_t)n * C + c) * s->H * s->W, xp);
+                           x + ((ptrdiff_t)n * C + c) * s->H * s->W, xp, pc);
             const real *gyp = gy + ((ptrdiff_t)n * C + c) * s->P;
             for (int a = 0; a < s->kh; a++)
                 for (int b = 0; b < s->kw; b++) {
@@ -561,7 +602,7 @@ K_FN void k_conv2d_fwd(int N, int Ci, int H, int W, int Co, int kh, int kw, int 
     if (s.Ho <= 0 || s.Wo <= 0 || N <= 0)
         return;
     if (conv_is_depthwise(&s) && s.sh == 1 && s.sw == 1)
-        conv_dw_fwd(N, &s, x, w, y);
+        conv_dw_fwd(N, &s, x, w, y, 0, NULL, NULL, NULL);
     else if (conv_is_depthwise(&s)) {
         /* strided depthwise: the reference loops are as fast; run samples in parallel */
         K_OMP(parallel for if(k_par((double)N * Co * s.P * kh * kw)) schedule(static))
@@ -604,7 +645,50 @@ K_FN void k_conv2d_bwd_weight(int N, int Ci, int H, int W, int Co, int kh, int k
         return;
     }
     if (conv_is_depthwise(&s))
-        conv_dw_bwd_weight(N, &s, x, gy, gw);
+        conv_dw_bwd_weight(N, &s, x, gy, gw, 0, NULL, NULL, NULL);
     else
         conv_dense_bwd_weight(N, &s, x, gy, gw);
+}
+
+/* Fused-prologue forward: stride-1 depthwise convs transform each plane as
+ * they copy it to the stack; strided depthwise ones run the reference per
+ * sample in parallel; other convs run the reference. */
+K_FN void k_conv2d_fwd_pre(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh, int sw,
+                           int ph, int pw, int dh, int dw, int g,
+                           const real *pre_mean, const real *pre_scale, const real *pre_shift,
+                           const real *x, const real *w, real *y)
+{
+    ConvShape s = conv_shape(Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g);
+    if (s.Ho <= 0 || s.Wo <= 0 || N <= 0)
+        return;
+    if (conv_is_depthwise(&s) && s.sh == 1 && s.sw == 1)
+        conv_dw_fwd(N, &s, x, w, y, 1, pre_mean, pre_scale, pre_shift);
+    else if (conv_is_depthwise(&s)) {
+        K_OMP(parallel for if(k_par((double)N * Co * s.P * kh * kw)) schedule(static))
+        for (int n = 0; n < N; n++)
+            k_conv2d_fwd_pre_ref(1, Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g, pre_mean,
+                                 pre_scale, pre_shift, x + (ptrdiff_t)n * Ci * H * W, w,
+                                 y + (ptrdiff_t)n * Co * s.P);
+    } else
+        k_conv2d_fwd_pre_ref(N, Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g, pre_mean, pre_scale,
+                             pre_shift, x, w, y);
+}
+
+/* Fused-prologue weight gradient (overwrites gw): depthwise convs transform
+ * each plane as they copy it to the stack; others run the reference. */
+K_FN void k_conv2d_bwd_weight_pre(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh,
+                                  int sw, int ph, int pw, int dh, int dw, int g,
+                                  const real *pre_mean, const real *pre_scale,
+                                  const real *pre_shift, const real *x, const real *gy, real *gw)
+{
+    ConvShape s = conv_shape(Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g);
+    if (s.Ho <= 0 || s.Wo <= 0 || N <= 0) {
+        memset(gw, 0, sizeof(real) * (size_t)Co * (size_t)s.K);
+        return;
+    }
+    if (conv_is_depthwise(&s))
+        conv_dw_bwd_weight(N, &s, x, gy, gw, 1, pre_mean, pre_scale, pre_shift);
+    else
+        k_conv2d_bwd_weight_pre_ref(N, Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g, pre_mean,
+                                    pre_scale, pre_shift, x, gy, gw);
 }

@@ -145,6 +145,31 @@ K_FN void k_conv2d_bwd_weight(int N, int Ci, int H, int W, int Co, int kh, int k
                               int ph, int pw, int dh, int dw, int g,
                               const real *x, const real *gy, real *gw);
 
+/* Fused prologue (BN + ReLU into the conv input): the conv reads
+ * x_eff = relu((x - pre_mean[c])*pre_scale[c] + pre_shift[c]) for input
+ * channel c instead of x, zero padding applied after the transform; with
+ * pre_scale == NULL, x_eff = relu(x) (pre_mean, pre_shift unused). The
+ * arithmetic is that of k_bn_train_fwd / k_relu_fwd, so x_eff has the bits
+ * the unfused chain would have stored. Depthwise convs take the tuned paths;
+ * any other conv runs the reference.
+ * x: (N, Ci, H, W), pre_*: (Ci), w, y, gy, gw as above. */
+K_FN void k_conv2d_fwd_pre(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh, int sw,
+                           int ph, int pw, int dh, int dw, int g,
+                           const real *pre_mean, const real *pre_scale, const real *pre_shift,
+                           const real *x, const real *w, real *y);
+K_FN void k_conv2d_bwd_weight_pre(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh,
+                                  int sw, int ph, int pw, int dh, int dw, int g,
+                                  const real *pre_mean, const real *pre_scale,
+                                  const real *pre_shift, const real *x, const real *gy, real *gw);
+
+/* x_eff of one value of channel c (see k_conv2d_fwd_pre). */
+static inline real k_pre_val(real v, const real *pre_mean, const real *pre_scale,
+                             const real *pre_shift, int c)
+{
+    real t = pre_scale ? (v - pre_mean[c]) * pre_scale[c] + pre_shift[c] : v;
+    return t > 0 ? t : (real)0;
+}
+
 /* ---- conv2d.c: the plain reference convolutions ----
  * Same arguments and results as the three above, direct loops. */
 
@@ -157,6 +182,16 @@ K_FN void k_conv2d_bwd_data_ref(int N, int Ci, int H, int W, int Co, int kh, int
 K_FN void k_conv2d_bwd_weight_ref(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh,
                                   int sw, int ph, int pw, int dh, int dw, int g,
                                   const real *x, const real *gy, real *gw);
+/* References of the fused-prologue convs, same arguments. */
+K_FN void k_conv2d_fwd_pre_ref(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh,
+                               int sw, int ph, int pw, int dh, int dw, int g,
+                               const real *pre_mean, const real *pre_scale,
+                               const real *pre_shift, const real *x, const real *w, real *y);
+K_FN void k_conv2d_bwd_weight_pre_ref(int N, int Ci, int H, int W, int Co, int kh, int kw,
+                                      int sh, int sw, int ph, int pw, int dh, int dw, int g,
+                                      const real *pre_mean, const real *pre_scale,
+                                      const real *pre_shift, const real *x, const real *gy,
+                                      real *gw);
 
 /* ---- batch_norm.c: batch normalization (PyTorch semantics) ----
  * HW is H*W (1 for a (N, C) input). gamma and beta are both NULL for a
@@ -170,6 +205,8 @@ K_FN void k_conv2d_bwd_weight_ref(int N, int Ci, int H, int W, int Co, int kh, i
  * backward follows) and updates the running estimates in place,
  * run = (1 - momentum)*run + momentum*stat with the UNBIASED variance
  * var*M/(M-1) for run_var (run_mean/run_var may be NULL to skip).
+ * y == NULL computes the statistics only (a BN fused into its consumers,
+ * which apply k_bn_affine's scale and shift themselves).
  * x, y: (N, C, HW); gamma, beta, save_mean, save_invstd, run_mean, run_var: (C). */
 K_FN void k_bn_train_fwd(int N, int C, int HW, real eps, real momentum,
                          const real *x, const real *gamma, const real *beta,
@@ -204,6 +241,23 @@ K_FN void k_bn_eval_bwd(int N, int C, int HW, real eps,
                         const real *run_mean, const real *run_var,
                         real *gx, real *ggamma, real *gbeta);
 
+/* Scale and shift of a fused training BN from its saved statistics:
+ * scale = gamma*invstd (invstd when gamma is NULL), shift = beta (0).
+ * gamma, beta, save_invstd, scale, shift: (C). */
+K_FN void k_bn_affine(int C, const real *gamma, const real *beta, const real *save_invstd,
+                      real *scale, real *shift);
+/* The same for the eval forward (mean: run_mean):
+ * scale = gamma/sqrt(run_var + eps), shift = beta. gamma, beta, run_var, scale, shift: (C). */
+K_FN void k_bn_eval_affine(int C, real eps, const real *gamma, const real *beta,
+                           const real *run_var, real *scale, real *shift);
+/* *dot = <gy, y> for the training BN output y = (x - mean)*gamma*invstd + beta
+ * recomputed from x and the saved statistics (the architecture gradient of
+ * a mixed op whose candidate ends in a BN; the sum runs in real_acc).
+ * x, gy: (N, C, HW); gamma, beta (NULL for non-affine), save_*: (C). */
+K_FN void k_bn_out_dot(int N, int C, int HW, const real *x, const real *gamma, const real *beta,
+                       const real *save_mean, const real *save_invstd, const real *gy,
+                       real_acc *dot);
+
 /* ---- relu.c: rectified linear unit ---- */
 
 /* y = max(0, x); y may alias x (in place). x, y: (n). */
@@ -212,6 +266,11 @@ K_FN void k_relu_fwd(ptrdiff_t n, const real *x, real *y);
  * forward output (the forward input gives the same mask).
  * y, gy, gx: (n). */
 K_FN void k_relu_bwd(ptrdiff_t n, const real *y, const real *gy, real *gx);
+/* ReLU backward of a fused prologue: gx = gy where x_eff > 0, else 0, with
+ * x_eff recomputed from x as in k_conv2d_fwd_pre (overwrites; gx may alias gy).
+ * x, gy, gx: (N, C, HW); pre_*: (C). */
+K_FN void k_relu_bwd_pre(int N, int C, int HW, const real *pre_mean, const real *pre_scale,
+                         const real *pre_shift, const real *x, const real *gy, real *gx);
 
 /* ---- pool.c: max and average pooling (floor mode, no dilation) ----
  * Window kh x kw, stride (sh, sw), padding (ph, pw) with ph <= kh/2 and
@@ -365,5 +424,8 @@ K_FN void k_mixed_fwd(ptrdiff_t n, int P, int mode, const real *w, const real *c
  * w, gw: (P), o[k], go[k], gy: (n). */
 K_FN void k_mixed_bwd(ptrdiff_t n, int P, int mode, const real *w, const real *const *o,
                       const real *gy, real *const *go, real *gw);
+/* The weight gradient of k_mixed_bwd from the dot products d_k = <gy, o[k]>
+ * (computed by the caller, e.g. some by k_bn_out_dot). w, gw: (P), d: (P). */
+K_FN void k_mixed_wgrad(int P, int mode, const real *w, const real_acc *d, real *gw);
 
 #endif

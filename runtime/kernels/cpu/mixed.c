@@ -112,3 +112,17 @@ K_FN void k_mixed_bwd(ptrdiff_t n, int P, int mode, const real *w, const real *c
     if (mode == MIX_MAX_W)
         gw[am] = (real)(d_am - total);
 }
+
+/* Architecture-weight gradient from the candidates' dot products (the
+ * second half of k_mixed_bwd, same arithmetic). */
+K_FN void k_mixed_wgrad(int P, int mode, const real *w, const real_acc *d, real *gw)
+{
+    int am = mixed_argmax(P, w);
+    real_acc total = 0;
+    for (int k = 0; k < P; k++) {
+        gw[k] = (real)d[k];
+        total += d[k];
+    }
+    if (mode == MIX_MAX_W)
+        gw[am] = (real)(d[am] - total);
+}

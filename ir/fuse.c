@@ -1,0 +1,110 @@
+/* fuse.c: fusion and recomputation decisions for the training step (see
+ * ir.h). The graph is left as it is; the flags say which forward tensors the
+ * memory plan may drop and how the emitters rebuild what the backward needs.
+ * Every decision is local: a node and its live consumers. */
+#include <string.h>
+
+#include "ir.h"
+#include "util.h"
+
+/* A conv whose every group is one channel in and one out. */
+static bool is_depthwise(const IrGraph *g, int v)
+{
+    const IrNode *n = &g->nodes[v];
+    if (n->op != OP_CONV2D) return false;
+    int x = (int)ir_inputs(g, v)[0];
+    int ci = g->nodes[x].shape.d[1];
+    return n->a.groups == ci && n->shape.d[1] == ci;
+}
+
+void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuse *f)
+{
+    int n = g->n;
+    memset(f, 0, sizeof *f);
+    f->n = n;
+    f->prologue = xcalloc((size_t)n, sizeof(bool));
+    f->bn_stats = xcalloc((size_t)n, sizeof(bool));
+    f->recompute = xcalloc((size_t)n, sizeof(bool));
+    f->mixed_bn = xcalloc((size_t)n, sizeof(bool));
+    f->src = xmalloc((size_t)n * sizeof(int));
+    /* Live consumers: count, and the last one with the slot it reads. */
+    int *uses = xcalloc((size_t)n, sizeof(int));
+    int *user = xmalloc((size_t)n * sizeof(int));
+    int *slot = xmalloc((size_t)n * sizeof(int));
+    bool *convs_only = xmalloc((size_t)n * sizeof(bool)); /* every use: slot 0 of a depthwise conv */
+    bool *mixed_only = xmalloc((size_t)n * sizeof(bool)); /* every use: a candidate of a mixed node */
+    for (int v = 0; v < n; v++) {
+        f->src[v] = -1;
+        user[v] = slot[v] = -1;
+        convs_only[v] = mixed_only[v] = true;
+    }
+    for (int v = 0; v < n; v++) {
+        if (!bw->live[v]) continue;
+        const uint32_t *in = ir_inputs(g, v);
+        for (int i = 0; i < g->nodes[v].nin; i++) {
+            int u = (int)in[i];
+            uses[u]++;
+            user[u] = v;
+            slot[u] = i;
+            if (i != 0 || !is_depthwise(g, v)) convs_only[u] = false;
+            if (i == 0 || g->nodes[v].op != OP_MIXED) mixed_only[u] = false;
+        }
+    }
+    for (int i = 0; i < g->nouts; i++) {
+        int u = g->outs[i].node;
+        convs_only[u] = mixed_only[u] = false;
+        uses[u]++;
+    }
+    for (int v = 0; v < n; v++) {
+        const IrNode *nd = &g->nodes[v];
+        if (!bw->live[v] || uses[v] == 0) continue;
+        int x = nd->nin ? (int)ir_inputs(g, v)[0] : -1;
+        if (nd->op == OP_RELU && convs_only[v] && g->nodes[x].op == OP_BATCH_NORM && uses[x] == 1 &&
+            !g->nodes[x].aux) {
+            f->prologue[v] = true;
+            f->bn_stats[x] = true;
+            f->src[x] = v;
+            f->src[v] = (int)ir_inputs(g, x)[0];
+        }
+        if (nd->op == OP_BATCH_NORM && uses[v] == 1 && mixed_only[v]) f->mixed_bn[v] = true;
+        if (is_depthwise(g, v) && uses[v] == 1 && slot[v] == 0 && g->nodes[user[v]].op == OP_CONV2D)
+            f->recompute[v] = true;
+    }
+    free(uses);
+    free(user);
+    free(slot);
+    free(convs_only);
+    free(mixed_only);
+}
+
+void ir_fuse_free(IrFuse *f)
+{
+    free(f->prologue);
+    free(f->bn_stats);
+    free(f->recompute);
+    free(f->mixed_bn);
+    free(f->src);
+    memset(f, 0, sizeof *f);
+}
+
+void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out)
+{
+    int chains = 0, recomputed = 0, mixed = 0;
+    for (int v = 0; v < f->n; v++) {
+        if (f->prologue[v]) {
+            int bn = (int)ir_inputs(g, v)[0];
+            fprintf(out, "  fuse %%%d batch_norm + %%%d relu -> convs read %%%d\n", bn, v, f->src[v]);
+            chains++;
+        }
+        if (f->recompute[v]) {
+            fprintf(out, "  recompute %%%d conv2d (depthwise) for the weight gradient\n", v);
+            recomputed++;
+        }
+        if (f->mixed_bn[v]) {
+            fprintf(out, "  mixed reads %%%d batch_norm through its input\n", v);
+            mixed++;
+        }
+    }
+    fprintf(out, "fusions: %d bn+relu chains, %d recomputed convs, %d mixed batch norms\n", chains, recomputed,
+            mixed);
+}

@@ -1,0 +1,67 @@
+/* fused.c: the small kernels of fused chains (see ir/fuse.c): a fused BN's
+ * per-channel scale and shift, the ReLU backward that recomputes its mask
+ * from the BN input, and the mixed op's <gy, y> of a BN output that was not
+ * kept. Arithmetic matches the unfused kernels (k_bn_train_fwd,
+ * k_bn_eval_fwd, k_relu_fwd) so that recomputed values have the same bits. */
+#include "cpu_kernels.h"
+
+#include <math.h>
+
+/* Scale and shift of a training BN from its saved inverse std. */
+K_FN void k_bn_affine(int C, const real *gamma, const real *beta, const real *save_invstd,
+                      real *scale, real *shift)
+{
+    for (int c = 0; c < C; c++) {
+        scale[c] = gamma ? gamma[c] * save_invstd[c] : save_invstd[c];
+        shift[c] = beta ? beta[c] : (real)0;
+    }
+}
+
+/* Scale and shift of an eval BN from the running variance. */
+K_FN void k_bn_eval_affine(int C, real eps, const real *gamma, const real *beta,
+                           const real *run_var, real *scale, real *shift)
+{
+    for (int c = 0; c < C; c++) {
+        real invstd = (real)(1.0 / sqrt((real_acc)run_var[c] + (real_acc)eps));
+        scale[c] = gamma ? gamma[c] * invstd : invstd;
+        shift[c] = beta ? beta[c] : (real)0;
+    }
+}
+
+/* <gy, BN output>, the output rebuilt value by value; serial over channels
+ * (one fixed order of summation). */
+K_FN void k_bn_out_dot(int N, int C, int HW, const real *x, const real *gamma, const real *beta,
+                       const real *save_mean, const real *save_invstd, const real *gy,
+                       real_acc *dot)
+{
+    real_acc s = 0;
+    for (int c = 0; c < C; c++) {
+        real mu = save_mean[c];
+        real a = gamma ? gamma[c] * save_invstd[c] : save_invstd[c];
+        real b = beta ? beta[c] : (real)0;
+        real_acc sc = 0;
+        for (int n = 0; n < N; n++) {
+            const real *xp = x + ((ptrdiff_t)n * C + c) * HW;
+            const real *gp = gy + ((ptrdiff_t)n * C + c) * HW;
+            for (int i = 0; i < HW; i++)
+                sc += (real_acc)gp[i] * ((xp[i] - mu) * a + b);
+        }
+        s += sc;
+    }
+    *dot = s;
+}
+
+/* ReLU backward with the mask recomputed from the BN input. */
+K_FN void k_relu_bwd_pre(int N, int C, int HW, const real *pre_mean, const real *pre_scale,
+                         const real *pre_shift, const real *x, const real *gy, real *gx)
+{
+    ptrdiff_t planes = (ptrdiff_t)N * C;
+    K_OMP(parallel for if(k_par((double)planes * HW)) schedule(static))
+    for (ptrdiff_t p = 0; p < planes; p++) {
+        int c = (int)(p % C);
+        const real *xp = x + p * HW, *gp = gy + p * HW;
+        real *gxp = gx + p * HW;
+        for (int i = 0; i < HW; i++)
+            gxp[i] = k_pre_val(xp[i], pre_mean, pre_scale, pre_shift, c) > 0 ? gp[i] : (real)0;
+    }
+}
