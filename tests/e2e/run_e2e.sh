@@ -45,6 +45,17 @@ ok "search log and alphas well formed, loss falls"
 "$SHARPC" check -I "$SRC/examples" s1/genotype.nas || fail "genotype.nas does not compile"
 ok "genotype.nas checks"
 
+# --- second order (the unrolled step, §5.5) runs and keeps the alphas finite ---
+./search --data "$DATA" --subset 128 --epochs 1 --batch 32 --threads 2 --order second --out s2 \
+    >search2.log 2>&1 || { cat search2.log; fail "second-order search run"; }
+"$PY" - s2 <<'PY' || fail "second-order search output malformed"
+import json, sys, math
+l = [json.loads(x) for x in open(sys.argv[1] + "/log.jsonl")][-1]
+assert all(math.isfinite(v) for v in l["alphas_softmax"]) and math.isfinite(l["train_loss"]), l
+print("second order: train loss %.4f" % l["train_loss"])
+PY
+ok "second-order search step runs"
+
 # --- training of the found genotype ---
 "$SHARPC" build -I "$SRC/examples" s1/genotype.nas -o train || fail "sharpc build of genotype.nas"
 T="--data $DATA --subset 256 --epochs 2 --batch 32 --threads 2 --cutout 8"
