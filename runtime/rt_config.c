@@ -156,6 +156,7 @@ static void help(const RtNetDesc *d, const RtConfig *c, const char *prog)
     printf("  --warmup N          warmup epochs (%d)\n", c->warmup);
     printf("  --threads N         worker threads (%d; 0 = all cores)\n", c->threads);
     printf("  --resume DIR        continue the run whose checkpoint is in DIR\n");
+    printf("  --stop-after N      stop after epoch N of the schedule (checkpointed; --resume continues)\n");
     printf("  --subset N          use only N training images (quick runs; %lld = all)\n", (long long)c->subset);
     printf("  --crop N            random crop padding (%d)\n", c->crop);
     printf("  --flip 0|1          horizontal flips (%d)\n", c->flip);
@@ -193,7 +194,7 @@ static const Flag flags[] = {
     F("--arch-lr", 'd', arch_lr), F("--split", 'd', split), F("--crop", 'i', crop), F("--flip", 'i', flip),
     F("--cutout", 'i', cutout), F("--drop-path", 'd', drop_path), F("--aux-weight", 'd', aux_weight),
     F("--subset", 'l', subset), F("--final-C", 'i', final_C), F("--final-layers", 'i', final_layers),
-    F("--final-epochs", 'i', final_epochs), F("--final-aux", 'i', final_aux),
+    F("--final-epochs", 'i', final_epochs), F("--final-aux", 'i', final_aux), F("--stop-after", 'i', stop_after),
 };
 #undef F
 

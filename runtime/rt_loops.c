@@ -26,6 +26,8 @@ typedef struct {
     RtConfig *c;
     RtNet *net;
     RtDataset train, test;
+    RtDataset test101;         /* CIFAR-10.1, when its files are in --data */
+    int has101;
     const RtNorm *norm;
     RtAugment aug;
     int64_t ntrain, ntest;
@@ -182,6 +184,7 @@ static void teardown(Run *R)
 {
     rt_dataset_free(&R->train);
     rt_dataset_free(&R->test);
+    if (R->has101) rt_dataset_free(&R->test101);
     rt_net_free(R->net);
     free(R->x);
     free(R->y);
@@ -583,6 +586,10 @@ int rt_search_run(const RtNetDesc *d, RtConfig *c)
             if (rt_net_save(R->net, out_path(R, "weights.best.safetensors"), 1, R->err, sizeof R->err)) goto done;
         }
         if (save_checkpoint(R)) goto done;
+        if (e == c->stop_after && e < c->epochs) {
+            printf("stopped after epoch %d as asked; continue with --resume %s\n", e, c->out);
+            break;
+        }
     }
     printf("search done: genotype in %s/genotype.nas\n", c->out);
     rc = 0;
@@ -627,6 +634,15 @@ int rt_train_run(const RtNetDesc *d, RtConfig *c)
         goto done_rc;
     }
     if (c->resume[0] && load_checkpoint(R)) goto done;
+    if (!strcmp(c->dataset, "cifar10")) {
+        /* CIFAR-10.1 (§8.3) is evaluated too when its .npy files are there */
+        char e101[512];
+        R->has101 = rt_dataset_load_dir(c->data, "cifar10.1", RT_SPLIT_TEST, &R->test101, e101, sizeof e101) == 0;
+        if (R->has101 && (R->test101.c != d->in_c || R->test101.h != d->in_h || R->test101.w != d->in_w)) {
+            rt_dataset_free(&R->test101);
+            R->has101 = 0;
+        }
+    }
     if (mkdir_p(c->out, R->err, sizeof R->err)) goto done;
     order = malloc(sizeof(int64_t) * (size_t)R->ntrain);
     if (!order) {
@@ -687,6 +703,13 @@ int rt_train_run(const RtNetDesc *d, RtConfig *c)
         rt_json_num(&j, "test_loss", tl);
         rt_json_num(&j, "test_top1", t1);
         rt_json_num(&j, "test_top5", t5);
+        if (R->has101) {
+            double l101, a101, b101;
+            if (evaluate(R, &R->test101, 0, R->test101.n, &l101, &a101, &b101)) goto done;
+            rt_json_num(&j, "cifar10_1_top1", a101);
+            rt_json_num(&j, "cifar10_1_top5", b101);
+            fprintf(stderr, "CIFAR-10.1: top-1 %.2f%%, top-5 %.2f%%\n", 100 * a101, 100 * b101);
+        }
         rt_json_num(&j, "images_per_s", dt > 0 ? (double)R->seen / dt : 0);
         rt_json_num(&j, "seconds", dt);
         int bad = rt_json_append(out_path(R, "log.jsonl"), &j, R->err, sizeof R->err);
@@ -698,6 +721,10 @@ int rt_train_run(const RtNetDesc *d, RtConfig *c)
         }
         if (rt_net_save(R->net, out_path(R, "weights.safetensors"), 0, R->err, sizeof R->err)) goto done;
         if (save_checkpoint(R)) goto done;
+        if (e == c->stop_after && e < c->epochs) {
+            printf("stopped after epoch %d as asked; continue with --resume %s\n", e, c->out);
+            break;
+        }
     }
     printf("training done: test top-1 %.2f%% (best %.2f%%), top-5 %.2f%%; weights in %s/weights.safetensors\n",
            100 * t1, 100 * R->best_acc, 100 * t5, c->out);

@@ -14,6 +14,7 @@
 typedef struct RtConfig {
     int search;               /* search (1) or train (0) */
     int epochs, batch, threads;
+    int stop_after;           /* stop (checkpointed) after this epoch; 0: run all */
     uint64_t seed;
     char data[1024], out[1024], resume[1024], dataset[32], weights[1024];
     /* weights: SGD under cosine power annealing or cosine */
