@@ -1,0 +1,147 @@
+#!/bin/sh
+# run_bench.sh [SHARPC]: the issue-3 step benchmark, sharpc against PyTorch
+# 1.13 (Debian's /usr/bin/python3) on this machine, 2 threads each, same
+# network, batch and synthetic input:
+#   (a)  sharpDARTS search network C 16, 8 cells, 4 steps, PRIMITIVES, batch 48,
+#        one first-order search step (bench/sharpdarts_search_c16.nas);
+#   (b)  DARTS_V2 C 36, 20 cells, training step with the auxiliary head
+#        (loss + 0.4 aux), batch 64 (examples/darts_v2.nas);
+#   (fm) the Fashion-MNIST supernet, batch 32, first-order search step
+#        (examples/fashion_mnist.nas).
+# Builds the executables with SHARPC (default build-bench/codegen/sharpc),
+# checks that the PyTorch models have sharpc's state_dict names, runs each
+# side in its own process (so peak RSS is per side) and prints the table.
+# Environment: STEPS (timed steps, default 3), WARMUP (default 1), CASES
+# (default "a b fm"), SIDES (default "sharpc torch"; a side left out keeps
+# its earlier results in BENCH_DIR/results.txt), BENCH_DIR (executables and logs, default
+# /tmp/sharpc-bench). Not a ctest test: it takes many minutes. On a shared,
+# oversubscribed machine run it with OMP_WAIT_POLICY=passive (passed to both
+# sides): libgomp's spinning barriers otherwise burn most of the time slices.
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+sharpc=${1:-$root/build-bench/codegen/sharpc}
+dir=${BENCH_DIR:-/tmp/sharpc-bench}
+steps=${STEPS:-3}
+warmup=${WARMUP:-1}
+cases=${CASES:-"a b fm"}
+sides=${SIDES:-"sharpc torch"}
+threads=2
+py=/usr/bin/python3
+export OMP_NUM_THREADS=$threads
+
+if [ ! -x "$sharpc" ]; then
+  echo "run_bench: no sharpc at $sharpc; build it first:" >&2
+  echo "  cmake -S $root -B $root/build-bench -DCMAKE_BUILD_TYPE=RelWithDebInfo && cmake --build $root/build-bench -j2" >&2
+  exit 2
+fi
+if ! "$py" -c 'import torch' 2>/dev/null; then
+  echo "run_bench: PyTorch missing: install Debian's python3-torch" >&2
+  exit 2
+fi
+mkdir -p "$dir"
+results=$dir/results.txt
+touch "$results"
+
+# drop_result KIND NET [SIDE]: removes a case's earlier line from $results.
+drop_result() {
+  grep -v "^$1 \(side=${3:-[a-z]*} \)\?net=$2 " "$results" > "$results.tmp" || true
+  mv "$results.tmp" "$results"
+}
+has_side() { case " $sides " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
+# case -> net name, .nas file, batch, mode, goal speed-up, goal memory fraction
+case_info() {
+  case $1 in
+    a) echo "sharpdarts_search_c16 bench/sharpdarts_search_c16.nas 48 search-first 4 0.3333" ;;
+    b) echo "darts_v2 examples/darts_v2.nas 64 train 2 0.5" ;;
+    fm) echo "fashion_search examples/fashion_mnist.nas 32 search-first - -" ;;
+    *) echo "run_bench: unknown case $1" >&2; exit 2 ;;
+  esac
+}
+
+echo "== machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs, $threads threads per side"
+echo "== load at start: $(uptime); OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-unset}"
+for c in $cases; do
+  set -- $(case_info "$c")
+  net=$1 nas=$2 batch=$3 mode=$4
+  echo "== ($c) $net: building with sharpc"
+  t0=$(date +%s)
+  (cd "$root" && "$sharpc" build "$nas" -o "$dir/$net")
+  echo "   built in $(($(date +%s) - t0)) s"
+  "$py" "$root/bench/torch_bench.py" "$net" --check-names "$sharpc"
+  macs=$(cd "$root" && "$sharpc" dump --stats "$nas" | sed -n 's/^ *multiply-adds *\([0-9,]*\).*/\1/p' | tr -d ,)
+  drop_result MACS "$net"
+  echo "MACS net=$net macs_per_sample=$macs" >> "$results"
+  if has_side sharpc; then
+    echo "== ($c) sharpc: $net bench --mode $mode --batch $batch ($(uptime | sed 's/.*load/load/'))"
+    "$dir/$net" bench --mode "$mode" --batch "$batch" --steps "$steps" --warmup "$warmup" --threads "$threads" \
+      | tee "$dir/$net.sharpc.log"
+    drop_result RESULT "$net" sharpc
+    grep '^RESULT' "$dir/$net.sharpc.log" >> "$results"
+  fi
+  if has_side torch; then
+    echo "== ($c) PyTorch: torch_bench.py $net --mode $mode --batch $batch ($(uptime | sed 's/.*load/load/'))"
+    "$py" "$root/bench/torch_bench.py" "$net" --mode "$mode" --batch "$batch" --steps "$steps" --warmup "$warmup" \
+      --threads "$threads" | tee "$dir/$net.torch.log"
+    drop_result RESULT "$net" torch
+    grep '^RESULT' "$dir/$net.torch.log" >> "$results"
+  fi
+done
+echo "== load at end: $(uptime)"
+
+# The table: one row per case from the RESULT lines.
+echo
+echo "| case | batch | sharpc s (median / min) | PyTorch s (median / min) | speed-up | CPU-time ratio | sharpc peak RSS | PyTorch peak RSS | memory ratio | goal | met |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"
+for c in $cases; do
+  set -- $(case_info "$c")
+  awk -v net="$1" -v cs="$c" -v gs="$5" -v gm="$6" '
+    function kv(line, key,   n, i, f, p) {
+      n = split(line, f, " ")
+      for (i = 1; i <= n; i++) { split(f[i], p, "="); if (p[1] == key) return p[2] }
+      return ""
+    }
+    /^RESULT/ && kv($0, "net") == net { side = kv($0, "side"); line[side] = $0 }
+    END {
+      s = line["sharpc"]; t = line["torch"]
+      if (s == "" || t == "") { printf "| (%s) %s | missing results |\n", cs, net; exit }
+      sm = kv(s, "median_s"); tm = kv(t, "median_s")
+      sr = kv(s, "maxrss_kib") / 1048576; tr = kv(t, "maxrss_kib") / 1048576
+      speed = tm / sm; mem = sr / tr; cpu = kv(t, "cpu_s") / kv(s, "cpu_s")
+      goal = "-"; met = "-"
+      if (gs != "-") {
+        goal = sprintf(">= %gx, <= %.2f", gs, gm)
+        met = (speed >= gs ? "speed yes" : sprintf("speed no (%.2fx short)", gs / speed)) ", " \
+              (mem <= gm ? "memory yes" : sprintf("memory no (%.2fx over)", mem / gm))
+      }
+      printf "| (%s) %s | %d | %.2f / %.2f | %.2f / %.2f | %.2fx | %.2fx | %.2f GiB | %.2f GiB | %.3f | %s | %s |\n",
+        cs, net, kv(s, "batch"), sm, kv(s, "min_s"), tm, kv(t, "min_s"), speed, cpu, sr, tr, mem, goal, met
+    }' "$results"
+done
+
+# Where the time goes: phases of each side and the sharpc step's nominal
+# GFLOP/s (forward 2*MACs*N; a backward with weight gradients about twice the
+# forward, one with input gradients only about once).
+echo
+echo "| case | side | arch fwd | arch bwd | weight fwd | weight bwd | clip+SGD | step | nominal GFLOP/s (fwd / bwd / step) |"
+echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+for c in $cases; do
+  set -- $(case_info "$c")
+  awk -v net="$1" -v cs="$c" '
+    function kv(line, key,   n, i, f, p) {
+      n = split(line, f, " ")
+      for (i = 1; i <= n; i++) { split(f[i], p, "="); if (p[1] == key) return p[2] }
+      return ""
+    }
+    NR == FNR { if ($1 == "MACS" && kv($0, "net") == net) macs = kv($0, "macs_per_sample"); next }
+    /^RESULT/ && kv($0, "net") == net {
+      n = kv($0, "batch"); f = 2 * macs * n / 1e9
+      af = kv($0, "arch_fwd_s"); ab = kv($0, "arch_bwd_s"); wf = kv($0, "w_fwd_s"); wb = kv($0, "w_bwd_s")
+      search = kv($0, "mode") == "search-first"
+      gf = f * (search ? 2 : 1) / (af + wf); gb = f * (search ? 3 : 2) / (ab + wb)
+      gs = f * (search ? 5 : 3) / kv($0, "median_s")
+      printf "| (%s) %s | %s | %s | %s | %.2f | %.2f | %.3f | %.2f | %.1f / %.1f / %.1f |\n", cs, net, kv($0, "side"),
+        search ? sprintf("%.2f", af) : "-", search ? sprintf("%.2f", ab) : "-", wf, wb, kv($0, "w_opt_s"),
+        kv($0, "median_s"), gf, gb, gs
+    }' "$results" "$results"
+done
