@@ -31,13 +31,14 @@ static const char *usage =
     "                                       grad/images, updated BN buffers\n"
     "              --eval                   BN with running statistics, no aux head\n"
     "              --aux-weight X           weight of the auxiliary loss (0.4)\n"
+    "              --save-weights FILE      also write the parameters after the step\n"
     "\n"
     "common options:\n"
     "  --threads T   worker threads (default: all cores)\n"
     "  -h, --help    this text\n";
 
 typedef struct {
-    const char *weights, *batch, *out;
+    const char *weights, *batch, *out, *save;
     int eval;
     double aux_weight;
     int threads;
@@ -53,7 +54,7 @@ static int parse(const char *prog, int argc, char **argv, Opts *o)
             return 0;
         } else if (!strcmp(s, "--eval")) {
             o->eval = 1;
-        } else if (!strcmp(s, "--weights") || !strcmp(s, "--batch") || !strcmp(s, "-o") ||
+        } else if (!strcmp(s, "--weights") || !strcmp(s, "--batch") || !strcmp(s, "-o") || !strcmp(s, "--save-weights") ||
                    !strcmp(s, "--aux-weight") || !strcmp(s, "--threads")) {
             if (!v) {
                 fprintf(stderr, "%s: %s needs a value\n", prog, s);
@@ -64,6 +65,7 @@ static int parse(const char *prog, int argc, char **argv, Opts *o)
             if (!strcmp(s, "--weights")) o->weights = v;
             else if (!strcmp(s, "--batch")) o->batch = v;
             else if (!strcmp(s, "-o")) o->out = v;
+            else if (!strcmp(s, "--save-weights")) o->save = v;
             else if (!strcmp(s, "--aux-weight")) {
                 o->aux_weight = strtod(v, &end);
                 if (*end || end == v) {
@@ -191,6 +193,7 @@ static int cmd_gradients(const RtNetDesc *d, const char *prog, Opts *o)
         }
     }
     if (rt_st_write(o->out, t, n, NULL, 0, err, sizeof err)) goto fail;
+    if (o->save && rt_net_save(net, o->save, d->is_search, err, sizeof err)) goto fail;
     printf("%s: batch %d, loss %.6f, %d tensors written to %s\n", d->name, N, r.loss, n, o->out);
     rc = 0;
 fail:

@@ -289,12 +289,29 @@ def run_case(name, cfg, sharpc, exe, args):
                 cmd.append("--eval")
             if args.aux_weight is not None:
                 cmd += ["--aux-weight", repr(args.aux_weight)]
+            spath = os.path.join(tmp, "saved-%s.safetensors" % mode)
+            if sharpc is not None:
+                cmd += ["--save-weights", spath]
             rc, log = run_cmd(cmd)
             if rc != 0 or not os.path.exists(opath):
                 print("parity %s [%s]: FAIL: %s exited %d\n%s" % (name, mode, " ".join(cmd), rc, log))
                 ok = False
                 continue
             got = load_safetensors(opath)
+            if sharpc is not None:
+                # sharpc's weights file loads into the PyTorch model as it is
+                try:
+                    saved = load_safetensors(spath)
+                    m2 = ref_nets.build(cfg)
+                    m2.load_state_dict({k: v for k, v in saved.items()}, strict=True)
+                    sd = m2.state_dict()
+                    same = all(torch.equal(sd[k], got[k]) for k in sd if k in got)
+                    if not same:
+                        raise ValueError("saved buffers differ from the OUT file's")
+                except Exception as e:  # noqa: BLE001 (report any failure)
+                    print("parity %s [%s]: FAIL: the weights sharpc wrote do not load into PyTorch: %s"
+                          % (name, mode, e))
+                    ok = False
             aux_w = 0.4 if args.aux_weight is None else args.aux_weight
             want, optional = reference(cfg, W, B, eval_mode, aux_w, dtype)
             noise = None
