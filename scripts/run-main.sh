@@ -16,14 +16,14 @@ for f in examples/*.nas; do
 done
 ./build/codegen/sharpc dump examples/fashion_mnist.nas --stats
 DATA=/usr/share/datasets/fashion-mnist
-SEARCH_ARGS=${SEARCH_ARGS:---subset 4000 --epochs 4 --batch 32}
-TRAIN_ARGS=${TRAIN_ARGS:---epochs 8 --batch 64}
+SEARCH_ARGS=${SEARCH_ARGS:---subset 6400 --epochs 2 --batch 32}
+TRAIN_ARGS=${TRAIN_ARGS:---epochs 3 --batch 64}
 mkdir -p runs
 echo "== sharpc build examples/fashion_mnist.nas -o runs/search"
 ./build/codegen/sharpc build examples/fashion_mnist.nas -o runs/search
 echo "== runs/search --data $DATA --out runs/search-out $SEARCH_ARGS"
 # shellcheck disable=SC2086
-runs/search --data "$DATA" --out runs/search-out --final-C 16 --final-layers 8 --final-epochs 8 $SEARCH_ARGS
+runs/search --data "$DATA" --out runs/search-out --final-C 8 --final-layers 5 --final-epochs 3 $SEARCH_ARGS
 echo "== the genotype found:"
 grep '^FOUND' runs/search-out/genotype.nas
 echo "== sharpc build runs/search-out/genotype.nas -o runs/train"
