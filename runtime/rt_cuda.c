@@ -145,7 +145,8 @@ static void *open_first(const char *const *names, char *why, size_t whylen)
 {
     const char *home = getenv("CUDA_HOME");
     const char *dirs[] = { "", home, "/usr/local/cuda/lib64/", "/usr/local/cuda/lib/" };
-    const char *last = "not found";
+    /* dlerror's text lives only until the next dl call: copy it */
+    char last[256] = "not found";
     for (const char *const *n = names; *n; n++)
         for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++) {
             if (!dirs[d])
@@ -158,7 +159,7 @@ static void *open_first(const char *const *names, char *why, size_t whylen)
                 return h;
             const char *e = dlerror();
             if (d == 0 && e)
-                last = e;
+                snprintf(last, sizeof last, "%s", e);
         }
     snprintf(why, whylen, "%s", last);
     return NULL;
