@@ -135,7 +135,7 @@ int rt_genotype_write(const RtNetDesc *d, const RtConfig *c, const float *alphas
             c->batch, (unsigned long long)c->seed);
     fprintf(f, "  weights sgd(lr = %g, momentum = %g, decay = %g, clip = %g);\n", c->lr, c->momentum, c->wd, c->clip);
     fprintf(f, "  schedule cosine_power(min = 1e-8, order = 2, warmup = %d);\n",
-            c->final_epochs > 5 ? 5 : c->final_epochs - 1);
+            c->final_epochs >= 20 ? 5 : 0); /* §6.5's 5 warmup epochs are for long runs */
     fprintf(f, "  augment crop(%d), flip, cutout(%d);\n", c->crop > 0 ? c->crop : 4, d->in_h >= 32 ? 16 : 8);
     fprintf(f, "  drop_path 0.2;\n");
     if (c->final_aux) fprintf(f, "  auxiliary 0.4;\n");
