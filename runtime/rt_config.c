@@ -80,7 +80,6 @@ static void defaults(const RtNetDesc *d, RtConfig *c)
 
 static void from_settings(RtConfig *c)
 {
-    double v;
     set_int(c, "run.epochs", &c->epochs);
     set_int(c, "run.batch", &c->batch);
     set_int(c, "run.threads", &c->threads);
@@ -118,9 +117,7 @@ static void from_settings(RtConfig *c)
         set_int(c, "run.augment.crop.pad", &c->crop);
         set_int(c, "run.augment.cutout.length", &c->cutout);
     }
-    v = c->drop_path;
-    set_num(c, "run.drop_path", &v);
-    c->drop_path = v;
+    set_num(c, "run.drop_path", &c->drop_path);
     set_num(c, "run.auxiliary", &c->aux_weight);
     set_str(c, "run.data", c->data, sizeof c->data);
     set_str(c, "run.dataset", c->dataset, sizeof c->dataset);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cpu_kernels.h"
 #include "rt_run.h"
 #include "sharprt.h"
 
@@ -44,12 +45,8 @@ static int gene(const RtConfig *c, const char *role, const float *alpha, int row
         double score[66];
         int best[66], order[66];
         for (int j = 0; j < nin; j++) {
-            const float *a = alpha + (size_t)(row0 + j) * P;
-            /* softmax of the row */
-            double m = a[0], s = 0, w[MAX_OPS];
-            for (int q = 1; q < P; q++) if (a[q] > m) m = a[q];
-            for (int q = 0; q < P; q++) s += exp(a[q] - m);
-            for (int q = 0; q < P; q++) w[q] = exp(a[q] - m) / s;
+            real w[MAX_OPS];
+            k_arch_softmax_fwd(1, P, alpha + (size_t)(row0 + j) * P, w);
             score[j] = -1;
             best[j] = -1;
             for (int q = 0; q < P; q++) {

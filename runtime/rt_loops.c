@@ -316,8 +316,11 @@ static int batch(Run *R, const RtDataset *ds, const int64_t *idx, int64_t n, int
                             sizeof R->err);
 }
 
-/* One forward (and backward when any gradient is asked for). */
-static void step(Run *R, RtNetRun *r, int N, int want_w, int want_arch)
+static void drop_masks(Run *R, int N, double keep);
+
+/* One training forward on R->x / R->y (drop path at keep < 1), and the
+ * backward when any gradient is asked for. */
+static void step(Run *R, RtNetRun *r, int N, int want_w, int want_arch, double keep)
 {
     rt_net_run(R->net, r, N);
     r->images = R->x;
@@ -325,6 +328,11 @@ static void step(Run *R, RtNetRun *r, int N, int want_w, int want_arch)
     r->gw = want_w ? R->net->gw : NULL;
     r->garch = want_arch && R->d->n_arch ? R->net->garch : NULL;
     r->aux_weight = (float)R->c->aux_weight;
+    r->keep_prob = (float)keep;
+    if (keep < 1 && R->d->drop_sites) {
+        drop_masks(R, N, keep);
+        r->drop_mask = R->mask;
+    }
     R->d->forward(r);
     if (want_w || want_arch) R->d->backward(r);
 }
@@ -366,7 +374,7 @@ static int second_order(Run *R, const float *xt, const int32_t *yt, int Nt, int 
     /* 1-2: g = grad L_train + wd*theta; theta' = theta - lr*(momentum*b + g) */
     memcpy(R->x, xt, sizeof(float) * (size_t)Nt * d->in_c * d->in_h * d->in_w);
     memcpy(R->y, yt, sizeof(int32_t) * (size_t)Nt);
-    step(R, &r, Nt, 1, 0);
+    step(R, &r, Nt, 1, 0, 1);
     memcpy(theta, w, sizeof(float) * nw);
     for (size_t i = 0; i < nw; i++) {
         float m = R->sgd_first ? 0 : (float)R->c->momentum * R->mom[i];
@@ -377,7 +385,7 @@ static int second_order(Run *R, const float *xt, const int32_t *yt, int Nt, int 
     memcpy(cnts, R->net->cnt, sizeof(int64_t) * (size_t)d->n_cnt);
     memcpy(R->x, xv, sizeof(float) * (size_t)Nv * d->in_c * d->in_h * d->in_w);
     memcpy(R->y, yv, sizeof(int32_t) * (size_t)Nv);
-    step(R, &r, Nv, 1, 1);
+    step(R, &r, Nv, 1, 1, 1);
     memcpy(dalpha, R->net->garch, sizeof(float) * na);
     memcpy(v, gw, sizeof(float) * nw);
     memcpy(R->net->buf, bufs, sizeof(float) * nb);
@@ -388,10 +396,10 @@ static int second_order(Run *R, const float *xt, const int32_t *yt, int Nt, int 
     memcpy(R->x, xt, sizeof(float) * (size_t)Nt * d->in_c * d->in_h * d->in_w);
     memcpy(R->y, yt, sizeof(int32_t) * (size_t)Nt);
     for (size_t i = 0; i < nw; i++) w[i] = theta[i] + (float)rr * v[i];
-    step(R, &r, Nt, 0, 1);
+    step(R, &r, Nt, 0, 1, 1);
     memcpy(hp, R->net->garch, sizeof(float) * na);
     for (size_t i = 0; i < nw; i++) w[i] = theta[i] - (float)rr * v[i];
-    step(R, &r, Nt, 0, 1);
+    step(R, &r, Nt, 0, 1, 1);
     memcpy(w, theta, sizeof(float) * nw);
     /* 7: g_alpha = d_alpha - lr*h */
     for (size_t i = 0; i < na; i++)
@@ -433,15 +441,7 @@ static int evaluate(Run *R, const RtDataset *ds, int64_t first, int64_t n, doubl
 /* Softmaxed alphas (both roles, row by row) into w. */
 static void softmax_alphas(const Run *R, float *w)
 {
-    const RtNetDesc *d = R->d;
-    for (int64_t r = 0; r * d->arch_cols < d->n_arch; r++) {
-        const float *a = R->net->arch + r * d->arch_cols;
-        float *o = w + r * d->arch_cols;
-        double m = a[0], s = 0;
-        for (int k = 1; k < d->arch_cols; k++) if (a[k] > m) m = a[k];
-        for (int k = 0; k < d->arch_cols; k++) s += exp(a[k] - m);
-        for (int k = 0; k < d->arch_cols; k++) o[k] = (float)(exp(a[k] - m) / s);
-    }
+    k_arch_softmax_fwd((int)(R->d->n_arch / R->d->arch_cols), R->d->arch_cols, R->net->arch, w);
 }
 
 /* Stops the run on a non-finite loss (the last checkpoint stays). */
@@ -530,13 +530,13 @@ int rt_search_run(const RtNetDesc *d, RtConfig *c)
                 free(yv);
                 if (bad) goto done;
             } else {
-                step(R, &r, (int)vb, 0, 1);
+                step(R, &r, (int)vb, 0, 1, 1);
                 if (check_loss(R, r.loss, e, s)) goto done;
             }
             arch_update(R);
             /* the weight step with the updated alphas */
             if (batch(R, &R->train, order + s * c->batch, Nt, 1, e)) goto done;
-            step(R, &r, Nt, 1, 0);
+            step(R, &r, Nt, 1, 0, 1);
             if (check_loss(R, r.loss, e, s)) goto done;
             weight_update(R, lr);
             R->gstep++;
@@ -666,19 +666,8 @@ int rt_train_run(const RtNetDesc *d, RtConfig *c)
             int N = (int)(R->ntrain - s * c->batch < c->batch ? R->ntrain - s * c->batch : c->batch);
             if (batch(R, &R->train, order + s * c->batch, N, 1, e)) goto done;
             RtNetRun r;
-            rt_net_run(R->net, &r, N);
-            r.images = R->x;
-            r.labels = R->y;
-            r.garch = NULL;
-            r.aux_weight = (float)c->aux_weight;
-            r.keep_prob = (float)keep;
-            if (keep < 1 && d->drop_sites) {
-                drop_masks(R, N, keep);
-                r.drop_mask = R->mask;
-            }
-            d->forward(&r);
+            step(R, &r, N, 1, 0, keep);
             if (check_loss(R, r.loss, e, s)) goto done;
-            d->backward(&r);
             weight_update(R, lr);
             R->gstep++;
             R->loss_sum += r.loss_main * N;

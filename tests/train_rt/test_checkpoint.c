@@ -126,11 +126,11 @@ int test_checkpoint(TestCtx *ctx) {
   /* Truncated at every 97th length, and every data byte flipped in turn on a
    * sample of positions: never accepted. */
   size_t len;
-  unsigned char *bytes = tr_read_file(path, &len);
+  unsigned char *bytes = read_file(path, &len);
   CHECK(ctx, bytes != NULL, "cannot read back %s", path);
   int truncations = 0, flips = 0;
   for (size_t cut = 0; bytes && cut < len; cut += 97, truncations++) {
-    tr_write_file(bad, bytes, cut);
+    write_file(bad, bytes, cut);
     model_tensors(&b, tb);
     int rc = rt_ckpt_load(bad, tb, n, NULL, NULL, err, sizeof err);
     CHECK(ctx, rc != 0 && strstr(err, bad), "truncated to %zu of %zu bytes accepted (%s)", cut, len, err);
@@ -139,7 +139,7 @@ int test_checkpoint(TestCtx *ctx) {
   for (int i = 0; bytes && i < 8; i++) hlen |= (uint64_t)bytes[i] << (8 * i);
   for (size_t pos = 8 + hlen; bytes && pos < len; pos += 53, flips++) {
     bytes[pos] ^= 0x10;
-    tr_write_file(bad, bytes, len);
+    write_file(bad, bytes, len);
     bytes[pos] ^= 0x10;
     model_tensors(&b, tb);
     int rc = rt_ckpt_load(bad, tb, n, NULL, NULL, err, sizeof err);

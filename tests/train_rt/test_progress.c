@@ -130,7 +130,7 @@ int test_json(TestCtx *ctx) {
   CHECK(ctx, strcmp(rt_json_text(&e), "{}") == 0, "empty object: %s", rt_json_text(&e));
   rt_json_free(&e);
   size_t n;
-  char *file = (char *)tr_read_file(path, &n);
+  char *file = (char *)read_file(path, &n);
   size_t wl = strlen(want);
   CHECK(ctx, file && n == 2 * (wl + 1) && memcmp(file, want, wl) == 0 && file[wl] == '\n' &&
                  memcmp(file + wl + 1, want, wl) == 0,
@@ -142,7 +142,7 @@ int test_json(TestCtx *ctx) {
   const char *lead[] = {"normal", "0"};
   double vals[] = {0.125, 1.0 / 3, 0.0 / 0.0};
   CHECK(ctx, rt_csv_append_numbers(csv, lead, 2, vals, 3, err, sizeof err) == 0, "csv numbers: %s", err);
-  file = (char *)tr_read_file(csv, &n);
+  file = (char *)read_file(csv, &n);
   const char *want_csv = "epoch,\"a,b\",\"say \"\"hi\"\"\",,\"line\nbreak\"\nnormal,0,0.125,0.333333333,nan\n";
   CHECK(ctx, file && n == strlen(want_csv) && memcmp(file, want_csv, n) == 0, "csv text:\n%.*s", (int)n,
         file ? file : "");

@@ -9,34 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int tr_write_file(const char *path, const void *data, size_t n) {
-  if (remove(path) != 0 && errno != ENOENT) return -1;
-  FILE *fp = fopen(path, "wb");
-  if (!fp) return -1;
-  int rc = (n && fwrite(data, 1, n, fp) != n) ? -1 : 0;
-  if (fclose(fp) != 0) rc = -1;
-  return rc;
-}
-
-unsigned char *tr_read_file(const char *path, size_t *n) {
-  FILE *fp = fopen(path, "rb");
-  if (!fp) return NULL;
-  size_t cap = 4096, len = 0;
-  unsigned char *buf = malloc(cap);
-  while (buf) {
-    size_t got = fread(buf + len, 1, cap - len, fp);
-    len += got;
-    if (len < cap) break;
-    unsigned char *b = realloc(buf, cap *= 2);
-    if (!b) free(buf);
-    buf = b;
-  }
-  if (buf && ferror(fp)) free(buf), buf = NULL;
-  fclose(fp);
-  *n = len;
-  return buf;
-}
-
 int main(int argc, char **argv) {
   static const struct {
     const char *name;
