@@ -251,6 +251,16 @@ static void kc_conv_shape(Emit *e, KCall *c, int v)
     kc_int(c, a->pt); kc_int(c, a->pl); kc_int(c, a->dh); kc_int(c, a->dw); kc_int(c, a->groups);
 }
 
+/* Shape and window literals of pool v (max or avg). */
+static void kc_pool_shape(Emit *e, KCall *c, int v)
+{
+    const IrAttrs *a = &node(e, v)->a;
+    const IrShape *xs = &node(e, in_of(e, v, 0))->shape;
+    kc_lit(c, "N");
+    kc_int(c, xs->d[1]); kc_int(c, xs->d[2]); kc_int(c, xs->d[3]);
+    kc_int(c, a->kh); kc_int(c, a->kw); kc_int(c, a->sh); kc_int(c, a->sw); kc_int(c, a->pt); kc_int(c, a->pl);
+}
+
 /* The forward of conv v into dst (its output, or the buffer of a recomputed
  * output), through the prologue when its input is a fused RELU. */
 static void emit_conv_fwd(Emit *e, int v, const char *dst)
@@ -382,9 +392,7 @@ static void fwd_node(Emit *e, int v)
         check_sym(e, v);
         emit_comment(e, v);
         kc_begin(&c, n->op == OP_MAX_POOL ? "k_maxpool_fwd" : "k_avgpool_fwd");
-        kc_lit(&c, "N");
-        kc_int(&c, xs->d[1]); kc_int(&c, xs->d[2]); kc_int(&c, xs->d[3]);
-        kc_int(&c, a->kh); kc_int(&c, a->kw); kc_int(&c, a->sh); kc_int(&c, a->sw); kc_int(&c, a->pt); kc_int(&c, a->pl);
+        kc_pool_shape(e, &c, v);
         if (n->op == OP_AVG_POOL) kc_int(&c, a->cip);
         kc_rt(&c, "const real *", "%s", T(x));
         kc_rt(&c, "real *", "%s", T(v));
@@ -617,10 +625,7 @@ static void bwd_step(Emit *e, const IrGradStep *st)
     case OP_CONV2D:
         if (needs(st, 0)) {
             kc_begin(&c, "k_conv2d_bwd_data");
-            kc_lit(&c, "N");
-            kc_int(&c, xs->d[1]); kc_int(&c, xs->d[2]); kc_int(&c, xs->d[3]); kc_int(&c, ys->d[1]);
-            kc_int(&c, a->kh); kc_int(&c, a->kw); kc_int(&c, a->sh); kc_int(&c, a->sw);
-            kc_int(&c, a->pt); kc_int(&c, a->pl); kc_int(&c, a->dh); kc_int(&c, a->dw); kc_int(&c, a->groups);
+            kc_conv_shape(e, &c, v);
             kc_rt(&c, "const real *", "%s", G(v));
             kc_rt(&c, "const real *", "%s", T(in_of(e, v, 1)));
             kc_rt(&c, "real *", "%s", piece_dst(e, st, 0, db, sizeof db));
@@ -702,9 +707,7 @@ static void bwd_step(Emit *e, const IrGradStep *st)
     case OP_MAX_POOL:
     case OP_AVG_POOL:
         kc_begin(&c, n->op == OP_MAX_POOL ? "k_maxpool_bwd" : "k_avgpool_bwd");
-        kc_lit(&c, "N");
-        kc_int(&c, xs->d[1]); kc_int(&c, xs->d[2]); kc_int(&c, xs->d[3]);
-        kc_int(&c, a->kh); kc_int(&c, a->kw); kc_int(&c, a->sh); kc_int(&c, a->sw); kc_int(&c, a->pt); kc_int(&c, a->pl);
+        kc_pool_shape(e, &c, v);
         if (n->op == OP_AVG_POOL)
             kc_int(&c, a->cip);
         else
