@@ -398,6 +398,13 @@ K_FN void k_drop_path_fwd(int N, ptrdiff_t D, real keep, const real *mask, const
 K_FN void k_drop_path_bwd(int N, ptrdiff_t D, real keep, const real *mask, const real *gy,
                           real *gx);
 
+/* ---- channel_affine.c: per-channel scale, shift and ReLU (inference) ---- */
+
+/* y = x * scale[c] + shift[c], then max(0, .) when relu; scale NULL means
+ * 1, shift NULL means 0; in place allowed. x, y: (N, C, HW), scale, shift: (C). */
+K_FN void k_channel_affine_fwd(int N, int C, int HW, int relu, const real *scale, const real *shift,
+                               const real *x, real *y);
+
 /* ---- mixed.c: the MixedOp weighted sum and the architecture softmax ---- */
 
 /* How a MixedOp turns an edge's softmax weights w into multipliers c. */
