@@ -41,5 +41,29 @@ typedef struct {
  * compiler into opt->output (written atomically: nothing is left there on
  * failure). Returns false with a message on stderr. */
 bool cg_build_c(const CgProgram *p, const CgBuildOptions *opt);
+/* Writes the C of p as cg_build_c compiles it: the kernel unit to kern, the
+ * network unit with the run settings and main() calling rt_main() to net. */
+bool cg_write_c(const CgProgram *p, const char *kern_path, const char *net_path);
+
+/* ---- ship/: standalone source of a fixed network (`sharpc emit`) ---- */
+
+typedef struct {
+    const char *dir;          /* output directory (written whole, or not at all) */
+    const char *weights;      /* safetensors file: checked, and embedded with embed */
+    bool embed;               /* model.c carries the weights as const data */
+    bool train;               /* also DIR/train: the standalone training program */
+    bool verbose;
+} CgShipOptions;
+
+/* The inference library and CLI of p's network in opt->dir (model.h,
+ * model.c, main.c, Makefile, README.md); with opt->train also the training
+ * program in opt->dir/train. Prints the planned arena size. Returns false
+ * with a message on stderr (and leaves nothing behind). */
+bool cg_ship_c(const CgProgram *p, const CgShipOptions *opt);
+
+/* ship/ship_train.c: the standalone training program of p in dir (which
+ * exists and is empty): the network's generated C, the runtime's sources
+ * it needs, a Makefile and a README.md. False with a message on stderr. */
+bool cg_ship_train(const CgProgram *p, const char *dir);
 
 #endif

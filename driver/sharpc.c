@@ -1,4 +1,5 @@
 /* sharpc.c: the command line. `sharpc check`, `sharpc dump`, `sharpc build`,
+ * `sharpc emit`,
  * and the help and version texts; the pass pipeline (compile()) is here, as
  * one straight list. Exit codes: 0 success, 1 errors in the input, 2 usage
  * errors. */
@@ -28,6 +29,7 @@ static const char *usage_main =
     "  dump FILE --stats     print parameters and multiply-adds\n"
     "  dump FILE --grad      print the backward graph and the memory plan\n"
     "  build FILE -o EXE     compile a network into a native executable\n"
+    "  emit FILE -o DIR      write standalone C source of a trained network\n"
     "\n"
     "Run `sharpc COMMAND --help` for the options of a command.\n"
     "Exit status: 0 success, 1 errors in the input, 2 usage errors.\n";
@@ -84,9 +86,41 @@ static const char *usage_build =
     "  --max-errors N  stop after N errors (default 50)\n"
     "  -h, --help      show this help\n";
 
+static const char *usage_emit =
+    "usage: sharpc emit [-I DIR]... FILE --target c -o DIR [--weights W.safetensors]\n"
+    "                   [--embed-weights] [--train] [--network NAME]\n"
+    "\n"
+    "Writes portable C99 source of one fixed network of FILE (a genotype network,\n"
+    "not a search space) that builds with any C compiler and needs nothing from\n"
+    "sharpc: model.h and model.c (inference fused for evaluation: batch norm\n"
+    "folded into the convolutions, ReLU fused, zero ops, identities, drop path\n"
+    "and the auxiliary head removed, all activations in one arena planned by\n"
+    "liveness), main.c (a command-line classifier), a Makefile and a README.md.\n"
+    "The planned arena size is printed. DIR must not exist, be empty, or hold an\n"
+    "earlier `sharpc emit` output (which is replaced); it is written whole or not\n"
+    "at all.\n"
+    "\n"
+    "options:\n"
+    "  -o DIR           the directory to write (required)\n"
+    "  --target c       the target language (c; required)\n"
+    "  --weights FILE   trained weights (safetensors, PyTorch state_dict names):\n"
+    "                   checked against the network now; with --embed-weights\n"
+    "                   they are compiled into model.c\n"
+    "  --embed-weights  model.c carries the weights as const data (needs --weights);\n"
+    "                   otherwise the model loads a safetensors file at creation\n"
+    "  --train          also write DIR/train: a standalone program that trains the\n"
+    "                   network from scratch (run `make` there, then `./train --help`)\n"
+    "  --network NAME   the network to emit\n"
+    "  -v               say what is written\n"
+    "  -I DIR           also look for imported files in DIR\n"
+    "  --max-errors N   stop after N errors (default 50)\n"
+    "  -h, --help       show this help\n";
+
 typedef struct {
     const char *file;
     const char *output, *emit_c, *cc;
+    const char *target, *weights;
+    bool embed, train;
     bool verbose, debug;
     const char *network;
     const char *dirs[64];
@@ -106,12 +140,24 @@ static int usage_error(const char *cmd, const char *fmt, const char *arg)
 /* Parses the options of `check` and `dump`; returns -1 on success, or an exit code. */
 static int parse_args(const char *cmd, int argc, char **argv, Args *a)
 {
-    bool dump = strcmp(cmd, "dump") == 0, build = strcmp(cmd, "build") == 0;
+    bool dump = strcmp(cmd, "dump") == 0, build = strcmp(cmd, "build") == 0, emit = strcmp(cmd, "emit") == 0;
     for (int i = 0; i < argc; i++) {
         const char *s = argv[i];
         if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
-            fputs(dump ? usage_dump : build ? usage_build : usage_check, stdout);
+            fputs(dump ? usage_dump : build ? usage_build : emit ? usage_emit : usage_check, stdout);
             return 0;
+        } else if (emit && (strcmp(s, "-o") == 0 || strcmp(s, "--target") == 0 || strcmp(s, "--weights") == 0)) {
+            if (i + 1 >= argc) return usage_error(cmd, "%s needs a value", s);
+            const char *v = argv[++i];
+            if (s[1] == 'o') a->output = v;
+            else if (s[2] == 't') a->target = v;
+            else a->weights = v;
+        } else if (emit && strcmp(s, "--embed-weights") == 0) {
+            a->embed = true;
+        } else if (emit && strcmp(s, "--train") == 0) {
+            a->train = true;
+        } else if (emit && strcmp(s, "-v") == 0) {
+            a->verbose = true;
         } else if (build && (strcmp(s, "-o") == 0 || strcmp(s, "--emit-c") == 0 || strcmp(s, "--cc") == 0)) {
             if (i + 1 >= argc) return usage_error(cmd, "%s needs a value", s);
             const char *v = argv[++i];
@@ -133,7 +179,7 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a)
                 if (*end || n <= 0 || n > 100000) return usage_error(cmd, "--max-errors needs a positive number, not '%s'", v);
                 a->max_errors = (int)n;
             } else {
-                if (!dump && !build) return usage_error(cmd, "unknown option '%s'", s);
+                if (!dump && !build && !emit) return usage_error(cmd, "unknown option '%s'", s);
                 a->network = v;
             }
         } else if (strncmp(s, "-I", 2) == 0) {
@@ -154,6 +200,12 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a)
     if (!a->file) return usage_error(cmd, "%s", "no input file");
     if (dump && !a->what) return usage_error(cmd, "%s", "say what to dump: --ir, --dot, --stats or --grad");
     if (build && !a->output) return usage_error(cmd, "%s", "say where to write the executable: -o EXE");
+    if (emit && !a->output) return usage_error(cmd, "%s", "say where to write the source: -o DIR");
+    if (emit && !a->target) return usage_error(cmd, "%s", "say which language to write: --target c");
+    if (emit && strcmp(a->target, "c") != 0)
+        return usage_error(cmd, "unknown target '%s' (the one target is c)", a->target);
+    if (emit && a->embed && !a->weights)
+        return usage_error(cmd, "%s", "--embed-weights needs the weights: --weights FILE");
     return -1;
 }
 
@@ -212,6 +264,33 @@ static int cmd_build(int argc, char **argv)
             CgProgram p = { g, &c.bw, &c.plan, a.file, false };
             CgBuildOptions o = { a.cc, a.output, a.emit_c, a.verbose, a.debug };
             if (!cg_build_c(&p, &o)) rc = EXIT_INPUT;
+            compiled_free(&c);
+            ir_graph_free(g);
+        }
+    }
+    int errors = fe_error_count(fe);
+    if (errors) fprintf(stderr, "%d error%s\n", errors, errors == 1 ? "" : "s");
+    fe_free(fe);
+    return errors ? EXIT_INPUT : rc;
+}
+
+static int cmd_emit(int argc, char **argv)
+{
+    Args a;
+    memset(&a, 0, sizeof a);
+    int rc = parse_args("emit", argc, argv, &a);
+    if (rc >= 0) return rc;
+    FeCtx *fe = load(&a);
+    if (fe_error_count(fe) == 0) fe_check(fe);
+    rc = 0;
+    if (fe_error_count(fe) == 0) {
+        IrGraph *g = fe_elaborate(fe, a.network);
+        if (g) {
+            Compiled c;
+            compile(g, &c);
+            CgProgram p = { g, &c.bw, &c.plan, a.file, false };
+            CgShipOptions o = { a.output, a.weights, a.embed, a.train, a.verbose };
+            if (!cg_ship_c(&p, &o)) rc = EXIT_INPUT;
             compiled_free(&c);
             ir_graph_free(g);
         }
@@ -292,8 +371,9 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "check") == 0) return cmd_check(argc - 2, argv + 2);
     if (strcmp(cmd, "dump") == 0) return cmd_dump(argc - 2, argv + 2);
     if (strcmp(cmd, "build") == 0) return cmd_build(argc - 2, argv + 2);
-    const char *cmds[] = { "check", "dump", "build" };
-    const char *s = fe_suggest(cmd, cmds, 3);
+    if (strcmp(cmd, "emit") == 0) return cmd_emit(argc - 2, argv + 2);
+    const char *cmds[] = { "check", "dump", "build", "emit" };
+    const char *s = fe_suggest(cmd, cmds, 4);
     fprintf(stderr, "sharpc: unknown command '%s'%s%s%s\n", cmd, s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
     fputs(usage_main, stderr);
     return EXIT_USAGE;

@@ -16,6 +16,7 @@
  * with float32 constants, so results match PyTorch bit for bit. */
 #define _POSIX_C_SOURCE 200809L
 #include "sharprt.h"
+#include "rt_norms.h"
 #include "rt_check.h"
 
 #include <ctype.h>
@@ -664,16 +665,9 @@ int rt_dataset_load_dir(const char *dir, const char *name, RtSplit split, RtData
 
 /* ---- normalization ---- */
 
-static const RtNorm norms[] = {
-    {"mnist", 1, {0.1307}, {0.3081}},
-    {"fashion-mnist", 1, {0.2860405969887955}, {0.35302424825650003}},
-    {"emnist", 1, {0.17510417052459282}, {0.33323714976320795}},
-    {"cifar10", 3, {0.49139968, 0.48215827, 0.44653124}, {0.24703233, 0.24348505, 0.26158768}},
-    {"cifar10.1", 3, {0.49139968, 0.48215827, 0.44653124}, {0.24703233, 0.24348505, 0.26158768}},
-    {"svhn", 3, {0.4376821, 0.4437697, 0.47280442}, {0.19803012, 0.20101562, 0.19703614}},
-    {"stl10", 3, {0.44671062, 0.43980984, 0.40664645}, {0.26034098, 0.25657727, 0.27126738}},
-    {"imagenet", 3, {0.485, 0.456, 0.406}, {0.229, 0.224, 0.225}},
-};
+#define RT_NORM_UNPAREN(...) __VA_ARGS__
+#define RT_NORM_ROW(name, c, mean, std) {name, c, RT_NORM_UNPAREN mean, RT_NORM_UNPAREN std},
+static const RtNorm norms[] = {RT_NORMS(RT_NORM_ROW)};
 
 const RtNorm *rt_norm_find(const char *name) {
   for (size_t i = 0; name && i < sizeof norms / sizeof norms[0]; i++)

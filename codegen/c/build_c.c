@@ -56,7 +56,7 @@ static bool finish(pid_t pid, const char *what)
     return false;
 }
 
-static bool write_c(const CgProgram *p, const char *kern_path, const char *net_path)
+bool cg_write_c(const CgProgram *p, const char *kern_path, const char *net_path)
 {
     FILE *k = fopen(kern_path, "w"), *n = fopen(net_path, "w");
     bool ok = k && n;
@@ -128,7 +128,7 @@ bool cg_build_c(const CgProgram *p, const CgBuildOptions *opt)
     snprintf(kobj, sizeof kobj, "%s/kernels.o", dir);
     snprintf(nobj, sizeof nobj, "%s/net.o", dir);
     snprintf(tmp_out, sizeof tmp_out, "%s.tmp.%ld", opt->output, (long)getpid());
-    bool ok = write_c(p, ksrc, nsrc);
+    bool ok = cg_write_c(p, ksrc, nsrc);
     if (ok && opt->keep_c) {
         char kk[4096], nk[4096];
         snprintf(kk, sizeof kk, "%s/kernels.c", opt->keep_c);
@@ -137,7 +137,7 @@ bool cg_build_c(const CgProgram *p, const CgBuildOptions *opt)
             fprintf(stderr, "sharpc build: cannot create %s: %s\n", opt->keep_c, strerror(errno));
             ok = false;
         } else {
-            ok = write_c(p, kk, nk);
+            ok = cg_write_c(p, kk, nk);
         }
     }
     const char *cc = opt->cc ? opt->cc : getenv("CC");

@@ -93,9 +93,18 @@ static inline int k_omp_max_threads(void)
 /* Parallel loops below this much work (flops or elements) run on one thread. */
 #define K_PAR_MIN 32768
 
+/* Marks a helper that only pragmas may use (unused without OpenMP, which
+ * clang reports for a static function of the main file, as in an emitted
+ * model.c). */
+#if defined(__GNUC__) || defined(__clang__)
+#define K_PRAGMA_ONLY __attribute__((unused))
+#else
+#define K_PRAGMA_ONLY
+#endif
+
 /* Whether a loop of `work` flops or elements is worth a parallel region:
  * K_OMP(parallel for if(k_par(work))). */
-static inline int k_par(double work)
+K_PRAGMA_ONLY static inline int k_par(double work)
 {
     return work > K_PAR_MIN;
 }

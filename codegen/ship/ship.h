@@ -1,0 +1,73 @@
+/* ship.h: the pieces of `sharpc emit --target c` (codegen/ship/), shared by
+ * its files; the entry points are in codegen.h. */
+#ifndef SHARPC_SHIP_H
+#define SHARPC_SHIP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "codegen.h"
+
+/* ship.c: files in the output directory; errors are printed. */
+FILE *ship_open(const char *dir, const char *name);
+bool ship_close(FILE *f, const char *dir, const char *name);
+
+/* ship_plan.c: the inference program of a fixed network (see there). */
+
+enum { SHIP_FOLD_COPY, SHIP_FOLD_CONV_BN, SHIP_FOLD_BN };
+
+/* One step that turns state_dict tensors into parameters (the emitted
+ * loader's MFold): tensor indices into the tensor table, -1 for none. */
+typedef struct {
+    int kind;
+    int w, gamma, beta, mean, var;
+    double eps;
+    int64_t c0, co, k;       /* channels [c0, c0+co) of the BN; weights per channel */
+    int64_t dst, bdst;       /* parameter offsets: weights (or scale), bias (or shift) */
+} ShipFold;
+
+typedef struct {
+    const IrGraph *g;
+    int n;
+    int out;                 /* the "logits" output node */
+    bool *live;              /* [n] needed by the logits (before folds) */
+    int *rep;                /* [n] the node whose buffer holds this node's value */
+    bool *computed;          /* [n] runs a kernel and owns a buffer */
+    bool *zero;              /* [n] the value is all zeros (sums skip it) */
+    int *fold;               /* [n] CONV2D: the batch norm folded into it, -1 */
+    bool *relu_after;        /* [n] computed node: ReLU in its epilogue */
+    bool *prologue;          /* [n] RELU applied by its depthwise convs as they load */
+    int64_t *off;            /* [n] arena offset per sample of a computed node, -1 */
+    int64_t *pw, *pb;        /* [n] parameter offsets: weights or scale; bias or shift; -1 */
+    int *tensor;             /* [n] PARAM: index in the tensor table, -1 */
+    int ntensors;
+    ShipFold *folds;
+    int nfolds, capfolds;
+    int64_t nparams;         /* floats of folded parameters */
+    int64_t arena;           /* arena floats per sample */
+    int64_t naive;           /* the same without reuse, for the report */
+    bool direct_out;         /* the logits' kernel writes the caller's buffer */
+    char err[512];
+} ShipNet;
+
+/* Plans g's inference; false with s->err when g cannot be emitted. */
+bool ship_plan(const IrGraph *g, ShipNet *s);
+void ship_plan_free(ShipNet *s);
+/* The buffer node that node v reads through input slot `slot` (after
+ * identities and folds; for a prologue ReLU, the ReLU's input), or -1 for a
+ * parameter, the images or a skipped zero. */
+int ship_reads(const ShipNet *s, int v, int slot);
+int ship_value(const ShipNet *s, int u);
+
+/* ship_check.c: checks a weights file against the plan with the emitted
+ * loader; false with a message on stderr. */
+bool ship_check_weights(const ShipNet *s, const char *path);
+
+/* ship_model.c: model.h, model.c and (embedded weights) model_weights.c. */
+bool ship_model(const CgProgram *p, const CgShipOptions *opt, const char *dir);
+
+/* ship_files.c: main.c, Makefile and README.md. */
+bool ship_files(const CgProgram *p, const CgShipOptions *opt, const char *dir);
+
+#endif
