@@ -11,6 +11,7 @@
  * Prints each phase's time (median over the timed steps), the median and
  * minimum step time, the arena size and the process's peak memory, and one
  * final `RESULT key=value ...` line for scripts. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,7 +153,7 @@ int rt_bench_main(const RtNetDesc *d, int argc, char **argv)
     long batch = 32, steps = 3, warmup = 1, threads = 0, seed = 0;
     double aux_weight = 0.4;
     int search = d->is_search && d->n_arch > 0;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
             fputs(bench_usage, stdout);
@@ -183,7 +184,6 @@ int rt_bench_main(const RtNetDesc *d, int argc, char **argv)
             return EXIT_USAGE;
         }
         if (bad) return EXIT_USAGE;
-        i++;
     }
     if (search && !(d->is_search && d->n_arch > 0)) {
         fprintf(stderr, "%s: network %s has no architecture parameters; use --mode train\n", prog, d->name);

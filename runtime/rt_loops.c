@@ -18,6 +18,7 @@
 #endif
 
 #include "cpu_kernels.h"
+#include "rt_check.h"
 #include "rt_run.h"
 #include "sharprt.h"
 
@@ -72,16 +73,16 @@ static int load_data(Run *R)
     if (rt_dataset_load_dir(c->data, name, RT_SPLIT_TRAIN, &R->train, R->err, sizeof R->err)) return -1;
     if (rt_dataset_load_dir(c->data, name, RT_SPLIT_TEST, &R->test, R->err, sizeof R->err)) return -1;
     if (R->train.c != d->in_c || R->train.h != d->in_h || R->train.w != d->in_w || R->train.num_classes > d->classes) {
-        snprintf(R->err, sizeof R->err, "%s: the data set has %dx%dx%d images in %d classes; network %s takes %dx%dx%d in %d",
-                 c->data, R->train.c, R->train.h, R->train.w, R->train.num_classes, d->name, d->in_c, d->in_h, d->in_w,
-                 d->classes);
-        return -1;
+        return rt_errf(R->err, sizeof R->err,
+                       "%s: the data set has %dx%dx%d images in %d classes; network %s takes %dx%dx%d in %d", c->data,
+                       R->train.c, R->train.h, R->train.w, R->train.num_classes, d->name, d->in_c, d->in_h, d->in_w,
+                       d->classes);
     }
     if (!c->dataset[0]) snprintf(c->dataset, sizeof c->dataset, "%s", R->train.name);
     R->norm = rt_norm_find(R->train.name);
     if (!R->norm) {
-        snprintf(R->err, sizeof R->err, "%s: no normalization known for data set '%s'", c->data, R->train.name);
-        return -1;
+        return rt_errf(R->err, sizeof R->err, "%s: no normalization known for data set '%s'", c->data,
+                       R->train.name);
     }
     R->ntrain = R->train.n;
     R->ntest = R->test.n;
@@ -130,8 +131,7 @@ static int mkdir_p(const char *dir, char *err, size_t errlen)
     if (mkdir(tmp, 0777) && errno != EEXIST) goto fail;
     return 0;
 fail:
-    snprintf(err, errlen, "cannot create the output directory %s: %s", tmp, strerror(errno));
-    return -1;
+    return rt_errf(err, errlen, "cannot create the output directory %s: %s", tmp, strerror(errno));
 }
 
 static const char *out_path(Run *R, const char *file)
@@ -448,10 +448,9 @@ static void softmax_alphas(const Run *R, float *w)
 static int check_loss(Run *R, double loss, int epoch, int64_t s)
 {
     if (isfinite(loss)) return 0;
-    snprintf(R->err, sizeof R->err,
-             "the loss became %g at epoch %d, step %lld: stopping (the last good checkpoint in %s is kept; "
-             "try a lower --lr)", loss, epoch, (long long)s + 1, R->c->out);
-    return -1;
+    return rt_errf(R->err, sizeof R->err,
+                   "the loss became %g at epoch %d, step %lld: stopping (the last good checkpoint in %s is kept; "
+                   "try a lower --lr)", loss, epoch, (long long)s + 1, R->c->out);
 }
 
 /* SIGINT / SIGTERM: checkpoint the state as it is, then stop. */

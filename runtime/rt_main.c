@@ -228,6 +228,7 @@ int rt_main(const RtNetDesc *d, const char *const *settings, int nsettings, int 
 {
     const char *prog = argc > 0 ? argv[0] : "sharp";
     const char *cmd = argc > 1 ? argv[1] : "";
+#ifdef _OPENMP
     if (!getenv("OMP_WAIT_POLICY")) {
         /* Threads that spin at the end of each of the thousands of parallel
          * kernels of a step waste the cores as soon as anything else runs
@@ -237,6 +238,7 @@ int rt_main(const RtNetDesc *d, const char *const *settings, int nsettings, int 
         setenv("OMP_WAIT_POLICY", "passive", 1);
         execv("/proc/self/exe", argv);
     }
+#endif
     Opts o = { 0 };
     o.aux_weight = 0.4;
     if (strcmp(cmd, "gradients") && strcmp(cmd, "info") && strcmp(cmd, "bench")) {

@@ -1,6 +1,7 @@
 /* rt_net.c: a compiled network's instance: allocation of its parameter,
  * gradient and activation memory, and loading and saving its parameters as
  * safetensors files under the reference state_dict names. */
+#define _POSIX_C_SOURCE 200809L /* posix_memalign: C99 has no aligned allocation */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +13,9 @@ static void *alloc_floats(int64_t n)
 {
     size_t bytes = (size_t)(n > 0 ? n : 1) * sizeof(float);
     bytes = (bytes + 63) / 64 * 64;
-    void *p = aligned_alloc(64, bytes);
-    if (p) memset(p, 0, bytes);
+    void *p;
+    if (posix_memalign(&p, 64, bytes) != 0) return NULL;
+    memset(p, 0, bytes);
     return p;
 }
 
