@@ -1,0 +1,152 @@
+#!/usr/bin/python3
+"""Parity of `sharpc emit --target c` (standalone inference) with PyTorch and
+with the sharpc-built network in eval mode.
+
+Usage: ship_parity.py SHARPC CASE [--embed] [--cc CC] [--batch N] [--keep]
+       ship_parity.py --write-weights CASE FILE   (random weights of CASE)
+
+For a case (tests/parity/cases.py, or one of SHIP_CASES below): random
+weights with non-trivial BN statistics (tests/parity/parity.py make_model)
+are written as W.safetensors and random images as images.npy; then
+  - PyTorch (ref_nets.py, float64) gives the reference logits in eval mode;
+  - `sharpc build` + `EXE gradients --eval` gives sharpc's own eval logits;
+  - `sharpc emit --target c --weights W` writes the C, `make CC=CC` builds it
+    with -std=c99 -O2 -Wall -Wextra -Werror -pedantic, and `classify
+    images.npy --logits L.npy --batch 2` gives the emitted logits (the
+    batch of 5 runs in chunks of 2, so chunking is exercised).
+Both comparisons use |a-b| <= 1e-5 + 1e-4*|b| elementwise (b the reference);
+the test prints the tensors compared and the worst ratio, and exits 1 on any
+mismatch. Needs Debian's python3-torch (run with /usr/bin/python3).
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PARITY = os.path.join(HERE, "..", "parity")
+sys.path.insert(0, PARITY)
+try:
+    import numpy as np
+    import torch
+except ImportError:
+    print("ship_parity: FAIL: PyTorch is missing: install Debian's python3-torch "
+          "(apt-get install python3-torch) and run with /usr/bin/python3")
+    sys.exit(1)
+import parity  # noqa: E402
+import ref_nets  # noqa: E402
+from cases import CASES  # noqa: E402
+
+# The genotype a Fashion-MNIST search found (runs of examples/fashion_mnist.nas).
+ref_nets.GENOTYPES["FASHION_FOUND"] = ref_nets._g(
+    [("dil_conv_3x3", 0), ("dil_conv_5x5", 1), ("avg_pool_3x3", 2), ("dil_conv_5x5", 1),
+     ("sep_conv_5x5", 2), ("skip_connect", 3)],
+    [("skip_connect", 1), ("dil_conv_3x3", 0), ("dil_conv_5x5", 2), ("sep_conv_3x3", 1),
+     ("dil_conv_3x3", 3), ("skip_connect", 2)],
+    normal_concat=[2, 3, 4], reduce_concat=[2, 3, 4])
+
+SHIP_CASES = {
+    "fashion_found": dict(kind="genotype", nas=os.path.join(HERE, "fashion_found.nas"), input=(1, 28, 28),
+                          classes=10, C=8, layers=5, genotype="FASHION_FOUND"),
+}
+
+
+def run(cmd, cwd=None):
+    p = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    return p.returncode, p.stdout
+
+
+def worst(got, want):
+    r = ((got.double() - want.double()).abs() / (parity.ATOL + parity.RTOL * want.double().abs()))
+    return r.max().item()
+
+
+def main(argv):
+    if argv[:1] == ["--write-weights"] and len(argv) == 3:
+        cfg = SHIP_CASES.get(argv[1]) or CASES[argv[1]]
+        parity.save_safetensors(parity.weights_of(parity.make_model(cfg, 0)), argv[2])
+        return 0
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("sharpc")
+    ap.add_argument("case")
+    ap.add_argument("--embed", action="store_true", help="emit with --embed-weights")
+    ap.add_argument("--cc", default="cc")
+    ap.add_argument("--batch", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--keep", action="store_true")
+    a = ap.parse_args(argv)
+    cfg = SHIP_CASES.get(a.case) or CASES.get(a.case)
+    if cfg is None:
+        print("ship_parity: unknown case %s" % a.case)
+        return 2
+    nas = cfg["nas"] if os.path.isabs(cfg["nas"]) else os.path.join(PARITY, cfg["nas"])
+    tag = "ship %s%s [%s]" % (a.case, " embedded" if a.embed else "", a.cc)
+    tmp = tempfile.mkdtemp(prefix="ship-%s-" % a.case)
+    try:
+        model = parity.make_model(cfg, a.seed)
+        W = parity.weights_of(model)
+        B = parity.make_batch(cfg, a.batch, a.seed)
+        wpath = os.path.join(tmp, "W.safetensors")
+        parity.save_safetensors(W, wpath)
+        parity.save_safetensors(B, os.path.join(tmp, "B.safetensors"))
+        np.save(os.path.join(tmp, "images.npy"), B["images"].numpy().astype("<f4"))
+        want, _ = parity.reference(cfg, W, B, True, 0.4, torch.float64)
+        want = want["logits"]
+
+        # sharpc's own network in eval mode
+        exe = os.path.join(tmp, "net")
+        rc, log = run([a.sharpc, "build", nas, "-o", exe], cwd=PARITY)
+        if rc != 0:
+            print("%s: FAIL: sharpc build exited %d\n%s" % (tag, rc, log))
+            return 1
+        out = os.path.join(tmp, "OUT.safetensors")
+        rc, log = run([exe, "gradients", "--eval", "--weights", wpath, "--batch", os.path.join(tmp, "B.safetensors"),
+                       "-o", out])
+        if rc != 0:
+            print("%s: FAIL: %s gradients --eval exited %d\n%s" % (tag, exe, rc, log))
+            return 1
+        sharp = parity.load_safetensors(out)["logits"]
+
+        # the emitted C
+        d = os.path.join(tmp, "emit")
+        cmd = [a.sharpc, "emit", nas, "--target", "c", "-o", d, "--weights", wpath]
+        if a.embed:
+            cmd.append("--embed-weights")
+        rc, log = run(cmd, cwd=PARITY)
+        if rc != 0:
+            print("%s: FAIL: %s exited %d\n%s" % (tag, " ".join(cmd), rc, log))
+            return 1
+        print(log.strip())
+        rc, log = run(["make", "CC=" + a.cc], cwd=d)
+        if rc != 0:
+            print("%s: FAIL: make CC=%s exited %d\n%s" % (tag, a.cc, rc, log))
+            return 1
+        lpath = os.path.join(tmp, "L.npy")
+        cmd = [os.path.join(d, "classify"), os.path.join(tmp, "images.npy"), "--logits", lpath, "--batch", "2"]
+        if not a.embed:
+            cmd += ["--weights", wpath]
+        rc, log = run(cmd)
+        if rc != 0:
+            print("%s: FAIL: %s exited %d\n%s" % (tag, " ".join(cmd), rc, log))
+            return 1
+        got = torch.from_numpy(np.load(lpath))
+        if got.shape != want.shape:
+            print("%s: FAIL: logits shape %s, want %s" % (tag, tuple(got.shape), tuple(want.shape)))
+            return 1
+        r_ref, r_sharp = worst(got, want), worst(got, sharp)
+        ok = r_ref <= 1 and r_sharp <= 1
+        print("%s: %s: 2 tensors compared (logits [%d, %d] against PyTorch float64 and against the sharpc "
+              "executable's eval mode), worst ratio %.3g and %.3g (limit 1: |a-b| <= 1e-5 + 1e-4*|b|)"
+              % (tag, "ok" if ok else "FAIL", got.shape[0], got.shape[1], r_ref, r_sharp))
+        return 0 if ok else 1
+    finally:
+        if a.keep:
+            print("files kept in %s" % tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
