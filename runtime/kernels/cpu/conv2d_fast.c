@@ -7,11 +7,12 @@
  *   the backwards;
  * - depthwise (g == Ci == Co): one (H, W) plane at a time, output rows
  *   vectorized along the width, borders split off with k_valid_range;
- * - everything else: im2col panels of at most CONV_KC x CONV_JB values,
- *   built on the stack, fed to the same GEMM (col2im for the data gradient).
- * The GEMM is a register-blocked micro-kernel (CONV_MR x CONV_NR outputs)
- * written in plain C for the compiler's auto-vectorizer.
- * Parallel loops run over samples, column tiles, planes or channels, never
+ * - everything else: im2col panels of at most CONV_PANEL values, built on
+ *   the stack, fed to the same GEMM (col2im for the data gradient).
+ * The GEMM packs blocks of both operands on the stack and runs a
+ * register-blocked micro-kernel (up to CONV_MR x CONV_NR outputs) written in
+ * plain C for the compiler's auto-vectorizer.
+ * Parallel loops run over samples, column chunks, planes or channels, never
  * splitting a sum except the weight gradient's sum over the batch, whose
  * per-thread partials are merged in thread order (deterministic for a given
  * thread count). Nothing is allocated: scratch is bounded stack arrays.
@@ -21,10 +22,6 @@
 
 #include <string.h>
 
-#define CONV_MR 4   /* GEMM micro-tile rows (output channels) */
-#define CONV_NR 32  /* GEMM micro-tile columns (output pixels) */
-#define CONV_KC 128 /* GEMM depth block (rows of an im2col panel) */
-#define CONV_JB 128 /* column tile of a parallel task / im2col panel */
 #define CONV_VL 16  /* lanes of a dot-product accumulator */
 #define CONV_WB 64  /* weight-gradient tile edge (channels x taps) */
 #define CONV_DW_TAPS 64 /* largest depthwise window the fast path keeps on the stack */
@@ -34,70 +31,158 @@ static inline int conv_min(int a, int b)
     return a < b ? a : b;
 }
 
-/* ---- GEMM ---- */
+/* ---- GEMM ----
+ * C (M x Nc) (+)= A (M x K) * B (K x Nc) in register tiles of mr x CONV_NR:
+ * a block of A (up to CONV_MR rows x CONV_KC) is packed k-major on the stack,
+ * each tile keeps its sums in registers over the whole depth block while
+ * one CONV_NR-wide row segment of B is loaded per k and every A value is
+ * broadcast. The tile sizes follow the vector registers the compiler will
+ * use: 32 registers of 16 floats (GCC on AVX-512, told to prefer 512-bit
+ * vectors for these loops), 32 of 8 (Clang on AVX-512), otherwise 16 or
+ * fewer. Row blocks are CONV_MR, 2/3 or 1/3 of it, so that common channel
+ * counts (16, 32, 36, 64, ...) waste few rows. */
 
-/* One micro-tile: C[i][j] (+)= sum_k A(i, k) * B[k][j] for i < mr <= CONV_MR,
- * j < nr <= CONV_NR, where A(i, k) = A[aoff[i] + k*acs] and B rows are ldb
- * apart; acc != 0 adds to C instead of overwriting. B must hold CONV_NR
- * readable columns (the caller pads narrow strips). */
-static inline void conv_ukernel(int kc, const real *A, const ptrdiff_t *aoff, ptrdiff_t acs,
-                                const real *B, ptrdiff_t ldb, real *C, ptrdiff_t ldc, int mr,
-                                int nr, int acc)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__AVX512F__)
+/* GCC tunes skylake-avx512 for 256-bit vectors; the GEMM loops run twice as
+ * fast on 512-bit ones. */
+#define CONV_WIDE __attribute__((target("prefer-vector-width=512")))
+#define CONV_MR 12
+#define CONV_NR 32
+#elif defined(__AVX512F__)
+#define CONV_WIDE
+#define CONV_MR 6
+#define CONV_NR 32
+#else
+#define CONV_WIDE
+#define CONV_MR 6
+#define CONV_NR 16
+#endif
+#define CONV_KC 128      /* GEMM depth block */
+#define CONV_JP 128      /* GEMM column panel (packed B: CONV_KC x CONV_JP) */
+#define CONV_MG (4 * CONV_MR) /* rows of A packed at once */
+#define CONV_PW_JB 4096  /* widest column chunk of a pointwise task */
+#define CONV_PANEL 16384 /* values of an im2col panel on the stack */
+#define CONV_PK 128      /* most rows of an im2col panel */
+#define CONV_WJ 128      /* columns of a weight-gradient im2col panel */
+
+/* One register tile: C[i][j] (+)= sum_{k<kc} ap[k*MR + i] * bp[k*CONV_NR + j]
+ * for i < MR, j < CONV_NR (kc >= 1); acc != 0 adds to C. ap and bp are
+ * packed blocks of A and B. The sums start from the first product (no
+ * zeroed array, which GCC would clear in memory) and every loop bound is a
+ * constant, so the tile never leaves the registers. */
+#define CONV_UKERNEL(NAME, MR)                                                                     \
+    CONV_WIDE static void NAME(int kc, const real *ap, const real *bp, real *C, ptrdiff_t ldc,     \
+                               int acc)                                                            \
+    {                                                                                              \
+        real c[MR][CONV_NR];                                                                       \
+        for (int i = 0; i < (MR); i++)                                                             \
+            for (int j = 0; j < CONV_NR; j++)                                                      \
+                c[i][j] = ap[i] * bp[j];                                                           \
+        for (int k = 1; k < kc; k++) {                                                             \
+            const real *b = bp + k * CONV_NR, *a = ap + k * (MR);                                  \
+            for (int i = 0; i < (MR); i++)                                                         \
+                for (int j = 0; j < CONV_NR; j++)                                                  \
+                    c[i][j] += a[i] * b[j];                                                        \
+        }                                                                                          \
+        if (acc)                                                                                   \
+            for (int i = 0; i < (MR); i++)                                                         \
+                for (int j = 0; j < CONV_NR; j++)                                                  \
+                    C[i * ldc + j] += c[i][j];                                                     \
+        else                                                                                       \
+            for (int i = 0; i < (MR); i++)                                                         \
+                for (int j = 0; j < CONV_NR; j++)                                                  \
+                    C[i * ldc + j] = c[i][j];                                                      \
+    }
+
+CONV_UKERNEL(conv_uk_l, CONV_MR)
+CONV_UKERNEL(conv_uk_m, CONV_MR * 2 / 3)
+CONV_UKERNEL(conv_uk_s, CONV_MR / 3)
+
+/* Rows of the next row block when r rows are left: CONV_MR, or the smaller
+ * kernel that wastes fewest padded rows. */
+static int conv_row_block(int r)
 {
-    real c[CONV_MR][CONV_NR];
-    for (int i = 0; i < CONV_MR; i++)
-        for (int j = 0; j < CONV_NR; j++)
-            c[i][j] = 0;
-    const real *a0 = A + aoff[0], *a1 = A + aoff[1], *a2 = A + aoff[2], *a3 = A + aoff[3];
+    if (r <= CONV_MR / 3)
+        return CONV_MR / 3;
+    if (r <= CONV_MR * 2 / 3 || r == CONV_MR * 4 / 3)
+        return CONV_MR * 2 / 3;
+    return CONV_MR;
+}
+
+/* Packs rows i0..i0+mr-1 of a depth block of A (kc deep, A(i, k) at
+ * a[i*ars + k*acs]) k-major for a kernel of mb >= mr rows, zero padded. */
+static void conv_pack_a(int kc, int mr, int mb, const real *a, ptrdiff_t ars, ptrdiff_t acs,
+                        real *p)
+{
+    for (int k = 0; k < kc; k++)
+        for (int i = 0; i < mb; i++)
+            p[k * mb + i] = i < mr ? a[i * ars + k * acs] : 0;
+}
+
+/* Packs a kc x nc block of B (rows ldb apart) as CONV_NR-wide strips, each
+ * kc x CONV_NR contiguous, the last one zero padded. Rows are read in order,
+ * so that the hardware prefetcher follows them. */
+static void conv_pack_b(int kc, int nc, const real *b, ptrdiff_t ldb, real *p)
+{
+    int full = nc / CONV_NR * CONV_NR;
     for (int k = 0; k < kc; k++) {
-        const real *b = B + k * ldb;
-        real v0 = a0[k * acs], v1 = a1[k * acs], v2 = a2[k * acs], v3 = a3[k * acs];
-        for (int j = 0; j < CONV_NR; j++) {
-            c[0][j] += v0 * b[j];
-            c[1][j] += v1 * b[j];
-            c[2][j] += v2 * b[j];
-            c[3][j] += v3 * b[j];
-        }
-    }
-    if (mr == CONV_MR && nr == CONV_NR) {
-        for (int i = 0; i < CONV_MR; i++)
+        const real *r = b + k * ldb;
+        for (int j0 = 0; j0 < full; j0 += CONV_NR)
             for (int j = 0; j < CONV_NR; j++)
-                C[i * ldc + j] = acc ? C[i * ldc + j] + c[i][j] : c[i][j];
-        return;
+                p[((ptrdiff_t)j0 * kc + k * CONV_NR) + j] = r[j0 + j];
+        if (full < nc)
+            for (int j = 0; j < CONV_NR; j++)
+                p[(ptrdiff_t)full * kc + k * CONV_NR + j] = full + j < nc ? r[full + j] : 0;
     }
-    for (int i = 0; i < mr; i++)
-        for (int j = 0; j < nr; j++)
-            C[i * ldc + j] = acc ? C[i * ldc + j] + c[i][j] : c[i][j];
 }
 
 /* C (M x Nc, rows ldc apart) (+)= A (M x K) * B (K x Nc, rows ldb apart), A(i, k)
- * at A[i*ars + k*acs]; acc != 0 adds to C. Depth blocked by CONV_KC, columns
- * in CONV_NR strips (a narrow last strip is copied, zero padded). */
-static void conv_gemm(int M, int Nc, int K, const real *A, ptrdiff_t ars, ptrdiff_t acs,
-                      const real *B, ptrdiff_t ldb, real *C, ptrdiff_t ldc, int acc)
+ * at A[i*ars + k*acs]; acc != 0 adds to C. The depth is cut into even
+ * blocks of at most CONV_KC and the columns into panels of CONV_JP; each
+ * panel of B is packed once (conv_pack_b: B rows are often 4 KiB apart,
+ * which would make strips of them collide in the L1 cache and defeat the
+ * prefetcher), then the rows of A, CONV_MG at a time, are packed in row
+ * blocks (conv_row_block) and run over every strip of the panel. */
+CONV_WIDE static void conv_gemm(int M, int Nc, int K, const real *A, ptrdiff_t ars, ptrdiff_t acs,
+                                const real *B, ptrdiff_t ldb, real *C, ptrdiff_t ldc, int acc)
 {
-    real pad[CONV_KC * CONV_NR];
-    for (int k0 = 0; k0 < K; k0 += CONV_KC) {
-        int kc = conv_min(CONV_KC, K - k0);
-        int ac = acc || k0 > 0;
-        for (int j0 = 0; j0 < Nc; j0 += CONV_NR) {
-            int nr = conv_min(CONV_NR, Nc - j0);
-            const real *b = B + k0 * ldb + j0;
-            ptrdiff_t lb = ldb;
-            if (nr < CONV_NR) {
-                for (int k = 0; k < kc; k++)
-                    for (int j = 0; j < CONV_NR; j++)
-                        pad[k * CONV_NR + j] = j < nr ? b[k * ldb + j] : 0;
-                b = pad;
-                lb = CONV_NR;
-            }
-            for (int i0 = 0; i0 < M; i0 += CONV_MR) {
-                int mr = conv_min(CONV_MR, M - i0);
-                ptrdiff_t aoff[CONV_MR];
-                for (int i = 0; i < CONV_MR; i++)
-                    aoff[i] = (ptrdiff_t)(i0 + conv_min(i, mr - 1)) * ars;
-                conv_ukernel(kc, A + k0 * acs, aoff, acs, b, lb, C + i0 * ldc + j0, ldc, mr, nr,
-                             ac);
+    real ap[(CONV_MG + CONV_MR) * CONV_KC], bp[CONV_KC * CONV_JP], ct[CONV_MR * CONV_NR];
+    int nkb = (K + CONV_KC - 1) / CONV_KC, ks = (K + nkb - 1) / nkb;
+    for (int k0 = 0; k0 < K; k0 += ks) {
+        int kc = conv_min(ks, K - k0), ac = acc || k0 > 0;
+        for (int p0 = 0; p0 < Nc; p0 += CONV_JP) {
+            int pc = conv_min(CONV_JP, Nc - p0);
+            conv_pack_b(kc, pc, B + k0 * ldb + p0, ldb, bp);
+            for (int g0 = 0; g0 < M; g0 += CONV_MG) {
+                int mg = conv_min(CONV_MG, M - g0);
+                real *pa = ap;
+                for (int i0 = 0, mb; i0 < mg; i0 += mb, pa += mb * kc) {
+                    mb = conv_row_block(mg - i0);
+                    conv_pack_a(kc, conv_min(mb, mg - i0), mb, A + (g0 + i0) * ars + k0 * acs,
+                                ars, acs, pa);
+                }
+                for (int j0 = 0; j0 < pc; j0 += CONV_NR) {
+                    int nr = conv_min(CONV_NR, pc - j0);
+                    const real *pb = bp + (ptrdiff_t)j0 * kc;
+                    pa = ap;
+                    for (int i0 = 0, mb; i0 < mg; i0 += mb, pa += mb * kc) {
+                        mb = conv_row_block(mg - i0);
+                        int mr = conv_min(mb, mg - i0), full = mr == mb && nr == CONV_NR;
+                        real *c = C + (g0 + i0) * ldc + p0 + j0, *d = full ? c : ct;
+                        ptrdiff_t ldd = full ? ldc : CONV_NR;
+                        if (mb == CONV_MR)
+                            conv_uk_l(kc, pa, pb, d, ldd, ac && full);
+                        else if (mb == CONV_MR * 2 / 3)
+                            conv_uk_m(kc, pa, pb, d, ldd, ac && full);
+                        else
+                            conv_uk_s(kc, pa, pb, d, ldd, ac && full);
+                        if (!full)
+                            for (int i = 0; i < mr; i++)
+                                for (int j = 0; j < nr; j++)
+                                    c[i * ldc + j] = ac ? c[i * ldc + j] + ct[i * CONV_NR + j]
+                                                        : ct[i * CONV_NR + j];
+                    }
+                }
             }
         }
     }
@@ -443,18 +528,44 @@ static int conv_is_pointwise(const ConvShape *s)
            s->g == 1;
 }
 
-/* Dense forward: one task per (sample, group, column tile). */
+/* Columns per task of a loop over n samples of P output columns: at most
+ * jmax (a multiple of CONV_NR, or all of P), and narrow enough that the
+ * tasks give each of T threads two when the planes allow. */
+static ptrdiff_t conv_chunk(int n, ptrdiff_t P, int T, ptrdiff_t jmax)
+{
+    ptrdiff_t per = (P + jmax - 1) / jmax, want = (2 * (ptrdiff_t)T + n - 1) / n;
+    ptrdiff_t jb = (P + (per > want ? per : want) - 1) / (per > want ? per : want);
+    jb = (jb + CONV_NR - 1) / CONV_NR * CONV_NR;
+    return jb < P ? jb : P;
+}
+
+/* Panel rows of an im2col conv, and the widest panel the stack buffer holds
+ * for them (a multiple of CONV_NR). */
+static int conv_panel_rows(const ConvShape *s)
+{
+    return conv_min(s->K, CONV_PK);
+}
+static ptrdiff_t conv_panel_cols(const ConvShape *s)
+{
+    int w = CONV_PANEL / conv_panel_rows(s) / CONV_NR * CONV_NR;
+    return w > CONV_NR ? w : CONV_NR;
+}
+
+/* Dense forward: one task per (sample, group, column chunk); pointwise
+ * convs multiply x directly, others through im2col panels. */
 static void conv_dense_fwd(int N, const ConvShape *s, const real *x, const real *w, real *y)
 {
-    int pointwise = conv_is_pointwise(s);
-    ptrdiff_t tiles = (s->P + CONV_JB - 1) / CONV_JB, ntask = (ptrdiff_t)N * s->g * tiles;
-    K_OMP(parallel for if(k_par((double)N * s->Co * s->K * s->P)) schedule(static))
+    int pointwise = conv_is_pointwise(s), kp = conv_panel_rows(s);
+    int T = k_par((double)N * s->Co * s->K * s->P) ? k_omp_max_threads() : 1;
+    ptrdiff_t jc = conv_chunk(N * s->g, s->P, T, pointwise ? CONV_PW_JB : conv_panel_cols(s));
+    ptrdiff_t tiles = (s->P + jc - 1) / jc, ntask = (ptrdiff_t)N * s->g * tiles;
+    K_OMP(parallel for if(T > 1) schedule(static))
     for (ptrdiff_t t = 0; t < ntask; t++) {
-        real panel[CONV_KC * CONV_JB];
+        real panel[CONV_PANEL];
         ptrdiff_t jt = t % tiles, ng = t / tiles;
         int n = (int)(ng / s->g), gi = (int)(ng % s->g);
-        ptrdiff_t j0 = jt * CONV_JB;
-        int jb = (int)(s->P - j0 < CONV_JB ? s->P - j0 : CONV_JB);
+        ptrdiff_t j0 = jt * jc;
+        int jb = (int)(s->P - j0 < jc ? s->P - j0 : jc);
         const real *xg = x + ((ptrdiff_t)n * s->Ci + (ptrdiff_t)gi * s->Cig) * s->H * s->W;
         const real *wg = w + (ptrdiff_t)gi * s->Cog * s->K;
         real *yg = y + ((ptrdiff_t)n * s->Co + (ptrdiff_t)gi * s->Cog) * s->P + j0;
@@ -462,8 +573,8 @@ static void conv_dense_fwd(int N, const ConvShape *s, const real *x, const real 
             conv_gemm(s->Co, jb, s->K, wg, s->K, 1, xg + j0, s->P, yg, s->P, 0);
             continue;
         }
-        for (int k0 = 0; k0 < s->K; k0 += CONV_KC) {
-            int kc = conv_min(CONV_KC, s->K - k0);
+        for (int k0 = 0; k0 < s->K; k0 += kp) {
+            int kc = conv_min(kp, s->K - k0);
             conv_im2col(s, k0, kc, j0, jb, (real *)xg, panel, jb, 0);
             conv_gemm(s->Cog, jb, kc, wg + k0, s->K, 1, panel, jb, yg, s->P, k0 > 0);
         }
@@ -471,35 +582,38 @@ static void conv_dense_fwd(int N, const ConvShape *s, const real *x, const real 
 }
 
 /* Dense data gradient: gx = col2im(w^T gy). Pointwise tasks are (sample,
- * column tile); im2col ones (sample, group), since col2im of neighbouring
- * tiles overlaps. */
+ * column chunk); im2col ones (sample, group), since col2im of neighbouring
+ * chunks overlaps. */
 static void conv_dense_bwd_data(int N, const ConvShape *s, const real *gy, const real *w, real *gx)
 {
+    int T = k_par((double)N * s->Co * s->K * s->P) ? k_omp_max_threads() : 1;
     if (conv_is_pointwise(s)) {
-        ptrdiff_t tiles = (s->P + CONV_JB - 1) / CONV_JB, ntask = (ptrdiff_t)N * tiles;
-        K_OMP(parallel for if(k_par((double)N * s->Co * s->K * s->P)) schedule(static))
+        ptrdiff_t jc = conv_chunk(N, s->P, T, CONV_PW_JB);
+        ptrdiff_t tiles = (s->P + jc - 1) / jc, ntask = (ptrdiff_t)N * tiles;
+        K_OMP(parallel for if(T > 1) schedule(static))
         for (ptrdiff_t t = 0; t < ntask; t++) {
             int n = (int)(t / tiles);
-            ptrdiff_t j0 = t % tiles * CONV_JB;
-            int jb = (int)(s->P - j0 < CONV_JB ? s->P - j0 : CONV_JB);
+            ptrdiff_t j0 = t % tiles * jc;
+            int jb = (int)(s->P - j0 < jc ? s->P - j0 : jc);
             conv_gemm(s->Ci, jb, s->Co, w, 1, s->Ci, gy + (ptrdiff_t)n * s->Co * s->P + j0, s->P,
                       gx + (ptrdiff_t)n * s->Ci * s->P + j0, s->P, 0);
         }
         return;
     }
-    int ntask = N * s->g;
-    K_OMP(parallel for if(k_par((double)N * s->Co * s->K * s->P)) schedule(static))
+    int ntask = N * s->g, kp = conv_panel_rows(s);
+    ptrdiff_t jc = conv_panel_cols(s);
+    K_OMP(parallel for if(T > 1) schedule(static))
     for (int t = 0; t < ntask; t++) {
-        real panel[CONV_KC * CONV_JB];
+        real panel[CONV_PANEL];
         int n = t / s->g, gi = t % s->g;
         real *xg = gx + ((ptrdiff_t)n * s->Ci + (ptrdiff_t)gi * s->Cig) * s->H * s->W;
         const real *wg = w + (ptrdiff_t)gi * s->Cog * s->K;
         const real *gyg = gy + ((ptrdiff_t)n * s->Co + (ptrdiff_t)gi * s->Cog) * s->P;
         memset(xg, 0, sizeof(real) * (size_t)s->Cig * (size_t)s->H * (size_t)s->W);
-        for (ptrdiff_t j0 = 0; j0 < s->P; j0 += CONV_JB) {
-            int jb = (int)(s->P - j0 < CONV_JB ? s->P - j0 : CONV_JB);
-            for (int k0 = 0; k0 < s->K; k0 += CONV_KC) {
-                int kc = conv_min(CONV_KC, s->K - k0);
+        for (ptrdiff_t j0 = 0; j0 < s->P; j0 += jc) {
+            int jb = (int)(s->P - j0 < jc ? s->P - j0 : jc);
+            for (int k0 = 0; k0 < s->K; k0 += kp) {
+                int kc = conv_min(kp, s->K - k0);
                 conv_gemm(kc, jb, s->Cog, wg + k0, 1, s->K, gyg + j0, s->P, panel, jb, 0);
                 conv_im2col(s, k0, kc, j0, jb, xg, panel, jb, 1);
             }
@@ -512,15 +626,15 @@ static void conv_dense_bwd_data(int N, const ConvShape *s, const real *gy, const
 static void conv_wgrad_tile(const ConvShape *s, int n, int gi, int co0, int cb, int k0, int kb,
                             const real *x, const real *gy, real_acc *acc)
 {
-    real panel[CONV_WB * CONV_JB];
+    real panel[CONV_WB * CONV_WJ];
     const real *xg = x + ((ptrdiff_t)n * s->Ci + (ptrdiff_t)gi * s->Cig) * s->H * s->W;
     const real *gyc = gy + ((ptrdiff_t)n * s->Co + (ptrdiff_t)gi * s->Cog + co0) * s->P;
     if (conv_is_pointwise(s)) {
         conv_gemm_nt_acc(cb, kb, (int)s->P, gyc, s->P, xg + (ptrdiff_t)k0 * s->P, s->P, acc, kb);
         return;
     }
-    for (ptrdiff_t j0 = 0; j0 < s->P; j0 += CONV_JB) {
-        int jb = (int)(s->P - j0 < CONV_JB ? s->P - j0 : CONV_JB);
+    for (ptrdiff_t j0 = 0; j0 < s->P; j0 += CONV_WJ) {
+        int jb = (int)(s->P - j0 < CONV_WJ ? s->P - j0 : CONV_WJ);
         conv_im2col(s, k0, kb, j0, jb, (real *)xg, panel, jb, 0);
         conv_gemm_nt_acc(cb, kb, jb, gyc + j0, s->P, panel, jb, acc, kb);
     }
