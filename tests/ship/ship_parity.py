@@ -48,6 +48,10 @@ ref_nets.GENOTYPES["FASHION_FOUND"] = ref_nets._g(
     normal_concat=[2, 3, 4], reduce_concat=[2, 3, 4])
 
 SHIP_CASES = {
+    # bench/ship_bench.sh: examples/darts_v2.nas (C 36, 20 cells, aux head)
+    "darts_v2_bench": dict(kind="genotype", nas=os.path.join(HERE, "..", "..", "examples", "darts_v2.nas"),
+                           input=(3, 32, 32), classes=10, C=36, layers=20, C_mid=32, genotype="DARTS_V2",
+                           optable="DARTS_OPS", auxiliary=True),
     "fashion_found": dict(kind="genotype", nas=os.path.join(HERE, "fashion_found.nas"), input=(1, 28, 28),
                           classes=10, C=8, layers=5, genotype="FASHION_FOUND"),
 }
@@ -61,6 +65,54 @@ def run(cmd, cwd=None):
 def worst(got, want):
     r = ((got.double() - want.double()).abs() / (parity.ATOL + parity.RTOL * want.double().abs()))
     return r.max().item()
+
+
+def raw_file_case(a, cfg, W, tmp, d, tag):
+    """Raw pixels through the classifier's own readers: an IDX image + label
+    file pair (1x28x28, found by name) or a CIFAR-10 binary batch (3x32x32),
+    normalized by the classifier as in training (fashion-mnist / cifar10
+    constants) and compared with PyTorch on the same normalized floats."""
+    c, h, w = cfg["input"]
+    n = a.batch
+    g = np.random.RandomState(a.seed + 7)
+    pix = g.randint(0, 256, size=(n, c, h, w)).astype(np.uint8)
+    lab = g.randint(0, cfg["classes"], size=n).astype(np.uint8)
+    if c == 1:
+        mean, std = [0.2860405969887955], [0.35302424825650003]
+        path = os.path.join(tmp, "t10k-images-idx3-ubyte")
+        with open(path, "wb") as f:
+            f.write(bytes([0, 0, 8, 3]) + n.to_bytes(4, "big") + h.to_bytes(4, "big") + w.to_bytes(4, "big"))
+            f.write(pix.tobytes())
+        with open(os.path.join(tmp, "t10k-labels-idx1-ubyte"), "wb") as f:
+            f.write(bytes([0, 0, 8, 1]) + n.to_bytes(4, "big") + lab.tobytes())
+        kind = "IDX"
+    else:
+        mean, std = [0.49139968, 0.48215827, 0.44653124], [0.24703233, 0.24348505, 0.26158768]
+        path = os.path.join(tmp, "test_batch.bin")
+        with open(path, "wb") as f:
+            for i in range(n):
+                f.write(bytes([int(lab[i])]) + pix[i].tobytes())
+        kind = "CIFAR-10 binary"
+    x = torch.from_numpy(pix).float() / 255.0
+    for ch in range(c):
+        x[:, ch] = (x[:, ch] - torch.tensor(mean[ch], dtype=torch.float32)) / torch.tensor(std[ch], dtype=torch.float32)
+    B = {"images": x, "labels": torch.from_numpy(lab.astype(np.int64))}
+    want, _ = parity.reference(cfg, W, B, True, 0.4, torch.float64)
+    want = want["logits"]
+    lpath = os.path.join(tmp, "L-raw.npy")
+    cmd = [os.path.join(d, "classify"), path, "--logits", lpath, "--batch", "3"]
+    if not a.embed:
+        cmd += ["--weights", os.path.join(tmp, "W.safetensors")]
+    rc, log = run(cmd)
+    acc_want = (want.argmax(1).numpy() == lab).mean() * 100
+    if rc != 0 or ("accuracy: %.2f%%" % acc_want) not in log:
+        print("%s: FAIL: %s exited %d or did not print accuracy %.2f%%:\n%s" % (tag, " ".join(cmd), rc, acc_want, log))
+        return False
+    r = worst(torch.from_numpy(np.load(lpath)), want)
+    print("%s: %s: %s input (%d images, labels %s): logits against PyTorch on the same normalized pixels, worst "
+          "ratio %.3g; printed %s" % (tag, "ok" if r <= 1 else "FAIL", kind, n,
+                                      "found by name" if c == 1 else "in the file", r, log.strip()))
+    return r <= 1
 
 
 def main(argv):
@@ -140,6 +192,8 @@ def main(argv):
         print("%s: %s: 2 tensors compared (logits [%d, %d] against PyTorch float64 and against the sharpc "
               "executable's eval mode), worst ratio %.3g and %.3g (limit 1: |a-b| <= 1e-5 + 1e-4*|b|)"
               % (tag, "ok" if ok else "FAIL", got.shape[0], got.shape[1], r_ref, r_sharp))
+        if tuple(cfg["input"]) in ((1, 28, 28), (3, 32, 32)):
+            ok = raw_file_case(a, cfg, W, tmp, d, tag) and ok
         return 0 if ok else 1
     finally:
         if a.keep:
