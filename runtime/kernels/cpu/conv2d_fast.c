@@ -22,7 +22,6 @@
 
 #include <string.h>
 
-#define CONV_VL 16  /* lanes of a dot-product accumulator */
 #define CONV_WB 64  /* weight-gradient tile edge (channels x taps) */
 #define CONV_DW_TAPS 64 /* largest depthwise window the fast path keeps on the stack */
 
@@ -39,23 +38,28 @@ static inline int conv_min(int a, int b)
  * broadcast. The tile sizes follow the vector registers the compiler will
  * use: 32 registers of 16 floats (GCC on AVX-512, told to prefer 512-bit
  * vectors for these loops), 32 of 8 (Clang on AVX-512), otherwise 16 or
- * fewer. Row blocks are CONV_MR, 2/3 or 1/3 of it, so that common channel
- * counts (16, 32, 36, 64, ...) waste few rows. */
+ * fewer; CONV_VL is the lane count of the weight gradient's dot products
+ * (4 x 4 pairs of CONV_VL lanes). Row blocks are CONV_MR, 2/3 or 1/3 of it,
+ * so that common channel counts (16, 32, 36, 64, ...) waste few rows. */
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__AVX512F__)
-/* GCC tunes skylake-avx512 for 256-bit vectors; the GEMM loops run twice as
- * fast on 512-bit ones. */
-#define CONV_WIDE __attribute__((target("prefer-vector-width=512")))
+/* GCC tunes skylake-avx512 for 256-bit vectors; the GEMM loops run about
+ * twice as fast on 512-bit ones (two FMA units). Not inlined, so that the
+ * preference holds in the function's own body. */
+#define CONV_WIDE __attribute__((target("prefer-vector-width=512"), noinline))
 #define CONV_MR 12
 #define CONV_NR 32
+#define CONV_VL 16
 #elif defined(__AVX512F__)
 #define CONV_WIDE
 #define CONV_MR 6
 #define CONV_NR 32
+#define CONV_VL 8
 #else
 #define CONV_WIDE
 #define CONV_MR 6
 #define CONV_NR 16
+#define CONV_VL 8
 #endif
 #define CONV_KC 128      /* GEMM depth block */
 #define CONV_JP 128      /* GEMM column panel (packed B: CONV_KC x CONV_JP) */
@@ -63,7 +67,8 @@ static inline int conv_min(int a, int b)
 #define CONV_PW_JB 4096  /* widest column chunk of a pointwise task */
 #define CONV_PANEL 16384 /* values of an im2col panel on the stack */
 #define CONV_PK 128      /* most rows of an im2col panel */
-#define CONV_WJ 128      /* columns of a weight-gradient im2col panel */
+#define CONV_WPANEL 8192 /* values of a weight-gradient im2col panel */
+#define CONV_WSUM 512    /* products per lane set summed in real before real_acc */
 
 /* One register tile: C[i][j] (+)= sum_{k<kc} ap[k*MR + i] * bp[k*CONV_NR + j]
  * for i < MR, j < CONV_NR (kc >= 1); acc != 0 adds to C. ap and bp are
@@ -188,47 +193,68 @@ CONV_WIDE static void conv_gemm(int M, int Nc, int K, const real *A, ptrdiff_t a
     }
 }
 
-/* D[i*ldd + j] += sum_p A[i*lda + p] * B[j*ldb + p] for i < M, j < Nn, p < L:
- * dot products along contiguous rows, CONV_VL lanes per pair in real, each
- * pair's total added to the real_acc D. */
-static void conv_gemm_nt_acc(int M, int Nn, int L, const real *A, ptrdiff_t lda, const real *B,
-                             ptrdiff_t ldb, real_acc *D, ptrdiff_t ldd)
+/* D[i*ldd + j] += sum_{g<G} sum_{p<L} A[g*sa + i*lda + p] * B[g*sb + j*ldb + p]
+ * for i < M, j < Nn: dot products along contiguous rows, for 4 x 4 pairs at
+ * a time in CONV_VL lanes of real that run over all G row sets (samples),
+ * then each pair's total is added to the real_acc D. Summing several
+ * samples in the lanes keeps the horizontal sums rare when L is short. */
+CONV_WIDE static void conv_gemm_nt_acc(int M, int Nn, int L, int G, const real *A, ptrdiff_t lda,
+                                       ptrdiff_t sa, const real *B, ptrdiff_t ldb, ptrdiff_t sb,
+                                       real_acc *D, ptrdiff_t ldd)
 {
     int Lv = L - L % CONV_VL;
     for (int i0 = 0; i0 < M; i0 += 4)
-        for (int j0 = 0; j0 < Nn; j0 += 2) {
-            int mr = conv_min(4, M - i0), nr = conv_min(2, Nn - j0);
-            const real *a[4], *b[2];
+        for (int j0 = 0; j0 < Nn; j0 += 4) {
+            int mr = conv_min(4, M - i0), nr = conv_min(4, Nn - j0);
+            ptrdiff_t ao[4], bo[4];
             for (int i = 0; i < 4; i++)
-                a[i] = A + (i0 + conv_min(i, mr - 1)) * lda;
-            for (int j = 0; j < 2; j++)
-                b[j] = B + (j0 + conv_min(j, nr - 1)) * ldb;
-            real c[4][2][CONV_VL];
+                ao[i] = (ptrdiff_t)(i0 + conv_min(i, mr - 1)) * lda;
+            for (int j = 0; j < 4; j++)
+                bo[j] = (ptrdiff_t)(j0 + conv_min(j, nr - 1)) * ldb;
+            real c[4][4][CONV_VL], t[4][4];
             for (int i = 0; i < 4; i++)
-                for (int j = 0; j < 2; j++)
+                for (int j = 0; j < 4; j++) {
+                    t[i][j] = 0;
                     for (int l = 0; l < CONV_VL; l++)
                         c[i][j][l] = 0;
-            for (int p = 0; p < Lv; p += CONV_VL)
-                for (int l = 0; l < CONV_VL; l++) {
-                    real b0 = b[0][p + l], b1 = b[1][p + l];
-                    real x0 = a[0][p + l], x1 = a[1][p + l], x2 = a[2][p + l], x3 = a[3][p + l];
-                    c[0][0][l] += x0 * b0;
-                    c[0][1][l] += x0 * b1;
-                    c[1][0][l] += x1 * b0;
-                    c[1][1][l] += x1 * b1;
-                    c[2][0][l] += x2 * b0;
-                    c[2][1][l] += x2 * b1;
-                    c[3][0][l] += x3 * b0;
-                    c[3][1][l] += x3 * b1;
                 }
+            for (int g = 0; g < G; g++) {
+                const real *a0 = A + g * sa + ao[0], *a1 = A + g * sa + ao[1];
+                const real *a2 = A + g * sa + ao[2], *a3 = A + g * sa + ao[3];
+                const real *b0 = B + g * sb + bo[0], *b1 = B + g * sb + bo[1];
+                const real *b2 = B + g * sb + bo[2], *b3 = B + g * sb + bo[3];
+                for (int p = 0; p < Lv; p += CONV_VL)
+                    for (int l = 0; l < CONV_VL; l++) {
+                        real x0 = a0[p + l], x1 = a1[p + l], x2 = a2[p + l], x3 = a3[p + l];
+                        real y0 = b0[p + l], y1 = b1[p + l], y2 = b2[p + l], y3 = b3[p + l];
+                        c[0][0][l] += x0 * y0;
+                        c[0][1][l] += x0 * y1;
+                        c[0][2][l] += x0 * y2;
+                        c[0][3][l] += x0 * y3;
+                        c[1][0][l] += x1 * y0;
+                        c[1][1][l] += x1 * y1;
+                        c[1][2][l] += x1 * y2;
+                        c[1][3][l] += x1 * y3;
+                        c[2][0][l] += x2 * y0;
+                        c[2][1][l] += x2 * y1;
+                        c[2][2][l] += x2 * y2;
+                        c[2][3][l] += x2 * y3;
+                        c[3][0][l] += x3 * y0;
+                        c[3][1][l] += x3 * y1;
+                        c[3][2][l] += x3 * y2;
+                        c[3][3][l] += x3 * y3;
+                    }
+                for (int p = Lv; p < L; p++)
+                    for (int i = 0; i < 4; i++)
+                        for (int j = 0; j < 4; j++)
+                            t[i][j] += A[g * sa + ao[i] + p] * B[g * sb + bo[j] + p];
+            }
             for (int i = 0; i < mr; i++)
                 for (int j = 0; j < nr; j++) {
-                    real s = 0;
+                    real r = t[i][j];
                     for (int l = 0; l < CONV_VL; l++)
-                        s += c[i][j][l];
-                    for (int p = Lv; p < L; p++)
-                        s += a[i][p] * b[j][p];
-                    D[(i0 + i) * ldd + j0 + j] += s;
+                        r += c[i][j][l];
+                    D[(i0 + i) * ldd + j0 + j] += r;
                 }
         }
 }
@@ -621,23 +647,38 @@ static void conv_dense_bwd_data(int N, const ConvShape *s, const real *gy, const
     }
 }
 
-/* Adds sample n's share of one weight-gradient tile (output channels
- * co0..co0+cb-1 of group gi, taps k0..k0+kb-1) into acc (cb x kb, rows kb apart). */
-static void conv_wgrad_tile(const ConvShape *s, int n, int gi, int co0, int cb, int k0, int kb,
-                            const real *x, const real *gy, real_acc *acc)
+/* Adds the share of samples n..n+G-1 of one weight-gradient tile (output
+ * channels co0..co0+cb-1 of group gi, taps k0..k0+kb-1) into acc (cb x kb,
+ * rows kb apart). Pointwise convs read x directly, all G samples in one
+ * pass; others build im2col panels of one sample at a time. */
+static void conv_wgrad_tile(const ConvShape *s, int n, int G, int gi, int co0, int cb, int k0,
+                            int kb, const real *x, const real *gy, real_acc *acc)
 {
-    real panel[CONV_WB * CONV_WJ];
-    const real *xg = x + ((ptrdiff_t)n * s->Ci + (ptrdiff_t)gi * s->Cig) * s->H * s->W;
+    real panel[CONV_WPANEL];
+    ptrdiff_t HW = (ptrdiff_t)s->H * s->W;
+    const real *xg = x + ((ptrdiff_t)n * s->Ci + (ptrdiff_t)gi * s->Cig) * HW;
     const real *gyc = gy + ((ptrdiff_t)n * s->Co + (ptrdiff_t)gi * s->Cog + co0) * s->P;
     if (conv_is_pointwise(s)) {
-        conv_gemm_nt_acc(cb, kb, (int)s->P, gyc, s->P, xg + (ptrdiff_t)k0 * s->P, s->P, acc, kb);
+        conv_gemm_nt_acc(cb, kb, (int)s->P, G, gyc, s->P, s->Co * s->P, xg + (ptrdiff_t)k0 * s->P,
+                         s->P, s->Ci * HW, acc, kb);
         return;
     }
-    for (ptrdiff_t j0 = 0; j0 < s->P; j0 += CONV_WJ) {
-        int jb = (int)(s->P - j0 < CONV_WJ ? s->P - j0 : CONV_WJ);
-        conv_im2col(s, k0, kb, j0, jb, (real *)xg, panel, jb, 0);
-        conv_gemm_nt_acc(cb, kb, jb, gyc + j0, s->P, panel, jb, acc, kb);
-    }
+    ptrdiff_t jc = CONV_WPANEL / kb;
+    for (int g = 0; g < G; g++)
+        for (ptrdiff_t j0 = 0; j0 < s->P; j0 += jc) {
+            int jb = (int)(s->P - j0 < jc ? s->P - j0 : jc);
+            conv_im2col(s, k0, kb, j0, jb, (real *)(xg + g * s->Ci * HW), panel, jb, 0);
+            conv_gemm_nt_acc(cb, kb, jb, 1, gyc + g * s->Co * s->P + j0, s->P, 0, panel, jb, 0,
+                             acc, kb);
+        }
+}
+
+/* Samples summed in float lanes per weight-gradient pass: enough for about
+ * CONV_WSUM products per lane set, at most the batch. */
+static int conv_wgrad_group(const ConvShape *s)
+{
+    ptrdiff_t g = CONV_WSUM / (s->P > 0 ? s->P : 1);
+    return conv_is_pointwise(s) && g > 1 ? (int)g : 1;
 }
 
 /* Dense weight gradient gw_g = sum_n gy[n, g] cols[n]^T, in tiles of
@@ -648,7 +689,7 @@ static void conv_dense_bwd_weight(int N, const ConvShape *s, const real *x, cons
                                   real *gw)
 {
     int cbs = (s->Cog + CONV_WB - 1) / CONV_WB, kbs = (s->K + CONV_WB - 1) / CONV_WB;
-    int ntile = s->g * cbs * kbs;
+    int ntile = s->g * cbs * kbs, G = conv_wgrad_group(s);
     int work = k_par((double)N * s->Co * s->K * s->P);
     int T = work ? k_omp_max_threads() : 1;
     if (ntile >= T) {
@@ -659,8 +700,8 @@ static void conv_dense_bwd_weight(int N, const ConvShape *s, const real *x, cons
             int cb = conv_min(CONV_WB, s->Cog - co0), kb = conv_min(CONV_WB, s->K - k0);
             for (int i = 0; i < cb * kb; i++)
                 acc[i] = 0;
-            for (int n = 0; n < N; n++)
-                conv_wgrad_tile(s, n, gi, co0, cb, k0, kb, x, gy, acc);
+            for (int n = 0; n < N; n += G)
+                conv_wgrad_tile(s, n, conv_min(G, N - n), gi, co0, cb, k0, kb, x, gy, acc);
             for (int i = 0; i < cb; i++)
                 for (int k = 0; k < kb; k++)
                     gw[((ptrdiff_t)gi * s->Cog + co0 + i) * s->K + k0 + k] = (real)acc[i * kb + k];
@@ -678,8 +719,8 @@ static void conv_dense_bwd_weight(int N, const ConvShape *s, const real *x, cons
             int cb = conv_min(CONV_WB, s->Cog - co0), kb = conv_min(CONV_WB, s->K - k0);
             for (int i = 0; i < cb * kb; i++)
                 acc[i] = 0;
-            for (int n = n0; n < n1; n++)
-                conv_wgrad_tile(s, n, gi, co0, cb, k0, kb, x, gy, acc);
+            for (int n = n0; n < n1; n += G)
+                conv_wgrad_tile(s, n, conv_min(G, n1 - n), gi, co0, cb, k0, kb, x, gy, acc);
             for (int r = 0; r < nt; r++) {
                 if (r == me)
                     for (int i = 0; i < cb * kb; i++)
