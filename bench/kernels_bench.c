@@ -1,5 +1,7 @@
 /* kernels_bench.c: times the hot CPU kernels at sharpDARTS search shapes
- * (batch 48, C = 16/32/64 at 32x32/16x16/8x8) and prints GFLOP/s of the
+ * (batch 48, C = 16/32/64 at 32x32/16x16/8x8) and at DARTS_V2 (C = 36)
+ * training (batch 64) and inference (batch 1, forward only) shapes, and
+ * prints GFLOP/s of the
  * tuned kernel with 1 and 2 threads beside its plain reference (_ref, one
  * thread), and the machine's rough fp32 peak: threads * GHz * 32 FLOP/cycle
  * (one AVX-512 FMA unit), the GHz read from /proc/cpuinfo.
@@ -10,7 +12,8 @@
  * BN, pools and the MixedOp count a nominal few operations per element (given
  * in the table), so their figures compare fast vs reference, not vs peak.
  * Each figure is the best of several timed repetitions (the machine is
- * shared; figures are noisy). Usage: kernels_bench [seconds per figure]. */
+ * shared; figures are noisy).
+ * Usage: kernels_bench [seconds per figure [substring of the rows to run]]. */
 #include "cpu_kernels.h"
 
 #include <stdio.h>
@@ -21,6 +24,7 @@
 #define NB 48 /* batch of the search */
 
 static double min_time = 0.3; /* seconds spent per figure */
+static const char *filter;   /* run only rows whose name contains this */
 
 /* Wall clock in seconds. */
 static double now(void)
@@ -184,6 +188,8 @@ static double cpu_ghz(void)
 /* Prints one row: reference, fast on 1 and 2 threads. */
 static void report(const Bench *b)
 {
+    if (filter && !strstr(b->name, filter))
+        return;
     double tr = 0;
     set_threads(1);
     if (b->has_ref)
@@ -200,20 +206,23 @@ static void report(const Bench *b)
     fflush(stdout);
 }
 
-/* Times one conv shape, all three directions. */
-static void conv_bench(const char *label, int Ci, int H, int Co, int k, int s, int p, int d,
-                       int g)
+/* Times one conv shape at batch N, the directions in the mask dirs
+ * (1 fwd, 2 bwd_data, 4 bwd_weight). */
+static void conv_bench(const char *label, int N, int Ci, int H, int Co, int k, int s, int p, int d,
+                       int g, int dirs)
 {
     int Ho = k_out_size(H, k, s, p, d);
-    ConvB c = {NB, Ci, H, H, Co, k, s, p, d, g, 0, NULL, NULL, NULL};
-    c.x = rnd((ptrdiff_t)NB * Ci * H * H);
+    ConvB c = {N, Ci, H, H, Co, k, s, p, d, g, 0, NULL, NULL, NULL};
+    c.x = rnd((ptrdiff_t)N * Ci * H * H);
     c.w = rnd((ptrdiff_t)Co * (Ci / g) * k * k);
-    c.y = rnd((ptrdiff_t)NB * Co * Ho * Ho);
-    double flop = 2.0 * NB * Co * Ho * Ho * (Ci / g) * k * k;
+    c.y = rnd((ptrdiff_t)N * Co * Ho * Ho);
+    double flop = 2.0 * N * Co * Ho * Ho * (Ci / g) * k * k;
     static const char *dir[3] = {"fwd", "bwd_data", "bwd_weight"};
     ConvB cs[3];
     for (int i = 0; i < 3; i++) {
         char name[96];
+        if (!(dirs >> i & 1))
+            continue;
         cs[i] = c;
         cs[i].which = i;
         snprintf(name, sizeof name, "%s %s", label, dir[i]);
@@ -227,6 +236,8 @@ int main(int argc, char **argv)
 {
     if (argc > 1)
         min_time = atof(argv[1]);
+    if (argc > 2)
+        filter = argv[2];
     double ghz = cpu_ghz();
     int procs = 1;
 #ifdef _OPENMP
@@ -237,18 +248,33 @@ int main(int argc, char **argv)
     printf("machine: %d logical CPUs at %.2f GHz; rough fp32 peak %.1f GFLOP/s per thread, "
            "%.1f GFLOP/s on 2 threads (GHz * 32 FLOP/cycle)\n\n",
            procs, ghz, ghz * 32, 2 * ghz * 32);
-    printf("| kernel (N=48) | MFLOP | ref GFLOP/s | fast 1 thr | fast 2 thr | fast/ref | 2thr/1thr |\n");
+    printf("| kernel (N=48 unless given) | MFLOP | ref GFLOP/s | fast 1 thr | fast 2 thr | fast/ref | 2thr/1thr |\n");
     printf("| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
-    conv_bench("conv 1x1 C16 32x32", 16, 32, 16, 1, 1, 0, 1, 1);
-    conv_bench("conv 1x1 C32 16x16", 32, 16, 32, 1, 1, 0, 1, 1);
-    conv_bench("conv 1x1 C64 8x8", 64, 8, 64, 1, 1, 0, 1, 1);
-    conv_bench("dw 3x3 C16 32x32", 16, 32, 16, 3, 1, 1, 1, 16);
-    conv_bench("dw 5x5 C16 32x32", 16, 32, 16, 5, 1, 2, 1, 16);
-    conv_bench("dw 3x3 d2 C16 32x32", 16, 32, 16, 3, 1, 2, 2, 16);
-    conv_bench("dw 5x5 d2 C16 32x32", 16, 32, 16, 5, 1, 4, 2, 16);
-    conv_bench("dw 3x3 s2 C32 32x32", 32, 32, 32, 3, 2, 1, 1, 32);
-    conv_bench("stem 3x3 C3->48 32x32", 3, 32, 48, 3, 1, 1, 1, 1);
-    conv_bench("1x1 s2 C32->16 32x32 (FactorizedReduce)", 32, 32, 16, 1, 2, 0, 1, 1);
+    conv_bench("conv 1x1 C16 32x32", NB, 16, 32, 16, 1, 1, 0, 1, 1, 7);
+    conv_bench("conv 1x1 C32 16x16", NB, 32, 16, 32, 1, 1, 0, 1, 1, 7);
+    conv_bench("conv 1x1 C64 8x8", NB, 64, 8, 64, 1, 1, 0, 1, 1, 7);
+    conv_bench("dw 3x3 C16 32x32", NB, 16, 32, 16, 3, 1, 1, 1, 16, 7);
+    conv_bench("dw 5x5 C16 32x32", NB, 16, 32, 16, 5, 1, 2, 1, 16, 7);
+    conv_bench("dw 3x3 d2 C16 32x32", NB, 16, 32, 16, 3, 1, 2, 2, 16, 7);
+    conv_bench("dw 5x5 d2 C16 32x32", NB, 16, 32, 16, 5, 1, 4, 2, 16, 7);
+    conv_bench("dw 3x3 s2 C32 32x32", NB, 32, 32, 32, 3, 2, 1, 1, 32, 7);
+    conv_bench("stem 3x3 C3->48 32x32", NB, 3, 32, 48, 3, 1, 1, 1, 1, 7);
+    conv_bench("1x1 s2 C32->16 32x32 (FactorizedReduce)", NB, 32, 32, 16, 1, 2, 0, 1, 1, 7);
+    /* DARTS_V2 (C = 36): cell convs and preprocessing at the three resolutions */
+    conv_bench("N64 1x1 C36 32x32", 64, 36, 32, 36, 1, 1, 0, 1, 1, 7);
+    conv_bench("N64 1x1 C144->36 32x32", 64, 144, 32, 36, 1, 1, 0, 1, 1, 7);
+    conv_bench("N64 1x1 C72 16x16", 64, 72, 16, 72, 1, 1, 0, 1, 1, 7);
+    conv_bench("N64 1x1 C288->72 16x16", 64, 288, 16, 72, 1, 1, 0, 1, 1, 7);
+    conv_bench("N64 1x1 C144 8x8", 64, 144, 8, 144, 1, 1, 0, 1, 1, 7);
+    conv_bench("N64 1x1 C576->144 8x8", 64, 576, 8, 144, 1, 1, 0, 1, 1, 7);
+    conv_bench("N64 1x1 s2 C144->36 32x32", 64, 144, 32, 36, 1, 2, 0, 1, 1, 7);
+    conv_bench("N64 stem 3x3 C3->108 32x32", 64, 3, 32, 108, 3, 1, 1, 1, 1, 7);
+    conv_bench("N1 1x1 C36 32x32", 1, 36, 32, 36, 1, 1, 0, 1, 1, 1);
+    conv_bench("N1 1x1 C144->36 32x32", 1, 144, 32, 36, 1, 1, 0, 1, 1, 1);
+    conv_bench("N1 1x1 C72 16x16", 1, 72, 16, 72, 1, 1, 0, 1, 1, 1);
+    conv_bench("N1 1x1 C144 8x8", 1, 144, 8, 144, 1, 1, 0, 1, 1, 1);
+    conv_bench("N1 1x1 C576->144 8x8", 1, 576, 8, 144, 1, 1, 0, 1, 1, 1);
+    conv_bench("N1 stem 3x3 C3->108 32x32", 1, 3, 32, 108, 3, 1, 1, 1, 1, 1);
 
     int C = 16, HW = 32 * 32;
     ptrdiff_t n = (ptrdiff_t)NB * C * HW;

@@ -314,6 +314,19 @@ int main(void)
     pw1(2, 130, 3, 3, 70);
     pw1(2, 200, 11, 13, 131);
     pw1(5, 32, 16, 16, 32);
+    /* packed GEMM edges: row blocks of every size (full, 2/3, 1/3, padded),
+     * columns past a panel and not a multiple of the strip, depth split in
+     * blocks, batch 1 split in column chunks, weight-gradient sample groups
+     * with a remainder */
+    pw1(2, 36, 8, 8, 36);
+    pw1(2, 13, 6, 6, 13);
+    pw1(2, 20, 5, 5, 25);
+    pw1(1, 9, 10, 30, 7);
+    pw1(1, 36, 32, 32, 36);
+    pw1(1, 300, 4, 4, 40);
+    pw1(2, 144, 7, 7, 72);
+    pw1(11, 16, 8, 8, 20);
+    pw1(3, 8, 1, 33, 17);
     /* depthwise */
     for (int W = 1; W <= 9; W++)
         dw(2, 3, 7, W, 3, 3, 1, 1, 1, 1);
@@ -340,6 +353,9 @@ int main(void)
     conv_case(2, 3, 9, 9, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1);
     conv_case(2, 16, 8, 8, 8, 1, 1, 2, 2, 0, 0, 1, 1, 1);   /* FactorizedReduce */
     conv_case(2, 16, 7, 7, 8, 1, 1, 2, 2, 0, 0, 1, 1, 1);
+    conv_case(1, 40, 16, 16, 36, 1, 1, 2, 2, 0, 0, 1, 1, 1);
+    conv_case(2, 3, 16, 16, 54, 3, 3, 1, 1, 1, 1, 1, 1, 1); /* stem, 54 = 4.5 row blocks */
+    conv_case(1, 150, 6, 6, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1);  /* im2col depth in panels */
     conv_case(2, 6, 8, 8, 6, 1, 7, 1, 1, 0, 3, 1, 1, 1);    /* conv_7x1_1x7 */
     conv_case(2, 6, 8, 8, 6, 7, 1, 1, 1, 3, 0, 1, 1, 1);
     conv_case(2, 6, 8, 8, 6, 1, 7, 1, 2, 0, 3, 1, 1, 1);
