@@ -52,6 +52,7 @@ typedef struct {
     const char *weights;      /* safetensors file: checked, and embedded with embed */
     bool embed;               /* model.c carries the weights as const data */
     bool train;               /* also DIR/train: the standalone training program */
+    bool cuda;                /* --target cuda: model.cu built by nvcc (else model.c) */
     bool verbose;
 } CgShipOptions;
 

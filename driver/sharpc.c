@@ -87,7 +87,7 @@ static const char *usage_build =
     "  -h, --help      show this help\n";
 
 static const char *usage_emit =
-    "usage: sharpc emit [-I DIR]... FILE --target c -o DIR [--weights W.safetensors]\n"
+    "usage: sharpc emit [-I DIR]... FILE --target c|cuda -o DIR [--weights W.safetensors]\n"
     "                   [--embed-weights] [--train] [--network NAME]\n"
     "\n"
     "Writes portable C99 source of one fixed network of FILE (a genotype network,\n"
@@ -102,7 +102,10 @@ static const char *usage_emit =
     "\n"
     "options:\n"
     "  -o DIR           the directory to write (required)\n"
-    "  --target c       the target language (c; required)\n"
+    "  --target T       the target (required): c, portable C99 (model.c); or cuda,\n"
+    "                   model.cu with the network's CUDA kernels specialized at\n"
+    "                   compile time, built by nvcc (the same model.h API; the\n"
+    "                   classifier copies each chunk of images to the GPU)\n"
     "  --weights FILE   trained weights (safetensors, PyTorch state_dict names):\n"
     "                   checked against the network now; with --embed-weights\n"
     "                   they are compiled into model.c\n"
@@ -202,8 +205,10 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a)
     if (build && !a->output) return usage_error(cmd, "%s", "say where to write the executable: -o EXE");
     if (emit && !a->output) return usage_error(cmd, "%s", "say where to write the source: -o DIR");
     if (emit && !a->target) return usage_error(cmd, "%s", "say which language to write: --target c");
-    if (emit && strcmp(a->target, "c") != 0)
-        return usage_error(cmd, "unknown target '%s' (the one target is c)", a->target);
+    if (emit && strcmp(a->target, "c") != 0 && strcmp(a->target, "cuda") != 0)
+        return usage_error(cmd, "unknown target '%s' (targets: c, cuda)", a->target);
+    if (emit && a->train && strcmp(a->target, "c") != 0)
+        return usage_error(cmd, "%s", "--train is available for --target c only");
     if (emit && a->embed && !a->weights)
         return usage_error(cmd, "%s", "--embed-weights needs the weights: --weights FILE");
     return -1;
@@ -289,7 +294,7 @@ static int cmd_emit(int argc, char **argv)
             Compiled c;
             compile(g, &c);
             CgProgram p = { g, &c.bw, &c.plan, a.file, false };
-            CgShipOptions o = { a.output, a.weights, a.embed, a.train, a.verbose };
+            CgShipOptions o = { a.output, a.weights, a.embed, a.train, strcmp(a.target, "cuda") == 0, a.verbose };
             if (!cg_ship_c(&p, &o)) rc = EXIT_INPUT;
             compiled_free(&c);
             ir_graph_free(g);

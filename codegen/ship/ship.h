@@ -51,8 +51,9 @@ typedef struct {
     char err[512];
 } ShipNet;
 
-/* Plans g's inference; false with s->err when g cannot be emitted. */
-bool ship_plan(const IrGraph *g, ShipNet *s);
+/* Plans g's inference; prologue_ok: the target's depthwise convs can apply
+ * a ReLU as they load. False with s->err when g cannot be emitted. */
+bool ship_plan(const IrGraph *g, bool prologue_ok, ShipNet *s);
 void ship_plan_free(ShipNet *s);
 /* The buffer node that node v reads through input slot `slot` (after
  * identities and folds; for a prologue ReLU, the ReLU's input), or -1 for a
@@ -64,8 +65,32 @@ int ship_value(const ShipNet *s, int u);
  * loader; false with a message on stderr. */
 bool ship_check_weights(const ShipNet *s, const char *path);
 
-/* ship_model.c: model.h, model.c and (embedded weights) model_weights.c. */
+/* ship_model.c: model.h, model.c (or model.cu) and, for embedded weights,
+ * model_weights.c. The writer of the forward: */
+typedef struct {
+    const ShipNet *s;
+    const IrGraph *g;
+    FILE *out;
+    bool cuda;
+    const char **kernels;    /* kernel functions called */
+    int nkernels, capkernels;
+} Writer;
+
 bool ship_model(const CgProgram *p, const CgShipOptions *opt, const char *dir);
+void ship_use_kernel(Writer *w, const char *k);
+/* The C expression of the value node v reads in slot `slot` / of v's own buffer. */
+const char *ship_src(Writer *w, int v, int slot, char *buf, size_t size);
+const char *ship_dst(Writer *w, int v, char *buf, size_t size);
+/* The comment naming the layer node v computes. */
+void ship_comment(Writer *w, int v);
+/* "P + off" or "NULL". */
+void ship_param(int64_t off, char *buf, size_t size);
+bool ship_copy_file(FILE *out, const char *path);
+
+/* ship_cuda.c: the CUDA launches of node v; model.cu up to the loader (the
+ * includes, the kernel templates, the launch geometry). */
+void ship_call_cuda(Writer *w, int v);
+bool ship_cuda_prelude(Writer *w, const CgProgram *p, FILE *c);
 
 /* ship_files.c: main.c, Makefile and README.md. */
 bool ship_files(const CgProgram *p, const CgShipOptions *opt, const char *dir);

@@ -28,8 +28,41 @@ static bool copy_lib(const char *name, FILE *out)
     return ok;
 }
 
+static bool write_makefile_cuda(const CgProgram *p, const CgShipOptions *opt, FILE *m)
+{
+    fprintf(m,
+            "# Makefile: builds `classify`, the classifier of the network '%s'\n"
+            "# (emitted by `sharpc emit --target cuda` from %s): model.cu by nvcc\n"
+            "# for the GPU architecture ARCH, main.c by the C compiler.\n"
+            "#   make                 for sm_80 (A100); make ARCH=sm_90 for H100/H200\n"
+            "#   make ZLIB=1          also read gzip-compressed IDX files (links zlib)\n"
+            "CC = cc\n"
+            "NVCC = nvcc\n"
+            "ARCH = sm_80\n"
+            "CFLAGS = -std=c99 -O2 -Wall -Wextra -Werror -pedantic\n"
+            "NVCCFLAGS = -O3 -std=c++17 -arch=$(ARCH) --default-stream per-thread -Werror all-warnings \\\n"
+            "            -Xcompiler -Wall,-Wextra,-Werror\n"
+            "LDLIBS = -lm\n"
+            "OBJS = main.o model.o%s\n\n"
+            "ifeq ($(ZLIB),1)\n"
+            "CFLAGS += -DMODEL_USE_ZLIB\n"
+            "LDLIBS += -lz\n"
+            "endif\n\n"
+            "classify: $(OBJS)\n"
+            "\t$(NVCC) -arch=$(ARCH) -o $@ $(OBJS) $(LDLIBS)\n\n"
+            "main.o: main.c model.h\n"
+            "\t$(CC) $(CFLAGS) -c main.c\n\n"
+            "model.o: model.cu model.h\n"
+            "\t$(NVCC) $(NVCCFLAGS) -c model.cu\n\n",
+            p->g->name, p->source, opt->embed ? " model_weights.o" : "");
+    if (opt->embed) fprintf(m, "model_weights.o: model_weights.c\n\t$(CC) $(CFLAGS) -c model_weights.c\n\n");
+    fprintf(m, "clean:\n\trm -f classify $(OBJS)\n\n.PHONY: clean\n");
+    return true;
+}
+
 static bool write_makefile(const CgProgram *p, const CgShipOptions *opt, FILE *m)
 {
+    if (opt->cuda) return write_makefile_cuda(p, opt, m);
     fprintf(m,
             "# Makefile: builds `classify`, the classifier of the network '%s'\n"
             "# (emitted by `sharpc emit` from %s). Portable C99, no dependencies.\n"
@@ -68,16 +101,15 @@ static bool write_readme(const CgProgram *p, const CgShipOptions *opt, FILE *r)
 {
     fprintf(r,
             "# %s: standalone inference in C\n\n"
-            "Emitted by `sharpc emit` from `%s`. Portable C99: builds with any C\n"
-            "compiler, needs no library (OpenMP and zlib optional).\n\n"
+            "Emitted by `sharpc emit` from `%s`. %s\n\n"
             "| file | what |\n| --- | --- |\n"
             "| `model.h` | the API and the network's constants (input shape, classes, arena size, normalization) |\n"
-            "| `model.c` | the network fused for inference, the kernels it calls, the weights loader |\n"
+            "| `%s` | the network fused for inference, the kernels it calls, the weights loader |\n"
             "%s"
             "| `main.c` | `classify`, a command-line classifier |\n"
             "| `Makefile` | `make`, `make OPENMP=1`, `make NATIVE=1`, `make ZLIB=1` |\n\n"
             "## Build and run\n\n"
-            "    make OPENMP=1 NATIVE=1\n"
+            "    %s\n"
             "    ./classify %st10k-images-idx3-ubyte          # accuracy (labels found alone)\n"
             "    ./classify %simages.npy --logits logits.npy  # float32 [n, C, H, W] in, logits out\n"
             "    ./classify %stest_batch.bin --bench           # CIFAR-10 batch, with latency\n\n"
@@ -95,7 +127,15 @@ static bool write_readme(const CgProgram *p, const CgShipOptions *opt, FILE *r)
             "of `max_batch * MODEL_ARENA_FLOATS` floats planned by liveness; nothing is\n"
             "allocated after creation and nothing is global, so two models can run in\n"
             "two threads.\n",
-            p->g->name, p->source, opt->embed ? "| `model_weights.c` | the weights, compiled in (`model_create_embedded`) |\n" : "",
+            p->g->name, p->source,
+            opt->cuda ? "CUDA: `model.cu` builds with nvcc (the CUDA toolkit, no other library);\n"
+                        "`main.c` with any C compiler. The images and logits of the API are host\n"
+                        "arrays; each chunk of max_batch images is copied to the GPU and back."
+                      : "Portable C99: builds with any C compiler, needs no library (OpenMP and\n"
+                        "zlib optional).",
+            opt->cuda ? "model.cu" : "model.c",
+            opt->embed ? "| `model_weights.c` | the weights, compiled in (`model_create_embedded`) |\n" : "",
+            opt->cuda ? "make ARCH=sm_90            # nvcc; sm_80 for A100" : "make OPENMP=1 NATIVE=1",
             opt->embed ? "" : "--weights weights.safetensors ", opt->embed ? "" : "--weights weights.safetensors ",
             opt->embed ? "" : "--weights weights.safetensors ");
     if (opt->train)

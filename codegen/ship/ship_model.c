@@ -25,17 +25,9 @@
 #error "SHARPC_SHIP_LIB_DIR must name codegen/ship/lib (set by CMake)"
 #endif
 
-typedef struct {
-    const ShipNet *s;
-    const IrGraph *g;
-    FILE *out;
-    const char **kernels; /* kernel functions called */
-    int nkernels, capkernels;
-} Writer;
-
 static const uint32_t *ins(const IrGraph *g, int v) { return ir_inputs(g, v); }
 
-static void use_kernel(Writer *w, const char *k)
+void ship_use_kernel(Writer *w, const char *k)
 {
     for (int i = 0; i < w->nkernels; i++)
         if (strcmp(w->kernels[i], k) == 0) return;
@@ -44,7 +36,7 @@ static void use_kernel(Writer *w, const char *k)
 }
 
 /* The C expression of the value node v reads in slot `slot`. */
-static const char *src(Writer *w, int v, int slot, char *buf, size_t size)
+const char *ship_src(Writer *w, int v, int slot, char *buf, size_t size)
 {
     const IrGraph *g = w->g;
     int u = ship_value(w->s, (int)ins(g, v)[slot]);
@@ -56,7 +48,7 @@ static const char *src(Writer *w, int v, int slot, char *buf, size_t size)
 }
 
 /* The C expression of node v's own buffer. */
-static const char *dst(Writer *w, int v, char *buf, size_t size)
+const char *ship_dst(Writer *w, int v, char *buf, size_t size)
 {
     if (v == w->s->rep[w->s->out] && w->s->direct_out) snprintf(buf, size, "out");
     else snprintf(buf, size, "A + (ptrdiff_t)N * %" PRId64, w->s->off[v]);
@@ -77,7 +69,7 @@ static const char *layer_name(Writer *w, int v, char *buf, size_t size)
     return buf;
 }
 
-static void comment(Writer *w, int v)
+void ship_comment(Writer *w, int v)
 {
     const IrGraph *g = w->g;
     const IrNode *n = &g->nodes[v];
@@ -100,7 +92,7 @@ static void comment(Writer *w, int v)
             w->s->relu_after[v] ? " + relu" : "", ir_shape_str(n->shape, sb, sizeof sb));
 }
 
-static void param(int64_t off, char *buf, size_t size)
+void ship_param(int64_t off, char *buf, size_t size)
 {
     if (off < 0) snprintf(buf, size, "NULL");
     else snprintf(buf, size, "P + %" PRId64, off);
@@ -109,6 +101,10 @@ static void param(int64_t off, char *buf, size_t size)
 /* One kernel call (or a few) for computed node v. */
 static void call(Writer *w, int v)
 {
+    if (w->cuda) {
+        ship_call_cuda(w, v);
+        return;
+    }
     const IrGraph *g = w->g;
     const ShipNet *s = w->s;
     const IrNode *n = &g->nodes[v];
@@ -118,66 +114,66 @@ static void call(Writer *w, int v)
     const IrShape *xs = n->nin ? &g->nodes[ins(g, v)[0]].shape : NULL;
     int64_t numel = ir_shape_numel(n->shape);
     int C = n->shape.d[1], HW = n->shape.rank == 4 ? n->shape.d[2] * n->shape.d[3] : 1;
-    comment(w, v);
+    ship_comment(w, v);
     switch (n->op) {
     case OP_CONV2D: {
         if (a->pt != a->pb || a->pl != a->pr) die("asymmetric padding reaches the emitter");
         int x = ship_value(s, (int)ins(g, v)[0]);
         bool pre = s->prologue[x];
         const char *k = pre ? "k_conv2d_fwd_pre" : "k_conv2d_fwd";
-        use_kernel(w, k);
-        param(s->pw[v], pb, sizeof pb);
+        ship_use_kernel(w, k);
+        ship_param(s->pw[v], pb, sizeof pb);
         fprintf(o, "    %s(N, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %s%s, %s, %s);\n", k, xs->d[1],
                 xs->d[2], xs->d[3], C, a->kh, a->kw, a->sh, a->sw, a->pt, a->pl, a->dh, a->dw, a->groups,
-                pre ? "NULL, NULL, NULL, " : "", src(w, v, 0, xb, sizeof xb), pb, dst(w, v, yb, sizeof yb));
+                pre ? "NULL, NULL, NULL, " : "", ship_src(w, v, 0, xb, sizeof xb), pb, ship_dst(w, v, yb, sizeof yb));
         if (s->pb[v] >= 0 || s->relu_after[v]) {
-            use_kernel(w, "k_channel_affine_fwd");
-            param(s->pb[v], qb, sizeof qb);
+            ship_use_kernel(w, "k_channel_affine_fwd");
+            ship_param(s->pb[v], qb, sizeof qb);
             fprintf(o, "    k_channel_affine_fwd(N, %d, %d, %d, NULL, %s, %s, %s);\n", C, HW, s->relu_after[v], qb, yb,
                     yb);
         }
         return;
     }
     case OP_BATCH_NORM:
-        use_kernel(w, "k_channel_affine_fwd");
-        param(s->pw[v], pb, sizeof pb);
-        param(s->pb[v], qb, sizeof qb);
+        ship_use_kernel(w, "k_channel_affine_fwd");
+        ship_param(s->pw[v], pb, sizeof pb);
+        ship_param(s->pb[v], qb, sizeof qb);
         fprintf(o, "    k_channel_affine_fwd(N, %d, %d, %d, %s, %s, %s, %s);\n", C, HW, s->relu_after[v], pb, qb,
-                src(w, v, 0, xb, sizeof xb), dst(w, v, yb, sizeof yb));
+                ship_src(w, v, 0, xb, sizeof xb), ship_dst(w, v, yb, sizeof yb));
         return;
     case OP_RELU:
-        use_kernel(w, "k_relu_fwd");
-        fprintf(o, "    k_relu_fwd((ptrdiff_t)N * %" PRId64 ", %s, %s);\n", numel, src(w, v, 0, xb, sizeof xb),
-                dst(w, v, yb, sizeof yb));
+        ship_use_kernel(w, "k_relu_fwd");
+        fprintf(o, "    k_relu_fwd((ptrdiff_t)N * %" PRId64 ", %s, %s);\n", numel, ship_src(w, v, 0, xb, sizeof xb),
+                ship_dst(w, v, yb, sizeof yb));
         return;
     case OP_MAX_POOL:
     case OP_AVG_POOL: {
         if (a->pt != a->pb || a->pl != a->pr) die("asymmetric padding reaches the emitter");
         const char *k = n->op == OP_MAX_POOL ? "k_maxpool_fwd" : "k_avgpool_fwd";
-        use_kernel(w, k);
+        ship_use_kernel(w, k);
         fprintf(o, "    %s(N, %d, %d, %d, %d, %d, %d, %d, %d, %d, ", k, xs->d[1], xs->d[2], xs->d[3], a->kh, a->kw,
                 a->sh, a->sw, a->pt, a->pl);
         if (n->op == OP_AVG_POOL) fprintf(o, "%d, ", a->cip);
-        fprintf(o, "%s, %s);\n", src(w, v, 0, xb, sizeof xb), dst(w, v, yb, sizeof yb));
+        fprintf(o, "%s, %s);\n", ship_src(w, v, 0, xb, sizeof xb), ship_dst(w, v, yb, sizeof yb));
         return;
     }
     case OP_PAD:
-        use_kernel(w, "k_pad_fwd");
+        ship_use_kernel(w, "k_pad_fwd");
         fprintf(o, "    k_pad_fwd(N, %d, %d, %d, %d, %d, %d, %d, %s, %s);\n", xs->d[1], xs->d[2], xs->d[3], a->pt, a->pb,
-                a->pl, a->pr, src(w, v, 0, xb, sizeof xb), dst(w, v, yb, sizeof yb));
+                a->pl, a->pr, ship_src(w, v, 0, xb, sizeof xb), ship_dst(w, v, yb, sizeof yb));
         return;
     case OP_SLICE:
-        use_kernel(w, "k_slice_channels_fwd");
+        ship_use_kernel(w, "k_slice_channels_fwd");
         fprintf(o, "    k_slice_channels_fwd(N, %d, %d, %d, %d, %s, %s);\n", xs->d[1], xs->d[2] * xs->d[3], a->start,
-                a->end - a->start, src(w, v, 0, xb, sizeof xb), dst(w, v, yb, sizeof yb));
+                a->end - a->start, ship_src(w, v, 0, xb, sizeof xb), ship_dst(w, v, yb, sizeof yb));
         return;
     case OP_CONCAT: {
-        use_kernel(w, "k_concat_put");
+        ship_use_kernel(w, "k_concat_put");
         int c0 = 0;
         for (int i = 0; i < n->nin; i++) {
             int ci = g->nodes[ins(g, v)[i]].shape.d[1];
-            fprintf(o, "    k_concat_put(N, %d, %d, %d, %d, %s, %s);\n", C, HW, c0, ci, src(w, v, i, xb, sizeof xb),
-                    dst(w, v, yb, sizeof yb));
+            fprintf(o, "    k_concat_put(N, %d, %d, %d, %d, %s, %s);\n", C, HW, c0, ci, ship_src(w, v, i, xb, sizeof xb),
+                    ship_dst(w, v, yb, sizeof yb));
             c0 += ci;
         }
         return;
@@ -188,38 +184,38 @@ static void call(Writer *w, int v)
             if (ship_reads(s, v, i) >= 0 || g->nodes[ship_value(s, (int)ins(g, v)[i])].op == OP_INPUT) terms[k++] = i;
         if (k < 2) die("a sum of fewer than two terms reaches the emitter");
         char bb[96];
-        use_kernel(w, "k_add_fwd");
-        fprintf(o, "    k_add_fwd((ptrdiff_t)N * %" PRId64 ", %s, %s, %s);\n", numel, src(w, v, terms[0], xb, sizeof xb),
-                src(w, v, terms[1], bb, sizeof bb), dst(w, v, yb, sizeof yb));
+        ship_use_kernel(w, "k_add_fwd");
+        fprintf(o, "    k_add_fwd((ptrdiff_t)N * %" PRId64 ", %s, %s, %s);\n", numel, ship_src(w, v, terms[0], xb, sizeof xb),
+                ship_src(w, v, terms[1], bb, sizeof bb), ship_dst(w, v, yb, sizeof yb));
         for (int i = 2; i < k; i++) {
-            use_kernel(w, "k_acc");
-            fprintf(o, "    k_acc((ptrdiff_t)N * %" PRId64 ", %s, %s);\n", numel, src(w, v, terms[i], xb, sizeof xb), yb);
+            ship_use_kernel(w, "k_acc");
+            fprintf(o, "    k_acc((ptrdiff_t)N * %" PRId64 ", %s, %s);\n", numel, ship_src(w, v, terms[i], xb, sizeof xb), yb);
         }
         return;
     }
     case OP_SCALE:
-        use_kernel(w, "k_scale_fwd");
+        ship_use_kernel(w, "k_scale_fwd");
         fprintf(o, "    k_scale_fwd((ptrdiff_t)N * %" PRId64 ", (real)%.9g, %s, %s);\n", numel, a->scale,
-                src(w, v, 0, xb, sizeof xb), dst(w, v, yb, sizeof yb));
+                ship_src(w, v, 0, xb, sizeof xb), ship_dst(w, v, yb, sizeof yb));
         return;
     case OP_ZERO:
-        use_kernel(w, "k_zero_fwd");
+        ship_use_kernel(w, "k_zero_fwd");
         fprintf(o, "    k_zero_fwd(N, %d, %d, %d, %d, %s);\n", xs->d[1], xs->d[2], xs->d[3], a->sh,
-                dst(w, v, yb, sizeof yb));
+                ship_dst(w, v, yb, sizeof yb));
         return;
     case OP_GLOBAL_AVG_POOL:
-        use_kernel(w, "k_gap_fwd");
-        fprintf(o, "    k_gap_fwd(N, %d, %d, %s, %s);\n", xs->d[1], xs->d[2] * xs->d[3], src(w, v, 0, xb, sizeof xb),
-                dst(w, v, yb, sizeof yb));
+        ship_use_kernel(w, "k_gap_fwd");
+        fprintf(o, "    k_gap_fwd(N, %d, %d, %s, %s);\n", xs->d[1], xs->d[2] * xs->d[3], ship_src(w, v, 0, xb, sizeof xb),
+                ship_dst(w, v, yb, sizeof yb));
         return;
     case OP_LINEAR:
-        use_kernel(w, "k_linear_fwd");
-        param(s->pw[v], pb, sizeof pb);
-        param(s->pb[v], qb, sizeof qb);
+        ship_use_kernel(w, "k_linear_fwd");
+        ship_param(s->pw[v], pb, sizeof pb);
+        ship_param(s->pb[v], qb, sizeof qb);
         fprintf(o, "    k_linear_fwd(N, %d, %d, %s, %s, %s, %s);\n", ir_shape_numel(*xs), C,
-                src(w, v, 0, xb, sizeof xb), pb, qb, dst(w, v, yb, sizeof yb));
+                ship_src(w, v, 0, xb, sizeof xb), pb, qb, ship_dst(w, v, yb, sizeof yb));
         if (s->relu_after[v]) {
-            use_kernel(w, "k_relu_fwd");
+            ship_use_kernel(w, "k_relu_fwd");
             fprintf(o, "    k_relu_fwd((ptrdiff_t)N * %d, %s, %s);\n", C, yb, yb);
         }
         return;
@@ -270,18 +266,34 @@ static void write_forward(Writer *w)
     }
     if (cur[0]) fprintf(w->out, "}\n\n");
     int rep = s->rep[s->out];
-    fprintf(w->out,
-            "void model_forward(model_t *m, int n, const float *images, float *logits)\n{\n"
-            "    int i;\n"
-            "    for (i = 0; i < n; i += m->max_batch) {\n"
-            "        int N = n - i < m->max_batch ? n - i : m->max_batch;\n"
-            "        const real *x = images + (ptrdiff_t)i * MODEL_IN_C * MODEL_IN_H * MODEL_IN_W;\n"
-            "        real *out = logits + (ptrdiff_t)i * MODEL_CLASSES;\n");
+    const char *in = "(ptrdiff_t)i * MODEL_IN_C * MODEL_IN_H * MODEL_IN_W";
+    fprintf(w->out, "int model_forward(model_t *m, int n, const float *images, float *logits)\n{\n"
+                    "    int i;\n"
+                    "    for (i = 0; i < n; i += m->max_batch) {\n"
+                    "        int N = n - i < m->max_batch ? n - i : m->max_batch;\n");
+    if (w->cuda)
+        fprintf(w->out, "        const real *x = m->x;\n"
+                        "        real *out = m->y;\n"
+                        "        if (M_CUDA(cudaMemcpy(m->x, images + %s, sizeof(real) * (size_t)N * MODEL_IN_C * "
+                        "MODEL_IN_H * MODEL_IN_W, cudaMemcpyHostToDevice), m->err, sizeof m->err))\n"
+                        "            return -1;\n", in);
+    else
+        fprintf(w->out, "        const real *x = images + %s;\n"
+                        "        real *out = logits + (ptrdiff_t)i * MODEL_CLASSES;\n", in);
     for (int b = 0; b < nblocks; b++) fprintf(w->out, "        %s(m->params, x, m->arena, out, N);\n", names[b]);
-    if (!s->direct_out)
+    if (!s->direct_out && w->cuda)
+        fprintf(w->out, "        if (M_CUDA(cudaMemcpy(out, m->arena + (ptrdiff_t)N * %" PRId64 ", sizeof(real) * (size_t)N * "
+                        "MODEL_CLASSES, cudaMemcpyDeviceToDevice), m->err, sizeof m->err))\n            return -1;\n",
+                s->off[rep]);
+    else if (!s->direct_out)
         fprintf(w->out, "        memcpy(out, m->arena + (ptrdiff_t)N * %" PRId64 ", sizeof(real) * (size_t)N * MODEL_CLASSES);\n",
                 s->off[rep]);
-    fprintf(w->out, "    }\n}\n");
+    if (w->cuda)
+        fprintf(w->out, "        if (M_CUDA(cudaGetLastError(), m->err, sizeof m->err) ||\n"
+                        "            M_CUDA(cudaMemcpy(logits + (ptrdiff_t)i * MODEL_CLASSES, m->y, sizeof(real) * (size_t)N * "
+                        "MODEL_CLASSES, cudaMemcpyDeviceToHost), m->err, sizeof m->err))\n"
+                        "            return -1;\n");
+    fprintf(w->out, "    }\n    return 0;\n}\n");
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -310,7 +322,7 @@ static int kernel_sources(char ***paths)
     return n;
 }
 
-static bool copy_file(FILE *out, const char *path)
+bool ship_copy_file(FILE *out, const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -379,7 +391,7 @@ static bool write_header(Writer *w, const CgProgram *p, const CgShipOptions *opt
             " * allocated after that, and no state is global, so separate models can run\n"
             " * in separate threads (one model is not reentrant). Build with -fopenmp to\n"
             " * run each layer on several threads (OMP_NUM_THREADS). */\n"
-            "#ifndef MODEL_H\n#define MODEL_H\n\n#include <stddef.h>\n\n",
+            "#ifndef MODEL_H\n#define MODEL_H\n\n#include <stddef.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n",
             g->name, p->source);
     fprintf(h, "#define MODEL_NAME \"%s\"\n", g->name);
     fprintf(h, "#define MODEL_IN_C %d\n#define MODEL_IN_H %d\n#define MODEL_IN_W %d\n", is->d[1], is->d[2], is->d[3]);
@@ -395,7 +407,10 @@ static bool write_header(Writer *w, const CgProgram *p, const CgShipOptions *opt
         for (int c = 0; c < nm->c; c++) fprintf(h, "%s%.17g", c ? ", " : "", nm->std[c]);
         fprintf(h, "}\n");
     }
-    fprintf(h, "#define MODEL_EMBEDDED_WEIGHTS %d\n\n", opt->embed ? 1 : 0);
+    fprintf(h, "#define MODEL_EMBEDDED_WEIGHTS %d\n", opt->embed ? 1 : 0);
+    fprintf(h, "/* where the network runs: \"cpu\" (model.c) or \"cuda\" (model.cu; images and\n"
+               " * logits stay host arrays, each chunk is copied to and from the GPU) */\n"
+               "#define MODEL_TARGET \"%s\"\n\n", opt->cuda ? "cuda" : "cpu");
     fprintf(h,
             "typedef struct model model_t;\n\n"
             "/* Creates the model from a safetensors weights file (PyTorch state_dict\n"
@@ -409,12 +424,40 @@ static bool write_header(Writer *w, const CgProgram *p, const CgShipOptions *opt
             "/* The same from the weights compiled into model_weights.c. */\n"
             "model_t *model_create_embedded(int max_batch, char *err, size_t errsize);\n"
             "#endif\n"
-            "/* logits = the network on n images (see above). */\n"
-            "void model_forward(model_t *m, int n, const float *images, float *logits);\n"
+            "/* logits = the network on n images (see above). Returns 0, or -1 when the\n"
+            " * device failed (model_last_error() says how; the CPU build cannot fail). */\n"
+            "int model_forward(model_t *m, int n, const float *images, float *logits);\n"
+            "const char *model_last_error(const model_t *m);\n"
             "/* The bytes of the model's activation arena. */\n"
             "size_t model_arena_bytes(const model_t *m);\n"
-            "void model_free(model_t *m);\n\n#endif\n");
+            "void model_free(model_t *m);\n\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
     return true;
+}
+
+/* model.c up to the loader: the includes and the kernels it calls. */
+static bool c_prelude(Writer *w, const CgProgram *p, FILE *c)
+{
+    fprintf(c,
+            "/* model.c: the network '%s' of %s, for inference (see model.h).\n"
+            " * Emitted by `sharpc emit`. Batch norm is folded into the convolution\n"
+            " * before it when the weights are loaded; ReLUs run in the epilogue of\n"
+            " * the kernel that makes their input, or as the depthwise convolutions\n"
+            " * that read them load their input; drop path, zero ops, identities and\n"
+            " * the auxiliary head are gone. Every activation lives at a fixed offset\n"
+            " * (times the batch) in one arena planned by liveness. */\n"
+            "#include \"model.h\"\n\n"
+            "#include <errno.h>\n#include <limits.h>\n#include <math.h>\n#include <stdint.h>\n#include <stdio.h>\n"
+            "#include <stdlib.h>\n#include <string.h>\n\n",
+            w->g->name, p->source);
+    fprintf(c, "/* ---- kernels: sharpc's runtime/kernels/cpu, the ones this network calls;\n"
+               " * every call below passes its shapes as literals, so the compiler\n"
+               " * specializes each kernel to its layer ---- */\n\n#define K_FN static\n");
+    char **paths;
+    int np = kernel_sources(&paths);
+    bool ok = ship_shake((const char *const *)paths, np, w->kernels, w->nkernels, c);
+    for (int i = 0; i < np; i++) free(paths[i]);
+    free(paths);
+    return ok;
 }
 
 static bool write_source(Writer *w, const CgProgram *p, FILE *c)
@@ -430,32 +473,13 @@ static bool write_source(Writer *w, const CgProgram *p, FILE *c)
     fclose(w->out);
     w->out = c;
 
-    fprintf(c,
-            "/* model.c: the network '%s' of %s, for inference (see model.h).\n"
-            " * Emitted by `sharpc emit`. Batch norm is folded into the convolution\n"
-            " * before it when the weights are loaded; ReLUs run in the epilogue of\n"
-            " * the kernel that makes their input, or as the depthwise convolutions\n"
-            " * that read them load their input; drop path, zero ops, identities and\n"
-            " * the auxiliary head are gone. Every activation lives at a fixed offset\n"
-            " * (times the batch) in one arena planned by liveness. */\n"
-            "#include \"model.h\"\n\n"
-            "#include <errno.h>\n#include <limits.h>\n#include <math.h>\n#include <stdint.h>\n#include <stdio.h>\n"
-            "#include <stdlib.h>\n#include <string.h>\n\n",
-            g->name, p->source);
-    fprintf(c, "/* ---- kernels: sharpc's runtime/kernels/cpu, the ones this network calls;\n"
-               " * every call below passes its shapes as literals, so the compiler\n"
-               " * specializes each kernel to its layer ---- */\n\n#define K_FN static\n");
-    char **paths;
-    int np = kernel_sources(&paths);
-    bool ok = ship_shake((const char *const *)paths, np, w->kernels, w->nkernels, c);
-    for (int i = 0; i < np; i++) free(paths[i]);
-    free(paths);
+    bool ok = w->cuda ? ship_cuda_prelude(w, p, c) : c_prelude(w, p, c);
     if (!ok) {
         free(fwd);
         return false;
     }
     fputc('\n', c);
-    if (!copy_file(c, SHARPC_SHIP_LIB_DIR "/model_load.c")) {
+    if (!ship_copy_file(c, SHARPC_SHIP_LIB_DIR "/model_load.c")) {
         free(fwd);
         return false;
     }
@@ -486,7 +510,9 @@ static bool write_source(Writer *w, const CgProgram *p, FILE *c)
     free(order);
 
     fputc('\n', c);
-    ok = copy_file(c, SHARPC_SHIP_LIB_DIR "/model_api.c");
+    ok = ship_copy_file(c, w->cuda ? SHARPC_SHIP_LIB_DIR "/model_api_cuda.cu" : SHARPC_SHIP_LIB_DIR "/model_api.c");
+    fputc('\n', c);
+    ok = ok && ship_copy_file(c, SHARPC_SHIP_LIB_DIR "/model_create.c");
     fprintf(c, "\n/* ---- the network, block by block ---- */\n\n");
     fputs(fwd, c);
     free(fwd);
@@ -522,23 +548,25 @@ static bool write_weights(const char *path, FILE *c)
 bool ship_model(const CgProgram *p, const CgShipOptions *opt, const char *dir)
 {
     ShipNet s;
-    if (!ship_plan(p->g, &s)) {
+    if (!ship_plan(p->g, !opt->cuda, &s)) {
         fprintf(stderr, "%s: error: %s\n", p->source, s.err);
         ship_plan_free(&s);
         return false;
     }
     bool ok = !opt->weights || ship_check_weights(&s, opt->weights);
-    Writer w = { &s, p->g, NULL, NULL, 0, 0 };
+    Writer w = { &s, p->g, NULL, opt->cuda, NULL, 0, 0 };
+    const char *src = opt->cuda ? "model.cu" : "model.c";
     FILE *f;
-    if (ok) ok = (f = ship_open(dir, "model.c")) && write_source(&w, p, f) & ship_close(f, dir, "model.c");
+    if (ok) ok = (f = ship_open(dir, src)) && write_source(&w, p, f) & ship_close(f, dir, src);
     if (ok) ok = (f = ship_open(dir, "model.h")) && write_header(&w, p, opt, f) & ship_close(f, dir, "model.h");
     if (ok && opt->embed)
         ok = (f = ship_open(dir, "model_weights.c")) && write_weights(opt->weights, f) &
              ship_close(f, dir, "model_weights.c");
     if (ok)
         printf("%s: arena %" PRId64 " floats per image (%.1f KiB; %" PRId64 " without reuse), %" PRId64
-               " parameters after folding, %d kernels\n",
-               opt->dir, s.arena, s.arena * 4 / 1024.0, s.naive, s.nparams, w.nkernels);
+               " parameters after folding, %d %s\n",
+               opt->dir, s.arena, s.arena * 4 / 1024.0, s.naive, s.nparams, w.nkernels,
+               opt->cuda ? "CUDA kernel files" : "kernels");
     free(w.kernels);
     ship_plan_free(&s);
     return ok;

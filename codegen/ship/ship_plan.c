@@ -6,8 +6,9 @@
  *   convolution of a concat before it); any other batch norm becomes a
  *   per-channel scale and shift.
  * - A ReLU runs in the epilogue of the kernel that made its input when it is
- *   that value's one reader; else, when only depthwise convolutions read it,
- *   they apply it as they load their input; else it is computed once.
+ *   that value's one reader; else, when only depthwise convolutions read it
+ *   (and the target's kernels can), they apply it as they load their input;
+ *   else it is computed once.
  * - Every value that remains gets an offset in one arena, per sample,
  *   reused as soon as its last reader has run (first fit, in node order).
  * The parameters are the state_dict tensors after folding (the fold steps
@@ -62,10 +63,11 @@ static void fold_bn(ShipNet *s, ShipFold *f, int b, int c0, int co)
     f->co = co;
 }
 
+/* Parameter space, 16-float aligned (vector loads of weights stay aligned). */
 static int64_t take(ShipNet *s, int64_t floats)
 {
-    int64_t at = s->nparams;
-    s->nparams += floats;
+    int64_t at = (s->nparams + ALIGN - 1) / ALIGN * ALIGN;
+    s->nparams = at + floats;
     return at;
 }
 
@@ -127,7 +129,7 @@ int ship_reads(const ShipNet *s, int v, int slot)
     return b;
 }
 
-bool ship_plan(const IrGraph *g, ShipNet *s)
+bool ship_plan(const IrGraph *g, bool prologue_ok, ShipNet *s)
 {
     memset(s, 0, sizeof *s);
     s->g = g;
@@ -252,7 +254,7 @@ bool ship_plan(const IrGraph *g, ShipNet *s)
                 for (int i = 0; i < g->nodes[c].nin; i++)
                     if (repa[ins(g, c)[i]] == v && !(i == 0 && is_depthwise(g, c))) dw = false;
             }
-            if (dw) {
+            if (dw && prologue_ok) {
                 s->prologue[v] = true;
                 continue;
             }

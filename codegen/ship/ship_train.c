@@ -1,10 +1,312 @@
 /* ship_train.c: the standalone training program of `sharpc emit --train`
- * (being written: until then --train is refused with a clear message). */
-#include "codegen.h"
+ * (DIR/train). It is the program `sharpc build` makes, as source:
+ *   kernels.c, net.c   the network's C as cg_write_c writes it (the kernel
+ *                      wrappers; the programs, the sharp_net descriptor, the
+ *                      .nas run settings and main() calling rt_main());
+ *   runtime/           a copy of the runtime sources the program links
+ *                      (libsharprt less the GPU layer), names unchanged, with
+ *                      cpu_kernels_all.h written here rather than by CMake;
+ *   Makefile           builds `train` from these files alone (C99, gcc or
+ *                      clang; OpenMP, zlib and -march=native optional);
+ *   README.md          what it is, how to build and run it, what it writes.
+ * Nothing outside DIR/train is included. Built with `make OPENMP=1 NATIVE=1`
+ * every unit gets the flags `sharpc build` gives it, so the same seed and
+ * thread count repeat the `sharpc build` executable's run bit for bit. */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ship.h"
+#include "util.h"
+
+#ifndef SHARPC_RUNTIME_DIR
+#error "SHARPC_RUNTIME_DIR must name runtime/ (set by CMake)"
+#endif
+
+/* Runtime sources a CPU training program leaves out, and why. */
+static const struct {
+    const char *name, *why;
+} left_out[] = {
+    { "rt_cuda.c", "the GPU device layer (CUDA driver, NVRTC, cuDNN through dlopen): nothing a CPU program calls" },
+};
+
+/* A sorted list of file names. */
+typedef struct {
+    char **name;
+    int n, cap;
+} Names;
+
+static void names_free(Names *l)
+{
+    for (int i = 0; i < l->n; i++) free(l->name[i]);
+    free(l->name);
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool has_suffix(const char *s, const char *suf)
+{
+    size_t n = strlen(s), k = strlen(suf);
+    return n > k && strcmp(s + n - k, suf) == 0;
+}
+
+static bool is_left_out(const char *name)
+{
+    for (size_t i = 0; i < sizeof left_out / sizeof left_out[0]; i++)
+        if (strcmp(name, left_out[i].name) == 0) return true;
+    return false;
+}
+
+/* Lists the files of dir ending in suf (less the left-out ones), sorted. */
+static bool list_dir(const char *dir, const char *suf, Names *l)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "sharpc emit: cannot read the runtime sources in %s: %s\n", dir, strerror(errno));
+        return false;
+    }
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (has_suffix(e->d_name, suf) && !is_left_out(e->d_name)) {
+            GROW(l->name, l->cap, l->n + 1);
+            l->name[l->n++] = xstrdup(e->d_name);
+        }
+    closedir(d);
+    qsort(l->name, (size_t)l->n, sizeof l->name[0], cmp_name);
+    return true;
+}
+
+/* Copies from_dir/name to to_dir/name. */
+static bool copy_file(const char *from_dir, const char *to_dir, const char *name)
+{
+    char src[4096];
+    snprintf(src, sizeof src, "%s/%s", from_dir, name);
+    FILE *in = fopen(src, "rb");
+    if (!in) {
+        fprintf(stderr, "sharpc emit: cannot read %s: %s\n", src, strerror(errno));
+        return false;
+    }
+    FILE *out = ship_open(to_dir, name);
+    bool ok = out != NULL;
+    char buf[65536];
+    size_t k;
+    while (ok && (k = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, k, out) != k) ok = false;
+    if (ferror(in)) {
+        fprintf(stderr, "sharpc emit: cannot read %s: %s\n", src, strerror(errno));
+        ok = false;
+    }
+    fclose(in);
+    if (out && !ship_close(out, to_dir, name)) ok = false;
+    return ok;
+}
+
+static bool make_dir(const char *path)
+{
+    if (mkdir(path, 0777) == 0) return true;
+    fprintf(stderr, "sharpc emit: cannot create %s: %s\n", path, strerror(errno));
+    return false;
+}
+
+/* The runtime's sources and headers, and the kernels', in one program. */
+typedef struct {
+    Names rt_c, rt_h;  /* sources and headers in runtime/ */
+    Names k_c, k_h;    /* sources and headers in runtime/kernels/cpu/ */
+} Sources;
+
+static void sources_free(Sources *s)
+{
+    names_free(&s->rt_c);
+    names_free(&s->rt_h);
+    names_free(&s->k_c);
+    names_free(&s->k_h);
+}
+
+/* Copies the runtime into dir/runtime and writes cpu_kernels_all.h. */
+static bool copy_runtime(const char *dir, Sources *s)
+{
+    const char *rt = SHARPC_RUNTIME_DIR, *kern = SHARPC_RUNTIME_DIR "/kernels/cpu";
+    if (!list_dir(rt, ".c", &s->rt_c) || !list_dir(rt, ".h", &s->rt_h) || !list_dir(kern, ".c", &s->k_c) ||
+        !list_dir(kern, ".h", &s->k_h))
+        return false;
+    char rdir[4096], kdir[4096];
+    snprintf(rdir, sizeof rdir, "%s/runtime", dir);
+    snprintf(kdir, sizeof kdir, "%s/runtime/kernels", dir);
+    if (!make_dir(rdir) || !make_dir(kdir)) return false;
+    snprintf(kdir, sizeof kdir, "%s/runtime/kernels/cpu", dir);
+    if (!make_dir(kdir)) return false;
+    const Names *lists[] = { &s->rt_c, &s->rt_h, &s->k_c, &s->k_h };
+    for (int l = 0; l < 4; l++)
+        for (int i = 0; i < lists[l]->n; i++)
+            if (!copy_file(l < 2 ? rt : kern, l < 2 ? rdir : kdir, lists[l]->name[i])) return false;
+    /* the kernel unit pastes every kernel in, as CMake's header does */
+    FILE *f = ship_open(kdir, "cpu_kernels_all.h");
+    if (!f) return false;
+    fprintf(f, "/* cpu_kernels_all.h: every CPU kernel source, pasted into kernels.c as\n"
+               " * `static inline` (kernels.c defines K_FN first). Written by sharpc emit. */\n");
+    for (int i = 0; i < s->k_c.n; i++) fprintf(f, "#include \"%s\"\n", s->k_c.name[i]);
+    return ship_close(f, kdir, "cpu_kernels_all.h");
+}
+
+/* Prints `NAME = prefix/a.c prefix/b.c ...` wrapped, one file a line. */
+static void make_list(FILE *m, const char *var, const char *prefix, const Names *l)
+{
+    fprintf(m, "%s =", var);
+    for (int i = 0; i < l->n; i++) fprintf(m, " \\\n    %s%s", prefix, l->name[i]);
+    fputs("\n", m);
+}
+
+static bool write_makefile(const CgProgram *p, const Sources *s, FILE *m)
+{
+    fprintf(m,
+            "# Makefile: builds `train`, the standalone training program of network\n"
+            "# '%s'. Emitted by `sharpc emit --train` from\n"
+            "# %s. GNU make.\n"
+            "#   make              strict C99 build (any C compiler), one thread\n"
+            "#   make OPENMP=1     OpenMP threads in the kernels and augmentation (--threads)\n"
+            "#   make ZLIB=1       also read gzip-compressed IDX files (links zlib)\n"
+            "#   make NATIVE=1     kernels tuned for this CPU (-O3 -march=native\n"
+            "#                     -ffp-contract=fast, as `sharpc build` compiles them)\n"
+            "#   make CC=clang     another compiler; CFLAGS=... replaces the flags\n"
+            "# NATIVE touches the kernel units only: the runtime keeps CFLAGS, so that\n"
+            "# `make OPENMP=1 NATIVE=1` gives the `sharpc build` executable's numbers.\n"
+            "CC = cc\n"
+            "CFLAGS = -std=c99 -O2 -Wall -Wextra -Werror -pedantic\n"
+            "CPPFLAGS = -Iruntime -Iruntime/kernels/cpu\n"
+            "LDLIBS = -lm\n"
+            "KFLAGS =\n\n"
+            "ifeq ($(OPENMP),1)\n"
+            "XFLAGS += -fopenmp\n"
+            "endif\n"
+            "ifeq ($(ZLIB),1)\n"
+            "CPPFLAGS += -DSHARPRT_HAVE_ZLIB=1\n"
+            "LDLIBS += -lz\n"
+            "endif\n"
+            "ifeq ($(NATIVE),1)\n"
+            "KFLAGS += -O3 -march=native -ffp-contract=fast\n"
+            "endif\n\n"
+            "# the runtime: data sets, augmentation, optimizers, schedules,\n"
+            "# checkpoints, safetensors, the training loop, the command line\n",
+            p->g->name, p->source);
+    make_list(m, "RT_SRCS", "runtime/", &s->rt_c);
+    fputs("# the CPU kernels (the runtime calls a few; kernels.c pastes them all)\n", m);
+    make_list(m, "KERNEL_SRCS", "runtime/kernels/cpu/", &s->k_c);
+    fputs("HEADERS =", m);
+    for (int i = 0; i < s->rt_h.n; i++) fprintf(m, " \\\n    runtime/%s", s->rt_h.name[i]);
+    for (int i = 0; i < s->k_h.n; i++) fprintf(m, " \\\n    runtime/kernels/cpu/%s", s->k_h.name[i]);
+    fputs(" \\\n    runtime/kernels/cpu/cpu_kernels_all.h\n", m);
+    fputs("RT_OBJS = $(RT_SRCS:.c=.o)\n"
+          "KERNEL_OBJS = $(KERNEL_SRCS:.c=.o)\n\n"
+          "all: train\n\n"
+          "# net.c: the network's forward, backward and eval programs, settings, main();\n"
+          "# kernels.c: one wrapper per kernel call, every shape a literal\n"
+          "train: kernels.o net.o libsharprt.a\n"
+          "\t$(CC) $(CFLAGS) $(XFLAGS) $(LDFLAGS) -o $@ kernels.o net.o libsharprt.a $(LDLIBS)\n\n"
+          "kernels.o: kernels.c $(HEADERS) $(KERNEL_SRCS)\n"
+          "\t$(CC) $(CPPFLAGS) $(CFLAGS) $(XFLAGS) $(KFLAGS) -c kernels.c -o $@\n\n"
+          "net.o: net.c $(HEADERS)\n"
+          "\t$(CC) $(CPPFLAGS) $(CFLAGS) $(XFLAGS) -c net.c -o $@\n\n"
+          "libsharprt.a: $(RT_OBJS) $(KERNEL_OBJS)\n"
+          "\trm -f $@\n"
+          "\t$(AR) rcs $@ $(RT_OBJS) $(KERNEL_OBJS)\n\n"
+          "runtime/kernels/cpu/%.o: runtime/kernels/cpu/%.c $(HEADERS)\n"
+          "\t$(CC) $(CPPFLAGS) $(CFLAGS) $(XFLAGS) $(KFLAGS) -c $< -o $@\n\n"
+          "runtime/%.o: runtime/%.c $(HEADERS)\n"
+          "\t$(CC) $(CPPFLAGS) $(CFLAGS) $(XFLAGS) -c $< -o $@\n\n"
+          "clean:\n"
+          "\trm -f train kernels.o net.o libsharprt.a $(RT_OBJS) $(KERNEL_OBJS)\n\n"
+          ".PHONY: all clean\n",
+          m);
+    return true;
+}
+
+/* The .nas settings (meta facts "run.KEY=VALUE") as a list for the README. */
+static void readme_settings(const CgProgram *p, FILE *r)
+{
+    bool any = false;
+    for (int i = 0; i < p->g->nmeta; i++) {
+        const char *kv = p->g->meta[i];
+        if (strncmp(kv, "run.", 4) != 0 || strncmp(kv, "run.kind=", 9) == 0 || strncmp(kv, "run.network=", 12) == 0)
+            continue;
+        if (!any) fputs("The settings of the `.nas` file are the defaults (the flags of `./train --help`\n"
+                        "override them):\n\n", r);
+        any = true;
+        fprintf(r, "    %s\n", kv + 4);
+    }
+    if (any) fputs("\n", r);
+}
+
+static bool write_readme(const CgProgram *p, FILE *r)
+{
+    fprintf(r,
+            "# %s: standalone training program\n\n"
+            "Emitted by `sharpc emit --train` from `%s`.\n\n"
+            "It trains network `%s` from scratch as the executable that\n"
+            "`sharpc build` makes from the same file does: SGD with momentum, weight\n"
+            "decay and gradient clipping under Cosine Power Annealing (or cosine),\n"
+            "random crop, flip and cutout, drop path, the auxiliary head's loss, an\n"
+            "evaluation on the test set every epoch, checkpoints and resume. Portable\n"
+            "C99 with no dependency; OpenMP and zlib are optional.\n\n"
+            "| file | what |\n| --- | --- |\n"
+            "| `net.c` | the network: training forward, backward and eval forward as kernel calls, its parameters, the `.nas` settings, `main()` |\n"
+            "| `kernels.c` | one wrapper per kernel call, every shape a literal (the kernels pasted in as `static inline`) |\n"
+            "| `runtime/` | the runtime library: data sets, augmentation, optimizers, schedules, safetensors, checkpoints, the training loop, the command line |\n"
+            "| `runtime/kernels/cpu/` | the CPU kernels (plain references and tuned versions) |\n"
+            "| `Makefile` | `make`, `make OPENMP=1`, `make ZLIB=1`, `make NATIVE=1`, `make clean` |\n\n"
+            "## Build\n\n"
+            "    make                       # strict C99 (-std=c99 -pedantic -Werror), one thread\n"
+            "    make OPENMP=1 NATIVE=1     # fast: OpenMP threads, kernels for this CPU\n"
+            "    make CC=clang ZLIB=1       # clang; read .gz data files too\n\n"
+            "`make OPENMP=1 NATIVE=1` compiles every file with the flags `sharpc build`\n"
+            "uses, so a run repeats the `sharpc build` executable's run bit for bit\n"
+            "(same seed, same `--threads`).\n\n"
+            "## Run\n\n"
+            "    ./train --help                                  # every flag, with its current value\n"
+            "    ./train --data DIR --out run1                   # train; --epochs, --batch, --lr, ...\n"
+            "    ./train --data DIR --out run1 --subset 512 --epochs 1   # a quick try\n"
+            "    ./train --resume run1                           # continue from run1's checkpoint\n"
+            "    ./train --data DIR --eval-only --weights run1/weights.safetensors\n\n"
+            "`--data DIR` holds the data set: Fashion-MNIST or MNIST IDX files\n"
+            "(`train-images-idx3-ubyte`, `train-labels-idx1-ubyte`, `t10k-...`; the\n"
+            "`.gz` files need `make ZLIB=1`, or `gunzip` them) or the CIFAR-10 binary\n"
+            "batches (`data_batch_1.bin` ... `test_batch.bin`, also in\n"
+            "`DIR/cifar-10-batches-bin`). Without `--data`, (Fashion-)MNIST is read\n"
+            "from Debian's `/usr/share/datasets/` (gzip'd: `make ZLIB=1`). `--threads N`\n"
+            "sets the OpenMP threads. Ctrl-C writes a checkpoint and stops; a loss\n"
+            "that is not finite stops the run with a message and keeps the last good\n"
+            "checkpoint.\n\n",
+            p->g->name, p->source, p->g->name);
+    readme_settings(p, r);
+    fputs("## Output (in `--out DIR`)\n\n"
+          "| file | what |\n| --- | --- |\n"
+          "| `log.jsonl` | one JSON line per epoch: learning rate, drop path, train loss and accuracy, test loss, top-1, top-5, images/s |\n"
+          "| `weights.safetensors` | the weights after the last epoch (PyTorch state_dict names) |\n"
+          "| `weights.best.safetensors` | the weights of the epoch with the best test top-1 |\n"
+          "| `checkpoint.safetensors` | weights, optimizer state and position, written atomically every epoch (`--resume DIR`) |\n\n"
+          "The weights files load into the reference PyTorch model and into the\n"
+          "inference library beside this directory (`../model.h`).\n",
+          r);
+    return true;
+}
 
 bool cg_ship_train(const CgProgram *p, const char *dir)
 {
-    (void)p;
-    fprintf(stderr, "sharpc emit: --train is not available yet (nothing written to %s)\n", dir);
-    return false;
+    char kern[4096], net[4096];
+    snprintf(kern, sizeof kern, "%s/kernels.c", dir);
+    snprintf(net, sizeof net, "%s/net.c", dir);
+    if (!cg_write_c(p, kern, net)) return false;
+    Sources s;
+    memset(&s, 0, sizeof s);
+    bool ok = copy_runtime(dir, &s);
+    FILE *f;
+    if (ok) ok = (f = ship_open(dir, "Makefile")) && write_makefile(p, &s, f) & ship_close(f, dir, "Makefile");
+    if (ok) ok = (f = ship_open(dir, "README.md")) && write_readme(p, f) & ship_close(f, dir, "README.md");
+    sources_free(&s);
+    return ok;
 }

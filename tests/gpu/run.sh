@@ -2,7 +2,9 @@
 # run.sh: the GPU checks, for a machine with an NVIDIA GPU (not run by ctest).
 # Prints the toolchain versions found, builds sharpc in build-gpu/, then runs
 # gpu_vs_cpu: every CUDA kernel against its CPU reference at a few shapes
-# (|gpu - cpu| <= 1e-5 + 1e-4*|cpu|, worst element printed).
+# (|gpu - cpu| <= 1e-5 + 1e-4*|cpu|, worst element printed), then the
+# `sharpc emit --target cuda` model of a Fashion-MNIST genotype against the
+# --target c model on the same weights and images (same tolerance, logits).
 # Exits 77 when no GPU is present. Meant to finish in under five minutes.
 # usage: tests/gpu/run.sh [BUILD_DIR]
 set -u
@@ -33,7 +35,7 @@ python3 -c 'import torch; print("PyTorch", torch.__version__, "CUDA", torch.vers
 echo "== build ($build)"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >"$build.configure.log" 2>&1 \
   || { cat "$build.configure.log"; exit 1; }
-cmake --build "$build" -j"$(nproc)" --target gpu_vs_cpu test_nvrtc test_cuda_cache >"$build.build.log" 2>&1 \
+cmake --build "$build" -j"$(nproc)" --target gpu_vs_cpu test_nvrtc test_cuda_cache sharpc >"$build.build.log" 2>&1 \
   || { tail -n 50 "$build.build.log"; exit 1; }
 
 echo "== kernel cache"
@@ -42,5 +44,33 @@ echo "== kernel cache"
 echo "== gpu_vs_cpu"
 "$build/tests/gpu/gpu_vs_cpu" "$root/runtime/kernels/cuda"
 rc=$?
+
+if [ $rc -eq 0 ]; then
+echo "== emitted model.cu against model.c (tests/ship/fashion_found.nas)"
+py=python3
+$py -c 'import torch, numpy' 2>/dev/null || py=/usr/bin/python3
+arch=sm_$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d '.')
+[ "$arch" = "sm_" ] && arch=sm_90
+e=$(mktemp -d /tmp/gpu-ship-XXXXXX)
+nas=$root/tests/ship/fashion_found.nas
+if $py "$root/tests/ship/ship_parity.py" --write-weights fashion_found "$e/W.safetensors" &&
+   $py -c "import numpy as np; np.random.seed(1); np.save('$e/x.npy', np.random.randn(64, 1, 28, 28).astype('<f4'))" &&
+   "$build/codegen/sharpc" emit "$nas" --target c -o "$e/c" --weights "$e/W.safetensors" &&
+   "$build/codegen/sharpc" emit "$nas" --target cuda -o "$e/g" --weights "$e/W.safetensors" &&
+   make -C "$e/c" OPENMP=1 NATIVE=1 >/dev/null && make -C "$e/g" NVCC="$cuda/bin/nvcc" ARCH="$arch" >/dev/null &&
+   "$e/c/classify" "$e/x.npy" --weights "$e/W.safetensors" --logits "$e/Lc.npy" --bench -q &&
+   "$e/g/classify" "$e/x.npy" --weights "$e/W.safetensors" --logits "$e/Lg.npy" --bench -q &&
+   $py -c "
+import numpy as np
+c, g = np.load('$e/Lc.npy').astype('f8'), np.load('$e/Lg.npy').astype('f8')
+r = (np.abs(g - c) / (1e-5 + 1e-4 * np.abs(c))).max()
+print('emitted cuda vs c: logits %s, worst ratio %.3g (limit 1)' % (c.shape, r))
+raise SystemExit(0 if r <= 1 else 1)"; then
+  echo "emitted model: ok"
+else
+  echo "emitted model: FAIL"; rc=1
+fi
+rm -rf "$e"
+fi
 echo "== done in $(( $(date +%s) - start )) s (gpu_vs_cpu exit $rc)"
 exit $rc

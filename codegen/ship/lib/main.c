@@ -360,7 +360,7 @@ static double bench(model_t *m, const float *x, long n, int batch, float *z)
     double start = now();
     while (reps < 200 && (reps < 3 || now() - start < 2.0)) {
         double t0 = now();
-        model_forward(m, b, x, z);
+        if (model_forward(m, b, x, z)) return -1;
         t[reps++] = (now() - t0) * 1e3;
     }
     for (i = 1; i < reps; i++)
@@ -449,10 +449,17 @@ int main(int argc, char **argv)
     if (do_bench) {
         double b1 = bench(m, d.x, d.n, 1, z), bb = bench(m, d.x, d.n, (int)batch, z);
         long nb = batch <= d.n ? batch : d.n;
-        printf("latency: batch 1: %.3f ms/image; batch %ld: %.3f ms (%.3f ms/image, %.1f images/s); arena %.1f MiB\n",
-               b1, nb, bb, bb / (double)nb, 1e3 * (double)nb / bb, (double)model_arena_bytes(m) / 1048576.0);
+        if (b1 < 0 || bb < 0) {
+            fprintf(stderr, "classify: %s\n", model_last_error(m));
+            goto out;
+        }
+        printf("latency (%s): batch 1: %.3f ms/image; batch %ld: %.3f ms (%.3f ms/image, %.1f images/s); arena %.1f MiB\n",
+               MODEL_TARGET, b1, nb, bb, bb / (double)nb, 1e3 * (double)nb / bb, (double)model_arena_bytes(m) / 1048576.0);
     }
-    model_forward(m, (int)d.n, d.x, z);
+    if (model_forward(m, (int)d.n, d.x, z)) {
+        fprintf(stderr, "classify: %s\n", model_last_error(m));
+        goto out;
+    }
     if (logits && write_logits(logits, z, d.n)) goto out;
     long correct = 0, k;
     for (i = 0; i < d.n; i++) {

@@ -1,5 +1,6 @@
 /* ---- weights: reading a safetensors file and folding it ----
- * (from sharpc's codegen/ship/lib/model_load.c, the same in every model.c)
+ * (from sharpc's codegen/ship/lib/model_load.c, the same in every model.c
+ * and model.cu: C99 that is also valid C++)
  *
  * A safetensors file is an 8-byte little-endian header length, a JSON
  * header {"name": {"dtype": "F32", "shape": [..], "data_offsets": [b, e]},
@@ -194,7 +195,7 @@ static int m_load(const unsigned char *buf, size_t size, const char *what, const
     }
     const unsigned char *data = buf + 8 + hlen;
     size_t dsize = size - 8 - (size_t)hlen;
-    const unsigned char **where = calloc((size_t)nt + 1, sizeof *where);
+    const unsigned char **where = (const unsigned char **)calloc((size_t)nt + 1, sizeof *where);
     if (!where) {
         snprintf(err, errsize, "%s: out of memory", what);
         return -1;

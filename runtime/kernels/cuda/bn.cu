@@ -126,6 +126,24 @@ bn_eval_fwd(int N, float eps, const float *__restrict__ x, const float *__restri
     }
 }
 
+/* Per-channel scale and shift with an optional ReLU, the inference epilogue
+ * of `sharpc emit --target cuda` (a conv's bias after batch-norm folding, a
+ * batch norm with no conv before it): y = x*scale[c] + shift[c], scale 1
+ * when !SCALE and shift 0 when !SHIFT, then max(0, .) when RELU; in place
+ * (y == x) allowed. x, y: (N, C, HW); scale, shift: (C). */
+template <int C, int HW, int SCALE, int SHIFT, int RELU>
+__global__ void __launch_bounds__(SHARP_NT)
+channel_affine(int N, const float *__restrict__ scale, const float *__restrict__ shift, const float *x,
+               float *y)
+{
+    const i64 total = (i64)N * C * HW;
+    for (i64 i = k_tid(); i < total; i += k_step()) {
+        const int c = (int)(i / HW % C);
+        const float r = x[i] * (SCALE ? __ldg(scale + c) : 1.f) + (SHIFT ? __ldg(shift + c) : 0.f);
+        y[i] = RELU ? fmaxf(r, 0.f) : r;
+    }
+}
+
 /* Eval backward: gx = gy*gamma*invstd; ggamma, gbeta (NULL to skip) with
  * the running statistics. x, gy, gx: (N, C, HW); the rest (C). Grid C blocks. */
 template <int C, int HW, int AFFINE>

@@ -33,6 +33,7 @@
     X(bn_train_bwd, "bn.cu", 4)         \
     X(bn_eval_fwd, "bn.cu", 4)          \
     X(bn_eval_bwd, "bn.cu", 3)          \
+    X(channel_affine, "bn.cu", 5)       \
     X(relu_fwd, "elementwise.cu", 1)    \
     X(relu_bwd, "elementwise.cu", 1)    \
     X(add_fwd, "elementwise.cu", 1)     \
@@ -220,6 +221,7 @@ static inline void kc_launch(KcKernel k, const int *a, int N, KcLaunch *l)
         l->grid[0] = (unsigned)a[0];
         break;
     case KC_bn_eval_fwd:
+    case KC_channel_affine:
         l->grid[0] = kc_blocks(n * a[0] * a[1]);
         break;
     case KC_relu_fwd:
