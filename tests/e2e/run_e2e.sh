@@ -3,8 +3,8 @@
 # sharpc builds the Fashion-MNIST search space; the search runs 2 epochs on
 # a subset; its genotype.nas is built (small C) and trained 2 epochs; the
 # test checks that the outputs are well formed and that the loss falls,
-# that a resumed and an interrupted-then-resumed training repeat an
-# uninterrupted one bit for bit, and that bad input and faults are reported.
+# that a resumed search and a resumed and an interrupted-then-resumed
+# training repeat an uninterrupted one bit for bit, and that bad input and faults are reported.
 set -u
 SHARPC=$1
 SRC=$2
@@ -44,6 +44,16 @@ PY
 ok "search log and alphas well formed, loss falls"
 "$SHARPC" check -I "$SRC/examples" s1/genotype.nas || fail "genotype.nas does not compile"
 ok "genotype.nas checks"
+
+# --- search resume: 1 epoch, then resume to 2, equals the uninterrupted run ---
+S="--data $DATA --subset 128 --epochs 2 --batch 32 --threads 2 --final-C 8 --final-layers 5 --final-epochs 2"
+./search $S --out s4 >s4.log 2>&1 || { cat s4.log; fail "uninterrupted small search"; }
+./search $S --stop-after 1 --out s5 >s5.log 2>&1 || { cat s5.log; fail "first half of the resumed search"; }
+./search $S --resume s5 >s5r.log 2>&1 || { cat s5r.log; fail "resumed search"; }
+for f in alphas.csv genotype.nas checkpoint.safetensors weights.best.safetensors; do
+    cmp s4/$f s5/$f || fail "resumed search: $f differs from the uninterrupted run's"
+done
+ok "resumed search is bit-identical to the uninterrupted run (alphas, genotype, checkpoint, weights)"
 
 # --- second order (the unrolled step, §5.5) runs and keeps the alphas finite ---
 ./search --data "$DATA" --subset 128 --epochs 1 --batch 32 --threads 2 --order second --out s2 \
