@@ -5,12 +5,13 @@
  * index): results do not depend on thread count or batch composition.
  *
  * The AutoAugment ops follow the semantics of PIL that the reference uses;
- * where §8.2 is silent this file decides, and says so at the op. The spec
- * names the CIFAR-10 policy (95 sub-policies) but does not list them, so no
- * policy table is built in: callers pass one (RtAugment.policy). */
+ * where §8.2 is silent this file decides, and says so at the op. The policy
+ * tables themselves are data in rt_autoaugment_policies.c; callers pass one
+ * (RtAugment.policy). */
 #include "rt_check.h"
 #include "sharprt.h"
 
+#include <ctype.h>
 #include <math.h>
 
 /* Fill of geometric AutoAugment ops (§8.2). */
@@ -23,6 +24,15 @@ static const char *const aa_names[RT_AA_COUNT] = {
 
 const char *rt_aa_op_name(RtAaOp op) {
   return (unsigned)op < RT_AA_COUNT ? aa_names[op] : NULL;
+}
+
+RtAaOp rt_aa_op_find(const char *name) {
+  for (int op = 0; name && op < RT_AA_COUNT; op++) {
+    const char *a = aa_names[op], *b = name;
+    while (*a && tolower((unsigned char)*a) == tolower((unsigned char)*b)) a++, b++;
+    if (!*a && !*b) return (RtAaOp)op;
+  }
+  return RT_AA_COUNT;
 }
 
 /* linspace(lo, hi, 10)[m]. */

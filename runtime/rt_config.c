@@ -158,6 +158,7 @@ static void help(const RtNetDesc *d, const RtConfig *c, const char *prog)
     printf("  --crop N            random crop padding (%d)\n", c->crop);
     printf("  --flip 0|1          horizontal flips (%d)\n", c->flip);
     printf("  --cutout N          cutout length (%d)\n", c->cutout);
+    printf("  --autoaugment 0|1   AutoAugment policy (cifar10 only; %d)\n", c->autoaugment);
     if (c->search) {
         printf("  --order first|second  architecture gradient (%s)\n", c->second_order ? "second" : "first");
         printf("  --arch-lr X         Adam learning rate of the alphas (%g)\n", c->arch_lr);
@@ -192,6 +193,7 @@ static const Flag flags[] = {
     F("--cutout", 'i', cutout), F("--drop-path", 'd', drop_path), F("--aux-weight", 'd', aux_weight),
     F("--subset", 'l', subset), F("--final-C", 'i', final_C), F("--final-layers", 'i', final_layers),
     F("--final-epochs", 'i', final_epochs), F("--final-aux", 'i', final_aux), F("--stop-after", 'i', stop_after),
+    F("--autoaugment", 'i', autoaugment),
 };
 #undef F
 

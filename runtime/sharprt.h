@@ -516,6 +516,9 @@ typedef struct RtAugment {
 
 /* Name of an AutoAugment op ("ShearX", ...), NULL when out of range. */
 const char *rt_aa_op_name(RtAaOp op);
+/* The op named name, ignoring case ("ShearX", "translateY", "autocontrast"):
+ * the spellings of the published policy tables. RT_AA_COUNT when none. */
+RtAaOp rt_aa_op_find(const char *name);
 /* Applies op at magnitude m (0..9) to one uint8 image, planar (c planes of
  * h*w; c is 1 or 3), drawing its random sign from r. -1 on a bad argument. */
 int rt_aa_apply(RtAaOp op, int m, RtRng *r, uint8_t *img, int c, int h, int w);
@@ -552,6 +555,18 @@ void rt_search_epoch_order(uint64_t seed, int64_t epoch, const RtSearchSplit *s,
  * replacement within a batch and with replacement across steps. */
 void rt_sample_batch(uint64_t seed, int64_t epoch, int64_t step, int64_t first, int64_t n, int64_t batch,
                      int64_t *out);
+
+/* ---- rt_autoaugment_policies.c ---- */
+/* The published AutoAugment policies (§8.2) as tables of sub-policies; one
+ * is drawn uniformly per image (RtAugment.policy). */
+enum {
+  RT_AA_CIFAR10_SUBPOLICIES = 95, /* TF AutoAugment sets exp0_0..exp0_3, exp1_0..exp1_6, exp2_0..exp2_7, 5 each */
+  RT_AA_IMAGENET_SUBPOLICIES = 24 /* the standard ImageNet sub-policies */
+};
+/* The policy of data set `dataset` ("cifar10" or "imagenet", as RtDataset
+ * and RtNorm name them) and its number of sub-policies in *n; NULL and
+ * *n = 0 for a data set the spec gives no policy (MNIST, Fashion-MNIST, ...). */
+const RtAaSubPolicy *rt_aa_policy_for(const char *dataset, int *n);
 
 /* ---- rt_progress.c ---- */
 #include <stdio.h>
