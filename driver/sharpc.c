@@ -252,38 +252,25 @@ static void compiled_free(Compiled *c)
     ir_plan_free(&c->plan);
 }
 
-static int cmd_build(int argc, char **argv)
+/* The backend step of `build` and `emit` on a compiled network. */
+static bool do_build(const CgProgram *p, const Args *a)
 {
-    Args a;
-    memset(&a, 0, sizeof a);
-    int rc = parse_args("build", argc, argv, &a);
-    if (rc >= 0) return rc;
-    FeCtx *fe = load(&a);
-    if (fe_error_count(fe) == 0) fe_check(fe);
-    rc = 0;
-    if (fe_error_count(fe) == 0) {
-        IrGraph *g = fe_elaborate(fe, a.network);
-        if (g) {
-            Compiled c;
-            compile(g, &c);
-            CgProgram p = { g, &c.bw, &c.plan, a.file, false };
-            CgBuildOptions o = { a.cc, a.output, a.emit_c, a.verbose, a.debug };
-            if (!cg_build_c(&p, &o)) rc = EXIT_INPUT;
-            compiled_free(&c);
-            ir_graph_free(g);
-        }
-    }
-    int errors = fe_error_count(fe);
-    if (errors) fprintf(stderr, "%d error%s\n", errors, errors == 1 ? "" : "s");
-    fe_free(fe);
-    return errors ? EXIT_INPUT : rc;
+    CgBuildOptions o = { a->cc, a->output, a->emit_c, a->verbose, a->debug };
+    return cg_build_c(p, &o);
 }
 
-static int cmd_emit(int argc, char **argv)
+static bool do_emit(const CgProgram *p, const Args *a)
+{
+    CgShipOptions o = { a->output, a->weights, a->embed, a->train, strcmp(a->target, "cuda") == 0, a->verbose };
+    return cg_ship_c(p, &o);
+}
+
+/* `build` and `emit`: front end, the passes, then the backend step. */
+static int cmd_backend(const char *cmd, int argc, char **argv, bool (*step)(const CgProgram *, const Args *))
 {
     Args a;
     memset(&a, 0, sizeof a);
-    int rc = parse_args("emit", argc, argv, &a);
+    int rc = parse_args(cmd, argc, argv, &a);
     if (rc >= 0) return rc;
     FeCtx *fe = load(&a);
     if (fe_error_count(fe) == 0) fe_check(fe);
@@ -294,8 +281,7 @@ static int cmd_emit(int argc, char **argv)
             Compiled c;
             compile(g, &c);
             CgProgram p = { g, &c.bw, &c.plan, a.file, false };
-            CgShipOptions o = { a.output, a.weights, a.embed, a.train, strcmp(a.target, "cuda") == 0, a.verbose };
-            if (!cg_ship_c(&p, &o)) rc = EXIT_INPUT;
+            if (!step(&p, &a)) rc = EXIT_INPUT;
             compiled_free(&c);
             ir_graph_free(g);
         }
@@ -375,8 +361,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "check") == 0) return cmd_check(argc - 2, argv + 2);
     if (strcmp(cmd, "dump") == 0) return cmd_dump(argc - 2, argv + 2);
-    if (strcmp(cmd, "build") == 0) return cmd_build(argc - 2, argv + 2);
-    if (strcmp(cmd, "emit") == 0) return cmd_emit(argc - 2, argv + 2);
+    if (strcmp(cmd, "build") == 0) return cmd_backend("build", argc - 2, argv + 2, do_build);
+    if (strcmp(cmd, "emit") == 0) return cmd_backend("emit", argc - 2, argv + 2, do_emit);
     const char *cmds[] = { "check", "dump", "build", "emit" };
     const char *s = fe_suggest(cmd, cmds, 4);
     fprintf(stderr, "sharpc: unknown command '%s'%s%s%s\n", cmd, s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");

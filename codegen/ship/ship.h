@@ -60,6 +60,8 @@ void ship_plan_free(ShipNet *s);
  * parameter, the images or a skipped zero. */
 int ship_reads(const ShipNet *s, int v, int slot);
 int ship_value(const ShipNet *s, int u);
+/* The input slots of ADD node v that are not skipped zeros (at least two). */
+int ship_sum_terms(const ShipNet *s, int v, int *terms, int max);
 
 /* ship_check.c: checks a weights file against the plan with the emitted
  * loader; false with a message on stderr. */

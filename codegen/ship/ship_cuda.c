@@ -114,10 +114,7 @@ void ship_call_cuda(Writer *w, int v)
         return;
     }
     case OP_ADD: {
-        int terms[64], k = 0;
-        for (int i = 0; i < n->nin && k < 64; i++)
-            if (ship_reads(s, v, i) >= 0 || g->nodes[ship_value(s, (int)ins(g, v)[i])].op == OP_INPUT) terms[k++] = i;
-        if (k < 2) die("a sum of fewer than two terms reaches the emitter");
+        int terms[64], k = ship_sum_terms(s, v, terms, 64);
         launch(w, KC_add_fwd, A(D), "N, %s, %s, %s", ship_src(w, v, terms[0], xb, sizeof xb),
                ship_src(w, v, terms[1], bb, sizeof bb), yb);
         for (int i = 2; i < k; i++) launch(w, KC_acc, A(D), "N, %s, %s", ship_src(w, v, terms[i], xb, sizeof xb), yb);

@@ -2,7 +2,6 @@
  * main.c (the classifier CLI, lib/main.c as it is), the Makefile and the
  * README.md, which names the network's own figures. */
 #define _POSIX_C_SOURCE 200809L
-#include <errno.h>
 #include <string.h>
 
 #include "ship.h"
@@ -11,87 +10,50 @@
 #error "SHARPC_SHIP_LIB_DIR must name codegen/ship/lib (set by CMake)"
 #endif
 
-static bool copy_lib(const char *name, FILE *out)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", SHARPC_SHIP_LIB_DIR, name);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "sharpc emit: cannot read %s: %s\n", path, strerror(errno));
-        return false;
-    }
-    char buf[65536];
-    size_t k;
-    while ((k = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, k, out);
-    bool ok = !ferror(f);
-    fclose(f);
-    return ok;
-}
-
-static bool write_makefile_cuda(const CgProgram *p, const CgShipOptions *opt, FILE *m)
-{
-    fprintf(m,
-            "# Makefile: builds `classify`, the classifier of the network '%s'\n"
-            "# (emitted by `sharpc emit --target cuda` from %s): model.cu by nvcc\n"
-            "# for the GPU architecture ARCH, main.c by the C compiler.\n"
-            "#   make                 for sm_80 (A100); make ARCH=sm_90 for H100/H200\n"
-            "#   make ZLIB=1          also read gzip-compressed IDX files (links zlib)\n"
-            "CC = cc\n"
-            "NVCC = nvcc\n"
-            "ARCH = sm_80\n"
-            "CFLAGS = -std=c99 -O2 -Wall -Wextra -Werror -pedantic\n"
-            "NVCCFLAGS = -O3 -std=c++17 -arch=$(ARCH) --default-stream per-thread -Werror all-warnings \\\n"
-            "            -Xcompiler -Wall,-Wextra,-Werror\n"
-            "LDLIBS = -lm\n"
-            "OBJS = main.o model.o%s\n\n"
-            "ifeq ($(ZLIB),1)\n"
-            "CFLAGS += -DMODEL_USE_ZLIB\n"
-            "LDLIBS += -lz\n"
-            "endif\n\n"
-            "classify: $(OBJS)\n"
-            "\t$(NVCC) -arch=$(ARCH) -o $@ $(OBJS) $(LDLIBS)\n\n"
-            "main.o: main.c model.h\n"
-            "\t$(CC) $(CFLAGS) -c main.c\n\n"
-            "model.o: model.cu model.h\n"
-            "\t$(NVCC) $(NVCCFLAGS) -c model.cu\n\n",
-            p->g->name, p->source, opt->embed ? " model_weights.o" : "");
-    if (opt->embed) fprintf(m, "model_weights.o: model_weights.c\n\t$(CC) $(CFLAGS) -c model_weights.c\n\n");
-    fprintf(m, "clean:\n\trm -f classify $(OBJS)\n\n.PHONY: clean\n");
-    return true;
-}
-
 static bool write_makefile(const CgProgram *p, const CgShipOptions *opt, FILE *m)
 {
-    if (opt->cuda) return write_makefile_cuda(p, opt, m);
-    fprintf(m,
-            "# Makefile: builds `classify`, the classifier of the network '%s'\n"
-            "# (emitted by `sharpc emit` from %s). Portable C99, no dependencies.\n"
-            "#   make            strict C99 build, one thread\n"
-            "#   make OPENMP=1   each layer on several threads (OMP_NUM_THREADS)\n"
-            "#   make NATIVE=1   tuned for this CPU (-O3 -march=native)\n"
-            "#   make ZLIB=1     also read gzip-compressed IDX files (links zlib)\n"
-            "CC = cc\n"
-            "CFLAGS = -std=c99 -O2 -Wall -Wextra -Werror -pedantic\n"
-            "LDLIBS = -lm\n"
-            "OBJS = main.o model.o%s\n\n"
-            "ifeq ($(OPENMP),1)\n"
-            "CFLAGS += -fopenmp\n"
-            "LDFLAGS += -fopenmp\n"
-            "endif\n"
-            "ifeq ($(NATIVE),1)\n"
-            "CFLAGS += -O3 -march=native -ffp-contract=fast\n"
-            "endif\n"
-            "ifeq ($(ZLIB),1)\n"
-            "CFLAGS += -DMODEL_USE_ZLIB\n"
-            "LDLIBS += -lz\n"
-            "endif\n\n"
-            "classify: $(OBJS)\n"
-            "\t$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)\n\n"
-            "main.o: main.c model.h\n"
-            "\t$(CC) $(CFLAGS) -c main.c\n\n"
-            "model.o: model.c model.h\n"
-            "\t$(CC) $(CFLAGS) -c model.c\n\n",
-            p->g->name, p->source, opt->embed ? " model_weights.o" : "");
+    fprintf(m, "# Makefile: builds `classify`, the classifier of the network '%s'\n"
+               "# (emitted by `sharpc emit --target %s` from %s).\n",
+            p->g->name, opt->cuda ? "cuda" : "c", p->source);
+    if (opt->cuda)
+        fprintf(m, "# model.cu by nvcc for the GPU architecture ARCH, main.c by the C compiler.\n"
+                   "#   make                 for sm_80 (A100); make ARCH=sm_90 for H100/H200\n");
+    else
+        fprintf(m, "# Portable C99, no dependencies.\n"
+                   "#   make            strict C99 build, one thread\n"
+                   "#   make OPENMP=1   each layer on several threads (OMP_NUM_THREADS)\n"
+                   "#   make NATIVE=1   tuned for this CPU (-O3 -march=native)\n");
+    fprintf(m, "#   make ZLIB=1     also read gzip-compressed IDX files (links zlib)\n"
+               "CC = cc\n"
+               "CFLAGS = -std=c99 -O2 -Wall -Wextra -Werror -pedantic\n"
+               "LDLIBS = -lm\n"
+               "OBJS = main.o model.o%s\n",
+            opt->embed ? " model_weights.o" : "");
+    if (opt->cuda)
+        fprintf(m, "NVCC = nvcc\n"
+                   "ARCH = sm_80\n"
+                   "NVCCFLAGS = -O3 -std=c++17 -arch=$(ARCH) --default-stream per-thread -Werror all-warnings \\\n"
+                   "            -Xcompiler -Wall,-Wextra,-Werror\n"
+                   "LINK = $(NVCC) -arch=$(ARCH)\n");
+    else
+        fprintf(m, "LINK = $(CC) $(LDFLAGS)\n\n"
+                   "ifeq ($(OPENMP),1)\n"
+                   "CFLAGS += -fopenmp\n"
+                   "LDFLAGS += -fopenmp\n"
+                   "endif\n"
+                   "ifeq ($(NATIVE),1)\n"
+                   "CFLAGS += -O3 -march=native -ffp-contract=fast\n"
+                   "endif\n");
+    fprintf(m, "ifeq ($(ZLIB),1)\n"
+               "CFLAGS += -DMODEL_USE_ZLIB\n"
+               "LDLIBS += -lz\n"
+               "endif\n\n"
+               "classify: $(OBJS)\n"
+               "\t$(LINK) -o $@ $(OBJS) $(LDLIBS)\n\n"
+               "main.o: main.c model.h\n"
+               "\t$(CC) $(CFLAGS) -c main.c\n\n");
+    if (opt->cuda) fprintf(m, "model.o: model.cu model.h\n\t$(NVCC) $(NVCCFLAGS) -c model.cu\n\n");
+    else fprintf(m, "model.o: model.c model.h\n\t$(CC) $(CFLAGS) -c model.c\n\n");
     if (opt->embed) fprintf(m, "model_weights.o: model_weights.c\n\t$(CC) $(CFLAGS) -c model_weights.c\n\n");
     fprintf(m, "clean:\n\trm -f classify $(OBJS)\n\n.PHONY: clean\n");
     return true;
@@ -147,7 +109,8 @@ static bool write_readme(const CgProgram *p, const CgShipOptions *opt, FILE *r)
 bool ship_files(const CgProgram *p, const CgShipOptions *opt, const char *dir)
 {
     FILE *f;
-    bool ok = (f = ship_open(dir, "main.c")) && copy_lib("main.c", f) & ship_close(f, dir, "main.c");
+    bool ok = (f = ship_open(dir, "main.c")) && ship_copy_file(f, SHARPC_SHIP_LIB_DIR "/main.c") &
+                                                 ship_close(f, dir, "main.c");
     if (ok) ok = (f = ship_open(dir, "Makefile")) && write_makefile(p, opt, f) & ship_close(f, dir, "Makefile");
     if (ok) ok = (f = ship_open(dir, "README.md")) && write_readme(p, opt, f) & ship_close(f, dir, "README.md");
     return ok;

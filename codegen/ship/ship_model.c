@@ -179,10 +179,7 @@ static void call(Writer *w, int v)
         return;
     }
     case OP_ADD: {
-        int terms[64], k = 0;
-        for (int i = 0; i < n->nin && k < 64; i++)
-            if (ship_reads(s, v, i) >= 0 || g->nodes[ship_value(s, (int)ins(g, v)[i])].op == OP_INPUT) terms[k++] = i;
-        if (k < 2) die("a sum of fewer than two terms reaches the emitter");
+        int terms[64], k = ship_sum_terms(s, v, terms, 64);
         char bb[96];
         ship_use_kernel(w, "k_add_fwd");
         fprintf(o, "    k_add_fwd((ptrdiff_t)N * %" PRId64 ", %s, %s, %s);\n", numel, ship_src(w, v, terms[0], xb, sizeof xb),

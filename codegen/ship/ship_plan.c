@@ -129,6 +129,16 @@ int ship_reads(const ShipNet *s, int v, int slot)
     return b;
 }
 
+int ship_sum_terms(const ShipNet *s, int v, int *terms, int max)
+{
+    const IrGraph *g = s->g;
+    int k = 0;
+    for (int i = 0; i < g->nodes[v].nin && k < max; i++)
+        if (ship_reads(s, v, i) >= 0 || g->nodes[s->rep[ins(g, v)[i]]].op == OP_INPUT) terms[k++] = i;
+    if (k < 2) die("a sum of fewer than two terms reaches the emitter");
+    return k;
+}
+
 bool ship_plan(const IrGraph *g, bool prologue_ok, ShipNet *s)
 {
     memset(s, 0, sizeof *s);

@@ -16,15 +16,7 @@
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
-static const MTensor tensors[] = {
-    { "conv.weight", 4, { 2, 1, 1, 2 } }, { "bn.weight", 1, { 2 } },       { "bn.bias", 1, { 2 } },
-    { "bn.running_mean", 1, { 2 } },      { "bn.running_var", 1, { 2 } }, { "fc.weight", 2, { 1, 2 } },
-};
-static const MFold folds[] = {
-    { M_FOLD_CONV_BN, 0, 1, 2, 3, 4, 1e-5, 0, 2, 2, 0, 4 },
-    { M_FOLD_COPY, 5, -1, -1, -1, -1, 0, 0, 0, 0, 6, 0 },
-    { M_FOLD_BN, -1, 1, 2, 3, 4, 1e-5, 0, 2, 0, 8, 10 },
-};
+#include "../ship/loader_table.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {

@@ -25,16 +25,8 @@ static int failures;
         }                                                                                                         \
     } while (0)
 
-/* conv.weight [2,1,1,2], bn.{weight,bias,running_mean,running_var} [2], fc.weight [1,2] */
-static const MTensor tensors[] = {
-    { "conv.weight", 4, { 2, 1, 1, 2 } }, { "bn.weight", 1, { 2 } },        { "bn.bias", 1, { 2 } },
-    { "bn.running_mean", 1, { 2 } },      { "bn.running_var", 1, { 2 } },  { "fc.weight", 2, { 1, 2 } },
-};
-static const MFold folds[] = {
-    { M_FOLD_CONV_BN, 0, 1, 2, 3, 4, 1e-5, 0, 2, 2, 0, 4 },
-    { M_FOLD_COPY, 5, -1, -1, -1, -1, 0, 0, 0, 0, 6, 0 },
-    { M_FOLD_BN, -1, 1, 2, 3, 4, 1e-5, 0, 2, 0, 8, 10 },
-};
+#include "loader_table.h"
+
 static const float values[][4] = {
     { 2, 3, -1, 0.5f }, { 1, 2 }, { 0.5f, -1 }, { 1, 0 }, { 3, 0.25f }, { 7, -7 },
 };
