@@ -146,7 +146,7 @@ static Val eval_call(FeCtx *fe, Env *env, const Expr *e)
         double best = 0;
         bool all_int = true;
         for (int i = 0; i < v.n; i++) {
-            double x;
+            double x = 0;
             if (!val_num(fe, v.items[i], e->s, &x)) return none_at(e->loc);
             all_int &= v.items[i].kind == V_INT;
             if (i == 0 || (e->s[1] == 'i' ? x < best : x > best)) best = x;
@@ -167,7 +167,7 @@ static Val eval_binary(FeCtx *fe, Env *env, const Expr *e)
     Val r = none_at(e->loc);
     if (a.kind == V_NONE || b.kind == V_NONE) return r;
     if (e->op == BIN_AND || e->op == BIN_OR) {
-        bool x, y;
+        bool x = false, y = false;
         if (!val_bool(fe, a, "an operand of and/or", &x) || !val_bool(fe, b, "an operand of and/or", &y)) return r;
         r.kind = V_BOOL;
         r.i = e->op == BIN_AND ? (x && y) : (x || y);
@@ -180,7 +180,7 @@ static Val eval_binary(FeCtx *fe, Env *env, const Expr *e)
         else if (a.kind == V_BOOL && b.kind == V_BOOL)
             eq = a.i == b.i;
         else {
-            double x, y;
+            double x = 0, y = 0;
             if (!val_num(fe, a, "a compared value", &x) || !val_num(fe, b, "a compared value", &y)) return r;
             eq = x == y;
         }
@@ -209,7 +209,7 @@ static Val eval_binary(FeCtx *fe, Env *env, const Expr *e)
         if (z > VAL_LIMIT || z < -VAL_LIMIT) { fe_error(fe, e->loc, "integer result is too large"); return r; }
         return int_at(e->loc, z);
     }
-    double x, y;
+    double x = 0, y = 0;
     if (!val_num(fe, a, "an arithmetic operand", &x) || !val_num(fe, b, "an arithmetic operand", &y)) return r;
     double z = 0;
     switch (e->op) {
@@ -282,14 +282,14 @@ static Val eval_expr(FeCtx *fe, Env *env, const Expr *e)
         Val a = fe_eval(fe, env, e->a);
         if (a.kind == V_NONE) return v;
         if (e->op == UN_NOT) {
-            bool x;
+            bool x = false;
             if (!val_bool(fe, a, "the operand of not", &x)) return v;
             v.kind = V_BOOL;
             v.i = !x;
             return v;
         }
         if (a.kind == V_INT) return int_at(e->loc, -a.i);
-        double x;
+        double x = 0;
         if (!val_num(fe, a, "the operand of -", &x)) return v;
         v.kind = V_FLOAT;
         v.f = -x;

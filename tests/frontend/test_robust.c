@@ -160,7 +160,7 @@ int main(int argc, char **argv)
             fputs("import \"a.nas\";\n", fb);
             fclose(fa);
             fclose(fb);
-            size_t n;
+            size_t n = 0;
             char *t = slurp(a, &n);
             if (run(a, t, n) == 0) { printf("FAIL: import cycle gave no error\n"); failed++; }
             else printf("ok   import cycle is rejected with an error\n");
