@@ -3,7 +3,9 @@
 # sharpc, checks every example, then runs the main job on real data: a
 # sharpDARTS search on Fashion-MNIST (Debian's dataset-fashion-mnist) with
 # the search space of examples/fashion_mnist.nas, builds the genotype it
-# finds, trains it and prints the test accuracy. Outputs go to runs/.
+# finds, trains it and prints the test accuracy; then ships it: `sharpc emit`
+# writes the trained network as standalone C (runs/model), which is built
+# and classifies the test set. Outputs go to runs/.
 # SEARCH_ARGS and TRAIN_ARGS override the run lengths (see ./search --help).
 set -e
 cd "$(dirname "$0")/.."
@@ -31,3 +33,10 @@ echo "== sharpc build runs/search-out/genotype.nas -o runs/train"
 echo "== runs/train --data $DATA --out runs/train-out $TRAIN_ARGS"
 # shellcheck disable=SC2086
 runs/train --data "$DATA" --out runs/train-out $TRAIN_ARGS
+echo "== sharpc emit runs/search-out/genotype.nas --target c -o runs/model --weights runs/train-out/weights.safetensors"
+rm -rf runs/model
+./build/codegen/sharpc emit -I examples runs/search-out/genotype.nas --target c -o runs/model \
+    --weights runs/train-out/weights.safetensors
+make -C runs/model OPENMP=1 NATIVE=1 ZLIB=1
+echo "== runs/model/classify $DATA/t10k-images-idx3-ubyte.gz --weights runs/train-out/weights.safetensors"
+runs/model/classify "$DATA/t10k-images-idx3-ubyte.gz" --weights runs/train-out/weights.safetensors
