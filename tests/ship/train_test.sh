@@ -7,7 +7,9 @@
 # - the OPENMP=1 NATIVE=1 build repeats the `sharpc build` executable of the
 #   same network bit for bit (same seed, same threads): every figure of
 #   log.jsonl but the timings, and the weights file; the clang build (no
-#   FMA contraction, no OpenMP) follows its loss curve closely;
+#   FMA contraction, no OpenMP) follows its loss curve closely (as does the
+#   OpenMP build when sharpc is a sanitizer build, whose executables are
+#   compiled with -fsanitize);
 # - --stop-after then --resume repeats the uninterrupted run; gzip'd IDX
 #   files load with ZLIB=1;
 # - valgrind (memcheck) reports no error and no leak for a short run and a
@@ -87,11 +89,20 @@ for x in ref gcc_omp/train clang/train; do
     r=$T/run_$(dirname "$x" | sed 's/^\.$/ref/')
     "$T/$x" $A --out "$r" >"$r.log" 2>&1 || { cat "$r.log"; fail "run $x"; }
 done
-cmp -s "$T/run_ref/weights.safetensors" "$T/run_gcc_omp/weights.safetensors" &&
-    pass "OPENMP=1 NATIVE=1: weights.safetensors identical to sharpc build's" || fail "OPENMP=1 NATIVE=1: weights differ"
-"$PY" - "$T" <<'PY' && pass "loss curves compared (above)" || fail "loss curves differ"
+# a sanitizer build of sharpc compiles its executables with -fsanitize (other
+# code, other rounding): then the OpenMP build is held to the strict bound
+SAN=0
+ldd "$T/ref" 2>/dev/null | grep -q 'libasan\|libubsan' && SAN=1
+if [ $SAN = 1 ]; then
+    echo "note: sharpc is a sanitizer build: no bit-for-bit comparison"
+else
+    cmp -s "$T/run_ref/weights.safetensors" "$T/run_gcc_omp/weights.safetensors" &&
+        pass "OPENMP=1 NATIVE=1: weights.safetensors identical to sharpc build's" ||
+        fail "OPENMP=1 NATIVE=1: weights differ"
+fi
+"$PY" - "$T" $SAN <<'PY' && pass "loss curves compared (above)" || fail "loss curves differ"
 import json, sys
-t = sys.argv[1]
+t, sanitized = sys.argv[1], sys.argv[2] == "1"
 def log(name):
     return [json.loads(l) for l in open("%s/run_%s/log.jsonl" % (t, name))]
 keys = ["lr", "drop_path", "train_loss", "train_acc", "test_loss", "test_top1", "test_top5"]
@@ -106,17 +117,21 @@ for i, r in enumerate(ref):
         d = max(abs(l[i][k] - r[k]) / max(abs(r[k]), 1e-12) for k in ("train_loss", "test_loss"))
         cells.append("%.6f rel %.1e" % (l[i]["train_loss"], d))
     print("%5d  %.6f %.6f      %s" % (r["epoch"], r["train_loss"], r["test_loss"], "   ".join(cells)))
-same = all(runs["gcc_omp"][i][k] == r[k] for i, r in enumerate(ref) for k in keys)
-print("gcc OPENMP=1 NATIVE=1 vs sharpc build: %s" % ("identical in every figure" if same else "DIFFERENT"))
-ok &= same
+close = ["clang"]
+if sanitized:
+    close.append("gcc_omp")
+else:
+    same = all(runs["gcc_omp"][i][k] == r[k] for i, r in enumerate(ref) for k in keys)
+    print("gcc OPENMP=1 NATIVE=1 vs sharpc build: %s" % ("identical in every figure" if same else "DIFFERENT"))
+    ok &= same
 # the strict build: no FMA contraction, no OpenMP; the first epoch within
 # 1e-3, the curve within 5% (a few steps of SGD amplify rounding differences)
-for n in ["clang"]:
+for n in close:
     l = runs[n]
     e1 = abs(l[0]["train_loss"] - ref[0]["train_loss"]) / ref[0]["train_loss"]
     worst = max(abs(l[i][k] - r[k]) / r[k] for i, r in enumerate(ref) for k in ("train_loss", "test_loss"))
     good = e1 <= 1e-3 and worst <= 5e-2 and all(l[i]["lr"] == r["lr"] for i, r in enumerate(ref))
-    print("%s strict: epoch-1 train loss rel diff %.1e, worst %.1e: %s" % (n, e1, worst, "ok" if good else "TOO FAR"))
+    print("%s: epoch-1 train loss rel diff %.1e, worst %.1e: %s" % (n, e1, worst, "ok" if good else "TOO FAR"))
     ok &= good
 sys.exit(0 if ok else 1)
 PY
