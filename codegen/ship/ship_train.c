@@ -10,8 +10,9 @@
  *                      clang; OpenMP, zlib and -march=native optional);
  *   README.md          what it is, how to build and run it, what it writes.
  * Nothing outside DIR/train is included. Built with `make OPENMP=1 NATIVE=1`
- * every unit gets the flags `sharpc build` gives it, so the same seed and
- * thread count repeat the `sharpc build` executable's run bit for bit. */
+ * the kernel units get the flags `sharpc build` gives them and the runtime
+ * those libsharprt is built with, so the same seed and thread count repeat
+ * the `sharpc build` executable's run bit for bit. */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <errno.h>
@@ -30,7 +31,7 @@
 static const struct {
     const char *name, *why;
 } left_out[] = {
-    { "rt_cuda.c", "the GPU device layer (CUDA driver, NVRTC, cuDNN through dlopen): nothing a CPU program calls" },
+    { "rt_cuda.c", "the GPU device layer (CUDA, NVRTC, cuDNN through dlopen), unused on the CPU" },
 };
 
 /* A sorted list of file names. */
@@ -195,6 +196,8 @@ static bool write_makefile(const CgProgram *p, const Sources *s, FILE *m)
             "# checkpoints, safetensors, the training loop, the command line\n",
             p->g->name, p->source);
     make_list(m, "RT_SRCS", "runtime/", &s->rt_c);
+    for (size_t i = 0; i < sizeof left_out / sizeof left_out[0]; i++)
+        fprintf(m, "# not here: %s, %s\n", left_out[i].name, left_out[i].why);
     fputs("# the CPU kernels (the runtime calls a few; kernels.c pastes them all)\n", m);
     make_list(m, "KERNEL_SRCS", "runtime/kernels/cpu/", &s->k_c);
     fputs("HEADERS =", m);
@@ -263,9 +266,9 @@ static bool write_readme(const CgProgram *p, FILE *r)
             "    make                       # strict C99 (-std=c99 -pedantic -Werror), one thread\n"
             "    make OPENMP=1 NATIVE=1     # fast: OpenMP threads, kernels for this CPU\n"
             "    make CC=clang ZLIB=1       # clang; read .gz data files too\n\n"
-            "`make OPENMP=1 NATIVE=1` compiles every file with the flags `sharpc build`\n"
-            "uses, so a run repeats the `sharpc build` executable's run bit for bit\n"
-            "(same seed, same `--threads`).\n\n"
+            "`make OPENMP=1 NATIVE=1` compiles the kernels with the flags `sharpc build`\n"
+            "uses and the runtime as its library is compiled, so a run repeats the\n"
+            "`sharpc build` executable's run bit for bit (same seed, same `--threads`).\n\n"
             "## Run\n\n"
             "    ./train --help                                  # every flag, with its current value\n"
             "    ./train --data DIR --out run1                   # train; --epochs, --batch, --lr, ...\n"
