@@ -3,7 +3,8 @@
  * preprocessor line, a declaration, a function definition, each with the
  * comment before it); functions and static tables are kept when the roots
  * reach them through the identifiers they mention, prototypes only for kept
- * functions; preprocessor lines and types are always kept, and local
+ * functions (a top-level macro call such as `CONV_DW_WDOT(name, 9)` counts as
+ * the definition of the function its first argument names); preprocessor lines and types are always kept, and local
  * `#include "..."` lines always dropped (the output includes nothing of
  * sharpc). */
 #define _POSIX_C_SOURCE 200809L
@@ -113,14 +114,42 @@ static void classify(Item *it, const char *code, bool func)
     else it->kind = IT_VAR;
 }
 
+/* Whether code (an item's code so far) is a macro call `NAME(`, which at
+ * the top level expands to a definition (of the function named by its
+ * first argument, by this code base's convention). */
+static bool macro_call(const char *code)
+{
+    const char *c = code;
+    while (isspace((unsigned char)*c)) c++;
+    if (!ident_start((unsigned char)*c)) return false;
+    while (ident_char((unsigned char)*c)) c++;
+    return *c == '(';
+}
+
+/* The first identifier after the first '(' of code. */
+static char *macro_name(const char *code)
+{
+    const char *c = strchr(code, '(');
+    if (!c) return NULL;
+    c++;
+    while (isspace((unsigned char)*c)) c++;
+    const char *e = c;
+    while (ident_char((unsigned char)*e)) e++;
+    if (e == c) return NULL;
+    char *name = xmalloc((size_t)(e - c) + 1);
+    memcpy(name, c, (size_t)(e - c));
+    name[e - c] = 0;
+    return name;
+}
+
 /* Cuts src into items. */
 static void cut(const char *src, Items *out)
 {
     size_t n = strlen(src);
     char *code = xmalloc(n + 1); /* the item's code with comments/strings blanked */
     size_t start = 0, clen = 0;
-    int depth = 0;
-    bool func = false, has_code = false;
+    int depth = 0, paren = 0;
+    bool func = false, has_code = false, macro = false;
     char last = 0; /* last code character outside comments */
     size_t i = 0;
     while (i < n) {
@@ -160,8 +189,21 @@ static void cut(const char *src, Items *out)
             if (ch == '{' && depth == 0) func = last == ')';
             if (ch == '{') depth++;
             if (ch == '}') depth--;
+            if (ch == '(') paren++;
+            if (ch == ')') paren--;
             last = ch;
             has_code = true;
+            if (ch == ')' && depth == 0 && paren == 0) {
+                /* a top-level macro call ending its line: a definition */
+                code[clen] = 0;
+                size_t j = i;
+                while (j < n && src[j] != '\n' && isspace((unsigned char)src[j])) j++;
+                if ((j >= n || src[j] == '\n') && macro_call(code)) {
+                    i = j < n ? j + 1 : j;
+                    macro = true;
+                    goto item_end;
+                }
+            }
             if ((ch == ';' && depth == 0) || (ch == '}' && depth == 0 && func)) {
                 while (i < n && src[i] != '\n' && isspace((unsigned char)src[i])) i++;
                 if (i < n && src[i] == '\n') i++;
@@ -178,9 +220,15 @@ static void cut(const char *src, Items *out)
         memcpy(it->text, src + start, i - start);
         it->text[i - start] = 0;
         classify(it, code, func);
+        if (macro) {
+            free(it->name);
+            it->name = macro_name(code);
+            it->kind = it->name ? IT_FUNC : IT_TYPE;
+        }
         start = i;
         clen = 0;
-        func = has_code = false;
+        paren = 0;
+        func = has_code = macro = false;
         last = 0;
     }
     free(code);

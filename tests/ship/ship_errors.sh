@@ -8,6 +8,8 @@
 # - the classifier rejects a truncated, corrupt or mismatched weights file
 #   and bad image files with a message naming the file, exits non-zero and
 #   writes no logits file;
+# - two models run at the same time in two threads give the logits one
+#   model gives alone (no global mutable state);
 # - valgrind (memcheck) reports no error and no leak for a full run of the
 #   classifier (load, forward in chunks, logits, accuracy) and for a rejected
 #   weights file.
@@ -83,6 +85,14 @@ expect_fail "classify: truncated images" "truncated" "$C" "$T/trunc.npy" --weigh
 echo "not an image" >"$T/junk.bin"
 expect_fail "classify: unknown image file" "not an IDX" "$C" "$T/junk.bin" --weights "$W"
 [ ! -e "$T/L1.npy" ] && [ ! -e "$T/L1.npy.tmp" ] && pass "classify: no logits file after a failure" || fail "classify: partial logits"
+
+# ---- two models in two threads (no global mutable state) ----
+if cc -std=c99 -O2 -Wall -Wextra -Werror -pthread -I"$T/m" "$HERE/two_models.c" "$T/m/model.c" -lm -o "$T/two" \
+    >"$T/out" 2>&1 && "$T/two" "$W" >"$T/out" 2>&1; then
+    pass "$(cat "$T/out")"
+else
+    fail "two models in two threads"; cat "$T/out"
+fi
 
 # ---- valgrind ----
 if ! command -v valgrind >/dev/null; then
