@@ -163,6 +163,10 @@ static void conv_case(int N, int Ci, int H, int W, int Co, int kh, int kw, int s
     k_conv2d_fwd_pre(CV, NULL, NULL, NULL, x, w, y[0]);
     snprintf(sub, sizeof sub, "%s pre relu-only y", what);
     cmp(sub, 2, y[0], y0, ny);
+    k_conv2d_bwd_weight_ref(CV, xe, gy, gw0);
+    k_conv2d_bwd_weight_pre(CV, NULL, NULL, NULL, x, gy, gw[0]);
+    snprintf(sub, sizeof sub, "%s pre relu-only gw", what);
+    cmp(sub, 2, gw[0], gw0, nw);
     free(pm), free(ps), free(pb), free(xe);
 #undef CV
     free(x), free(w), free(gy), free(y0), free(gx0), free(gw0);
@@ -348,6 +352,36 @@ int main(void)
     dw(1, 4, 8, 8, 3, 3, 1, 3, 3, 1); /* padding wider than the window's reach */
     dw(2, 5, 6, 7, 1, 1, 1, 0, 0, 1);
     conv_case(2, 4, 9, 11, 4, 3, 5, 1, 2, 1, 2, 2, 1, 4); /* mixed strides and dilations */
+    /* depthwise rows in chunks: padded planes, overlapping last chunks, rows
+     * narrower than a chunk, stride-2 phases with odd sizes, windows wider
+     * than the plane (no interior), batch 1 and 3, odd channel counts, strides
+     * 3 and mixed, planes too large for the stack (dense fallback) */
+    for (int W = 13; W <= 19; W++)
+        dw(1, 3, 5, W, 3, 3, 1, 1, 1, 1);
+    dw(3, 5, 28, 28, 3, 3, 1, 1, 1, 1);
+    dw(3, 5, 28, 28, 5, 5, 1, 2, 2, 1);
+    dw(1, 7, 14, 14, 3, 3, 1, 2, 2, 2);
+    dw(3, 3, 7, 7, 5, 5, 1, 4, 4, 2);
+    dw(3, 3, 7, 7, 5, 5, 1, 2, 2, 1);
+    dw(1, 3, 4, 4, 5, 5, 1, 2, 2, 1);
+    dw(1, 3, 4, 4, 5, 5, 1, 4, 4, 2);
+    dw(3, 3, 4, 4, 3, 3, 1, 2, 2, 2);
+    dw(3, 5, 31, 33, 3, 3, 2, 1, 1, 1);
+    dw(1, 5, 33, 31, 5, 5, 2, 2, 2, 1);
+    dw(3, 3, 15, 17, 3, 3, 2, 2, 2, 2);
+    dw(3, 3, 13, 13, 5, 5, 2, 4, 4, 2);
+    dw(1, 7, 7, 7, 3, 3, 2, 1, 1, 1);
+    dw(3, 3, 7, 7, 5, 5, 2, 2, 2, 1);
+    dw(1, 3, 4, 4, 5, 5, 2, 4, 4, 2);
+    dw(1, 3, 3, 3, 3, 3, 2, 1, 1, 1);
+    dw(2, 3, 64, 64, 3, 3, 1, 1, 1, 1);
+    dw(1, 2, 40, 70, 5, 5, 2, 2, 2, 1);
+    dw(2, 3, 11, 10, 3, 3, 3, 1, 1, 1);
+    dw(1, 3, 10, 11, 5, 5, 3, 2, 2, 2);
+    dw(1, 2, 120, 120, 3, 3, 1, 1, 1, 1);
+    dw(1, 2, 200, 9, 3, 3, 2, 1, 1, 1);
+    conv_case(3, 5, 9, 12, 5, 5, 3, 2, 1, 2, 1, 1, 2, 5);
+    conv_case(1, 3, 12, 9, 3, 3, 3, 1, 2, 1, 1, 2, 1, 3);
     /* im2col + GEMM */
     conv_case(2, 3, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1); /* stem */
     conv_case(2, 3, 9, 9, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1);

@@ -47,16 +47,19 @@ static inline int conv_min(int a, int b)
  * twice as fast on 512-bit ones (two FMA units). Not inlined, so that the
  * preference holds in the function's own body. */
 #define CONV_WIDE __attribute__((target("prefer-vector-width=512"), noinline))
+#define CONV_UNROLL _Pragma("GCC unroll 64")
 #define CONV_MR 12
 #define CONV_NR 32
 #define CONV_VL 16
 #elif defined(__AVX512F__)
 #define CONV_WIDE
+#define CONV_UNROLL
 #define CONV_MR 6
 #define CONV_NR 32
 #define CONV_VL 8
 #else
 #define CONV_WIDE
+#define CONV_UNROLL
 #define CONV_MR 6
 #define CONV_NR 16
 #define CONV_VL 8
@@ -327,26 +330,29 @@ static void conv_im2col(const ConvShape *s, int k0, int kc, ptrdiff_t j0, int jb
     }
 }
 
-/* ---- depthwise ---- */
+/* ---- depthwise ----
+ * Every depthwise direction is one or more correlations run by the same
+ * engine (conv_dw_eng): out[i][j] = sum_t wv[t] * in[i*is + off[t] + j],
+ * the taps a list of offsets into a padded copy of one plane on the stack,
+ * the columns in chunks of CONV_VL values that stay in registers over all
+ * taps. The padded copy is built row by row (zero rows and columns around
+ * the plane, a fused prologue applied to the values copied), and for a
+ * column stride s it holds each row as s phases (columns q, q+s, q+2s, ...
+ * of phase q), so that every tap reads contiguous values at any stride:
+ * - forward: in = x padded, one tap per window position;
+ * - data gradient: for each (row residue, column phase) of gx modulo the
+ *   stride, the correlation of gy with the taps that reach it (at stride 1
+ *   the whole flipped window), the phases then interleaved into gx;
+ * - weight gradient: per channel and sample, each tap the dot product of gy
+ *   with shifted x, summed in float lanes over the plane, then in real_acc
+ *   over the batch (conv_dw_wdot). */
 
-/* Largest zero-padded plane (values) the depthwise path copies to the stack. */
+/* Largest padded plane (values) the depthwise path keeps on the stack. */
 #define CONV_DW_PAD (96 * 96)
-
-/* out[r][c] = sum_{a<KA, b<KB} wv[a*KB + b] * xp[(r*sr + a*dr)*Wp + c*SC + b*dc]
- * over a whole padded plane, the window a literal so that its loops unroll
- * and the column loop vectorizes (SC 1 or the variable sc). */
-#define CONV_DW_WIN(KA, KB, SC)                                                                    \
-    for (int r = 0; r < Ro; r++) {                                                                 \
-        const real *xr = xp + (ptrdiff_t)r * sr * Wp;                                              \
-        real *o = out + (ptrdiff_t)r * Wout;                                                       \
-        for (int c = 0; c < Wout; c++) {                                                           \
-            real acc = 0;                                                                          \
-            for (int a = 0; a < (KA); a++)                                                         \
-                for (int b = 0; b < (KB); b++)                                                     \
-                    acc += wv[a * (KB) + b] * xr[a * dr * Wp + c * (SC) + b * dc];                 \
-            o[c] = acc;                                                                            \
-        }                                                                                          \
-    }
+/* Largest stride the depthwise path splits into phases. */
+#define CONV_DW_PH 4
+/* Widest output row of the weight gradient (its column accumulators). */
+#define CONV_DW_WCOL 128
 
 /* A fused prologue on one plane (k_conv2d_fwd_pre): x_eff = relu((x - m)*s + b),
  * or relu(x) when !scaled. */
@@ -368,180 +374,358 @@ static const ConvPre *conv_pre_at(ConvPre *buf, int on, const real *pm, const re
     return buf;
 }
 
-/* Copies the window of in (Hi, Wi) that a correlation reads, rows orow..
- * orow+Hp-1 and columns ocol..ocol+Wp-1, to buf (Hp, Wp), zero outside in;
- * a prologue (pre != NULL) transforms the values copied, not the zeros. */
-static void conv_dw_window(int Hi, int Wi, int orow, int ocol, int Hp, int Wp, const real *in,
-                           real *buf, const ConvPre *pre)
+/* Copies plane src (Hi, Wi) into a padded buffer: buffer row k (rows rs
+ * apart, k < nk) holds plane row k - pt, as s phases of L values,
+ * buf[k*rs + q*L + j] = x_eff of src[(k - pt)*Wi + j*s + q - pl] for every
+ * (k, j) whose plane index is in range. Nothing else is written: the
+ * buffer's padding is zeroed once per thread, and stays zero since every
+ * plane fills the same places. A prologue (pre != NULL) transforms the
+ * values with the arithmetic of k_pre_val. */
+static void conv_dw_fill(const real *src, int Hi, int Wi, int pt, int nk, int pl, int s, int L,
+                         ptrdiff_t rs, const ConvPre *pre, real *buf)
 {
-    int c0 = ocol < 0 ? -ocol : 0, c1 = Wi - ocol < Wp ? Wi - ocol : Wp;
-    for (int r = 0; r < Hp; r++) {
-        real *d = buf + (ptrdiff_t)r * Wp;
-        int ir = r + orow;
-        if (ir < 0 || ir >= Hi || c1 <= c0) {
-            memset(d, 0, sizeof(real) * (size_t)Wp);
-            continue;
-        }
-        const real *srow = in + (ptrdiff_t)ir * Wi + ocol;
-        for (int c = 0; c < c0; c++)
-            d[c] = 0;
-        if (pre && pre->scaled) {
-            real m = pre->m, sc = pre->s, b = pre->b;
-            for (int c = c0; c < c1; c++) {
-                real t = (srow[c] - m) * sc + b;
-                d[c] = t > 0 ? t : (real)0;
+    int k0 = pt > 0 ? pt : 0, k1 = conv_min(nk, pt + Hi);
+    for (int q = 0; q < s; q++) {
+        int j0, j1;
+        k_valid_range(L, s, q - pl, Wi, &j0, &j1);
+        int n = j1 - j0;
+        for (int k = k0; k < k1 && n > 0; k++) {
+            const real *sp = src + (ptrdiff_t)(k - pt) * Wi + (j0 * s + q - pl);
+            real *dp = buf + k * rs + (ptrdiff_t)q * L + j0;
+            if (pre && pre->scaled) {
+                real m = pre->m, sc = pre->s, b = pre->b;
+                if (s == 1)
+                    for (int j = 0; j < n; j++) {
+                        real t = (sp[j] - m) * sc + b;
+                        dp[j] = t > 0 ? t : (real)0;
+                    }
+                else
+                    for (int j = 0; j < n; j++) {
+                        real t = (sp[j * s] - m) * sc + b;
+                        dp[j] = t > 0 ? t : (real)0;
+                    }
+            } else if (pre) {
+                if (s == 1)
+                    for (int j = 0; j < n; j++)
+                        dp[j] = sp[j] > 0 ? sp[j] : (real)0;
+                else
+                    for (int j = 0; j < n; j++)
+                        dp[j] = sp[j * s] > 0 ? sp[j * s] : (real)0;
+            } else if (s == 1) {
+                for (int j = 0; j < n; j++)
+                    dp[j] = sp[j];
+            } else {
+                for (int j = 0; j < n; j++)
+                    dp[j] = sp[j * s];
             }
-        } else if (pre) {
-            for (int c = c0; c < c1; c++)
-                d[c] = srow[c] > 0 ? srow[c] : (real)0;
-        } else {
-            memcpy(d + c0, srow + c0, sizeof(real) * (size_t)(c1 - c0));
         }
-        for (int c = c1; c < Wp; c++)
-            d[c] = 0;
     }
 }
 
-/* One plane of a depthwise correlation:
- * out[r][c] = sum_{a<ka, b<kb} wt[a*wr + b*wc] * in[r*sr + a*dr + orow][c*sc + b*dc + ocol],
- * in (Hi, Wi) zero outside, out (Ro, Wout). Used for the forward (in = x) and,
- * with the flipped kernel, the stride-1 data gradient (in = gy). The window
- * the plane reads is first copied, zero padded, to the stack, so the loops
- * have no bounds tests; 3x3 and 5x5 windows are unrolled. Returns 0 (and
- * does nothing) when the padded plane exceeds CONV_DW_PAD. */
-static int conv_dw_plane(int Hi, int Wi, int Ro, int Wout, int ka, int kb, int sr, int sc, int dr,
-                         int dc, int orow, int ocol, const real *wt, ptrdiff_t wr, ptrdiff_t wc,
-                         const real *in, real *out, const ConvPre *pre)
+/* The correlation engine: out[i*os + j] = sum_{t<nt} wv[t] * in[i*is + off[t] + j]
+ * for i < nrow, j < n. in must be readable for j < max(n, CONV_VL). Each row
+ * runs as one loop over whole chunks of CONV_VL columns, vectorized along
+ * the row with the taps inside; the columns past the last whole chunk are
+ * the last CONV_VL columns again (same values written twice), or, in rows
+ * narrower than a chunk, a chunk computed into a stack copy. The taps go
+ * round four partial sums, so that four FMA chains overlap. NT != 0 makes
+ * the tap count a literal, so that the tap loop unrolls. */
+#define CONV_DW_ENG(NAME, NT)                                                                      \
+    CONV_WIDE static void NAME(int nt, int nrow, int n, const real *restrict in, ptrdiff_t is,     \
+                               const ptrdiff_t *off, const real *wv, real *restrict out,           \
+                               ptrdiff_t os)                                                       \
+    {                                                                                              \
+        enum { CAP = (NT) ? (NT) : CONV_DW_TAPS };                                                 \
+        int m = (NT) ? (NT) : nt, nv = n / CONV_VL * CONV_VL;                                      \
+        real w[CAP], tmp[CONV_VL];                                                                 \
+        for (int t = 0; t < m; t++)                                                                \
+            w[t] = wv[t];                                                                          \
+        for (int i = 0; i < nrow; i++) {                                                           \
+            const real *restrict b = in + i * is;                                                  \
+            real *restrict o = out + i * os;                                                       \
+            for (int part = 0; part < 2; part++) {                                                 \
+                int j0 = part ? (nv < n ? (n < CONV_VL ? 0 : n - CONV_VL) : n) : 0;               \
+                int j1 = part ? j0 + CONV_VL : nv;                                                 \
+                real *restrict d = part && n < CONV_VL ? tmp : o;                                  \
+                if (j0 >= j1 || (part && nv == n))                                                 \
+                    continue;                                                                      \
+                for (int j = j0; j < j1; j++) {                                                    \
+                    real s0 = 0, s1 = 0, s2 = 0, s3 = 0;                                           \
+                    int t = 0;                                                                     \
+                    CONV_UNROLL                                                                    \
+                    for (; t + 4 <= m; t += 4) {                                                   \
+                        s0 += w[t] * b[off[t] + j];                                                \
+                        s1 += w[t + 1] * b[off[t + 1] + j];                                        \
+                        s2 += w[t + 2] * b[off[t + 2] + j];                                        \
+                        s3 += w[t + 3] * b[off[t + 3] + j];                                        \
+                    }                                                                              \
+                    CONV_UNROLL                                                                    \
+                    for (; t < m; t++)                                                             \
+                        s0 += w[t] * b[off[t] + j];                                                \
+                    d[j] = (s0 + s1) + (s2 + s3);                                                  \
+                }                                                                                  \
+            }                                                                                      \
+            if (n < CONV_VL)                                                                       \
+                for (int j = 0; j < n; j++)                                                        \
+                    o[j] = tmp[j];                                                                 \
+        }                                                                                          \
+    }
+
+CONV_DW_ENG(conv_dw_eng_n, 0)
+CONV_DW_ENG(conv_dw_eng_1, 1)
+CONV_DW_ENG(conv_dw_eng_2, 2)
+CONV_DW_ENG(conv_dw_eng_4, 4)
+CONV_DW_ENG(conv_dw_eng_6, 6)
+CONV_DW_ENG(conv_dw_eng_9, 9)
+CONV_DW_ENG(conv_dw_eng_25, 25)
+
+/* conv_dw_eng with the unrolled variant for nt taps, if there is one. */
+static void conv_dw_eng(int nt, int nrow, int n, const real *in, ptrdiff_t is,
+                        const ptrdiff_t *off, const real *wv, real *out, ptrdiff_t os)
 {
-    int Hp = (Ro - 1) * sr + (ka - 1) * dr + 1, Wp = (Wout - 1) * sc + (kb - 1) * dc + 1;
-    if ((ptrdiff_t)Hp * Wp > CONV_DW_PAD)
-        return 0;
-    real xp[CONV_DW_PAD], wv[CONV_DW_TAPS];
-    conv_dw_window(Hi, Wi, orow, ocol, Hp, Wp, in, xp, pre);
-    for (int a = 0; a < ka; a++)
-        for (int b = 0; b < kb; b++)
-            wv[a * kb + b] = wt[a * wr + b * wc];
-    if (ka == 3 && kb == 3 && sc == 1)
-        CONV_DW_WIN(3, 3, 1)
-    else if (ka == 5 && kb == 5 && sc == 1)
-        CONV_DW_WIN(5, 5, 1)
-    else if (ka == 3 && kb == 3)
-        CONV_DW_WIN(3, 3, sc)
-    else if (ka == 5 && kb == 5)
-        CONV_DW_WIN(5, 5, sc)
-    else
-        for (int r = 0; r < Ro; r++) {
-            real *o = out + (ptrdiff_t)r * Wout;
-            for (int c = 0; c < Wout; c++)
-                o[c] = 0;
-            for (int a = 0; a < ka; a++)
-                for (int b = 0; b < kb; b++) {
-                    const real *xr = xp + (ptrdiff_t)(r * sr + a * dr) * Wp + b * dc;
-                    real v = wv[a * kb + b];
-                    for (int c = 0; c < Wout; c++)
-                        o[c] += v * xr[c * sc];
-                }
-        }
-    return 1;
+    switch (nt) {
+    case 1: conv_dw_eng_1(nt, nrow, n, in, is, off, wv, out, os); break;
+    case 2: conv_dw_eng_2(nt, nrow, n, in, is, off, wv, out, os); break;
+    case 4: conv_dw_eng_4(nt, nrow, n, in, is, off, wv, out, os); break;
+    case 6: conv_dw_eng_6(nt, nrow, n, in, is, off, wv, out, os); break;
+    case 9: conv_dw_eng_9(nt, nrow, n, in, is, off, wv, out, os); break;
+    case 25: conv_dw_eng_25(nt, nrow, n, in, is, off, wv, out, os); break;
+    default: conv_dw_eng_n(nt, nrow, n, in, is, off, wv, out, os); break;
+    }
+}
+
+/* Tap dot products of the weight gradient over one plane:
+ * sum[t] = sum_{i<nrow, j<nc} g[i*gs + j] * x[i*xs + off[t] + j]. Each tap
+ * sums down the columns in a row of float accumulators on the stack (one
+ * vectorized pass per input row, one gy load serving every tap), then
+ * across the row in order. */
+#define CONV_DW_WDOT(NAME, NT)                                                                     \
+    CONV_WIDE static void NAME(int nt, int nrow, int nc, const real *g, ptrdiff_t gs,              \
+                               const real *x, ptrdiff_t xs, const ptrdiff_t *off, real *sum)       \
+    {                                                                                              \
+        enum { CAP = (NT) ? (NT) : CONV_DW_TAPS };                                                 \
+        int m = (NT) ? (NT) : nt;                                                                  \
+        real acc[CAP * CONV_DW_WCOL];                                                              \
+        for (int t = 0; t < m; t++)                                                                \
+            for (int j = 0; j < nc; j++)                                                           \
+                acc[t * CONV_DW_WCOL + j] = 0;                                                     \
+        for (int i = 0; i < nrow; i++) {                                                           \
+            const real *gr = g + i * gs, *xr = x + i * xs;                                         \
+            for (int j = 0; j < nc; j++) {                                                         \
+                real gv = gr[j];                                                                   \
+                CONV_UNROLL                                                                        \
+                for (int t = 0; t < m; t++)                                                        \
+                    acc[t * CONV_DW_WCOL + j] += gv * xr[off[t] + j];                              \
+            }                                                                                      \
+        }                                                                                          \
+        for (int t = 0; t < m; t++) {                                                              \
+            real r = 0;                                                                            \
+            for (int j = 0; j < nc; j++)                                                           \
+                r += acc[t * CONV_DW_WCOL + j];                                                    \
+            sum[t] = r;                                                                            \
+        }                                                                                          \
+    }
+
+CONV_DW_WDOT(conv_dw_wdot_n, 0)
+CONV_DW_WDOT(conv_dw_wdot_9, 9)
+CONV_DW_WDOT(conv_dw_wdot_25, 25)
+
+/* Geometry of the padded planes of one depthwise conv. */
+typedef struct {
+    int nc;       /* output columns rounded up to whole chunks (>= CONV_VL) */
+    int L;        /* values per phase of a padded x row */
+    ptrdiff_t rs; /* padded x row: sw phases of L */
+    int hx;       /* padded x rows: (Ho-1)*sh + (kh-1)*dh + 1 */
+    int plt, plg; /* gy padding (rows above, columns left) for the data gradient */
+    int ncq;      /* gx phase columns rounded up to whole chunks */
+    int lg, hg;   /* padded gy row length and rows */
+    int hk;       /* gx rows per row residue: ceil(H/sh) */
+} ConvDw;
+
+/* Fills the geometry of s; 0 when a buffer would exceed the stack bounds. */
+static int conv_dw_geom(const ConvShape *s, ConvDw *d)
+{
+    int wq = (s->W + s->sw - 1) / s->sw;
+    d->nc = (s->Wo + CONV_VL - 1) / CONV_VL * CONV_VL;
+    d->L = d->nc + (s->kw - 1) * s->dw / s->sw + 1;
+    d->rs = (ptrdiff_t)s->sw * d->L;
+    d->hx = (s->Ho - 1) * s->sh + (s->kh - 1) * s->dh + 1;
+    d->plt = ((s->kh - 1) * s->dh + s->sh - 1) / s->sh;
+    d->plg = ((s->kw - 1) * s->dw + s->sw - 1) / s->sw;
+    d->ncq = (wq + CONV_VL - 1) / CONV_VL * CONV_VL;
+    d->lg = d->ncq + (s->sw - 1 + s->pw) / s->sw + d->plg + 1;
+    d->hg = d->plt + (s->H - 1 + s->ph) / s->sh + 1;
+    d->hk = (s->H + s->sh - 1) / s->sh;
+    return s->kh * s->kw <= CONV_DW_TAPS && d->nc <= CONV_DW_WCOL && s->sh <= CONV_DW_PH &&
+           s->sw <= CONV_DW_PH &&
+           (ptrdiff_t)d->hx * d->rs <= CONV_DW_PAD && (ptrdiff_t)s->Ho * d->nc <= CONV_DW_PAD &&
+           (ptrdiff_t)d->hg * d->lg <= CONV_DW_PAD &&
+           (ptrdiff_t)d->hk * s->sw * d->ncq <= CONV_DW_PAD;
+}
+
+/* Copies plane xp (H, W) of x into the padded x buffer of the geometry d
+ * (row k: plane row k - ph), the prologue pre applied. */
+static void conv_dw_pad_x(const ConvShape *s, const ConvDw *d, const real *xp, const ConvPre *pre,
+                          real *buf)
+{
+    conv_dw_fill(xp, s->H, s->W, s->ph, d->hx, s->pw, s->sw, d->L, d->rs, pre, buf);
+}
+
+/* Offsets of the taps of a window into the padded x rows (forward and
+ * weight gradient): tap (a, b) reads row a*dh and, in phase (b*dw) % sw,
+ * column (b*dw) / sw. */
+static void conv_dw_x_offsets(const ConvShape *s, const ConvDw *d, ptrdiff_t *off)
+{
+    for (int a = 0; a < s->kh; a++)
+        for (int b = 0; b < s->kw; b++)
+            off[a * s->kw + b] = a * s->dh * d->rs + (ptrdiff_t)(b * s->dw % s->sw) * d->L +
+                                 b * s->dw / s->sw;
 }
 
 /* Depthwise forward over all N*C planes; pre != 0 applies the prologue
  * (pm, ps, pb) to the input. */
-static void conv_dw_fwd(int N, const ConvShape *s, const real *x, const real *w, real *y, int pre,
-                        const real *pm, const real *ps, const real *pb)
+static void conv_dw_fwd(int N, const ConvShape *s, const ConvDw *d, const real *x, const real *w,
+                        real *y, int pre, const real *pm, const real *ps, const real *pb)
 {
-    ptrdiff_t planes = (ptrdiff_t)N * s->Co;
-    K_OMP(parallel for if(k_par((double)planes * s->P * s->kh * s->kw)) schedule(static))
-    for (ptrdiff_t nc = 0; nc < planes; nc++) {
-        ConvPre pv;
-        const real *wc = w + (nc % s->Co) * s->kh * s->kw;
-        const real *xp = x + nc * s->H * s->W;
-        real *yp = y + nc * s->P;
-        conv_dw_plane(s->H, s->W, s->Ho, s->Wo, s->kh, s->kw, s->sh, s->sw, s->dh, s->dw,
-                      -s->ph, -s->pw, wc, s->kw, 1, xp, yp,
-                      conv_pre_at(&pv, pre, pm, ps, pb, (int)(nc % s->Co)));
+    ptrdiff_t planes = (ptrdiff_t)N * s->Co, off[CONV_DW_TAPS];
+    int taps = s->kh * s->kw;
+    conv_dw_x_offsets(s, d, off);
+    K_OMP(parallel if(k_par((double)planes * s->P * taps)))
+    {
+        real buf[CONV_DW_PAD];
+        memset(buf, 0, sizeof(real) * (size_t)(d->hx * d->rs));
+        K_OMP(for schedule(static))
+        for (ptrdiff_t nc = 0; nc < planes; nc++) {
+            ConvPre pv;
+            int c = (int)(nc % s->Co);
+            conv_dw_pad_x(s, d, x + nc * s->H * s->W, conv_pre_at(&pv, pre, pm, ps, pb, c), buf);
+            conv_dw_eng(taps, s->Ho, s->Wo, buf, s->sh * d->rs, off, w + (ptrdiff_t)c * taps,
+                        y + nc * s->P, s->Wo);
+        }
     }
 }
 
-/* Depthwise data gradient: stride 1 is the forward correlation of gy with
- * the flipped kernel; other strides scatter each gy row through the taps
- * (k_conv2d_bwd_data sends strided ones to the reference per sample, which
- * measured faster; this path stays for callers that want planes). */
-static void conv_dw_bwd_data(int N, const ConvShape *s, const real *gy, const real *w, real *gx)
+/* Depthwise data gradient over all N*C planes. gy is padded (plt rows
+ * above, plg columns left); gx row ih = rh + k*sh, column iw = q + j*sw
+ * takes the taps (a, b) with ih + ph - a*dh and iw + pw - b*dw divisible by
+ * the strides, from gy row k + (rh + ph - a*dh)/sh, column
+ * j + (q + pw - b*dw)/sw: per residue rh and phase q one correlation over
+ * (k, j), written to gx directly when sw == 1, else to phase rows that are
+ * then interleaved. Each tap belongs to exactly one (rh, q); the lists are
+ * built once per call. */
+static void conv_dw_bwd_data(int N, const ConvShape *s, const ConvDw *d, const real *gy,
+                             const real *w, real *gx)
 {
     ptrdiff_t planes = (ptrdiff_t)N * s->Co, HW = (ptrdiff_t)s->H * s->W;
-    K_OMP(parallel for if(k_par((double)planes * s->P * s->kh * s->kw)) schedule(static))
-    for (ptrdiff_t nc = 0; nc < planes; nc++) {
-        const real *wc = w + (nc % s->Co) * s->kh * s->kw;
-        const real *gyp = gy + nc * s->P;
-        real *gxp = gx + nc * HW;
-        const real *wl = wc + s->kh * s->kw - 1; /* flipped: taps read backwards */
-        if (s->sh == 1 && s->sw == 1 &&
-            conv_dw_plane(s->Ho, s->Wo, s->H, s->W, s->kh, s->kw, 1, 1, s->dh, s->dw,
-                          s->ph - (s->kh - 1) * s->dh, s->pw - (s->kw - 1) * s->dw, wl, -s->kw,
-                          -1, gyp, gxp, NULL))
-            continue;
-        memset(gxp, 0, sizeof(real) * (size_t)HW);
-        for (int ki = 0; ki < s->kh; ki++) {
-            int oh0, oh1;
-            k_valid_range(s->Ho, s->sh, ki * s->dh - s->ph, s->H, &oh0, &oh1);
-            for (int oh = oh0; oh < oh1; oh++) {
-                real *xr = gxp + (ptrdiff_t)(oh * s->sh + ki * s->dh - s->ph) * s->W;
-                const real *yr = gyp + (ptrdiff_t)oh * s->Wo;
-                for (int kj = 0; kj < s->kw; kj++) {
-                    real wv = wc[ki * s->kw + kj];
-                    int offw = kj * s->dw - s->pw, ow0, ow1;
-                    k_valid_range(s->Wo, s->sw, offw, s->W, &ow0, &ow1);
-                    for (int ow = ow0; ow < ow1; ow++)
-                        xr[ow * s->sw + offw] += wv * yr[ow];
+    ptrdiff_t off[CONV_DW_TAPS];
+    int taps = s->kh * s->kw, tap[CONV_DW_TAPS], first[CONV_DW_PH * CONV_DW_PH + 1], nt = 0;
+    for (int rh = 0; rh < s->sh; rh++)
+        for (int q = 0; q < s->sw; q++) {
+            first[rh * s->sw + q] = nt;
+            for (int a = 0; a < s->kh; a++) {
+                int vr = rh + s->ph - a * s->dh;
+                for (int b = 0; b < s->kw && vr % s->sh == 0; b++) {
+                    int vc = q + s->pw - b * s->dw;
+                    if (vc % s->sw)
+                        continue;
+                    off[nt] = (ptrdiff_t)(vr / s->sh + d->plt) * d->lg + vc / s->sw + d->plg;
+                    tap[nt++] = a * s->kw + b;
+                }
+            }
+        }
+    first[s->sh * s->sw] = nt;
+    K_OMP(parallel if(k_par((double)planes * s->P * taps)))
+    {
+        real buf[CONV_DW_PAD], tb[CONV_DW_PAD], wv[CONV_DW_TAPS];
+        memset(buf, 0, sizeof(real) * (size_t)(d->hg * d->lg));
+        K_OMP(for schedule(static))
+        for (ptrdiff_t nc = 0; nc < planes; nc++) {
+            const real *wc = w + (nc % s->Co) * taps;
+            real *gxp = gx + nc * HW;
+            conv_dw_fill(gy + nc * s->P, s->Ho, s->Wo, d->plt, d->hg, d->plg, 1, d->lg, d->lg,
+                         NULL, buf);
+            for (int t = 0; t < nt; t++)
+                wv[t] = wc[tap[t]];
+            for (int rh = 0; rh < s->sh && rh < s->H; rh++) {
+                int nrow = (s->H - rh + s->sh - 1) / s->sh;
+                for (int q = 0; q < s->sw && q < s->W; q++) {
+                    int n = (s->W - q + s->sw - 1) / s->sw, t0 = first[rh * s->sw + q];
+                    int m = first[rh * s->sw + q + 1] - t0;
+                    if (s->sw == 1)
+                        conv_dw_eng(m, nrow, n, buf, d->lg, off + t0, wv + t0,
+                                    gxp + (ptrdiff_t)rh * s->W, (ptrdiff_t)s->sh * s->W);
+                    else
+                        conv_dw_eng(m, nrow, n, buf, d->lg, off + t0, wv + t0,
+                                    tb + (ptrdiff_t)q * d->ncq, (ptrdiff_t)s->sw * d->ncq);
+                }
+                if (s->sw == 1)
+                    continue;
+                for (int k = 0; k < nrow; k++) {
+                    real *o = gxp + (ptrdiff_t)(rh + k * s->sh) * s->W;
+                    const real *t = tb + (ptrdiff_t)k * s->sw * d->ncq;
+                    if (s->sw == 2) {
+                        const real *t1 = t + d->ncq;
+                        int h = s->W / 2;
+                        for (int j = 0; j < h; j++) {
+                            o[2 * j] = t[j];
+                            o[2 * j + 1] = t1[j];
+                        }
+                        if (s->W % 2)
+                            o[s->W - 1] = t[h];
+                    } else {
+                        for (int iw = 0; iw < s->W; iw++)
+                            o[iw] = t[(ptrdiff_t)(iw % s->sw) * d->ncq + iw / s->sw];
+                    }
                 }
             }
         }
     }
 }
 
-/* Depthwise weight gradient, parallel over channels. Each (n, c) input plane
- * is copied zero padded to the stack; each tap is then a dot product of gy
- * with a shifted view of it, rows summed in real, planes in real_acc. */
-static void conv_dw_bwd_weight(int N, const ConvShape *s, const real *x, const real *gy, real *gw,
-                               int pre, const real *pm, const real *ps, const real *pb)
+/* Depthwise weight gradient, parallel over channels: per sample the x_eff
+ * plane is padded on the stack (and gy, when its rows are not whole
+ * chunks), each tap summed over the plane in float (conv_dw_wdot), the
+ * planes added in real_acc in sample order. */
+static void conv_dw_bwd_weight(int N, const ConvShape *s, const ConvDw *d, const real *x,
+                               const real *gy, real *gw, int pre, const real *pm, const real *ps,
+                               const real *pb)
 {
-    int C = s->Co, taps = s->kh * s->kw;
-    int Hp = (s->Ho - 1) * s->sh + (s->kh - 1) * s->dh + 1;
-    int Wp = (s->Wo - 1) * s->sw + (s->kw - 1) * s->dw + 1;
-    K_OMP(parallel for if(k_par((double)N * C * s->P * taps)) schedule(static))
-    for (int c = 0; c < C; c++) {
-        real_acc acc[CONV_DW_TAPS];
-        real xp[CONV_DW_PAD];
-        ConvPre pv;
-        const ConvPre *pc = conv_pre_at(&pv, pre, pm, ps, pb, c);
-        for (int t = 0; t < taps; t++)
-            acc[t] = 0;
-        for (int n = 0; n < N; n++) {
-            conv_dw_window(s->H, s->W, -s->ph, -s->pw, Hp, Wp,
-                           x + ((ptrdiff_t)n * C + c) * s->H * s->W, xp, pc);
-            const real *gyp = gy + ((ptrdiff_t)n * C + c) * s->P;
-            for (int a = 0; a < s->kh; a++)
-                for (int b = 0; b < s->kw; b++) {
-                    real t = 0;
-                    for (int r = 0; r < s->Ho; r++) {
-                        const real *xr = xp + (ptrdiff_t)(r * s->sh + a * s->dh) * Wp + b * s->dw;
-                        const real *yr = gyp + (ptrdiff_t)r * s->Wo;
-                        if (s->sw == 1) {
-                            K_OMP(simd reduction(+:t))
-                            for (int ow = 0; ow < s->Wo; ow++)
-                                t += yr[ow] * xr[ow];
-                        } else {
-                            K_OMP(simd reduction(+:t))
-                            for (int ow = 0; ow < s->Wo; ow++)
-                                t += yr[ow] * xr[ow * s->sw];
-                        }
-                    }
-                    acc[a * s->kw + b] += t;
+    int C = s->Co, taps = s->kh * s->kw, copy_gy = d->nc != s->Wo;
+    ptrdiff_t off[CONV_DW_TAPS];
+    conv_dw_x_offsets(s, d, off);
+    K_OMP(parallel if(k_par((double)N * C * s->P * taps)))
+    {
+        real xb[CONV_DW_PAD], gb[CONV_DW_PAD], part[CONV_DW_TAPS];
+        memset(xb, 0, sizeof(real) * (size_t)(d->hx * d->rs));
+        if (copy_gy)
+            memset(gb, 0, sizeof(real) * (size_t)s->Ho * (size_t)d->nc);
+        K_OMP(for schedule(static))
+        for (int c = 0; c < C; c++) {
+            real_acc acc[CONV_DW_TAPS];
+            ConvPre pv;
+            const ConvPre *pc = conv_pre_at(&pv, pre, pm, ps, pb, c);
+            for (int t = 0; t < taps; t++)
+                acc[t] = 0;
+            for (int n = 0; n < N; n++) {
+                const real *gyp = gy + ((ptrdiff_t)n * C + c) * s->P;
+                conv_dw_pad_x(s, d, x + ((ptrdiff_t)n * C + c) * s->H * s->W, pc, xb);
+                if (copy_gy) {
+                    conv_dw_fill(gyp, s->Ho, s->Wo, 0, s->Ho, 0, 1, d->nc, d->nc, NULL, gb);
+                    gyp = gb;
                 }
+                if (taps == 9)
+                    conv_dw_wdot_9(taps, s->Ho, d->nc, gyp, d->nc, xb, s->sh * d->rs, off, part);
+                else if (taps == 25)
+                    conv_dw_wdot_25(taps, s->Ho, d->nc, gyp, d->nc, xb, s->sh * d->rs, off,
+                                    part);
+                else
+                    conv_dw_wdot_n(taps, s->Ho, d->nc, gyp, d->nc, xb, s->sh * d->rs, off, part);
+                for (int t = 0; t < taps; t++)
+                    acc[t] += part[t];
+            }
+            for (int t = 0; t < taps; t++)
+                gw[(ptrdiff_t)c * taps + t] = (real)acc[t];
         }
-        for (int t = 0; t < taps; t++)
-            gw[(ptrdiff_t)c * taps + t] = (real)acc[t];
     }
 }
 
@@ -737,15 +921,11 @@ static void conv_dense_bwd_weight(int N, const ConvShape *s, const real *x, cons
 
 /* ---- public entry points ---- */
 
-/* 1 when the depthwise fast path applies: small window, and the padded
- * input and output planes fit the stack buffer. */
-static int conv_is_depthwise(const ConvShape *s)
+/* 1 when the depthwise path applies (g == Ci == Co and its padded planes
+ * fit the stack), with its geometry in d. */
+static int conv_is_depthwise(const ConvShape *s, ConvDw *d)
 {
-    int Hp = (s->Ho - 1) * s->sh + (s->kh - 1) * s->dh + 1;
-    int Wp = (s->Wo - 1) * s->sw + (s->kw - 1) * s->dw + 1;
-    int Hq = s->H + (s->kh - 1) * s->dh, Wq = s->W + (s->kw - 1) * s->dw;
-    return s->g == s->Ci && s->g == s->Co && s->kh * s->kw <= CONV_DW_TAPS &&
-           (ptrdiff_t)Hp * Wp <= CONV_DW_PAD && (ptrdiff_t)Hq * Wq <= CONV_DW_PAD;
+    return s->g == s->Ci && s->g == s->Co && conv_dw_geom(s, d);
 }
 
 /* Forward: y = conv(x, w), dispatched to the depthwise or dense path. */
@@ -754,17 +934,12 @@ K_FN void k_conv2d_fwd(int N, int Ci, int H, int W, int Co, int kh, int kw, int 
                        const real *x, const real *w, real *y)
 {
     ConvShape s = conv_shape(Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g);
+    ConvDw d;
     if (s.Ho <= 0 || s.Wo <= 0 || N <= 0)
         return;
-    if (conv_is_depthwise(&s) && s.sh == 1 && s.sw == 1)
-        conv_dw_fwd(N, &s, x, w, y, 0, NULL, NULL, NULL);
-    else if (conv_is_depthwise(&s)) {
-        /* strided depthwise: the reference loops are as fast; run samples in parallel */
-        K_OMP(parallel for if(k_par((double)N * Co * s.P * kh * kw)) schedule(static))
-        for (int n = 0; n < N; n++)
-            k_conv2d_fwd_ref(1, Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g,
-                             x + (ptrdiff_t)n * Ci * H * W, w, y + (ptrdiff_t)n * Co * s.P);
-    } else
+    if (conv_is_depthwise(&s, &d))
+        conv_dw_fwd(N, &s, &d, x, w, y, 0, NULL, NULL, NULL);
+    else
         conv_dense_fwd(N, &s, x, w, y);
 }
 
@@ -774,18 +949,14 @@ K_FN void k_conv2d_bwd_data(int N, int Ci, int H, int W, int Co, int kh, int kw,
                             const real *gy, const real *w, real *gx)
 {
     ConvShape s = conv_shape(Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g);
+    ConvDw d;
     if (s.Ho <= 0 || s.Wo <= 0) {
         memset(gx, 0, sizeof(real) * (size_t)N * (size_t)Ci * (size_t)H * (size_t)W);
         return;
     }
-    if (conv_is_depthwise(&s) && s.sh == 1 && s.sw == 1)
-        conv_dw_bwd_data(N, &s, gy, w, gx);
-    else if (conv_is_depthwise(&s)) {
-        K_OMP(parallel for if(k_par((double)N * Co * s.P * kh * kw)) schedule(static))
-        for (int n = 0; n < N; n++)
-            k_conv2d_bwd_data_ref(1, Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g,
-                                  gy + (ptrdiff_t)n * Co * s.P, w, gx + (ptrdiff_t)n * Ci * H * W);
-    } else
+    if (conv_is_depthwise(&s, &d))
+        conv_dw_bwd_data(N, &s, &d, gy, w, gx);
+    else
         conv_dense_bwd_data(N, &s, gy, w, gx);
 }
 
@@ -795,54 +966,50 @@ K_FN void k_conv2d_bwd_weight(int N, int Ci, int H, int W, int Co, int kh, int k
                               const real *x, const real *gy, real *gw)
 {
     ConvShape s = conv_shape(Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g);
+    ConvDw d;
     if (s.Ho <= 0 || s.Wo <= 0 || N <= 0) {
         memset(gw, 0, sizeof(real) * (size_t)Co * (size_t)s.K);
         return;
     }
-    if (conv_is_depthwise(&s))
-        conv_dw_bwd_weight(N, &s, x, gy, gw, 0, NULL, NULL, NULL);
+    if (conv_is_depthwise(&s, &d))
+        conv_dw_bwd_weight(N, &s, &d, x, gy, gw, 0, NULL, NULL, NULL);
     else
         conv_dense_bwd_weight(N, &s, x, gy, gw);
 }
 
-/* Fused-prologue forward: stride-1 depthwise convs transform each plane as
- * they copy it to the stack; strided depthwise ones run the reference per
- * sample in parallel; other convs run the reference. */
+/* Fused-prologue forward: depthwise convs transform each plane as they pad
+ * it on the stack; other convs run the reference. */
 K_FN void k_conv2d_fwd_pre(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh, int sw,
                            int ph, int pw, int dh, int dw, int g,
                            const real *pre_mean, const real *pre_scale, const real *pre_shift,
                            const real *x, const real *w, real *y)
 {
     ConvShape s = conv_shape(Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g);
+    ConvDw d;
     if (s.Ho <= 0 || s.Wo <= 0 || N <= 0)
         return;
-    if (conv_is_depthwise(&s) && s.sh == 1 && s.sw == 1)
-        conv_dw_fwd(N, &s, x, w, y, 1, pre_mean, pre_scale, pre_shift);
-    else if (conv_is_depthwise(&s)) {
-        K_OMP(parallel for if(k_par((double)N * Co * s.P * kh * kw)) schedule(static))
-        for (int n = 0; n < N; n++)
-            k_conv2d_fwd_pre_ref(1, Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g, pre_mean,
-                                 pre_scale, pre_shift, x + (ptrdiff_t)n * Ci * H * W, w,
-                                 y + (ptrdiff_t)n * Co * s.P);
-    } else
+    if (conv_is_depthwise(&s, &d))
+        conv_dw_fwd(N, &s, &d, x, w, y, 1, pre_mean, pre_scale, pre_shift);
+    else
         k_conv2d_fwd_pre_ref(N, Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g, pre_mean, pre_scale,
                              pre_shift, x, w, y);
 }
 
 /* Fused-prologue weight gradient (overwrites gw): depthwise convs transform
- * each plane as they copy it to the stack; others run the reference. */
+ * each plane as they pad it on the stack; others run the reference. */
 K_FN void k_conv2d_bwd_weight_pre(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh,
                                   int sw, int ph, int pw, int dh, int dw, int g,
                                   const real *pre_mean, const real *pre_scale,
                                   const real *pre_shift, const real *x, const real *gy, real *gw)
 {
     ConvShape s = conv_shape(Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g);
+    ConvDw d;
     if (s.Ho <= 0 || s.Wo <= 0 || N <= 0) {
         memset(gw, 0, sizeof(real) * (size_t)Co * (size_t)s.K);
         return;
     }
-    if (conv_is_depthwise(&s))
-        conv_dw_bwd_weight(N, &s, x, gy, gw, 1, pre_mean, pre_scale, pre_shift);
+    if (conv_is_depthwise(&s, &d))
+        conv_dw_bwd_weight(N, &s, &d, x, gy, gw, 1, pre_mean, pre_scale, pre_shift);
     else
         k_conv2d_bwd_weight_pre_ref(N, Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g, pre_mean,
                                     pre_scale, pre_shift, x, gy, gw);
