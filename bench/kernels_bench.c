@@ -258,6 +258,16 @@ int main(int argc, char **argv)
     conv_bench("dw 3x3 d2 C16 32x32", NB, 16, 32, 16, 3, 1, 2, 2, 16, 7);
     conv_bench("dw 5x5 d2 C16 32x32", NB, 16, 32, 16, 5, 1, 4, 2, 16, 7);
     conv_bench("dw 3x3 s2 C32 32x32", NB, 32, 32, 32, 3, 2, 1, 1, 32, 7);
+    conv_bench("dw 5x5 s2 C32 32x32", NB, 32, 32, 32, 5, 2, 2, 1, 32, 7);
+    conv_bench("dw 3x3 d2 s2 C32 32x32", NB, 32, 32, 32, 3, 2, 2, 2, 32, 7);
+    /* Fashion-MNIST supernet (C 8, batch 32) and DARTS_V2 (C 36, batch 64) depthwise shapes */
+    conv_bench("N32 dw 3x3 C8 28x28", 32, 8, 28, 8, 3, 1, 1, 1, 8, 7);
+    conv_bench("N32 dw 5x5 C16 14x14", 32, 16, 14, 16, 5, 1, 2, 1, 16, 7);
+    conv_bench("N32 dw 3x3 s2 C8 28x28", 32, 8, 28, 8, 3, 2, 1, 1, 8, 7);
+    conv_bench("N64 dw 3x3 C36 32x32", 64, 36, 32, 36, 3, 1, 1, 1, 36, 7);
+    conv_bench("N64 dw 5x5 C72 16x16", 64, 72, 16, 72, 5, 1, 2, 1, 72, 7);
+    conv_bench("N64 dw 3x3 C144 8x8", 64, 144, 8, 144, 3, 1, 1, 1, 144, 7);
+    conv_bench("N64 dw 5x5 s2 C72 16x16", 64, 72, 16, 72, 5, 2, 2, 1, 72, 7);
     conv_bench("stem 3x3 C3->48 32x32", NB, 3, 32, 48, 3, 1, 1, 1, 1, 7);
     conv_bench("1x1 s2 C32->16 32x32 (FactorizedReduce)", NB, 32, 32, 16, 1, 2, 0, 1, 1, 7);
     /* DARTS_V2 (C = 36): cell convs and preprocessing at the three resolutions */

@@ -331,28 +331,28 @@ static void conv_im2col(const ConvShape *s, int k0, int kc, ptrdiff_t j0, int jb
 }
 
 /* ---- depthwise ----
- * Every depthwise direction is one or more correlations run by the same
- * engine (conv_dw_eng): out[i][j] = sum_t wv[t] * in[i*is + off[t] + j],
- * the taps a list of offsets into a padded copy of one plane on the stack,
- * the columns in chunks of CONV_VL values that stay in registers over all
- * taps. The padded copy is built row by row (zero rows and columns around
- * the plane, a fused prologue applied to the values copied), and for a
- * column stride s it holds each row as s phases (columns q, q+s, q+2s, ...
- * of phase q), so that every tap reads contiguous values at any stride:
+ * Every depthwise direction is a few correlations run by the same engine
+ * (conv_dw_eng): out[f] = sum_t wv[t] * in[off[t] + f], over a padded copy of
+ * one plane on the stack read as one flat row, so that the loop runs over
+ * the whole plane in chunks of CONV_VL columns that stay in registers over
+ * all taps (the columns past each row are computed and dropped). For strides
+ * (sh, sw) the copy holds sh*sw phase planes: padded row k, column k2 goes to
+ * phase (k % sh, k2 % sw) at (k / sh, k2 / sw), so every tap reads
+ * contiguous values at any stride. The copy is built row by row, its zero
+ * borders written once per thread, a fused prologue applied to the values
+ * copied.
  * - forward: in = x padded, one tap per window position;
  * - data gradient: for each (row residue, column phase) of gx modulo the
- *   stride, the correlation of gy with the taps that reach it (at stride 1
- *   the whole flipped window), the phases then interleaved into gx;
+ *   stride, the correlation of padded gy with the taps that reach it (at
+ *   stride 1 the whole flipped window), then interleaved into gx;
  * - weight gradient: per channel and sample, each tap the dot product of gy
- *   with shifted x, summed in float lanes over the plane, then in real_acc
- *   over the batch (conv_dw_wdot). */
+ *   with shifted x, in float lanes over the plane, then in real_acc over the
+ *   batch (conv_dw_wdot). */
 
 /* Largest padded plane (values) the depthwise path keeps on the stack. */
 #define CONV_DW_PAD (96 * 96)
 /* Largest stride the depthwise path splits into phases. */
 #define CONV_DW_PH 4
-/* Widest output row of the weight gradient (its column accumulators). */
-#define CONV_DW_WCOL 128
 
 /* A fused prologue on one plane (k_conv2d_fwd_pre): x_eff = relu((x - m)*s + b),
  * or relu(x) when !scaled. */
@@ -374,233 +374,269 @@ static const ConvPre *conv_pre_at(ConvPre *buf, int on, const real *pm, const re
     return buf;
 }
 
-/* Copies plane src (Hi, Wi) into a padded buffer: buffer row k (rows rs
- * apart, k < nk) holds plane row k - pt, as s phases of L values,
- * buf[k*rs + q*L + j] = x_eff of src[(k - pt)*Wi + j*s + q - pl] for every
- * (k, j) whose plane index is in range. Nothing else is written: the
- * buffer's padding is zeroed once per thread, and stays zero since every
- * plane fills the same places. A prologue (pre != NULL) transforms the
- * values with the arithmetic of k_pre_val. */
-static void conv_dw_fill(const real *src, int Hi, int Wi, int pt, int nk, int pl, int s, int L,
-                         ptrdiff_t rs, const ConvPre *pre, real *buf)
+/* dst[j] = src[j] for j < n, as copies of fixed sizes (the last 16 overlap
+ * the previous ones), which compilers expand inline: rows here are short,
+ * and a library call per row costs more than the copy. */
+static inline void conv_copy(real *restrict dst, const real *restrict src, int n)
 {
-    int k0 = pt > 0 ? pt : 0, k1 = conv_min(nk, pt + Hi);
+    int j = 0;
+    for (; j + 16 <= n; j += 16)
+        memcpy(dst + j, src + j, 16 * sizeof(real));
+    if (j < n && n >= 16) {
+        memcpy(dst + n - 16, src + n - 16, 16 * sizeof(real));
+        return;
+    }
+    if (n - j >= 8) {
+        memcpy(dst + j, src + j, 8 * sizeof(real));
+        j += 8;
+    }
+    if (n - j >= 4) {
+        memcpy(dst + j, src + j, 4 * sizeof(real));
+        j += 4;
+    }
+    if (n - j >= 2) {
+        memcpy(dst + j, src + j, 2 * sizeof(real));
+        j += 2;
+    }
+    if (n - j >= 1)
+        dst[j] = src[j];
+}
+
+/* Layout of a padded plane in phases: sh*sw phase planes of R rows of L
+ * values; padded row k, column k2 at ((k % sh)*sw + k2 % sw)*R*L +
+ * (k / sh)*L + k2 / sw. */
+typedef struct {
+    int sh, sw, R, L;
+} ConvPh;
+
+/* Copies plane src (Hi, Wi) into a padded buffer of layout p: padded row k
+ * (k < sh*R), column k2 holds x_eff of src[k - pt][k2 - pl] where that lies
+ * in the plane. Nothing else is written: the buffer's zero borders are
+ * written once per thread and stay zero, since every plane fills the same
+ * places. A prologue (pre != NULL) transforms the values with the
+ * arithmetic of k_pre_val. */
+/* One row of conv_dw_fill: dp[j] = x_eff of sp[j*S] for j < n, S a literal
+ * (1, 2) so that the strided loads vectorize, or 0 for the variable s. */
+#define CONV_DW_ROW(S)                                                                             \
+    do {                                                                                           \
+        int st = (S) ? (S) : s;                                                                    \
+        if (pre && pre->scaled) {                                                                  \
+            real m = pre->m, sc = pre->s, b = pre->b;                                              \
+            for (int j = 0; j < n; j++) {                                                          \
+                real t = (sp[j * st] - m) * sc + b;                                                \
+                dp[j] = t > 0 ? t : (real)0;                                                       \
+            }                                                                                      \
+        } else if (pre) {                                                                          \
+            for (int j = 0; j < n; j++)                                                            \
+                dp[j] = sp[j * st] > 0 ? sp[j * st] : (real)0;                                     \
+        } else if ((S) == 1) {                                                                     \
+            conv_copy(dp, sp, n);                                                                  \
+        } else {                                                                                   \
+            for (int j = 0; j < n; j++)                                                            \
+                dp[j] = sp[j * st];                                                                \
+        }                                                                                          \
+    } while (0)
+
+static void conv_dw_fill(const real *src, int Hi, int Wi, int pt, int pl, ConvPh p,
+                         const ConvPre *pre, real *buf)
+{
+    int k0 = pt > 0 ? pt : 0, k1 = conv_min(p.sh * p.R, pt + Hi), s = p.sw;
+    ptrdiff_t RL = (ptrdiff_t)p.R * p.L;
     for (int q = 0; q < s; q++) {
         int j0, j1;
-        k_valid_range(L, s, q - pl, Wi, &j0, &j1);
+        k_valid_range(p.L, s, q - pl, Wi, &j0, &j1);
         int n = j1 - j0;
-        for (int k = k0; k < k1 && n > 0; k++) {
-            const real *sp = src + (ptrdiff_t)(k - pt) * Wi + (j0 * s + q - pl);
-            real *dp = buf + k * rs + (ptrdiff_t)q * L + j0;
-            if (pre && pre->scaled) {
-                real m = pre->m, sc = pre->s, b = pre->b;
-                if (s == 1)
-                    for (int j = 0; j < n; j++) {
-                        real t = (sp[j] - m) * sc + b;
-                        dp[j] = t > 0 ? t : (real)0;
-                    }
-                else
-                    for (int j = 0; j < n; j++) {
-                        real t = (sp[j * s] - m) * sc + b;
-                        dp[j] = t > 0 ? t : (real)0;
-                    }
-            } else if (pre) {
-                if (s == 1)
-                    for (int j = 0; j < n; j++)
-                        dp[j] = sp[j] > 0 ? sp[j] : (real)0;
-                else
-                    for (int j = 0; j < n; j++)
-                        dp[j] = sp[j * s] > 0 ? sp[j * s] : (real)0;
-            } else if (s == 1) {
-                for (int j = 0; j < n; j++)
-                    dp[j] = sp[j];
-            } else {
-                for (int j = 0; j < n; j++)
-                    dp[j] = sp[j * s];
-            }
+        /* padded row k lives in row phase kr at row kq: k = kq*sh + kr */
+        for (int k = k0, kr = k0 % p.sh, kq = k0 / p.sh; k < k1 && n > 0; k++) {
+            const real *restrict sp = src + (ptrdiff_t)(k - pt) * Wi + (j0 * s + q - pl);
+            real *restrict dp = buf + ((ptrdiff_t)kr * s + q) * RL + (ptrdiff_t)kq * p.L + j0;
+            if (++kr == p.sh)
+                kr = 0, kq++;
+            if (s == 1)
+                CONV_DW_ROW(1);
+            else if (s == 2)
+                CONV_DW_ROW(2);
+            else
+                CONV_DW_ROW(0);
         }
     }
 }
 
-/* The correlation engine: out[i*os + j] = sum_{t<nt} wv[t] * in[i*is + off[t] + j]
- * for i < nrow, j < n. in must be readable for j < max(n, CONV_VL). Each row
- * runs as one loop over whole chunks of CONV_VL columns, vectorized along
- * the row with the taps inside; the columns past the last whole chunk are
- * the last CONV_VL columns again (same values written twice), or, in rows
- * narrower than a chunk, a chunk computed into a stack copy. The taps go
- * round four partial sums, so that four FMA chains overlap. NT != 0 makes
- * the tap count a literal, so that the tap loop unrolls. */
-#define CONV_DW_ENG(NAME, NT)                                                                      \
-    CONV_WIDE static void NAME(int nt, int nrow, int n, const real *restrict in, ptrdiff_t is,     \
-                               const ptrdiff_t *off, const real *wv, real *restrict out,           \
-                               ptrdiff_t os)                                                       \
+/* The correlation engine: out[f] = sum_{t<nt} wv[t] * in[off[t] + f] for
+ * f < n; in must be readable up to max(n, CONV_VL) + off[t]. One loop over
+ * whole chunks of CONV_VL, vectorized along f with the taps inside; the
+ * values past the last whole chunk are the last CONV_VL values again (same
+ * values written twice), or, when n is less than a chunk, a chunk computed
+ * into a stack copy. The taps go round four partial sums, so that four FMA
+ * chains overlap. NT != 0 makes the tap count a literal and UNR unrolls the
+ * tap loop. */
+#define CONV_DW_ENG(NAME, NT, UNR)                                                                 \
+    CONV_WIDE static void NAME(int nt, int n, const real *restrict in, const ptrdiff_t *off,       \
+                               const real *wv, real *restrict out)                                 \
     {                                                                                              \
         enum { CAP = (NT) ? (NT) : CONV_DW_TAPS };                                                 \
         int m = (NT) ? (NT) : nt, nv = n / CONV_VL * CONV_VL;                                      \
         real w[CAP], tmp[CONV_VL];                                                                 \
         for (int t = 0; t < m; t++)                                                                \
             w[t] = wv[t];                                                                          \
-        for (int i = 0; i < nrow; i++) {                                                           \
-            const real *restrict b = in + i * is;                                                  \
-            real *restrict o = out + i * os;                                                       \
-            for (int part = 0; part < 2; part++) {                                                 \
-                int j0 = part ? (nv < n ? (n < CONV_VL ? 0 : n - CONV_VL) : n) : 0;               \
-                int j1 = part ? j0 + CONV_VL : nv;                                                 \
-                real *restrict d = part && n < CONV_VL ? tmp : o;                                  \
-                if (j0 >= j1 || (part && nv == n))                                                 \
-                    continue;                                                                      \
-                for (int j = j0; j < j1; j++) {                                                    \
-                    real s0 = 0, s1 = 0, s2 = 0, s3 = 0;                                           \
-                    int t = 0;                                                                     \
-                    CONV_UNROLL                                                                    \
-                    for (; t + 4 <= m; t += 4) {                                                   \
-                        s0 += w[t] * b[off[t] + j];                                                \
-                        s1 += w[t + 1] * b[off[t + 1] + j];                                        \
-                        s2 += w[t + 2] * b[off[t + 2] + j];                                        \
-                        s3 += w[t + 3] * b[off[t + 3] + j];                                        \
-                    }                                                                              \
-                    CONV_UNROLL                                                                    \
-                    for (; t < m; t++)                                                             \
-                        s0 += w[t] * b[off[t] + j];                                                \
-                    d[j] = (s0 + s1) + (s2 + s3);                                                  \
+        for (int part = 0; part < 2; part++) {                                                     \
+            int j0 = part ? (n < CONV_VL ? 0 : n - CONV_VL) : 0;                                   \
+            int j1 = part ? j0 + CONV_VL : nv;                                                     \
+            real *restrict d = part && n < CONV_VL ? tmp : out;                                    \
+            if (part && nv == n)                                                                   \
+                break;                                                                             \
+            for (int j = j0; j < j1; j++) {                                                        \
+                real s0 = 0, s1 = 0, s2 = 0, s3 = 0;                                               \
+                int t = 0;                                                                         \
+                UNR                                                                                \
+                for (; t + 4 <= m; t += 4) {                                                       \
+                    s0 += w[t] * in[off[t] + j];                                                   \
+                    s1 += w[t + 1] * in[off[t + 1] + j];                                           \
+                    s2 += w[t + 2] * in[off[t + 2] + j];                                           \
+                    s3 += w[t + 3] * in[off[t + 3] + j];                                           \
                 }                                                                                  \
+                UNR                                                                                \
+                for (; t < m; t++)                                                                 \
+                    s0 += w[t] * in[off[t] + j];                                                   \
+                d[j] = (s0 + s1) + (s2 + s3);                                                      \
             }                                                                                      \
-            if (n < CONV_VL)                                                                       \
-                for (int j = 0; j < n; j++)                                                        \
-                    o[j] = tmp[j];                                                                 \
         }                                                                                          \
+        if (n < CONV_VL)                                                                           \
+            for (int j = 0; j < n; j++)                                                            \
+                out[j] = tmp[j];                                                                   \
     }
 
-CONV_DW_ENG(conv_dw_eng_n, 0)
-CONV_DW_ENG(conv_dw_eng_1, 1)
-CONV_DW_ENG(conv_dw_eng_2, 2)
-CONV_DW_ENG(conv_dw_eng_4, 4)
-CONV_DW_ENG(conv_dw_eng_6, 6)
-CONV_DW_ENG(conv_dw_eng_9, 9)
-CONV_DW_ENG(conv_dw_eng_25, 25)
+CONV_DW_ENG(conv_dw_eng_n, 0, )
+CONV_DW_ENG(conv_dw_eng_1, 1, CONV_UNROLL)
+CONV_DW_ENG(conv_dw_eng_2, 2, CONV_UNROLL)
+CONV_DW_ENG(conv_dw_eng_4, 4, CONV_UNROLL)
+CONV_DW_ENG(conv_dw_eng_6, 6, CONV_UNROLL)
+CONV_DW_ENG(conv_dw_eng_9, 9, CONV_UNROLL)
+CONV_DW_ENG(conv_dw_eng_25, 25, CONV_UNROLL)
 
 /* conv_dw_eng with the unrolled variant for nt taps, if there is one. */
-static void conv_dw_eng(int nt, int nrow, int n, const real *in, ptrdiff_t is,
-                        const ptrdiff_t *off, const real *wv, real *out, ptrdiff_t os)
+static void conv_dw_eng(int nt, int n, const real *in, const ptrdiff_t *off, const real *wv,
+                        real *out)
 {
     switch (nt) {
-    case 1: conv_dw_eng_1(nt, nrow, n, in, is, off, wv, out, os); break;
-    case 2: conv_dw_eng_2(nt, nrow, n, in, is, off, wv, out, os); break;
-    case 4: conv_dw_eng_4(nt, nrow, n, in, is, off, wv, out, os); break;
-    case 6: conv_dw_eng_6(nt, nrow, n, in, is, off, wv, out, os); break;
-    case 9: conv_dw_eng_9(nt, nrow, n, in, is, off, wv, out, os); break;
-    case 25: conv_dw_eng_25(nt, nrow, n, in, is, off, wv, out, os); break;
-    default: conv_dw_eng_n(nt, nrow, n, in, is, off, wv, out, os); break;
+    case 0:
+        for (int j = 0; j < n; j++)
+            out[j] = 0;
+        break;
+    case 1: conv_dw_eng_1(nt, n, in, off, wv, out); break;
+    case 2: conv_dw_eng_2(nt, n, in, off, wv, out); break;
+    case 4: conv_dw_eng_4(nt, n, in, off, wv, out); break;
+    case 6: conv_dw_eng_6(nt, n, in, off, wv, out); break;
+    case 9: conv_dw_eng_9(nt, n, in, off, wv, out); break;
+    case 25: conv_dw_eng_25(nt, n, in, off, wv, out); break;
+    default: conv_dw_eng_n(nt, n, in, off, wv, out); break;
     }
 }
 
-/* Tap dot products of the weight gradient over one plane:
- * sum[t] = sum_{i<nrow, j<nc} g[i*gs + j] * x[i*xs + off[t] + j]. Each tap
- * sums down the columns in a row of float accumulators on the stack (one
- * vectorized pass per input row, one gy load serving every tap), then
- * across the row in order. */
-#define CONV_DW_WDOT(NAME, NT)                                                                     \
-    CONV_WIDE static void NAME(int nt, int nrow, int nc, const real *g, ptrdiff_t gs,              \
-                               const real *x, ptrdiff_t xs, const ptrdiff_t *off, real *sum)       \
+/* Tap dot products of the weight gradient over one flat plane:
+ * sum[t] = sum_{f<n} g[f] * x[off[t] + f], n a multiple of CONV_VL, in
+ * CONV_VL float lanes per tap (one gy load serving every tap), the lanes
+ * added in order at the end. */
+#define CONV_DW_WDOT(NAME, NT, UNR)                                                                \
+    CONV_WIDE static void NAME(int nt, int n, const real *restrict g, const real *restrict x,      \
+                               const ptrdiff_t *off, real *sum)                                    \
     {                                                                                              \
         enum { CAP = (NT) ? (NT) : CONV_DW_TAPS };                                                 \
         int m = (NT) ? (NT) : nt;                                                                  \
-        real acc[CAP * CONV_DW_WCOL];                                                              \
+        real acc[CAP][CONV_VL];                                                                    \
         for (int t = 0; t < m; t++)                                                                \
-            for (int j = 0; j < nc; j++)                                                           \
-                acc[t * CONV_DW_WCOL + j] = 0;                                                     \
-        for (int i = 0; i < nrow; i++) {                                                           \
-            const real *gr = g + i * gs, *xr = x + i * xs;                                         \
-            for (int j = 0; j < nc; j++) {                                                         \
-                real gv = gr[j];                                                                   \
-                CONV_UNROLL                                                                        \
+            for (int l = 0; l < CONV_VL; l++)                                                      \
+                acc[t][l] = 0;                                                                     \
+        for (int c = 0; c < n; c += CONV_VL)                                                       \
+            for (int l = 0; l < CONV_VL; l++) {                                                    \
+                real gv = g[c + l];                                                                \
+                UNR                                                                                \
                 for (int t = 0; t < m; t++)                                                        \
-                    acc[t * CONV_DW_WCOL + j] += gv * xr[off[t] + j];                              \
+                    acc[t][l] += gv * x[off[t] + c + l];                                           \
             }                                                                                      \
-        }                                                                                          \
         for (int t = 0; t < m; t++) {                                                              \
             real r = 0;                                                                            \
-            for (int j = 0; j < nc; j++)                                                           \
-                r += acc[t * CONV_DW_WCOL + j];                                                    \
+            for (int l = 0; l < CONV_VL; l++)                                                      \
+                r += acc[t][l];                                                                    \
             sum[t] = r;                                                                            \
         }                                                                                          \
     }
 
-CONV_DW_WDOT(conv_dw_wdot_n, 0)
-CONV_DW_WDOT(conv_dw_wdot_9, 9)
-CONV_DW_WDOT(conv_dw_wdot_25, 25)
+CONV_DW_WDOT(conv_dw_wdot_n, 0, )
+CONV_DW_WDOT(conv_dw_wdot_9, 9, CONV_UNROLL)
+CONV_DW_WDOT(conv_dw_wdot_25, 25, CONV_UNROLL)
 
 /* Geometry of the padded planes of one depthwise conv. */
 typedef struct {
-    int nc;       /* output columns rounded up to whole chunks (>= CONV_VL) */
-    int L;        /* values per phase of a padded x row */
-    ptrdiff_t rs; /* padded x row: sw phases of L */
-    int hx;       /* padded x rows: (Ho-1)*sh + (kh-1)*dh + 1 */
-    int plt, plg; /* gy padding (rows above, columns left) for the data gradient */
-    int ncq;      /* gx phase columns rounded up to whole chunks */
-    int lg, hg;   /* padded gy row length and rows */
-    int hk;       /* gx rows per row residue: ceil(H/sh) */
+    ConvPh px;    /* padded x (forward, weight gradient): phases of (sh, sw) */
+    ConvPh pg;    /* padded gy (data gradient): one phase, plt rows above, plg columns left */
+    int plt, plg;
+    int hk, wq;   /* gx rows per row residue, columns per column phase */
+    ptrdiff_t zx; /* values of the x buffer to zero (with slack for the last chunk) */
+    ptrdiff_t zy; /* values of the gy copy of the weight gradient (L apart, slack) */
+    ptrdiff_t zg; /* values of the gy buffer of the data gradient */
 } ConvDw;
 
 /* Fills the geometry of s; 0 when a buffer would exceed the stack bounds. */
 static int conv_dw_geom(const ConvShape *s, ConvDw *d)
 {
-    int wq = (s->W + s->sw - 1) / s->sw;
-    d->nc = (s->Wo + CONV_VL - 1) / CONV_VL * CONV_VL;
-    d->L = d->nc + (s->kw - 1) * s->dw / s->sw + 1;
-    d->rs = (ptrdiff_t)s->sw * d->L;
-    d->hx = (s->Ho - 1) * s->sh + (s->kh - 1) * s->dh + 1;
+    int slack = CONV_VL + (s->kw - 1) * s->dw + 1;
+    ConvPh px = {s->sh, s->sw, s->Ho + (s->kh - 1) * s->dh / s->sh,
+                 s->Wo + (s->kw - 1) * s->dw / s->sw};
+    d->px = px;
     d->plt = ((s->kh - 1) * s->dh + s->sh - 1) / s->sh;
     d->plg = ((s->kw - 1) * s->dw + s->sw - 1) / s->sw;
-    d->ncq = (wq + CONV_VL - 1) / CONV_VL * CONV_VL;
-    d->lg = d->ncq + (s->sw - 1 + s->pw) / s->sw + d->plg + 1;
-    d->hg = d->plt + (s->H - 1 + s->ph) / s->sh + 1;
     d->hk = (s->H + s->sh - 1) / s->sh;
-    return s->kh * s->kw <= CONV_DW_TAPS && d->nc <= CONV_DW_WCOL && s->sh <= CONV_DW_PH &&
-           s->sw <= CONV_DW_PH &&
-           (ptrdiff_t)d->hx * d->rs <= CONV_DW_PAD && (ptrdiff_t)s->Ho * d->nc <= CONV_DW_PAD &&
-           (ptrdiff_t)d->hg * d->lg <= CONV_DW_PAD &&
-           (ptrdiff_t)d->hk * s->sw * d->ncq <= CONV_DW_PAD;
+    d->wq = (s->W + s->sw - 1) / s->sw;
+    int reach = d->wq + (s->sw - 1 + s->pw) / s->sw; /* gy columns a gx phase row reads */
+    ConvPh pg = {1, 1, d->plt + (s->H - 1 + s->ph) / s->sh + 1,
+                 (reach > s->Wo ? reach : s->Wo) + d->plg};
+    d->pg = pg;
+    d->zx = (ptrdiff_t)s->sh * s->sw * px.R * px.L + slack;
+    d->zy = (ptrdiff_t)s->Ho * px.L + CONV_VL;
+    d->zg = (ptrdiff_t)pg.R * pg.L + slack;
+    return s->kh * s->kw <= CONV_DW_TAPS && s->sh <= CONV_DW_PH && s->sw <= CONV_DW_PH &&
+           d->zx <= CONV_DW_PAD && d->zy <= CONV_DW_PAD && d->zg <= CONV_DW_PAD &&
+           (ptrdiff_t)s->sw * d->hk * pg.L <= CONV_DW_PAD;
 }
 
-/* Copies plane xp (H, W) of x into the padded x buffer of the geometry d
- * (row k: plane row k - ph), the prologue pre applied. */
-static void conv_dw_pad_x(const ConvShape *s, const ConvDw *d, const real *xp, const ConvPre *pre,
-                          real *buf)
-{
-    conv_dw_fill(xp, s->H, s->W, s->ph, d->hx, s->pw, s->sw, d->L, d->rs, pre, buf);
-}
-
-/* Offsets of the taps of a window into the padded x rows (forward and
- * weight gradient): tap (a, b) reads row a*dh and, in phase (b*dw) % sw,
- * column (b*dw) / sw. */
+/* Offsets of the taps of a window into the padded x phases (forward and
+ * weight gradient): tap (a, b) reads padded row a*dh, column b*dw from the
+ * output's. */
 static void conv_dw_x_offsets(const ConvShape *s, const ConvDw *d, ptrdiff_t *off)
 {
+    ptrdiff_t RL = (ptrdiff_t)d->px.R * d->px.L;
     for (int a = 0; a < s->kh; a++)
-        for (int b = 0; b < s->kw; b++)
-            off[a * s->kw + b] = a * s->dh * d->rs + (ptrdiff_t)(b * s->dw % s->sw) * d->L +
-                                 b * s->dw / s->sw;
+        for (int b = 0; b < s->kw; b++) {
+            int r = a * s->dh, c = b * s->dw;
+            off[a * s->kw + b] = ((ptrdiff_t)(r % s->sh) * s->sw + c % s->sw) * RL +
+                                 (ptrdiff_t)(r / s->sh) * d->px.L + c / s->sw;
+        }
 }
 
 /* Depthwise forward over all N*C planes; pre != 0 applies the prologue
- * (pm, ps, pb) to the input. */
+ * (pm, ps, pb) to the input. Output row i is the flat row's values
+ * i*L .. i*L + Wo - 1. */
 static void conv_dw_fwd(int N, const ConvShape *s, const ConvDw *d, const real *x, const real *w,
                         real *y, int pre, const real *pm, const real *ps, const real *pb)
 {
     ptrdiff_t planes = (ptrdiff_t)N * s->Co, off[CONV_DW_TAPS];
-    int taps = s->kh * s->kw;
+    int taps = s->kh * s->kw, L = d->px.L, n = (s->Ho - 1) * L + s->Wo;
     conv_dw_x_offsets(s, d, off);
     K_OMP(parallel if(k_par((double)planes * s->P * taps)))
     {
-        real buf[CONV_DW_PAD];
-        memset(buf, 0, sizeof(real) * (size_t)(d->hx * d->rs));
+        real buf[CONV_DW_PAD], ob[CONV_DW_PAD];
+        memset(buf, 0, sizeof(real) * (size_t)d->zx);
         K_OMP(for schedule(static))
         for (ptrdiff_t nc = 0; nc < planes; nc++) {
             ConvPre pv;
             int c = (int)(nc % s->Co);
-            conv_dw_pad_x(s, d, x + nc * s->H * s->W, conv_pre_at(&pv, pre, pm, ps, pb, c), buf);
-            conv_dw_eng(taps, s->Ho, s->Wo, buf, s->sh * d->rs, off, w + (ptrdiff_t)c * taps,
-                        y + nc * s->P, s->Wo);
+            real *yp = y + nc * s->P;
+            conv_dw_fill(x + nc * s->H * s->W, s->H, s->W, s->ph, s->pw, d->px,
+                         conv_pre_at(&pv, pre, pm, ps, pb, c), buf);
+            conv_dw_eng(taps, n, buf, off, w + (ptrdiff_t)c * taps, ob);
+            for (int r = 0; r < s->Ho; r++)
+                conv_copy(yp + (ptrdiff_t)r * s->Wo, ob + (ptrdiff_t)r * L, s->Wo);
         }
     }
 }
@@ -609,16 +645,16 @@ static void conv_dw_fwd(int N, const ConvShape *s, const ConvDw *d, const real *
  * above, plg columns left); gx row ih = rh + k*sh, column iw = q + j*sw
  * takes the taps (a, b) with ih + ph - a*dh and iw + pw - b*dw divisible by
  * the strides, from gy row k + (rh + ph - a*dh)/sh, column
- * j + (q + pw - b*dw)/sw: per residue rh and phase q one correlation over
- * (k, j), written to gx directly when sw == 1, else to phase rows that are
- * then interleaved. Each tap belongs to exactly one (rh, q); the lists are
- * built once per call. */
+ * j + (q + pw - b*dw)/sw: per residue rh and phase q one flat correlation
+ * over (k, j), into phase rows that are then interleaved into gx. Each tap
+ * belongs to exactly one (rh, q); the lists are built once per call. */
 static void conv_dw_bwd_data(int N, const ConvShape *s, const ConvDw *d, const real *gy,
                              const real *w, real *gx)
 {
     ptrdiff_t planes = (ptrdiff_t)N * s->Co, HW = (ptrdiff_t)s->H * s->W;
-    ptrdiff_t off[CONV_DW_TAPS];
+    ptrdiff_t off[CONV_DW_TAPS], QS = (ptrdiff_t)d->hk * d->pg.L;
     int taps = s->kh * s->kw, tap[CONV_DW_TAPS], first[CONV_DW_PH * CONV_DW_PH + 1], nt = 0;
+    int L = d->pg.L;
     for (int rh = 0; rh < s->sh; rh++)
         for (int q = 0; q < s->sw; q++) {
             first[rh * s->sw + q] = nt;
@@ -628,7 +664,7 @@ static void conv_dw_bwd_data(int N, const ConvShape *s, const ConvDw *d, const r
                     int vc = q + s->pw - b * s->dw;
                     if (vc % s->sw)
                         continue;
-                    off[nt] = (ptrdiff_t)(vr / s->sh + d->plt) * d->lg + vc / s->sw + d->plg;
+                    off[nt] = (ptrdiff_t)(vr / s->sh + d->plt) * L + vc / s->sw + d->plg;
                     tap[nt++] = a * s->kw + b;
                 }
             }
@@ -637,34 +673,28 @@ static void conv_dw_bwd_data(int N, const ConvShape *s, const ConvDw *d, const r
     K_OMP(parallel if(k_par((double)planes * s->P * taps)))
     {
         real buf[CONV_DW_PAD], tb[CONV_DW_PAD], wv[CONV_DW_TAPS];
-        memset(buf, 0, sizeof(real) * (size_t)(d->hg * d->lg));
+        memset(buf, 0, sizeof(real) * (size_t)d->zg);
         K_OMP(for schedule(static))
         for (ptrdiff_t nc = 0; nc < planes; nc++) {
             const real *wc = w + (nc % s->Co) * taps;
             real *gxp = gx + nc * HW;
-            conv_dw_fill(gy + nc * s->P, s->Ho, s->Wo, d->plt, d->hg, d->plg, 1, d->lg, d->lg,
-                         NULL, buf);
+            conv_dw_fill(gy + nc * s->P, s->Ho, s->Wo, d->plt, d->plg, d->pg, NULL, buf);
             for (int t = 0; t < nt; t++)
                 wv[t] = wc[tap[t]];
             for (int rh = 0; rh < s->sh && rh < s->H; rh++) {
                 int nrow = (s->H - rh + s->sh - 1) / s->sh;
                 for (int q = 0; q < s->sw && q < s->W; q++) {
                     int n = (s->W - q + s->sw - 1) / s->sw, t0 = first[rh * s->sw + q];
-                    int m = first[rh * s->sw + q + 1] - t0;
-                    if (s->sw == 1)
-                        conv_dw_eng(m, nrow, n, buf, d->lg, off + t0, wv + t0,
-                                    gxp + (ptrdiff_t)rh * s->W, (ptrdiff_t)s->sh * s->W);
-                    else
-                        conv_dw_eng(m, nrow, n, buf, d->lg, off + t0, wv + t0,
-                                    tb + (ptrdiff_t)q * d->ncq, (ptrdiff_t)s->sw * d->ncq);
+                    conv_dw_eng(first[rh * s->sw + q + 1] - t0, (nrow - 1) * L + n, buf, off + t0,
+                                wv + t0, tb + q * QS);
                 }
-                if (s->sw == 1)
-                    continue;
                 for (int k = 0; k < nrow; k++) {
                     real *o = gxp + (ptrdiff_t)(rh + k * s->sh) * s->W;
-                    const real *t = tb + (ptrdiff_t)k * s->sw * d->ncq;
-                    if (s->sw == 2) {
-                        const real *t1 = t + d->ncq;
+                    const real *t = tb + (ptrdiff_t)k * L;
+                    if (s->sw == 1) {
+                        conv_copy(o, t, s->W);
+                    } else if (s->sw == 2) {
+                        const real *t1 = t + QS;
                         int h = s->W / 2;
                         for (int j = 0; j < h; j++) {
                             o[2 * j] = t[j];
@@ -674,7 +704,7 @@ static void conv_dw_bwd_data(int N, const ConvShape *s, const ConvDw *d, const r
                             o[s->W - 1] = t[h];
                     } else {
                         for (int iw = 0; iw < s->W; iw++)
-                            o[iw] = t[(ptrdiff_t)(iw % s->sw) * d->ncq + iw / s->sw];
+                            o[iw] = t[(iw % s->sw) * QS + iw / s->sw];
                     }
                 }
             }
@@ -683,22 +713,23 @@ static void conv_dw_bwd_data(int N, const ConvShape *s, const ConvDw *d, const r
 }
 
 /* Depthwise weight gradient, parallel over channels: per sample the x_eff
- * plane is padded on the stack (and gy, when its rows are not whole
- * chunks), each tap summed over the plane in float (conv_dw_wdot), the
- * planes added in real_acc in sample order. */
+ * plane is padded on the stack and gy copied with rows L apart (zeros
+ * between), each tap summed over the flat plane in float lanes
+ * (conv_dw_wdot), the planes added in real_acc in sample order. */
 static void conv_dw_bwd_weight(int N, const ConvShape *s, const ConvDw *d, const real *x,
                                const real *gy, real *gw, int pre, const real *pm, const real *ps,
                                const real *pb)
 {
-    int C = s->Co, taps = s->kh * s->kw, copy_gy = d->nc != s->Wo;
+    int C = s->Co, taps = s->kh * s->kw;
+    int n = (s->Ho * d->px.L + CONV_VL - 1) / CONV_VL * CONV_VL;
+    ConvPh pg = {1, 1, s->Ho, d->px.L};
     ptrdiff_t off[CONV_DW_TAPS];
     conv_dw_x_offsets(s, d, off);
     K_OMP(parallel if(k_par((double)N * C * s->P * taps)))
     {
         real xb[CONV_DW_PAD], gb[CONV_DW_PAD], part[CONV_DW_TAPS];
-        memset(xb, 0, sizeof(real) * (size_t)(d->hx * d->rs));
-        if (copy_gy)
-            memset(gb, 0, sizeof(real) * (size_t)s->Ho * (size_t)d->nc);
+        memset(xb, 0, sizeof(real) * (size_t)d->zx);
+        memset(gb, 0, sizeof(real) * (size_t)d->zy);
         K_OMP(for schedule(static))
         for (int c = 0; c < C; c++) {
             real_acc acc[CONV_DW_TAPS];
@@ -706,20 +737,16 @@ static void conv_dw_bwd_weight(int N, const ConvShape *s, const ConvDw *d, const
             const ConvPre *pc = conv_pre_at(&pv, pre, pm, ps, pb, c);
             for (int t = 0; t < taps; t++)
                 acc[t] = 0;
-            for (int n = 0; n < N; n++) {
-                const real *gyp = gy + ((ptrdiff_t)n * C + c) * s->P;
-                conv_dw_pad_x(s, d, x + ((ptrdiff_t)n * C + c) * s->H * s->W, pc, xb);
-                if (copy_gy) {
-                    conv_dw_fill(gyp, s->Ho, s->Wo, 0, s->Ho, 0, 1, d->nc, d->nc, NULL, gb);
-                    gyp = gb;
-                }
+            for (int i = 0; i < N; i++) {
+                ptrdiff_t nc = (ptrdiff_t)i * C + c;
+                conv_dw_fill(x + nc * s->H * s->W, s->H, s->W, s->ph, s->pw, d->px, pc, xb);
+                conv_dw_fill(gy + nc * s->P, s->Ho, s->Wo, 0, 0, pg, NULL, gb);
                 if (taps == 9)
-                    conv_dw_wdot_9(taps, s->Ho, d->nc, gyp, d->nc, xb, s->sh * d->rs, off, part);
+                    conv_dw_wdot_9(taps, n, gb, xb, off, part);
                 else if (taps == 25)
-                    conv_dw_wdot_25(taps, s->Ho, d->nc, gyp, d->nc, xb, s->sh * d->rs, off,
-                                    part);
+                    conv_dw_wdot_25(taps, n, gb, xb, off, part);
                 else
-                    conv_dw_wdot_n(taps, s->Ho, d->nc, gyp, d->nc, xb, s->sh * d->rs, off, part);
+                    conv_dw_wdot_n(taps, n, gb, xb, off, part);
                 for (int t = 0; t < taps; t++)
                     acc[t] += part[t];
             }
