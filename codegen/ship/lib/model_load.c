@@ -64,6 +64,18 @@ static int m_expect(MJson *j, char c)
     return 0;
 }
 
+/* After an element of an object or array: 1 when a ',' follows (more
+ * elements), 0 when the closing character does, -1 (failed) otherwise. */
+static int m_more(MJson *j, char close)
+{
+    m_ws(j);
+    if (j->p < j->end && *j->p == ',') {
+        j->p++;
+        return 1;
+    }
+    return m_expect(j, close) ? -1 : 0;
+}
+
 /* Reads a string into buf, or skips it when buf is NULL (an escape keeps
  * the character after the backslash). */
 static int m_string(MJson *j, char *buf, size_t size)
@@ -116,13 +128,9 @@ static int m_ints(MJson *j, long *v, int max)
         if (m_int(j, &x)) return -1;
         if (n >= max) return m_fail(j, "too many dimensions");
         v[n++] = x;
-        m_ws(j);
-        if (j->p < j->end && *j->p == ',') {
-            j->p++;
-            continue;
-        }
-        if (m_expect(j, ']')) return -1;
-        return n;
+        int more = m_more(j, ']');
+        if (more < 0) return -1;
+        if (!more) return n;
     }
 }
 
@@ -145,12 +153,8 @@ static int m_skip(MJson *j, int depth)
         for (;;) {
             if (c == '{' && (m_string(j, NULL, 0) || m_expect(j, ':'))) return -1;
             if (m_skip(j, depth + 1)) return -1;
-            m_ws(j);
-            if (j->p < j->end && *j->p == ',') {
-                j->p++;
-                continue;
-            }
-            return m_expect(j, (char)close);
+            int more = m_more(j, (char)close);
+            if (more <= 0) return more;
         }
     }
     while (j->p < j->end && *j->p != ',' && *j->p != '}' && *j->p != ']') j->p++;
@@ -173,6 +177,74 @@ static void m_shape_str(char *buf, size_t size, int rank, const long *d)
     for (int i = 0; i < rank && n + 24 < size; i++)
         n += (size_t)snprintf(buf + n, size - n, "%s%ld", i ? "," : "", d[i]);
     snprintf(buf + n, size - n, "]");
+}
+
+/* The entry of tensor `name` (want_t in the table): {"dtype", "shape",
+ * "data_offsets"} checked against the table, the offsets against the data
+ * (dsize bytes), the values for NaN and infinity; *at = its data. */
+static int m_entry(MJson *j, const char *name, const MTensor *want_t, const unsigned char *data, size_t dsize,
+                   const unsigned char **at)
+{
+    char dtype[16] = "";
+    long shape[8], off[2] = { -1, -1 };
+    int rank = -1;
+    if (m_expect(j, '{')) return -1;
+    for (;;) {
+        char key[64];
+        if (m_string(j, key, sizeof key) || m_expect(j, ':')) return -1;
+        if (strcmp(key, "dtype") == 0) {
+            if (m_string(j, dtype, sizeof dtype)) return -1;
+        } else if (strcmp(key, "shape") == 0) {
+            if ((rank = m_ints(j, shape, 8)) < 0) return -1;
+        } else if (strcmp(key, "data_offsets") == 0) {
+            if (m_ints(j, off, 2) != 2) {
+                m_fail(j, "data_offsets needs two integers");
+                return -1;
+            }
+        } else if (m_skip(j, 0)) {
+            return -1;
+        }
+        int more = m_more(j, '}');
+        if (more < 0) return -1;
+        if (!more) break;
+    }
+    char got[96], want[96];
+    m_shape_str(got, sizeof got, rank < 0 ? 0 : rank, shape);
+    m_shape_str(want, sizeof want, want_t->rank, want_t->shape);
+    long numel = 1;
+    for (int i = 0; i < want_t->rank; i++) numel *= want_t->shape[i];
+    int same = rank == want_t->rank;
+    for (int i = 0; same && i < rank; i++) same = shape[i] == want_t->shape[i];
+    if (strcmp(dtype, "F32") != 0) {
+        snprintf(j->err, j->errsize, "%s: tensor '%s' has dtype %s, the model needs F32", j->what, name,
+                 dtype[0] ? dtype : "(none)");
+        return -1;
+    }
+    if (!same) {
+        snprintf(j->err, j->errsize, "%s: tensor '%s' has shape %s, the model needs %s", j->what, name, got,
+                 want);
+        return -1;
+    }
+    if (off[0] < 0 || off[1] < off[0] || (unsigned long)(off[1] - off[0]) != 4ul * (unsigned long)numel) {
+        snprintf(j->err, j->errsize, "%s: tensor '%s' has data_offsets [%ld, %ld], not %ld floats", j->what,
+                 name, off[0], off[1], numel);
+        return -1;
+    }
+    if ((unsigned long)off[1] > dsize) {
+        snprintf(j->err, j->errsize, "%s: the data of tensor '%s' ends at byte %ld of %lu (truncated)",
+                 j->what, name, off[1], (unsigned long)dsize);
+        return -1;
+    }
+    for (long i = 0; i < numel; i++) {
+        float v = m_f32le(data + off[0] + 4 * i);
+        if (v != v || v - v != 0) {
+            snprintf(j->err, j->errsize, "%s: tensor '%s' holds a NaN or infinity at element %ld", j->what,
+                     name, i);
+            return -1;
+        }
+    }
+    *at = data + off[0];
+    return 0;
 }
 
 /* Checks the file in buf against the tensors ts and folds it into params.
@@ -212,80 +284,10 @@ static int m_load(const unsigned char *buf, size_t size, const char *what, const
             int t = -1;
             for (int i = 0; i < nt; i++)
                 if (strcmp(ts[i].name, name) == 0) t = i;
-            if (t < 0) {
-                if (m_skip(&j, 0)) goto done;
-            } else {
-                char dtype[16] = "";
-                long shape[8], off[2] = { -1, -1 };
-                int rank = -1;
-                if (m_expect(&j, '{')) goto done;
-                for (;;) {
-                    char key[64];
-                    if (m_string(&j, key, sizeof key) || m_expect(&j, ':')) goto done;
-                    if (strcmp(key, "dtype") == 0) {
-                        if (m_string(&j, dtype, sizeof dtype)) goto done;
-                    } else if (strcmp(key, "shape") == 0) {
-                        if ((rank = m_ints(&j, shape, 8)) < 0) goto done;
-                    } else if (strcmp(key, "data_offsets") == 0) {
-                        if (m_ints(&j, off, 2) != 2) {
-                            m_fail(&j, "data_offsets needs two integers");
-                            goto done;
-                        }
-                    } else if (m_skip(&j, 0)) {
-                        goto done;
-                    }
-                    m_ws(&j);
-                    if (j.p < j.end && *j.p == ',') {
-                        j.p++;
-                        continue;
-                    }
-                    if (m_expect(&j, '}')) goto done;
-                    break;
-                }
-                char got[96], want[96];
-                m_shape_str(got, sizeof got, rank < 0 ? 0 : rank, shape);
-                m_shape_str(want, sizeof want, ts[t].rank, ts[t].shape);
-                long numel = 1;
-                for (int i = 0; i < ts[t].rank; i++) numel *= ts[t].shape[i];
-                int same = rank == ts[t].rank;
-                for (int i = 0; same && i < rank; i++) same = shape[i] == ts[t].shape[i];
-                if (strcmp(dtype, "F32") != 0) {
-                    snprintf(err, errsize, "%s: tensor '%s' has dtype %s, the model needs F32", what, name,
-                             dtype[0] ? dtype : "(none)");
-                    goto done;
-                }
-                if (!same) {
-                    snprintf(err, errsize, "%s: tensor '%s' has shape %s, the model needs %s", what, name, got,
-                             want);
-                    goto done;
-                }
-                if (off[0] < 0 || off[1] < off[0] || (unsigned long)(off[1] - off[0]) != 4ul * (unsigned long)numel) {
-                    snprintf(err, errsize, "%s: tensor '%s' has data_offsets [%ld, %ld], not %ld floats", what,
-                             name, off[0], off[1], numel);
-                    goto done;
-                }
-                if ((unsigned long)off[1] > dsize) {
-                    snprintf(err, errsize, "%s: the data of tensor '%s' ends at byte %ld of %lu (truncated)",
-                             what, name, off[1], (unsigned long)dsize);
-                    goto done;
-                }
-                for (long i = 0; i < numel; i++) {
-                    float v = m_f32le(data + off[0] + 4 * i);
-                    if (v != v || v - v != 0) {
-                        snprintf(err, errsize, "%s: tensor '%s' holds a NaN or infinity at element %ld", what,
-                                 name, i);
-                        goto done;
-                    }
-                }
-                where[t] = data + off[0];
-            }
-            m_ws(&j);
-            if (j.p < j.end && *j.p == ',') {
-                j.p++;
-                continue;
-            }
-            if (m_expect(&j, '}')) goto done;
-            break;
+            if (t < 0 ? m_skip(&j, 0) : m_entry(&j, name, &ts[t], data, dsize, &where[t])) goto done;
+            int more = m_more(&j, '}');
+            if (more < 0) goto done;
+            if (!more) break;
         }
     for (int t = 0; t < nt; t++)
         if (!where[t]) {
