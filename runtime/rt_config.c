@@ -76,6 +76,7 @@ static void defaults(const RtNetDesc *d, RtConfig *c)
     c->final_epochs = 600;
     c->final_aux = d->in_h >= 29;
     c->skip_none = 1;
+    snprintf(c->device, sizeof c->device, "auto");
 }
 
 static void from_settings(RtConfig *c)
@@ -152,6 +153,8 @@ static void help(const RtNetDesc *d, const RtConfig *c, const char *prog)
     printf("  --power X           cosine power annealing exponent order (%g)\n", c->cpa_order);
     printf("  --warmup N          warmup epochs (%d)\n", c->warmup);
     printf("  --threads N         worker threads (%d; 0 = all cores)\n", c->threads);
+    printf("  --device D          cpu, cuda or auto (%s); the search and training run on the CPU:\n"
+           "                      cuda is refused (GPU loops are not implemented yet)\n", c->device);
     printf("  --resume DIR        continue the run whose checkpoint is in DIR\n");
     printf("  --stop-after N      stop after epoch N of the schedule (checkpointed; --resume continues)\n");
     printf("  --subset N          use only N training images (quick runs; %lld = all)\n", (long long)c->subset);
@@ -193,7 +196,7 @@ static const Flag flags[] = {
     F("--cutout", 'i', cutout), F("--drop-path", 'd', drop_path), F("--aux-weight", 'd', aux_weight),
     F("--subset", 'l', subset), F("--final-C", 'i', final_C), F("--final-layers", 'i', final_layers),
     F("--final-epochs", 'i', final_epochs), F("--final-aux", 'i', final_aux), F("--stop-after", 'i', stop_after),
-    F("--autoaugment", 'i', autoaugment),
+    F("--autoaugment", 'i', autoaugment), F("--device", 's', device),
 };
 #undef F
 
@@ -234,11 +237,14 @@ int rt_config(const RtNetDesc *d, const char *const *settings, int nsettings, in
         const char *v = argv[++i];
         char *end = NULL, *p = (char *)c + f->off;
         if (f->kind == 's') {
-            if (strlen(v) >= 1024) {
+            size_t size = f->off == offsetof(RtConfig, dataset)  ? sizeof c->dataset
+                          : f->off == offsetof(RtConfig, device) ? sizeof c->device
+                                                                 : 1024;
+            if (strlen(v) >= size) {
                 fprintf(stderr, "%s: %s: value too long\n", prog, s);
                 return EXIT_USAGE;
             }
-            snprintf(p, f->off == offsetof(RtConfig, dataset) ? sizeof c->dataset : 1024, "%s", v);
+            snprintf(p, size, "%s", v);
             if (f->off == offsetof(RtConfig, dataset)) dataset_name(c->dataset);
             continue;
         }

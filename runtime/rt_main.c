@@ -224,6 +224,41 @@ static int cmd_info(const RtNetDesc *d)
     return 0;
 }
 
+/* Says where the search or training runs (--device, rt_device_select).
+ * The loops run on the CPU: with a GPU present, `auto` says so and uses the
+ * CPU, `cuda` is refused. A program built without the GPU layer
+ * (SHARPRT_NO_CUDA: the standalone source of `sharpc emit --train`) knows
+ * only the CPU. Returns nonzero after a message when the run must not start. */
+static int report_device(const char *prog, const char *want)
+{
+#ifndef SHARPRT_NO_CUDA
+    RtDevice dev;
+    char line[320], err[512];
+    if (rt_device_select(want, &dev, line, sizeof line, err, sizeof err)) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return 1;
+    }
+    if (dev == RT_DEVICE_CUDA && !strcmp(want, "cuda")) {
+        fprintf(stderr, "%s: --device cuda: %s, but GPU search and training are not implemented yet; "
+                        "run with --device cpu\n", prog, line + strlen("device: "));
+        return 1;
+    }
+    if (dev == RT_DEVICE_CUDA)
+        fprintf(stderr, "device: CPU (found %s; GPU search and training are not implemented yet)\n",
+                line + strlen("device: "));
+    else
+        fprintf(stderr, "%s\n", line);
+    return 0;
+#else
+    if (strcmp(want, "cpu") && strcmp(want, "auto")) {
+        fprintf(stderr, "%s: --device %s: this program was built without the GPU layer (CPU only)\n", prog, want);
+        return 1;
+    }
+    fprintf(stderr, "device: CPU (built without the GPU layer)\n");
+    return 0;
+#endif
+}
+
 int rt_main(const RtNetDesc *d, const char *const *settings, int nsettings, int argc, char **argv)
 {
     const char *prog = argc > 0 ? argv[0] : "sharp";
@@ -253,6 +288,7 @@ int rt_main(const RtNetDesc *d, const char *const *settings, int nsettings, int 
         RtConfig c;
         int rc = rt_config(d, settings, nsettings, argc - skip, argv + skip, &c);
         if (rc >= 0) return rc;
+        if (report_device(prog, c.device)) return 1;
         return c.search ? rt_search_run(d, &c) : rt_train_run(d, &c);
     }
     if (!strcmp(cmd, "bench")) return rt_bench_main(d, argc - 1, argv + 1);

@@ -179,7 +179,7 @@ static bool write_makefile(const CgProgram *p, const Sources *s, FILE *m)
             "# `make OPENMP=1 NATIVE=1` gives the `sharpc build` executable's numbers.\n"
             "CC = cc\n"
             "CFLAGS = -std=c99 -O2 -Wall -Wextra -Werror -pedantic\n"
-            "CPPFLAGS = -Iruntime -Iruntime/kernels/cpu\n"
+            "CPPFLAGS = -Iruntime -Iruntime/kernels/cpu -DSHARPRT_NO_CUDA\n"
             "LDLIBS = -lm\n"
             "KFLAGS =\n\n"
             "ifeq ($(OPENMP),1)\n"

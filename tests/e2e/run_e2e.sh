@@ -122,6 +122,8 @@ expect_fail "a truncated checkpoint" "checkpoint.safetensors" ./train $T --resum
 head -c 3000 t1/weights.safetensors >badw.safetensors
 expect_fail "a truncated weights file" "badw.safetensors" ./train $T --eval-only --weights badw.safetensors
 expect_fail "an unwritable --out" "cannot" ./train $T --out /proc/sharpc-no
+expect_fail "--device cuda without a GPU" "device cuda" ./train $T --device cuda --out bad6
+[ ! -e bad6 ] || fail "the --device refusal left output behind"
 expect_fail "AutoAugment on a 1-channel data set" "no AutoAugment policy" ./train $T --autoaugment 1 --out bad5
 [ ! -e bad5 ] || fail "the AutoAugment refusal left output behind"
 cp -r t1 t4
