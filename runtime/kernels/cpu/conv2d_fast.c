@@ -409,55 +409,102 @@ typedef struct {
     int sh, sw, R, L;
 } ConvPh;
 
+/* rows rows of n values: dp[r*dst + j] = x_eff of sp[r*sst + j*S], S a
+ * literal (1, 2) so that the strided loads vectorize, or 0 for the
+ * variable s; the prologue branch is taken once per block of rows. */
+#define CONV_DW_ROWS(S)                                                                            \
+    do {                                                                                           \
+        int st = (S) ? (S) : s;                                                                    \
+        if (pre && pre->scaled) {                                                                  \
+            real m = pre->m, sc = pre->s, b = pre->b;                                              \
+            for (int r = 0; r < rows; r++, sp += sst, dp += dst)                                   \
+                for (int j = 0; j < n; j++) {                                                      \
+                    real t = (sp[j * st] - m) * sc + b;                                            \
+                    dp[j] = t > 0 ? t : (real)0;                                                   \
+                }                                                                                  \
+        } else if (pre) {                                                                          \
+            for (int r = 0; r < rows; r++, sp += sst, dp += dst)                                   \
+                for (int j = 0; j < n; j++)                                                        \
+                    dp[j] = sp[j * st] > 0 ? sp[j * st] : (real)0;                                 \
+        } else if ((S) == 1) {                                                                     \
+            for (int r = 0; r < rows; r++, sp += sst, dp += dst)                                   \
+                conv_copy(dp, sp, n);                                                              \
+        } else {                                                                                   \
+            for (int r = 0; r < rows; r++, sp += sst, dp += dst)                                   \
+                for (int j = 0; j < n; j++)                                                        \
+                    dp[j] = sp[j * st];                                                            \
+        }                                                                                          \
+    } while (0)
+
 /* Copies plane src (Hi, Wi) into a padded buffer of layout p: padded row k
  * (k < sh*R), column k2 holds x_eff of src[k - pt][k2 - pl] where that lies
  * in the plane. Nothing else is written: the buffer's zero borders are
  * written once per thread and stay zero, since every plane fills the same
  * places. A prologue (pre != NULL) transforms the values with the
- * arithmetic of k_pre_val. */
-/* One row of conv_dw_fill: dp[j] = x_eff of sp[j*S] for j < n, S a literal
- * (1, 2) so that the strided loads vectorize, or 0 for the variable s. */
-#define CONV_DW_ROW(S)                                                                             \
-    do {                                                                                           \
-        int st = (S) ? (S) : s;                                                                    \
-        if (pre && pre->scaled) {                                                                  \
-            real m = pre->m, sc = pre->s, b = pre->b;                                              \
-            for (int j = 0; j < n; j++) {                                                          \
-                real t = (sp[j * st] - m) * sc + b;                                                \
-                dp[j] = t > 0 ? t : (real)0;                                                       \
-            }                                                                                      \
-        } else if (pre) {                                                                          \
-            for (int j = 0; j < n; j++)                                                            \
-                dp[j] = sp[j * st] > 0 ? sp[j * st] : (real)0;                                     \
-        } else if ((S) == 1) {                                                                     \
-            conv_copy(dp, sp, n);                                                                  \
-        } else {                                                                                   \
-            for (int j = 0; j < n; j++)                                                            \
-                dp[j] = sp[j * st];                                                                \
-        }                                                                                          \
-    } while (0)
-
+ * arithmetic of k_pre_val. Runs one block of rows per (row phase, column
+ * phase). */
 static void conv_dw_fill(const real *src, int Hi, int Wi, int pt, int pl, ConvPh p,
                          const ConvPre *pre, real *buf)
 {
     int k0 = pt > 0 ? pt : 0, k1 = conv_min(p.sh * p.R, pt + Hi), s = p.sw;
-    ptrdiff_t RL = (ptrdiff_t)p.R * p.L;
+    ptrdiff_t RL = (ptrdiff_t)p.R * p.L, sst = (ptrdiff_t)p.sh * Wi, dst = p.L;
+    if (s == 2 && pl >= 0) {
+        /* both column phases of a row in one pass over its pairs */
+        int cmax = conv_min(Wi, 2 * p.L - pl), np = cmax / 2, odd = cmax % 2;
+        int scaled = pre && pre->scaled;
+        real m = scaled ? pre->m : 0, sc = scaled ? pre->s : 1, b = scaled ? pre->b : 0;
+        for (int k = k0, kr = k0 % p.sh, kq = k0 / p.sh; k < k1; k++) {
+            const real *restrict sp = src + (ptrdiff_t)(k - pt) * Wi;
+            real *d0 = buf + (ptrdiff_t)kr * 2 * RL + (ptrdiff_t)kq * p.L;
+            real *restrict de = d0 + (pl % 2) * RL + pl / 2;
+            real *restrict dd = d0 + ((pl + 1) % 2) * RL + (pl + 1) / 2;
+            if (++kr == p.sh)
+                kr = 0, kq++;
+            if (scaled) {
+                for (int i = 0; i < np + odd; i++) {
+                    real t = (sp[2 * i] - m) * sc + b;
+                    de[i] = t > 0 ? t : (real)0;
+                }
+                for (int i = 0; i < np; i++) {
+                    real t = (sp[2 * i + 1] - m) * sc + b;
+                    dd[i] = t > 0 ? t : (real)0;
+                }
+            } else if (pre) {
+                for (int i = 0; i < np; i++) {
+                    de[i] = sp[2 * i] > 0 ? sp[2 * i] : (real)0;
+                    dd[i] = sp[2 * i + 1] > 0 ? sp[2 * i + 1] : (real)0;
+                }
+                if (odd)
+                    de[np] = sp[2 * np] > 0 ? sp[2 * np] : (real)0;
+            } else {
+                for (int i = 0; i < np; i++) {
+                    de[i] = sp[2 * i];
+                    dd[i] = sp[2 * i + 1];
+                }
+                if (odd)
+                    de[np] = sp[2 * np];
+            }
+        }
+        return;
+    }
     for (int q = 0; q < s; q++) {
         int j0, j1;
         k_valid_range(p.L, s, q - pl, Wi, &j0, &j1);
         int n = j1 - j0;
-        /* padded row k lives in row phase kr at row kq: k = kq*sh + kr */
-        for (int k = k0, kr = k0 % p.sh, kq = k0 / p.sh; k < k1 && n > 0; k++) {
-            const real *restrict sp = src + (ptrdiff_t)(k - pt) * Wi + (j0 * s + q - pl);
+        for (int kr = 0; kr < p.sh && n > 0; kr++) {
+            /* padded rows k = kq*sh + kr in [k0, k1) */
+            int kq = (k0 - kr + p.sh - 1) / p.sh, ks = kq * p.sh + kr;
+            int rows = ks < k1 ? (k1 - ks + p.sh - 1) / p.sh : 0;
+            const real *restrict sp = src + (ptrdiff_t)(ks - pt) * Wi + (j0 * s + q - pl);
             real *restrict dp = buf + ((ptrdiff_t)kr * s + q) * RL + (ptrdiff_t)kq * p.L + j0;
-            if (++kr == p.sh)
-                kr = 0, kq++;
+            if (rows <= 0)
+                continue;
             if (s == 1)
-                CONV_DW_ROW(1);
+                CONV_DW_ROWS(1);
             else if (s == 2)
-                CONV_DW_ROW(2);
+                CONV_DW_ROWS(2);
             else
-                CONV_DW_ROW(0);
+                CONV_DW_ROWS(0);
         }
     }
 }
