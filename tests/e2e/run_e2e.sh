@@ -93,7 +93,11 @@ ok "resumed training is bit-identical to the uninterrupted run"
 # --- SIGINT mid-epoch writes a checkpoint; resuming gives the same result ---
 ./train $T --out t3 >t3.log 2>&1 &
 pid=$!
-sleep 4
+# the signal lands early in epoch 1 however fast the machine: once the run
+# has said it started (its SIGINT handler is in place by then), 0.3 s more
+n=0
+while ! grep -q "^train " t3.log 2>/dev/null && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
+sleep 0.3
 kill -INT $pid
 wait $pid
 st=$?
