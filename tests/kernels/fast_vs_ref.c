@@ -388,6 +388,10 @@ int main(void)
     conv_case(2, 16, 8, 8, 8, 1, 1, 2, 2, 0, 0, 1, 1, 1);   /* FactorizedReduce */
     conv_case(2, 16, 7, 7, 8, 1, 1, 2, 2, 0, 0, 1, 1, 1);
     conv_case(1, 40, 16, 16, 36, 1, 1, 2, 2, 0, 0, 1, 1, 1);
+    conv_case(2, 200, 33, 35, 9, 1, 1, 2, 2, 0, 0, 1, 1, 1); /* panels split mid-row */
+    conv_case(2, 6, 9, 11, 5, 1, 1, 3, 2, 0, 0, 1, 1, 1);
+    conv_case(1, 6, 9, 11, 5, 1, 1, 1, 3, 0, 0, 1, 1, 1);
+    conv_case(2, 8, 8, 8, 6, 1, 1, 2, 2, 0, 0, 1, 1, 2);    /* grouped strided 1x1 */
     conv_case(2, 3, 16, 16, 54, 3, 3, 1, 1, 1, 1, 1, 1, 1); /* stem, 54 = 4.5 row blocks */
     conv_case(1, 150, 6, 6, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1);  /* im2col depth in panels */
     conv_case(2, 6, 8, 8, 6, 1, 7, 1, 1, 0, 3, 1, 1, 1);    /* conv_7x1_1x7 */

@@ -286,6 +286,37 @@ static ConvShape conv_shape(int Ci, int H, int W, int Co, int kh, int kw, int sh
     return s;
 }
 
+/* conv_im2col of a strided 1x1 conv without padding (FactorizedReduce):
+ * every tap is in the plane, so each output row segment is a strided copy,
+ * with the stride 2 a literal so that it vectorizes. */
+static void conv_im2col_1x1(const ConvShape *s, int k0, int kc, ptrdiff_t j0, int jb, real *xg,
+                            real *panel, ptrdiff_t ldp, int back)
+{
+    ptrdiff_t je = j0 + jb, HW = (ptrdiff_t)s->H * s->W;
+    for (int r = 0; r < kc; r++) {
+        real *xp = xg + (k0 + r) * HW, *dst = panel + r * ldp;
+        int oh = (int)(j0 / s->Wo), owa = (int)(j0 % s->Wo);
+        for (ptrdiff_t j = j0; j < je; oh++, owa = 0) {
+            int n = (int)(je - j < s->Wo - owa ? je - j : s->Wo - owa);
+            real *restrict xr = xp + (ptrdiff_t)oh * s->sh * s->W + (ptrdiff_t)owa * s->sw;
+            real *restrict d = dst + (j - j0);
+            if (back && s->sw == 2)
+                for (int i = 0; i < n; i++)
+                    xr[2 * i] += d[i];
+            else if (back)
+                for (int i = 0; i < n; i++)
+                    xr[i * s->sw] += d[i];
+            else if (s->sw == 2)
+                for (int i = 0; i < n; i++)
+                    d[i] = xr[2 * i];
+            else
+                for (int i = 0; i < n; i++)
+                    d[i] = xr[i * s->sw];
+            j += n;
+        }
+    }
+}
+
 /* Moves one im2col panel, rows k0..k0+kc-1 (k = (ic*kh + ki)*kw + kj) and
  * columns j0..j0+jb-1 (j = oh*Wo + ow), between the panel (rows ldp apart)
  * and the group's input planes xg (Cig, H, W). back == 0 gathers
@@ -294,6 +325,10 @@ static void conv_im2col(const ConvShape *s, int k0, int kc, ptrdiff_t j0, int jb
                         real *panel, ptrdiff_t ldp, int back)
 {
     int khw = s->kh * s->kw;
+    if (khw == 1 && s->ph == 0 && s->pw == 0) {
+        conv_im2col_1x1(s, k0, kc, j0, jb, xg, panel, ldp, back);
+        return;
+    }
     for (int r = 0; r < kc; r++) {
         int k = k0 + r, ic = k / khw, ki = k % khw / s->kw, kj = k % s->kw;
         int offh = ki * s->dh - s->ph, offw = kj * s->dw - s->pw, ow0, ow1;
