@@ -444,9 +444,9 @@ typedef struct {
     int sh, sw, R, L;
 } ConvPh;
 
-/* rows rows of n values: dp[r*dst + j] = x_eff of sp[r*sst + j*S], S a
- * literal (1, 2) so that the strided loads vectorize, or 0 for the
- * variable s; the prologue branch is taken once per block of rows. */
+/* rows rows of n values: dp[r*dst + j] = x_eff of sp[r*sst + j*S], S the
+ * literal 1 (plain copies inline) or 0 for the variable s; the prologue
+ * branch is taken once per block of rows. */
 #define CONV_DW_ROWS(S)                                                                            \
     do {                                                                                           \
         int st = (S) ? (S) : s;                                                                    \
@@ -536,8 +536,6 @@ static void conv_dw_fill(const real *src, int Hi, int Wi, int pt, int pl, ConvPh
                 continue;
             if (s == 1)
                 CONV_DW_ROWS(1);
-            else if (s == 2)
-                CONV_DW_ROWS(2);
             else
                 CONV_DW_ROWS(0);
         }
