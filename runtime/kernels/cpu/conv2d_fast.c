@@ -5,8 +5,9 @@
  * - pointwise (1x1, stride 1, no padding, one group): per sample a GEMM
  *   y[n] (Co x HW) = w (Co x Ci) * x[n] (Ci x HW), with its transposes for
  *   the backwards;
- * - depthwise (g == Ci == Co): one (H, W) plane at a time, output rows
- *   vectorized along the width, borders split off with k_valid_range;
+ * - depthwise (g == Ci == Co): one (H, W) plane at a time, copied zero
+ *   padded (in stride phases) to the stack and correlated as one flat row
+ *   vectorized along it, the window taps unrolled;
  * - everything else: im2col panels of at most CONV_PANEL values, built on
  *   the stack, fed to the same GEMM (col2im for the data gradient).
  * The GEMM packs blocks of both operands on the stack and runs a
