@@ -32,6 +32,53 @@ bool ship_close(FILE *f, const char *dir, const char *name)
     return ok;
 }
 
+bool ship_copy_file(FILE *out, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "sharpc emit: cannot read %s: %s\n", path, strerror(errno));
+        return false;
+    }
+    char buf[65536];
+    size_t k;
+    while ((k = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, k, out);
+    bool ok = !ferror(f);
+    if (!ok) fprintf(stderr, "sharpc emit: cannot read %s: %s\n", path, strerror(errno));
+    fclose(f);
+    return ok;
+}
+
+static int cmp_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+bool ship_list_dir(const char *dir, const char *suffix, const char *const *except, ShipNames *l)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "sharpc emit: cannot read the sources in %s: %s\n", dir, strerror(errno));
+        return false;
+    }
+    size_t k = strlen(suffix);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        bool skip = n <= k || strcmp(e->d_name + n - k, suffix) != 0;
+        for (int i = 0; except && except[i] && !skip; i++) skip = strcmp(e->d_name, except[i]) == 0;
+        if (skip) continue;
+        GROW(l->name, l->cap, l->n + 1);
+        l->name[l->n++] = xstrdup(e->d_name);
+    }
+    closedir(d);
+    qsort(l->name, (size_t)l->n, sizeof l->name[0], cmp_name);
+    return true;
+}
+
+void ship_names_free(ShipNames *l)
+{
+    for (int i = 0; i < l->n; i++) free(l->name[i]);
+    free(l->name);
+    memset(l, 0, sizeof *l);
+}
+
 /* Removes the tree at path (files and directories we wrote). */
 static void remove_tree(const char *path)
 {

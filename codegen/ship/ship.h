@@ -12,6 +12,19 @@
 /* ship.c: files in the output directory; errors are printed. */
 FILE *ship_open(const char *dir, const char *name);
 bool ship_close(FILE *f, const char *dir, const char *name);
+/* Appends the file at path to out (false, message printed, when unreadable). */
+bool ship_copy_file(FILE *out, const char *path);
+
+/* A sorted list of file names. */
+typedef struct {
+    char **name;
+    int n, cap;
+} ShipNames;
+
+/* Lists the files of dir whose names end in suffix, except those named in
+ * the NULL-terminated list except (may be NULL), sorted. */
+bool ship_list_dir(const char *dir, const char *suffix, const char *const *except, ShipNames *l);
+void ship_names_free(ShipNames *l);
 
 /* ship_plan.c: the inference program of a fixed network (see there). */
 
@@ -87,7 +100,6 @@ const char *ship_dst(Writer *w, int v, char *buf, size_t size);
 void ship_comment(Writer *w, int v);
 /* "P + off" or "NULL". */
 void ship_param(int64_t off, char *buf, size_t size);
-bool ship_copy_file(FILE *out, const char *path);
 
 /* ship_cuda.c: the CUDA launches of node v; model.cu up to the loader (the
  * includes, the kernel templates, the launch geometry). */

@@ -6,7 +6,6 @@
  * model_weights.c. The program is ship_plan.c's. */
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -293,45 +292,22 @@ static void write_forward(Writer *w)
     fprintf(w->out, "    }\n    return 0;\n}\n");
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* The kernel sources: cpu_kernels.h, then every kernel file in name order. */
+/* The kernel sources: cpu_kernels.h, then every kernel file in name order;
+ * 0 (message printed) when the directory cannot be read. */
 static int kernel_sources(char ***paths)
 {
-    const char *dir = SHARPC_RUNTIME_DIR "/kernels/cpu";
-    DIR *d = opendir(dir);
-    int n = 0, cap = 0;
-    *paths = NULL;
-    GROW(*paths, cap, 1);
-    (*paths)[n++] = xstrdup(SHARPC_RUNTIME_DIR "/kernels/cpu/cpu_kernels.h");
-    if (!d) return n;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        size_t len = strlen(e->d_name);
-        if (len < 3 || strcmp(e->d_name + len - 2, ".c") != 0) continue;
+    ShipNames l = { 0 };
+    if (!ship_list_dir(SHARPC_RUNTIME_DIR "/kernels/cpu", ".c", NULL, &l)) return 0;
+    *paths = xmalloc(sizeof **paths * (size_t)(l.n + 1));
+    (*paths)[0] = xstrdup(SHARPC_RUNTIME_DIR "/kernels/cpu/cpu_kernels.h");
+    for (int i = 0; i < l.n; i++) {
         char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        GROW(*paths, cap, n + 1);
-        (*paths)[n++] = xstrdup(path);
+        snprintf(path, sizeof path, "%s/%s", SHARPC_RUNTIME_DIR "/kernels/cpu", l.name[i]);
+        (*paths)[i + 1] = xstrdup(path);
     }
-    closedir(d);
-    qsort(*paths + 1, (size_t)n - 1, sizeof **paths, cmp_str);
+    int n = l.n + 1;
+    ship_names_free(&l);
     return n;
-}
-
-bool ship_copy_file(FILE *out, const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "sharpc emit: cannot read %s: %s\n", path, strerror(errno));
-        return false;
-    }
-    char buf[65536];
-    size_t k;
-    while ((k = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, k, out);
-    bool ok = !ferror(f);
-    fclose(f);
-    return ok;
 }
 
 /* The normalization constants of the network's data set, or NULL. */
@@ -451,6 +427,7 @@ static bool c_prelude(Writer *w, const CgProgram *p, FILE *c)
                " * specializes each kernel to its layer ---- */\n\n#define K_FN static\n");
     char **paths;
     int np = kernel_sources(&paths);
+    if (!np) return false;
     bool ok = ship_shake((const char *const *)paths, np, w->kernels, w->nkernels, c);
     for (int i = 0; i < np; i++) free(paths[i]);
     free(paths);

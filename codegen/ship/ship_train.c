@@ -14,7 +14,6 @@
  * those libsharprt is built with, so the same seed and thread count repeat
  * the `sharpc build` executable's run bit for bit. */
 #define _POSIX_C_SOURCE 200809L
-#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,53 +33,12 @@ static const struct {
     { "rt_cuda.c", "the GPU device layer (CUDA, NVRTC, cuDNN through dlopen), unused on the CPU" },
 };
 
-/* A sorted list of file names. */
-typedef struct {
-    char **name;
-    int n, cap;
-} Names;
-
-static void names_free(Names *l)
+/* The left-out names, NULL-terminated, for ship_list_dir. */
+static const char *const *left_out_names(void)
 {
-    for (int i = 0; i < l->n; i++) free(l->name[i]);
-    free(l->name);
-}
-
-static int cmp_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool has_suffix(const char *s, const char *suf)
-{
-    size_t n = strlen(s), k = strlen(suf);
-    return n > k && strcmp(s + n - k, suf) == 0;
-}
-
-static bool is_left_out(const char *name)
-{
-    for (size_t i = 0; i < sizeof left_out / sizeof left_out[0]; i++)
-        if (strcmp(name, left_out[i].name) == 0) return true;
-    return false;
-}
-
-/* Lists the files of dir ending in suf (less the left-out ones), sorted. */
-static bool list_dir(const char *dir, const char *suf, Names *l)
-{
-    DIR *d = opendir(dir);
-    if (!d) {
-        fprintf(stderr, "sharpc emit: cannot read the runtime sources in %s: %s\n", dir, strerror(errno));
-        return false;
-    }
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (has_suffix(e->d_name, suf) && !is_left_out(e->d_name)) {
-            GROW(l->name, l->cap, l->n + 1);
-            l->name[l->n++] = xstrdup(e->d_name);
-        }
-    closedir(d);
-    qsort(l->name, (size_t)l->n, sizeof l->name[0], cmp_name);
-    return true;
+    static const char *names[sizeof left_out / sizeof left_out[0] + 1];
+    for (size_t i = 0; i < sizeof left_out / sizeof left_out[0]; i++) names[i] = left_out[i].name;
+    return names;
 }
 
 /* Copies from_dir/name to to_dir/name. */
@@ -88,24 +46,10 @@ static bool copy_file(const char *from_dir, const char *to_dir, const char *name
 {
     char src[4096];
     snprintf(src, sizeof src, "%s/%s", from_dir, name);
-    FILE *in = fopen(src, "rb");
-    if (!in) {
-        fprintf(stderr, "sharpc emit: cannot read %s: %s\n", src, strerror(errno));
-        return false;
-    }
     FILE *out = ship_open(to_dir, name);
-    bool ok = out != NULL;
-    char buf[65536];
-    size_t k;
-    while (ok && (k = fread(buf, 1, sizeof buf, in)) > 0)
-        if (fwrite(buf, 1, k, out) != k) ok = false;
-    if (ferror(in)) {
-        fprintf(stderr, "sharpc emit: cannot read %s: %s\n", src, strerror(errno));
-        ok = false;
-    }
-    fclose(in);
-    if (out && !ship_close(out, to_dir, name)) ok = false;
-    return ok;
+    if (!out) return false;
+    bool ok = ship_copy_file(out, src);
+    return ship_close(out, to_dir, name) && ok;
 }
 
 static bool make_dir(const char *path)
@@ -117,24 +61,25 @@ static bool make_dir(const char *path)
 
 /* The runtime's sources and headers, and the kernels', in one program. */
 typedef struct {
-    Names rt_c, rt_h;  /* sources and headers in runtime/ */
-    Names k_c, k_h;    /* sources and headers in runtime/kernels/cpu/ */
+    ShipNames rt_c, rt_h;  /* sources and headers in runtime/ */
+    ShipNames k_c, k_h;    /* sources and headers in runtime/kernels/cpu/ */
 } Sources;
 
 static void sources_free(Sources *s)
 {
-    names_free(&s->rt_c);
-    names_free(&s->rt_h);
-    names_free(&s->k_c);
-    names_free(&s->k_h);
+    ship_names_free(&s->rt_c);
+    ship_names_free(&s->rt_h);
+    ship_names_free(&s->k_c);
+    ship_names_free(&s->k_h);
 }
 
 /* Copies the runtime into dir/runtime and writes cpu_kernels_all.h. */
 static bool copy_runtime(const char *dir, Sources *s)
 {
     const char *rt = SHARPC_RUNTIME_DIR, *kern = SHARPC_RUNTIME_DIR "/kernels/cpu";
-    if (!list_dir(rt, ".c", &s->rt_c) || !list_dir(rt, ".h", &s->rt_h) || !list_dir(kern, ".c", &s->k_c) ||
-        !list_dir(kern, ".h", &s->k_h))
+    const char *const *out = left_out_names();
+    if (!ship_list_dir(rt, ".c", out, &s->rt_c) || !ship_list_dir(rt, ".h", out, &s->rt_h) ||
+        !ship_list_dir(kern, ".c", out, &s->k_c) || !ship_list_dir(kern, ".h", out, &s->k_h))
         return false;
     char rdir[4096], kdir[4096];
     snprintf(rdir, sizeof rdir, "%s/runtime", dir);
@@ -142,7 +87,7 @@ static bool copy_runtime(const char *dir, Sources *s)
     if (!make_dir(rdir) || !make_dir(kdir)) return false;
     snprintf(kdir, sizeof kdir, "%s/runtime/kernels/cpu", dir);
     if (!make_dir(kdir)) return false;
-    const Names *lists[] = { &s->rt_c, &s->rt_h, &s->k_c, &s->k_h };
+    const ShipNames *lists[] = { &s->rt_c, &s->rt_h, &s->k_c, &s->k_h };
     for (int l = 0; l < 4; l++)
         for (int i = 0; i < lists[l]->n; i++)
             if (!copy_file(l < 2 ? rt : kern, l < 2 ? rdir : kdir, lists[l]->name[i])) return false;
@@ -156,7 +101,7 @@ static bool copy_runtime(const char *dir, Sources *s)
 }
 
 /* Prints `NAME = prefix/a.c prefix/b.c ...` wrapped, one file a line. */
-static void make_list(FILE *m, const char *var, const char *prefix, const Names *l)
+static void make_list(FILE *m, const char *var, const char *prefix, const ShipNames *l)
 {
     fprintf(m, "%s =", var);
     for (int i = 0; i < l->n; i++) fprintf(m, " \\\n    %s%s", prefix, l->name[i]);

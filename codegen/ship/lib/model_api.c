@@ -16,10 +16,6 @@ const char *model_last_error(const model_t *m)
 static model_t *m_create(const unsigned char *data, size_t size, const char *what, int max_batch, char *err,
                          size_t errsize)
 {
-    if (max_batch < 1 || (size_t)max_batch > (size_t)-1 / sizeof(real) / (MODEL_ARENA_FLOATS + 1)) {
-        snprintf(err, errsize, "model_create: max_batch %d is out of range", max_batch);
-        return NULL;
-    }
     model_t *m = (model_t *)calloc(1, sizeof *m);
     if (m) {
         m->max_batch = max_batch;

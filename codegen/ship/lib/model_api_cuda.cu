@@ -30,10 +30,6 @@ static int m_cuda(cudaError_t e, const char *call, const char *file, int line, c
 static model_t *m_create(const unsigned char *data, size_t size, const char *what, int max_batch, char *err,
                          size_t errsize)
 {
-    if (max_batch < 1 || (size_t)max_batch > (size_t)-1 / sizeof(real) / (MODEL_ARENA_FLOATS + 1)) {
-        snprintf(err, errsize, "model_create: max_batch %d is out of range", max_batch);
-        return NULL;
-    }
     model_t *m = (model_t *)calloc(1, sizeof *m);
     real *host = (real *)malloc(sizeof(real) * (MODEL_PARAMS + 1));
     if (!m || !host) {
