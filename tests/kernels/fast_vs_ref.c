@@ -231,14 +231,18 @@ static void bn_case(int N, int C, int HW, int affine)
     }
 }
 
-/* One pooling case: the tuned max and average forwards (both divisor
- * rules) against their references, bit for bit. */
+/* One pooling case: the tuned max and average forwards and backwards
+ * (both divisor rules) against their references, bit for bit. */
 static void pool_case(int N, int C, int H, int W, int k, int s, int p)
 {
     int Ho = k_out_size(H, k, s, p, 1), Wo = k_out_size(W, k, s, p, 1);
     ptrdiff_t nx = (ptrdiff_t)N * C * H * W, ny = (ptrdiff_t)N * C * Ho * Wo;
     real *x = tensor(nx, 0), *a = tensor(ny, 1), *b = tensor(ny, 1);
+    real *gy = tensor(ny, 0), *ga = tensor(nx, 1), *gb = tensor(nx, 1);
     char what[120];
+    /* ties, so that the first maximum must win */
+    for (ptrdiff_t i = 0; i < nx; i += 3)
+        x[i] = x[i / 2];
     for (int kind = 0; kind < 3; kind++) {
         snprintf(what, sizeof what, "%s (%d,%d,%d,%d) k%d s%d p%d",
                  kind == 0 ? "maxpool" : kind == 1 ? "avgpool incl pad" : "avgpool excl pad", N,
@@ -254,9 +258,20 @@ static void pool_case(int N, int C, int H, int W, int k, int s, int p)
             }
             cmp(what, threads, a, b, ny);
             same_bits(what, a, b, ny);
+            if (kind == 0) {
+                k_maxpool_bwd_ref(N, C, H, W, k, k, s, s, p, p, x, gy, gb);
+                k_maxpool_bwd(N, C, H, W, k, k, s, s, p, p, x, gy, ga);
+            } else {
+                k_avgpool_bwd_ref(N, C, H, W, k, k, s, s, p, p, kind == 1, gy, gb);
+                k_avgpool_bwd(N, C, H, W, k, k, s, s, p, p, kind == 1, gy, ga);
+            }
+            char bwd[140];
+            snprintf(bwd, sizeof bwd, "%s backward", what);
+            cmp(bwd, threads, ga, gb, nx);
+            same_bits(bwd, ga, gb, nx);
         }
     }
-    free(x), free(a), free(b);
+    free(x), free(a), free(b), free(gy), free(ga), free(gb);
 }
 
 /* The small kernels of fused chains against the unfused ones: statistics
@@ -420,6 +435,7 @@ int main(void)
     pool_case(2, 3, 8, 8, 5, 3, 0);
     pool_case(3, 16, 32, 32, 3, 1, 1);
     pool_case(1, 2, 2, 5, 3, 1, 1);
+    pool_case(1, 2, 3, 600, 3, 1, 1); /* rows wider than the backward's column block */
     /* batch norm */
     bn_case(1, 1, 1, 1);
     bn_case(4, 3, 25, 1);

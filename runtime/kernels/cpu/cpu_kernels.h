@@ -284,8 +284,8 @@ K_FN void k_relu_bwd_pre(int N, int C, int HW, const real *pre_mean, const real 
 /* ---- pool.c: max and average pooling (floor mode, no dilation) ----
  * Window kh x kw, stride (sh, sw), padding (ph, pw) with ph <= kh/2 and
  * pw <= kw/2. Ho = k_out_size(H, kh, sh, ph, 1), Wo likewise. The two
- * forwards are tuned; k_maxpool_fwd_ref / k_avgpool_fwd_ref are their plain
- * references (same arguments, same bits). */
+ * kernels are tuned; the k_*pool_*_ref are their plain references (same
+ * arguments, same bits). */
 
 /* Max pool; padding acts as -inf. x: (N, C, H, W), y: (N, C, Ho, Wo). */
 K_FN void k_maxpool_fwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
@@ -308,6 +308,10 @@ K_FN void k_maxpool_fwd_ref(int N, int C, int H, int W, int kh, int kw, int sh, 
                             int ph, int pw, const real *x, real *y);
 K_FN void k_avgpool_fwd_ref(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
                             int ph, int pw, int count_include_pad, const real *x, real *y);
+K_FN void k_maxpool_bwd_ref(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                            int ph, int pw, const real *x, const real *gy, real *gx);
+K_FN void k_avgpool_bwd_ref(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                            int ph, int pw, int count_include_pad, const real *gy, real *gx);
 
 /* ---- pad.c: zero padding / cropping / shifting, and channel slices ---- */
 

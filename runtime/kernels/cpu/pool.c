@@ -41,12 +41,11 @@ K_FN void k_maxpool_fwd_ref(int N, int C, int H, int W, int kh, int kw, int sh, 
     }
 }
 
-/* Max pool backward: routes each gy to its window's argmax. */
-K_FN void k_maxpool_bwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
-                        int ph, int pw, const real *x, const real *gy, real *gx)
+/* Max pool backward, reference: routes each gy to its window's argmax. */
+K_FN void k_maxpool_bwd_ref(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                            int ph, int pw, const real *x, const real *gy, real *gx)
 {
     int Ho = k_out_size(H, kh, sh, ph, 1), Wo = k_out_size(W, kw, sw, pw, 1);
-    K_OMP(parallel for if(k_par((double)N * C * Ho * Wo * kh * kw)) schedule(static))
     for (ptrdiff_t nc = 0; nc < (ptrdiff_t)N * C; nc++) {
         const real *xp = x + nc * H * W;
         const real *gyp = gy + nc * Ho * Wo;
@@ -98,12 +97,11 @@ K_FN void k_avgpool_fwd_ref(int N, int C, int H, int W, int kh, int kw, int sh, 
     }
 }
 
-/* Average pool backward: spreads gy/divisor over each window. */
-K_FN void k_avgpool_bwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
-                        int ph, int pw, int count_include_pad, const real *gy, real *gx)
+/* Average pool backward, reference: spreads gy/divisor over each window. */
+K_FN void k_avgpool_bwd_ref(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                            int ph, int pw, int count_include_pad, const real *gy, real *gx)
 {
     int Ho = k_out_size(H, kh, sh, ph, 1), Wo = k_out_size(W, kw, sw, pw, 1);
-    K_OMP(parallel for if(k_par((double)N * C * Ho * Wo * kh * kw)) schedule(static))
     for (ptrdiff_t nc = 0; nc < (ptrdiff_t)N * C; nc++) {
         const real *gyp = gy + nc * Ho * Wo;
         real *gxp = gx + nc * H * W;
@@ -221,6 +219,102 @@ K_FN void k_avgpool_fwd(int N, int C, int H, int W, int kh, int kw, int sh, int 
                 }
             for (int ow = lo; ow < hi; ow++)
                 yr[ow] /= (real)div;
+        }
+    }
+}
+
+/* Max pool backward, tuned: planes in parallel; per output row the argmax
+ * of the interior columns is found one tap at a time over the whole row
+ * (vectorized: same taps, same order and same tie and NaN rule as
+ * maxpool_argmax), then gy is routed in column order as in the reference,
+ * so the bits are the reference's. */
+K_FN void k_maxpool_bwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                        int ph, int pw, const real *x, const real *gy, real *gx)
+{
+    int Ho = k_out_size(H, kh, sh, ph, 1), Wo = k_out_size(W, kw, sw, pw, 1), lo, hi;
+    pool_inner_cols(Wo, W, kw, sw, pw, &lo, &hi);
+    K_OMP(parallel if(k_par((double)N * C * Ho * Wo * kh * kw)))
+    {
+        enum { CAP = 256 };
+        real bv[CAP];
+        int bi[CAP];
+        K_OMP(for schedule(static))
+        for (ptrdiff_t nc = 0; nc < (ptrdiff_t)N * C; nc++) {
+            const real *xp = x + nc * H * W;
+            const real *gyp = gy + nc * Ho * Wo;
+            real *gxp = gx + nc * H * W;
+            memset(gxp, 0, sizeof(real) * (size_t)H * (size_t)W);
+            for (int oh = 0; oh < Ho; oh++) {
+                int h0 = oh * sh - ph;
+                int ha = h0 < 0 ? 0 : h0, hb = h0 + kh < H ? h0 + kh : H;
+                const real *gr = gyp + (ptrdiff_t)oh * Wo;
+                for (int c0 = 0; c0 < Wo; c0 += CAP) {
+                    int c1 = c0 + CAP < Wo ? c0 + CAP : Wo;
+                    int a = lo > c0 ? lo : c0, b = hi < c1 ? hi : c1;
+                    for (int ow = c0; ow < c1; ow++)
+                        if (ow < a || ow >= b)
+                            bi[ow - c0] = (int)maxpool_argmax(xp, H, W, kh, kw, h0, ow * sw - pw);
+                    for (int ow = a; ow < b; ow++) {
+                        bv[ow - c0] = -INFINITY;
+                        bi[ow - c0] = ha * W + ow * sw - pw;
+                    }
+                    for (int ih = ha; ih < hb; ih++)
+                        for (int kj = 0; kj < kw; kj++) {
+                            const real *xr = xp + (ptrdiff_t)ih * W;
+                            int base = ih * W + kj - pw;
+                            for (int ow = a; ow < b; ow++) {
+                                real v = xr[ow * sw + kj - pw], cur = bv[ow - c0];
+                                int take = v > cur || v != v;
+                                bv[ow - c0] = take ? v : cur;
+                                bi[ow - c0] = take ? base + ow * sw : bi[ow - c0];
+                            }
+                        }
+                    for (int ow = c0; ow < c1; ow++)
+                        gxp[bi[ow - c0]] += gr[ow];
+                }
+            }
+        }
+    }
+}
+
+/* Average pool backward, tuned: planes in parallel; the interior columns
+ * of an output row spread their gy/divisor one tap at a time over the whole
+ * row (vectorized). Taps go from the last column of the window to the
+ * first, so each gx value receives its terms in the reference's output
+ * order: the same bits. */
+K_FN void k_avgpool_bwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                        int ph, int pw, int count_include_pad, const real *gy, real *gx)
+{
+    int Ho = k_out_size(H, kh, sh, ph, 1), Wo = k_out_size(W, kw, sw, pw, 1), lo, hi;
+    pool_inner_cols(Wo, W, kw, sw, pw, &lo, &hi);
+    K_OMP(parallel for if(k_par((double)N * C * Ho * Wo * kh * kw)) schedule(static))
+    for (ptrdiff_t nc = 0; nc < (ptrdiff_t)N * C; nc++) {
+        const real *gyp = gy + nc * Ho * Wo;
+        real *gxp = gx + nc * H * W;
+        memset(gxp, 0, sizeof(real) * (size_t)H * (size_t)W);
+        for (int oh = 0; oh < Ho; oh++) {
+            const real *gr = gyp + (ptrdiff_t)oh * Wo;
+            int ha, hb, wa, wb, div;
+            for (int ow = 0; ow < Wo; ow++) {
+                if (ow == lo && lo < hi) {
+                    div = avgpool_window(H, W, kh, kw, sh, sw, ph, pw, count_include_pad, oh, lo,
+                                         &ha, &hb, &wa, &wb);
+                    for (int ih = ha; ih < hb; ih++)
+                        for (int kj = kw - 1; kj >= 0; kj--) {
+                            real *gr_x = gxp + (ptrdiff_t)ih * W;
+                            for (int o = lo; o < hi; o++)
+                                gr_x[o * sw + kj - pw] += gr[o] / (real)div;
+                        }
+                    ow = hi - 1;
+                    continue;
+                }
+                div = avgpool_window(H, W, kh, kw, sh, sw, ph, pw, count_include_pad, oh, ow, &ha,
+                                     &hb, &wa, &wb);
+                real g = gr[ow] / (real)div;
+                for (int ih = ha; ih < hb; ih++)
+                    for (int iw = wa; iw < wb; iw++)
+                        gxp[(ptrdiff_t)ih * W + iw] += g;
+            }
         }
     }
 }
