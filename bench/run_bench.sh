@@ -7,7 +7,10 @@
 #   (b)  DARTS_V2 C 36, 20 cells, training step with the auxiliary head
 #        (loss + 0.4 aux), batch 64 (examples/darts_v2.nas);
 #   (fm) the Fashion-MNIST supernet, batch 32, first-order search step
-#        (examples/fashion_mnist.nas).
+#        (examples/fashion_mnist.nas);
+#   (ft) a genotype found on Fashion-MNIST, training step at batch 64 (FT_NAS,
+#        default tests/ship/fashion_found.nas; scripts/run-main.sh's genotype
+#        is runs/search-out/genotype.nas; PyTorch reads the same file).
 # Builds the executables with SHARPC (default build-bench/codegen/sharpc),
 # checks that the PyTorch models have sharpc's state_dict names, runs each
 # side in its own process (so peak RSS is per side) and prints the table.
@@ -55,6 +58,7 @@ case_info() {
     a) echo "sharpdarts_search_c16 bench/sharpdarts_search_c16.nas 48 search-first 4 0.3333" ;;
     b) echo "darts_v2 examples/darts_v2.nas 64 train 2 0.5" ;;
     fm) echo "fashion_search examples/fashion_mnist.nas 32 search-first - -" ;;
+    ft) echo "fashion_found ${FT_NAS:-tests/ship/fashion_found.nas} 64 train - -" ;;
     *) echo "run_bench: unknown case $1" >&2; exit 2 ;;
   esac
 }
@@ -64,11 +68,16 @@ echo "== load at start: $(uptime); OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-unset}"
 for c in $cases; do
   set -- $(case_info "$c")
   net=$1 nas=$2 batch=$3 mode=$4
+  nasopt=
+  if [ "$net" = fashion_found ]; then
+    case $nas in /*) nasopt="--nas $nas" ;; *) nasopt="--nas $root/$nas" ;; esac
+  fi
   echo "== ($c) $net: building with sharpc"
   t0=$(date +%s)
   (cd "$root" && "$sharpc" build "$nas" -o "$dir/$net")
   echo "   built in $(($(date +%s) - t0)) s"
-  "$py" "$root/bench/torch_bench.py" "$net" --check-names "$sharpc"
+  # shellcheck disable=SC2086
+  "$py" "$root/bench/torch_bench.py" "$net" $nasopt --check-names "$sharpc"
   macs=$(cd "$root" && "$sharpc" dump --stats "$nas" | sed -n 's/^ *multiply-adds *\([0-9,]*\).*/\1/p' | tr -d ,)
   drop_result MACS "$net"
   echo "MACS net=$net macs_per_sample=$macs" >> "$results"
@@ -81,7 +90,8 @@ for c in $cases; do
   fi
   if has_side torch; then
     echo "== ($c) PyTorch: torch_bench.py $net --mode $mode --batch $batch ($(uptime | sed 's/.*load/load/'))"
-    "$py" "$root/bench/torch_bench.py" "$net" --mode "$mode" --batch "$batch" --steps "$steps" --warmup "$warmup" \
+    # shellcheck disable=SC2086
+    "$py" "$root/bench/torch_bench.py" "$net" $nasopt --mode "$mode" --batch "$batch" --steps "$steps" --warmup "$warmup" \
       --threads "$threads" | tee "$dir/$net.torch.log"
     drop_result RESULT "$net" torch
     grep '^RESULT' "$dir/$net.torch.log" >> "$results"

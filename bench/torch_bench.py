@@ -42,7 +42,26 @@ CONFIGS = {
     # examples/fashion_mnist.nas: DARTS_PRIMITIVES with SharpSepConv, 3 steps, max_w.
     "fashion_search": dict(nas="examples/fashion_mnist.nas", kind="search", input=(1, 28, 28), classes=10,
                            C=8, layers=5, primitives="DARTS_PRIMITIVES", weighting="max_w", steps=3),
+    # A genotype found on Fashion-MNIST (no aux head): the genotype, C, layers and input come from the
+    # .nas file (--nas FILE overrides it, e.g. runs/search-out/genotype.nas of scripts/run-main.sh).
+    "fashion_found": dict(nas="tests/ship/fashion_found.nas", kind="genotype", input=(1, 28, 28), classes=10,
+                          C=8, layers=5, from_nas=True),
 }
+
+
+def config(net, nas=None):
+    """The configuration of net; with from_nas, completed from its .nas file (or nas)."""
+    cfg = dict(CONFIGS[net])
+    if nas:
+        cfg["nas"] = os.path.abspath(nas)
+    else:
+        cfg["nas"] = os.path.join(HERE, "..", cfg["nas"])
+    if cfg.pop("from_nas", False):
+        name, _, settings = ref_nets.genotype_from_nas(cfg["nas"])
+        cfg.update(settings, genotype=name)
+    elif nas:
+        sys.exit("torch_bench: --nas applies only to fashion_found")
+    return cfg
 
 
 def vmhwm_kib():
@@ -56,11 +75,10 @@ def vmhwm_kib():
     return -1
 
 
-def check_names(sharpc, net):
+def check_names(sharpc, net, cfg):
     """Names, shapes and parameter count of the PyTorch model against sharpc's IR
     (tests/parity/check_names.py on this benchmark's configuration)."""
     import check_names as cn
-    cfg = dict(CONFIGS[net], nas=os.path.join(HERE, "..", CONFIGS[net]["nas"]))
     cn.CASES = {net: cfg}
     problems, n, count = cn.check_case(os.path.abspath(sharpc), net)
     print("check_names %s: %s, %d tensors, %d parameters" % (net, "ok" if not problems else "MISMATCH", n, count))
@@ -81,13 +99,14 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--check-names", metavar="SHARPC",
                     help="only compare the model's state_dict with `SHARPC dump --ir` of its .nas file")
+    ap.add_argument("--nas", metavar="FILE", help="fashion_found: the genotype .nas file to read instead")
     a = ap.parse_args()
+    cfg = config(a.net, a.nas)
     if a.check_names:
-        return check_names(a.check_names, a.net)
+        return check_names(a.check_names, a.net, cfg)
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    cfg = CONFIGS[a.net]
     model = ref_nets.build(cfg)
     model.train()
     search = cfg["kind"] == "search" if a.mode is None else a.mode == "search-first"

@@ -602,6 +602,34 @@ GENOTYPES = {
 }
 
 
+
+def genotype_from_nas(path):
+    """(name, genotype, settings) of a .nas file written like sharpc's
+    genotype.nas: the `NAME = Genotype(normal=[...], ...)` line (Python
+    literal syntax) and the network's `C N;`, `layers N;` and `input CxHxW;`
+    lines. The genotype is also registered in GENOTYPES under NAME."""
+    import ast
+    import re
+    with open(path) as f:
+        text = f.read()
+    m = re.search(r"^(\w+)\s*=\s*Genotype\((.*)\)\s*$", text, re.M)
+    if not m:
+        raise ValueError("%s: no `NAME = Genotype(...)` line" % path)
+    call = ast.parse("f(%s)" % m.group(2), mode="eval").body
+    kw = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+    g = _g(kw["normal"], kw["reduce"], kw["normal_concat"], kw["reduce_concat"])
+    GENOTYPES[m.group(1)] = g
+    settings = {}
+    for key in ("C", "layers"):
+        v = re.search(r"^\s*%s\s+(\d+)\s*;" % key, text, re.M)
+        if v:
+            settings[key] = int(v.group(1))
+    v = re.search(r"^\s*input\s+(\d+)x(\d+)x(\d+)\s*;", text, re.M)
+    if v:
+        settings["input"] = tuple(int(t) for t in v.groups())
+    return m.group(1), g, settings
+
+
 # ---------------------------------------------------------------------------
 # building a network from a case description
 # ---------------------------------------------------------------------------

@@ -40,12 +40,7 @@ import ref_nets  # noqa: E402
 from cases import CASES  # noqa: E402
 
 # The genotype a Fashion-MNIST search found (runs of examples/fashion_mnist.nas).
-ref_nets.GENOTYPES["FASHION_FOUND"] = ref_nets._g(
-    [("dil_conv_3x3", 0), ("dil_conv_5x5", 1), ("avg_pool_3x3", 2), ("dil_conv_5x5", 1),
-     ("sep_conv_5x5", 2), ("skip_connect", 3)],
-    [("skip_connect", 1), ("dil_conv_3x3", 0), ("dil_conv_5x5", 2), ("sep_conv_3x3", 1),
-     ("dil_conv_3x3", 3), ("skip_connect", 2)],
-    normal_concat=[2, 3, 4], reduce_concat=[2, 3, 4])
+ref_nets.genotype_from_nas(os.path.join(HERE, "fashion_found.nas"))
 
 SHIP_CASES = {
     # bench/ship_bench.sh: examples/darts_v2.nas (C 36, 20 cells, aux head)
@@ -53,7 +48,7 @@ SHIP_CASES = {
                            input=(3, 32, 32), classes=10, C=36, layers=20, C_mid=32, genotype="DARTS_V2",
                            optable="DARTS_OPS", auxiliary=True),
     "fashion_found": dict(kind="genotype", nas=os.path.join(HERE, "fashion_found.nas"), input=(1, 28, 28),
-                          classes=10, C=8, layers=5, genotype="FASHION_FOUND"),
+                          classes=10, C=8, layers=5, genotype="FOUND"),
 }
 
 
