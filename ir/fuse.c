@@ -27,6 +27,8 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuse *f)
     f->recompute = xcalloc((size_t)n, sizeof(bool));
     f->mixed_bn = xcalloc((size_t)n, sizeof(bool));
     f->src = xmalloc((size_t)n * sizeof(int));
+    f->mix_slot = xmalloc((size_t)n * sizeof(int));
+    f->mix_first = xmalloc((size_t)n * sizeof(int));
     /* Live consumers: count, and the last one with the slot it reads. */
     int *uses = xcalloc((size_t)n, sizeof(int));
     int *user = xmalloc((size_t)n * sizeof(int));
@@ -34,7 +36,7 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuse *f)
     bool *convs_only = xmalloc((size_t)n * sizeof(bool)); /* every use: slot 0 of a depthwise conv */
     bool *mixed_only = xmalloc((size_t)n * sizeof(bool)); /* every use: a candidate of a mixed node */
     for (int v = 0; v < n; v++) {
-        f->src[v] = -1;
+        f->src[v] = f->mix_slot[v] = f->mix_first[v] = -1;
         user[v] = slot[v] = -1;
         convs_only[v] = mixed_only[v] = true;
     }
@@ -66,7 +68,13 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuse *f)
             f->src[x] = v;
             f->src[v] = (int)ir_inputs(g, x)[0];
         }
-        if (nd->op == OP_BATCH_NORM && uses[v] == 1 && mixed_only[v]) f->mixed_bn[v] = true;
+        if (nd->op == OP_BATCH_NORM && uses[v] == 1 && mixed_only[v]) {
+            int m = user[v];
+            f->mixed_bn[v] = true;
+            f->src[v] = m;
+            f->mix_slot[v] = slot[v] - 1;
+            if (f->mix_first[m] < 0 || f->mix_first[m] > v) f->mix_first[m] = v;
+        }
         if (is_depthwise(g, v) && uses[v] == 1 && slot[v] == 0 && g->nodes[user[v]].op == OP_CONV2D)
             f->recompute[v] = true;
     }
@@ -84,6 +92,8 @@ void ir_fuse_free(IrFuse *f)
     free(f->recompute);
     free(f->mixed_bn);
     free(f->src);
+    free(f->mix_slot);
+    free(f->mix_first);
     memset(f, 0, sizeof *f);
 }
 
@@ -101,7 +111,8 @@ void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out)
             recomputed++;
         }
         if (f->mixed_bn[v]) {
-            fprintf(out, "  mixed reads %%%d batch_norm through its input\n", v);
+            fprintf(out, "  fuse %%%d batch_norm into %%%d mixed (weighted accumulation; reads its input)\n", v,
+                    f->src[v]);
             mixed++;
         }
     }

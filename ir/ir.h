@@ -255,16 +255,22 @@ void ir_backward_print(const IrGraph *g, const IrBackward *bw, FILE *out);
  * - recompute: a depthwise conv whose one consumer is a conv keeps its
  *   output only during the forward; the consumer's weight gradient
  *   recomputes it (a cheap depthwise pass) into a short-lived buffer.
- * - mixed_bn: a BATCH_NORM candidate of a MIXED node keeps its output only
- *   during the forward; the architecture gradient's <gy, y> is computed from
- *   the BN input and its saved statistics. */
+ * - mixed_bn: a BATCH_NORM candidate of a MIXED node stores no output and
+ *   no output gradient: its forward adds c_k * y straight into the MIXED
+ *   output (the weighted accumulation fused into the candidate; mix_first
+ *   says which candidate writes first), its backward reads c_k times the
+ *   MIXED node's gradient, and the architecture gradient's <gy, y> is
+ *   computed from the BN input and its saved statistics. */
 typedef struct {
     int n;
     bool *prologue;  /* [n] RELU applied by its consumer convs, never stored */
     bool *bn_stats;  /* [n] BATCH_NORM feeding a prologue RELU only: statistics, no output */
     bool *recompute; /* [n] depthwise CONV2D recomputed for its consumer's weight gradient */
-    bool *mixed_bn;  /* [n] BATCH_NORM candidate whose MIXED backward reads its input instead */
-    int *src;        /* [n] prologue RELU: the stored tensor its convs read; bn_stats BN: its RELU */
+    bool *mixed_bn;  /* [n] BATCH_NORM candidate accumulated into its MIXED node, never stored */
+    int *src;        /* [n] prologue RELU: the stored tensor its convs read; bn_stats BN: its RELU;
+                        mixed_bn BN: its MIXED node */
+    int *mix_slot;   /* [n] mixed_bn BN: its candidate index k in the MIXED node (input k + 1) */
+    int *mix_first;  /* [n] MIXED node: its first mixed_bn candidate in node order, or -1 */
 } IrFuse;
 
 /* Decides the fusions of g (training graph bw); never changes g. */

@@ -59,12 +59,13 @@ static int64_t place(Buf *b, int nb)
 }
 
 /* A zero op feeding only mixed ops needs no tensor: the mixed sum skips it;
- * nor do a fused BN + ReLU chain's outputs (the convs read the BN input). */
+ * nor do a fused BN + ReLU chain's outputs (the convs read the BN input) or
+ * a BN accumulated into its mixed node. */
 static bool has_storage(const IrGraph *g, const IrBackward *bw, const IrFuse *f, int v)
 {
     const IrNode *n = &g->nodes[v];
     if (n->op == OP_PARAM || n->op == OP_INPUT) return false;
-    if (f->prologue[v] || f->bn_stats[v]) return false;
+    if (f->prologue[v] || f->bn_stats[v] || f->mixed_bn[v]) return false;
     if (n->op != OP_ZERO) return true;
     for (int c = v + 1; c < g->n; c++) {
         if (!bw->live[c] || g->nodes[c].op == OP_MIXED) continue;
@@ -142,30 +143,36 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrPlan *p)
         const IrNode *nd = &g->nodes[v];
         if (!bw->live[v]) continue;
         int64_t numel = ir_shape_numel(nd->shape);
-        bool fused = f->prologue[v] || f->bn_stats[v];
+        bool fused = f->prologue[v] || f->bn_stats[v] || f->mixed_bn[v];
         if (!fused && !has_storage(g, bw, f, v)) continue;
         /* the scratch tensor holds any one gradient piece before it is added */
         if (nd->shape.batched && round_up(numel) > scratch) scratch = round_up(numel);
         if (fused) {
         } else if (nd->shape.batched) {
-            b[nb++] = (Buf){ round_up(numel), v, end[v], &p->act[v] };
+            /* a mixed node's output is written from its first accumulated candidate on */
+            int start = nd->op == OP_MIXED && f->mix_first[v] >= 0 ? f->mix_first[v] : v;
+            b[nb++] = (Buf){ round_up(numel), start, end[v], &p->act[v] };
             p->naive += round_up(numel);
         } else {
             p->small[v] = small;
             small += round_up(numel);
         }
         if (nd->op == OP_BATCH_NORM || (f->prologue[v] && g->nodes[ir_inputs(g, v)[0]].op == OP_BATCH_NORM)) {
-            /* BN: saved batch mean and inverse std; fused RELU: its BN's scale and shift */
+            /* BN: saved batch mean and inverse std, then for a mixed_bn BN its scale
+             * and shift; fused RELU: its BN's scale and shift */
             p->small[v] = small;
-            small += round_up(2 * (int64_t)nd->shape.d[1]);
+            small += round_up((f->mixed_bn[v] ? 4 : 2) * (int64_t)nd->shape.d[1]);
         }
         if (rstart[v] >= 0) {
             b[nb++] = (Buf){ round_up(numel), rstart[v], rend[v], &p->recomp[v] };
             p->naive += round_up(numel);
         }
-        if (bw->grad[v] && gstart[v] >= 0) {
+        if (bw->grad[v] && gstart[v] >= 0 && !f->mixed_bn[v]) {
             if (nd->shape.batched) {
-                b[nb++] = (Buf){ round_up(numel), gstart[v], 2 * n - v, &p->grad[v] };
+                /* a mixed node's gradient is read by its BN candidates' steps
+                 * (mixed_bn: their output gradient is c_k times it) */
+                int gend = nd->op == OP_MIXED && f->mix_first[v] >= 0 ? 2 * n - f->mix_first[v] : 2 * n - v;
+                b[nb++] = (Buf){ round_up(numel), gstart[v], gend, &p->grad[v] };
                 p->naive += round_up(numel);
             } else {
                 p->gsmall[v] = small;

@@ -295,6 +295,82 @@ static void emit_comment(Emit *e, int v)
               n->region >= 0 ? "  " : "", ir_str_get(e->g, n->region));
 }
 
+/* The per-channel scale and shift of BN v into the small slots at offsets
+ * scale and shift: from the running estimates (eval), or from the batch
+ * statistics (training: k_bn_train_fwd without an output saves them in
+ * v's slots 0 and C and updates the running estimates). */
+static void emit_bn_scale_shift(Emit *e, int v, int64_t scale, int64_t shift)
+{
+    const IrNode *n = node(e, v);
+    const IrAttrs *a = &n->a;
+    int C = n->shape.d[1], HW = n->shape.d[2] * n->shape.d[3];
+    int64_t sm = e->plan->small[v];
+    bool aff = n->nin >= 6;
+    KCall c;
+    TBUF;
+    if (e->eval) {
+        kc_begin(&c, "k_bn_eval_affine");
+        kc_int(&c, C); kc_real(&c, a->eps);
+        kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 4)) : "NULL");
+        kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 5)) : "NULL");
+        kc_rt(&c, "const real *", "%s", T(in_of(e, v, 2)));
+    } else {
+        kc_begin(&c, "k_bn_train_fwd");
+        kc_lit(&c, "N"); kc_int(&c, C); kc_int(&c, HW); kc_real(&c, a->eps); kc_real(&c, a->momentum);
+        kc_rt(&c, "const real *", "%s", T(in_of(e, v, 0)));
+        kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 4)) : "NULL");
+        kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 5)) : "NULL");
+        kc_rt(&c, "real *", "NULL");
+        kc_rt(&c, "real *", "r->small + %" PRId64, sm);
+        kc_rt(&c, "real *", "r->small + %" PRId64, sm + C);
+        kc_rt(&c, "real *", "%s", T(in_of(e, v, 1)));
+        kc_rt(&c, "real *", "%s", T(in_of(e, v, 2)));
+        kc_end(e, &c);
+        emit_line(e, "r->cnt[%" PRId64 "] += 1;", e->poff[in_of(e, v, 3)]);
+        kc_begin(&c, "k_bn_affine");
+        kc_int(&c, C);
+        kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 4)) : "NULL");
+        kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 5)) : "NULL");
+        kc_rt(&c, "const real *", "r->small + %" PRId64, sm + C);
+    }
+    kc_rt(&c, "real *", "r->small + %" PRId64, scale);
+    kc_rt(&c, "real *", "r->small + %" PRId64, shift);
+    kc_end(e, &c);
+}
+
+/* A mixed_bn BN (see ir.h): its statistics (training) or running
+ * estimates (eval) give a per-channel scale and shift (small slots 2C and
+ * 3C), and c_k * y goes straight into the mixed output; the candidate that
+ * comes first in node order overwrites it. */
+static void emit_bn_into_mixed(Emit *e, int v)
+{
+    const IrNode *n = node(e, v);
+    int C = n->shape.d[1], HW = n->shape.d[2] * n->shape.d[3], x = in_of(e, v, 0);
+    int m = fz(e)->src[v], P = node(e, m)->nin - 1, w = in_of(e, m, 0);
+    const IrAttrs *ma = &node(e, m)->a;
+    int64_t sm = e->plan->small[v];
+    KCall c;
+    TBUF;
+    emit_bn_scale_shift(e, v, sm + 2 * C, sm + 3 * C);
+    emit_open(e, "");
+    emit_line(e, "real cw[%d];", P);
+    emit_line(e, "k_mixed_coef(%d, %d, %s + %d, cw);", P, ma->weighting, T(w), ma->row * P);
+    kc_begin(&c, "k_bn_out_acc");
+    kc_lit(&c, "N"); kc_int(&c, C); kc_int(&c, HW);
+    kc_rt(&c, "const real *", "%s", T(x));
+    if (e->eval)
+        kc_rt(&c, "const real *", "%s", T(in_of(e, v, 1)));
+    else
+        kc_rt(&c, "const real *", "r->small + %" PRId64, sm);
+    kc_rt(&c, "const real *", "r->small + %" PRId64, sm + 2 * C);
+    kc_rt(&c, "const real *", "r->small + %" PRId64, sm + 3 * C);
+    kc_rt(&c, "real", "cw[%d]", fz(e)->mix_slot[v]);
+    kc_int(&c, fz(e)->mix_first[m] == v);
+    kc_rt(&c, "real *", "%s", T(m));
+    kc_end(e, &c);
+    emit_close(e);
+}
+
 static void fwd_node(Emit *e, int v)
 {
     const IrNode *n = node(e, v);
@@ -317,37 +393,14 @@ static void fwd_node(Emit *e, int v)
         emit_comment(e, v);
         int C = ys->d[1], HW = ys->d[2] * ys->d[3];
         bool aff = n->nin >= 6;
+        if (fz(e)->mixed_bn[v]) {
+            emit_bn_into_mixed(e, v);
+            return;
+        }
         if (fz(e)->bn_stats[v]) {
             /* fused into its RELU's convs: statistics, then scale and shift */
             int r = fz(e)->src[v];
-            if (e->eval) {
-                kc_begin(&c, "k_bn_eval_affine");
-                kc_int(&c, C); kc_real(&c, a->eps);
-                kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 4)) : "NULL");
-                kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 5)) : "NULL");
-                kc_rt(&c, "const real *", "%s", T(in_of(e, v, 2)));
-            } else {
-                kc_begin(&c, "k_bn_train_fwd");
-                kc_lit(&c, "N"); kc_int(&c, C); kc_int(&c, HW); kc_real(&c, a->eps); kc_real(&c, a->momentum);
-                kc_rt(&c, "const real *", "%s", T(x));
-                kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 4)) : "NULL");
-                kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 5)) : "NULL");
-                kc_rt(&c, "real *", "NULL");
-                kc_rt(&c, "real *", "r->small + %" PRId64, e->plan->small[v]);
-                kc_rt(&c, "real *", "r->small + %" PRId64, e->plan->small[v] + C);
-                kc_rt(&c, "real *", "%s", T(in_of(e, v, 1)));
-                kc_rt(&c, "real *", "%s", T(in_of(e, v, 2)));
-                kc_end(e, &c);
-                emit_line(e, "r->cnt[%" PRId64 "] += 1;", e->poff[in_of(e, v, 3)]);
-                kc_begin(&c, "k_bn_affine");
-                kc_int(&c, C);
-                kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 4)) : "NULL");
-                kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 5)) : "NULL");
-                kc_rt(&c, "const real *", "r->small + %" PRId64, e->plan->small[v] + C);
-            }
-            kc_rt(&c, "real *", "r->small + %" PRId64, e->plan->small[r]);
-            kc_rt(&c, "real *", "r->small + %" PRId64, e->plan->small[r] + C);
-            kc_end(e, &c);
+            emit_bn_scale_shift(e, v, e->plan->small[r], e->plan->small[r] + C);
             return;
         }
         if (e->eval) {
@@ -498,10 +551,13 @@ static void fwd_node(Emit *e, int v)
         int P = n->nin - 1, w = in_of(e, v, 0);
         emit_open(e, "");
         char list[2048] = "";
-        for (int k = 0; k < P; k++)
-            kc_put(list, sizeof list, "%s%s", k ? ", " : "", T(in_of(e, v, k + 1)));
+        for (int k = 0; k < P; k++) {
+            int u = in_of(e, v, k + 1);
+            kc_put(list, sizeof list, "%s%s", k ? ", " : "", fz(e)->mixed_bn[u] ? "NULL" : T(u));
+        }
         emit_line(e, "const real *o[%d] = { %s };", P, list);
-        kc_begin(&c, "k_mixed_fwd");
+        /* the BN candidates are already in (emit_bn_into_mixed) */
+        kc_begin(&c, fz(e)->mix_first[v] >= 0 ? "k_mixed_fwd_acc" : "k_mixed_fwd");
         kc_lit(&c, "(ptrdiff_t)N * %" PRId64, numel(e, v)); kc_int(&c, P); kc_int(&c, a->weighting);
         kc_rt(&c, "const real *", "%s + %d", T(w), a->row * P);
         kc_rt(&c, "const real *const *", "o");
@@ -661,11 +717,25 @@ static void bwd_step(Emit *e, const IrGradStep *st)
         char gg[96] = "NULL", gbt[96] = "NULL";
         if (aff && needs(st, 4)) snprintf(gg, sizeof gg, "r->gw ? %s : NULL", G(in_of(e, v, 4)));
         if (aff && needs(st, 5)) snprintf(gbt, sizeof gbt, "r->gw ? %s : NULL", G(in_of(e, v, 5)));
-        bool data = needs(st, 0);
-        kc_begin(&c, "k_bn_train_bwd");
+        bool data = needs(st, 0), mixed = fz(e)->mixed_bn[v];
+        if (mixed) {
+            /* the output gradient is c_k times the mixed node's (see ir.h) */
+            int m = fz(e)->src[v], P = node(e, m)->nin - 1;
+            const IrAttrs *ma = &node(e, m)->a;
+            if (e->bw->zeroed[v]) die("mixed batch norm %%%d without an output gradient", v);
+            emit_open(e, "");
+            emit_line(e, "real cw[%d];", P);
+            emit_line(e, "k_mixed_coef(%d, %d, %s + %d, cw);", P, ma->weighting, T(in_of(e, m, 0)), ma->row * P);
+        }
+        kc_begin(&c, mixed ? "k_bn_train_bwd_scaled" : "k_bn_train_bwd");
         kc_lit(&c, "N"); kc_int(&c, C); kc_int(&c, HW);
         kc_rt(&c, "const real *", "%s", T(x));
-        kc_rt(&c, "const real *", "%s", G(v));
+        if (mixed) {
+            kc_rt(&c, "const real *", "%s", G(fz(e)->src[v]));
+            kc_rt(&c, "real", "cw[%d]", fz(e)->mix_slot[v]);
+        } else {
+            kc_rt(&c, "const real *", "%s", G(v));
+        }
         kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 4)) : "NULL");
         kc_rt(&c, "const real *", "r->small + %" PRId64, e->plan->small[v]);
         kc_rt(&c, "const real *", "r->small + %" PRId64, e->plan->small[v] + C);
@@ -682,6 +752,7 @@ static void bwd_step(Emit *e, const IrGradStep *st)
         kc_end(e, &c);
         if (data) piece_end(e, st, 0);
         emit_close(e);
+        if (mixed) emit_close(e);
         return;
     }
     case OP_RELU:
@@ -855,7 +926,8 @@ static void bwd_step(Emit *e, const IrGradStep *st)
         }
         emit_line(e, "k_mixed_coef(%d, %d, %s + %d, cw);", P, a->weighting, T(w), a->row * P);
         for (int k = 0; k < P; k++) {
-            if (!needs(st, k + 1)) continue;
+            /* a mixed_bn candidate's backward scales this gradient itself */
+            if (!needs(st, k + 1) || fz(e)->mixed_bn[in_of(e, v, k + 1)]) continue;
             open_guard(e, v, k + 1);
             kc_begin(&c, "k_scale_fwd");
             kc_lit(&c, "(ptrdiff_t)N * %" PRId64, numel(e, v));
@@ -892,7 +964,7 @@ static void emit_backward(Emit *e)
     emit_line(e, "real *A = r->arena;");
     emit_line(e, "(void)A;");
     for (int v = 0; v < e->g->n; v++)
-        if (e->bw->zeroed[v] && e->bw->grad[v])
+        if (e->bw->zeroed[v] && e->bw->grad[v] && !fz(e)->mixed_bn[v])
             emit_line(e, "memset(%s, 0, sizeof(real) * %" PRId64 ");", G(v), numel(e, v));
     int lo = ir_find_output(e->g, "logits"), al = ir_find_output(e->g, "aux_logits");
     int K = node(e, lo)->shape.d[1];

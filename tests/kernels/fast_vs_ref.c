@@ -304,6 +304,34 @@ static void fused_case(int N, int C, int HW, int affine)
     real_acc d0 = k_dot(n, gy, y), d1 = 0;
     k_bn_out_dot(N, C, HW, x, gamma, beta, m0, v0, gy, &d1);
     cmp(what, 2, (real[]){(real)d1}, (real[]){(real)d0}, 1);
+    /* the BN output accumulated into a mixed op's output, c*y, then base + c*y */
+    real coef = (real)0.37;
+    k_bn_affine(C, gamma, beta, v0, sc, sh);
+    for (int first = 1; first >= 0; first--) {
+        for (ptrdiff_t i = 0; i < n; i++) {
+            g[i] = first ? (real)NAN : gy[i];
+            g0[i] = first ? coef * y[i] : gy[i] + coef * y[i];
+        }
+        k_bn_out_acc(N, C, HW, x, m0, sc, sh, coef, first, g);
+        char sub[200];
+        snprintf(sub, sizeof sub, "%s bn_out_acc first %d", what, first);
+        cmp(sub, 2, g, g0, n);
+    }
+    /* its backward from the mixed output's gradient: coef*gy without the copy */
+    {
+        real *gg0 = tensor(C, 1), *gg1 = tensor(C, 1), *gb0 = tensor(C, 1), *gb1 = tensor(C, 1);
+        char sub[200];
+        k_scale_fwd(n, coef, gy, y);
+        k_bn_train_bwd(N, C, HW, x, y, gamma, m0, v0, g0, gg0, gb0);
+        k_bn_train_bwd_scaled(N, C, HW, x, gy, coef, gamma, m0, v0, g, gg1, gb1);
+        snprintf(sub, sizeof sub, "%s bn_train_bwd_scaled gx", what);
+        cmp(sub, 2, g, g0, n);
+        snprintf(sub, sizeof sub, "%s bn_train_bwd_scaled ggamma", what);
+        cmp(sub, 2, gg1, gg0, C);
+        snprintf(sub, sizeof sub, "%s bn_train_bwd_scaled gbeta", what);
+        cmp(sub, 2, gb1, gb0, C);
+        free(gg0), free(gg1), free(gb0), free(gb1);
+    }
     free(x), free(gy), free(y), free(g), free(g0), free(gamma), free(beta);
     free(m0), free(v0), free(m1), free(v1), free(sc), free(sh);
 }

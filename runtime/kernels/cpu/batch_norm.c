@@ -200,10 +200,10 @@ K_FN void k_bn_train_fwd(int N, int C, int HW, real eps, real momentum,
     }
 }
 
-/* Training backward, tuned: channels in parallel, vectorized sums. */
-K_FN void k_bn_train_bwd(int N, int C, int HW,
-                         const real *x, const real *gy, const real *gamma,
-                         const real *save_mean, const real *save_invstd,
+/* Training backward, tuned: channels in parallel, vectorized sums; the
+ * output gradient is coef*gy (coef 1: gy itself, the same bits). */
+static void bn_train_bwd(int N, int C, int HW, const real *x, const real *gy, real coef,
+                         const real *gamma, const real *save_mean, const real *save_invstd,
                          real *gx, real *ggamma, real *gbeta)
 {
     ptrdiff_t M = (ptrdiff_t)N * HW;
@@ -217,8 +217,9 @@ K_FN void k_bn_train_bwd(int N, int C, int HW,
             real_acc a = 0, b = 0;
             K_OMP(simd reduction(+:a) reduction(+:b))
             for (int i = 0; i < HW; i++) {
-                a += gp[i];
-                b += (real_acc)gp[i] * (xp[i] - mu);
+                real g = coef * gp[i];
+                a += g;
+                b += (real_acc)g * (xp[i] - mu);
             }
             sg += a;
             sgx += b;
@@ -237,7 +238,22 @@ K_FN void k_bn_train_bwd(int N, int C, int HW,
             real *gxp = gx + ((ptrdiff_t)n * C + c) * HW;
             K_OMP(simd)
             for (int i = 0; i < HW; i++)
-                gxp[i] = k * (gp[i] - mg - (xp[i] - mu) * mgx);
+                gxp[i] = k * (coef * gp[i] - mg - (xp[i] - mu) * mgx);
         }
     }
+}
+
+K_FN void k_bn_train_bwd(int N, int C, int HW,
+                         const real *x, const real *gy, const real *gamma,
+                         const real *save_mean, const real *save_invstd,
+                         real *gx, real *ggamma, real *gbeta)
+{
+    bn_train_bwd(N, C, HW, x, gy, 1, gamma, save_mean, save_invstd, gx, ggamma, gbeta);
+}
+
+K_FN void k_bn_train_bwd_scaled(int N, int C, int HW, const real *x, const real *gy, real coef,
+                                const real *gamma, const real *save_mean,
+                                const real *save_invstd, real *gx, real *ggamma, real *gbeta)
+{
+    bn_train_bwd(N, C, HW, x, gy, coef, gamma, save_mean, save_invstd, gx, ggamma, gbeta);
 }

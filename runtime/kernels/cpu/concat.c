@@ -1,4 +1,5 @@
-/* concat.c: concatenation along channels and its backward (a split). */
+/* concat.c: concatenation along channels and its backward (a split); the
+ * copies run in parallel over samples above k_par's threshold. */
 #include "cpu_kernels.h"
 
 #include <string.h>
@@ -6,6 +7,7 @@
 /* One input into its channel range of y. */
 K_FN void k_concat_put(int N, int Ctot, int HW, int c0, int Ci, const real *x, real *y)
 {
+    K_OMP(parallel for if(k_par((double)N * Ci * HW)) schedule(static))
     for (int n = 0; n < N; n++)
         memcpy(y + ((ptrdiff_t)n * Ctot + c0) * HW, x + (ptrdiff_t)n * Ci * HW,
                sizeof(real) * (size_t)Ci * (size_t)HW);

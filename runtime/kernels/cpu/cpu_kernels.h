@@ -228,6 +228,11 @@ K_FN void k_bn_train_bwd(int N, int C, int HW,
                          const real *x, const real *gy, const real *gamma,
                          const real *save_mean, const real *save_invstd,
                          real *gx, real *ggamma, real *gbeta);
+/* The same for the output gradient coef*gy (a mixed op's BN candidate,
+ * whose gradient is its coefficient times the mixed output's). */
+K_FN void k_bn_train_bwd_scaled(int N, int C, int HW, const real *x, const real *gy, real coef,
+                                const real *gamma, const real *save_mean,
+                                const real *save_invstd, real *gx, real *ggamma, real *gbeta);
 K_FN void k_bn_train_fwd_ref(int N, int C, int HW, real eps, real momentum,
                              const real *x, const real *gamma, const real *beta,
                              real *y, real *save_mean, real *save_invstd,
@@ -266,6 +271,12 @@ K_FN void k_bn_eval_affine(int C, real eps, const real *gamma, const real *beta,
 K_FN void k_bn_out_dot(int N, int C, int HW, const real *x, const real *gamma, const real *beta,
                        const real *save_mean, const real *save_invstd, const real *gy,
                        real_acc *dot);
+/* y (+)= coef * ((x - mean[c])*scale[c] + shift[c]): a mixed op's BN
+ * candidate added straight into the mixed output (first != 0 overwrites),
+ * scale and shift from k_bn_affine or k_bn_eval_affine (mean: the saved
+ * batch mean or run_mean). x, y: (N, C, HW); mean, scale, shift: (C). */
+K_FN void k_bn_out_acc(int N, int C, int HW, const real *x, const real *mean, const real *scale,
+                       const real *shift, real coef, int first, real *y);
 
 /* ---- relu.c: rectified linear unit ---- */
 
@@ -437,6 +448,10 @@ K_FN void k_mixed_coef(int P, int mode, const real *w, real *c);
  * w: (P), o[k]: (n), y: (n). */
 K_FN void k_mixed_fwd(ptrdiff_t n, int P, int mode, const real *w, const real *const *o,
                       real *y);
+/* The same added to y (y += sum_k c_k * o[k]): the candidates that are not
+ * BNs, after the BN candidates went in through k_bn_out_acc. */
+K_FN void k_mixed_fwd_acc(ptrdiff_t n, int P, int mode, const real *w, const real *const *o,
+                          real *y);
 /* MixedOp backward (all outputs overwritten; go[k] and gw may be NULL):
  * go[k] = c_k * gy; with d_k = <gy, o[k]> (0 for a NULL o[k]),
  * scalar: gw_j = d_j; max_w: gw_j = d_j - [j == argmax w] * sum_k d_k, the

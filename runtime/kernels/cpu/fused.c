@@ -1,6 +1,7 @@
 /* fused.c: the small kernels of fused chains (see ir/fuse.c): a fused BN's
  * per-channel scale and shift, the ReLU backward that recomputes its mask
- * from the BN input, and the mixed op's <gy, y> of a BN output that was not
+ * from the BN input, a mixed op's BN candidate added straight into the
+ * mixed output, and the mixed op's <gy, y> of a BN output that was not
  * kept. Arithmetic matches the unfused kernels (k_bn_train_fwd,
  * k_bn_eval_fwd, k_relu_fwd) so that recomputed values have the same bits. */
 #include "cpu_kernels.h"
@@ -28,27 +29,68 @@ K_FN void k_bn_eval_affine(int C, real eps, const real *gamma, const real *beta,
     }
 }
 
-/* <gy, BN output>, the output rebuilt value by value; serial over channels
- * (one fixed order of summation). */
+/* <gy, BN output> over channel c, the output rebuilt value by value; each
+ * plane summed on its own (vectorized), the planes in order. */
+static real_acc bn_out_dot_channel(int N, int C, int HW, int c, const real *x, const real *gamma,
+                                   const real *beta, const real *save_mean,
+                                   const real *save_invstd, const real *gy)
+{
+    real mu = save_mean[c];
+    real a = gamma ? gamma[c] * save_invstd[c] : save_invstd[c];
+    real b = beta ? beta[c] : (real)0;
+    real_acc sc = 0;
+    for (int n = 0; n < N; n++) {
+        const real *xp = x + ((ptrdiff_t)n * C + c) * HW;
+        const real *gp = gy + ((ptrdiff_t)n * C + c) * HW;
+        real_acc r = 0;
+        K_OMP(simd reduction(+:r))
+        for (int i = 0; i < HW; i++)
+            r += (real_acc)gp[i] * ((xp[i] - mu) * a + b);
+        sc += r;
+    }
+    return sc;
+}
+
+/* <gy, BN output>: the channels' sums (in parallel), added in channel
+ * order, so the bits do not depend on the thread count. */
 K_FN void k_bn_out_dot(int N, int C, int HW, const real *x, const real *gamma, const real *beta,
                        const real *save_mean, const real *save_invstd, const real *gy,
                        real_acc *dot)
 {
-    real_acc s = 0;
-    for (int c = 0; c < C; c++) {
-        real mu = save_mean[c];
-        real a = gamma ? gamma[c] * save_invstd[c] : save_invstd[c];
-        real b = beta ? beta[c] : (real)0;
-        real_acc sc = 0;
-        for (int n = 0; n < N; n++) {
-            const real *xp = x + ((ptrdiff_t)n * C + c) * HW;
-            const real *gp = gy + ((ptrdiff_t)n * C + c) * HW;
-            for (int i = 0; i < HW; i++)
-                sc += (real_acc)gp[i] * ((xp[i] - mu) * a + b);
-        }
-        s += sc;
+    enum { MAXC = 2048 };
+    real_acc part[MAXC], s = 0;
+    for (int c0 = 0; c0 < C; c0 += MAXC) {
+        int nc = C - c0 < MAXC ? C - c0 : MAXC;
+        K_OMP(parallel for if(k_par((double)N * nc * HW)) schedule(static))
+        for (int c = 0; c < nc; c++)
+            part[c] = bn_out_dot_channel(N, C, HW, c0 + c, x, gamma, beta, save_mean, save_invstd,
+                                         gy);
+        for (int c = 0; c < nc; c++)
+            s += part[c];
     }
     *dot = s;
+}
+
+/* A mixed op's BN candidate accumulated into the mixed output:
+ * y (+)= coef * ((x - mean[c])*scale[c] + shift[c]), the BN output with the
+ * arithmetic of k_bn_train_fwd / k_bn_eval_fwd; first != 0 overwrites y. */
+K_FN void k_bn_out_acc(int N, int C, int HW, const real *x, const real *mean, const real *scale,
+                       const real *shift, real coef, int first, real *y)
+{
+    ptrdiff_t planes = (ptrdiff_t)N * C;
+    K_OMP(parallel for if(k_par((double)planes * HW)) schedule(static))
+    for (ptrdiff_t p = 0; p < planes; p++) {
+        int c = (int)(p % C);
+        real mu = mean[c], a = scale[c], b = shift[c];
+        const real *xp = x + p * HW;
+        real *yp = y + p * HW;
+        if (first)
+            for (int i = 0; i < HW; i++)
+                yp[i] = coef * ((xp[i] - mu) * a + b);
+        else
+            for (int i = 0; i < HW; i++)
+                yp[i] += coef * ((xp[i] - mu) * a + b);
+    }
 }
 
 /* ReLU backward with the mask recomputed from the BN input. */

@@ -55,10 +55,10 @@ K_FN void k_mixed_coef(int P, int mode, const real *w, real *c)
         c[k] = mode == MIX_MAX_W ? 1 - wmax + w[k] : w[k];
 }
 
-/* y = sum_k c_k o[k], NULL outputs skipped. Blocks of elements run in
- * parallel; each element sums the ops in order, so the bits do not depend on
- * the thread count. */
-K_FN void k_mixed_fwd(ptrdiff_t n, int P, int mode, const real *w, const real *const *o,
+/* y = sum_k c_k o[k] (acc == 0) or y += sum_k c_k o[k], NULL outputs
+ * skipped. Blocks of elements run in parallel; each element sums the ops in
+ * order, so the bits do not depend on the thread count. */
+static void mixed_sum(ptrdiff_t n, int P, int mode, const real *w, const real *const *o, int acc,
                       real *y)
 {
     real wmax = w[mixed_argmax(P, w)];
@@ -66,7 +66,7 @@ K_FN void k_mixed_fwd(ptrdiff_t n, int P, int mode, const real *w, const real *c
     K_OMP(parallel for if(k_par((double)n * P)) schedule(static))
     for (ptrdiff_t blk = 0; blk < nb; blk++) {
         ptrdiff_t i0 = blk * 4096, i1 = i0 + 4096 < n ? i0 + 4096 : n;
-        int first = 1;
+        int first = !acc;
         for (int k = 0; k < P; k++) {
             if (!o[k])
                 continue;
@@ -84,6 +84,18 @@ K_FN void k_mixed_fwd(ptrdiff_t n, int P, int mode, const real *w, const real *c
             for (ptrdiff_t i = i0; i < i1; i++)
                 y[i] = 0;
     }
+}
+
+K_FN void k_mixed_fwd(ptrdiff_t n, int P, int mode, const real *w, const real *const *o,
+                      real *y)
+{
+    mixed_sum(n, P, mode, w, o, 0, y);
+}
+
+K_FN void k_mixed_fwd_acc(ptrdiff_t n, int P, int mode, const real *w, const real *const *o,
+                          real *y)
+{
+    mixed_sum(n, P, mode, w, o, 1, y);
 }
 
 /* MixedOp backward: op-output gradients and op-weight gradients. */

@@ -1,5 +1,6 @@
 /* pad.c: zero padding with per-side amounts that may be negative (crop or
- * shift), and channel slices. Both backwards overwrite. */
+ * shift), and channel slices. Both backwards overwrite. Planes or samples
+ * run in parallel above k_par's threshold. */
 #include "cpu_kernels.h"
 
 #include <string.h>
@@ -30,6 +31,7 @@ K_FN void k_pad_fwd(int N, int C, int H, int W, int top, int bottom, int left, i
                     const real *x, real *y)
 {
     int Ho = H + top + bottom, Wo = W + left + right;
+    K_OMP(parallel for if(k_par((double)N * C * Ho * Wo)) schedule(static))
     for (ptrdiff_t nc = 0; nc < (ptrdiff_t)N * C; nc++)
         pad_plane(H, W, Ho, Wo, top, left, x + nc * H * W, y + nc * Ho * Wo);
 }
@@ -39,6 +41,7 @@ K_FN void k_pad_bwd(int N, int C, int H, int W, int top, int bottom, int left, i
                     const real *gy, real *gx)
 {
     int Ho = H + top + bottom, Wo = W + left + right;
+    K_OMP(parallel for if(k_par((double)N * C * H * W)) schedule(static))
     for (ptrdiff_t nc = 0; nc < (ptrdiff_t)N * C; nc++)
         pad_plane(Ho, Wo, H, W, -top, -left, gy + nc * Ho * Wo, gx + nc * H * W);
 }
@@ -46,6 +49,7 @@ K_FN void k_pad_bwd(int N, int C, int H, int W, int top, int bottom, int left, i
 /* Channel slice forward. */
 K_FN void k_slice_channels_fwd(int N, int C, int HW, int c0, int Cs, const real *x, real *y)
 {
+    K_OMP(parallel for if(k_par((double)N * Cs * HW)) schedule(static))
     for (int n = 0; n < N; n++)
         memcpy(y + (ptrdiff_t)n * Cs * HW, x + ((ptrdiff_t)n * C + c0) * HW,
                sizeof(real) * (size_t)Cs * (size_t)HW);
@@ -54,6 +58,7 @@ K_FN void k_slice_channels_fwd(int N, int C, int HW, int c0, int Cs, const real 
 /* Channel slice backward. */
 K_FN void k_slice_channels_bwd(int N, int C, int HW, int c0, int Cs, const real *gy, real *gx)
 {
+    K_OMP(parallel for if(k_par((double)N * C * HW)) schedule(static))
     for (int n = 0; n < N; n++) {
         real *g = gx + (ptrdiff_t)n * C * HW;
         memset(g, 0, sizeof(real) * (size_t)c0 * (size_t)HW);
