@@ -86,7 +86,8 @@ for c in $cases; do
     "$dir/$net" bench --mode "$mode" --batch "$batch" --steps "$steps" --warmup "$warmup" --threads "$threads" \
       | tee "$dir/$net.sharpc.log"
     drop_result RESULT "$net" sharpc
-    grep '^RESULT' "$dir/$net.sharpc.log" >> "$results"
+    # the executable names its network as the .nas file does; the table keys on the case's name
+    grep '^RESULT' "$dir/$net.sharpc.log" | sed "s/ net=[^ ]* / net=$net /" >> "$results"
   fi
   if has_side torch; then
     echo "== ($c) PyTorch: torch_bench.py $net --mode $mode --batch $batch ($(uptime | sed 's/.*load/load/'))"
