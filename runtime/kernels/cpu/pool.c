@@ -277,9 +277,24 @@ K_FN void k_maxpool_bwd(int N, int C, int H, int W, int kh, int kw, int sh, int 
     }
 }
 
+/* Spreads gy/divisor of output (oh, ow) over its window of plane gxp, the
+ * border case. */
+static void avgpool_spread_one(real *gxp, real gy, int H, int W, int kh, int kw, int sh, int sw,
+                               int ph, int pw, int count_include_pad, int oh, int ow)
+{
+    int ha, hb, wa, wb;
+    int div = avgpool_window(H, W, kh, kw, sh, sw, ph, pw, count_include_pad, oh, ow, &ha, &hb,
+                             &wa, &wb);
+    real g = gy / (real)div;
+    for (int ih = ha; ih < hb; ih++)
+        for (int iw = wa; iw < wb; iw++)
+            gxp[(ptrdiff_t)ih * W + iw] += g;
+}
+
 /* Average pool backward, tuned: planes in parallel; the interior columns
- * of an output row spread their gy/divisor one tap at a time over the whole
- * row (vectorized). Taps go from the last column of the window to the
+ * of an output row (blocks of up to 256) spread their gy/divisor one tap at
+ * a time over the whole row (vectorized). Columns go left border, interior,
+ * right border and the taps from the last column of the window to the
  * first, so each gx value receives its terms in the reference's output
  * order: the same bits. */
 K_FN void k_avgpool_bwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
@@ -289,32 +304,35 @@ K_FN void k_avgpool_bwd(int N, int C, int H, int W, int kh, int kw, int sh, int 
     pool_inner_cols(Wo, W, kw, sw, pw, &lo, &hi);
     K_OMP(parallel for if(k_par((double)N * C * Ho * Wo * kh * kw)) schedule(static))
     for (ptrdiff_t nc = 0; nc < (ptrdiff_t)N * C; nc++) {
+        enum { CAP = 256 };
+        real g[CAP];
         const real *gyp = gy + nc * Ho * Wo;
         real *gxp = gx + nc * H * W;
         memset(gxp, 0, sizeof(real) * (size_t)H * (size_t)W);
         for (int oh = 0; oh < Ho; oh++) {
             const real *gr = gyp + (ptrdiff_t)oh * Wo;
-            int ha, hb, wa, wb, div;
-            for (int ow = 0; ow < Wo; ow++) {
-                if (ow == lo && lo < hi) {
-                    div = avgpool_window(H, W, kh, kw, sh, sw, ph, pw, count_include_pad, oh, lo,
+            for (int ow = 0; ow < lo; ow++)
+                avgpool_spread_one(gxp, gr[ow], H, W, kh, kw, sh, sw, ph, pw, count_include_pad, oh,
+                                   ow);
+            if (lo < hi) {
+                int ha, hb, wa, wb;
+                int div = avgpool_window(H, W, kh, kw, sh, sw, ph, pw, count_include_pad, oh, lo,
                                          &ha, &hb, &wa, &wb);
-                    for (int ih = ha; ih < hb; ih++)
-                        for (int kj = kw - 1; kj >= 0; kj--) {
-                            real *gr_x = gxp + (ptrdiff_t)ih * W;
-                            for (int o = lo; o < hi; o++)
-                                gr_x[o * sw + kj - pw] += gr[o] / (real)div;
-                        }
-                    ow = hi - 1;
-                    continue;
+                for (int c0 = lo; c0 < hi; c0 += CAP) {
+                    int c1 = c0 + CAP < hi ? c0 + CAP : hi;
+                    for (int o = c0; o < c1; o++)
+                        g[o - c0] = gr[o] / (real)div;
+                    for (int ih = ha; ih < hb; ih++) {
+                        real *gxr = gxp + (ptrdiff_t)ih * W;
+                        for (int kj = kw - 1; kj >= 0; kj--)
+                            for (int o = c0; o < c1; o++)
+                                gxr[o * sw + kj - pw] += g[o - c0];
+                    }
                 }
-                div = avgpool_window(H, W, kh, kw, sh, sw, ph, pw, count_include_pad, oh, ow, &ha,
-                                     &hb, &wa, &wb);
-                real g = gr[ow] / (real)div;
-                for (int ih = ha; ih < hb; ih++)
-                    for (int iw = wa; iw < wb; iw++)
-                        gxp[(ptrdiff_t)ih * W + iw] += g;
             }
+            for (int ow = hi; ow < Wo; ow++)
+                avgpool_spread_one(gxp, gr[ow], H, W, kh, kw, sh, sw, ph, pw, count_include_pad, oh,
+                                   ow);
         }
     }
 }
