@@ -158,6 +158,24 @@ static const char *out_path(Run *R, const char *file)
     return R->path;
 }
 
+/* Opens --out for this run: creates it, and on a fresh run (no --resume)
+ * removes the logs an earlier run left there, so that log.jsonl and
+ * alphas.csv hold this run's epochs only; a resumed run appends to them. */
+static int open_out(Run *R)
+{
+    if (mkdir_p(R->c->out, R->err, sizeof R->err))
+        return 1;
+    if (R->c->resume[0])
+        return 0;
+    const char *logs[] = {"log.jsonl", "alphas.csv"};
+    for (size_t i = 0; i < sizeof logs / sizeof logs[0]; i++)
+        if (remove(out_path(R, logs[i])) && errno != ENOENT) {
+            snprintf(R->err, sizeof R->err, "cannot remove the earlier run's %s: %s", R->path, strerror(errno));
+            return 1;
+        }
+    return 0;
+}
+
 static int setup(Run *R, const RtNetDesc *d, RtConfig *c)
 {
     memset(R, 0, sizeof *R);
@@ -498,7 +516,7 @@ int rt_search_run(const RtNetDesc *d, RtConfig *c)
     RtSearchSplit sp;
     if (rt_search_split(R->ntrain, c->split, &sp, R->err, sizeof R->err)) goto done;
     if (c->resume[0] && load_checkpoint(R)) goto done;
-    if (mkdir_p(c->out, R->err, sizeof R->err)) goto done;
+    if (open_out(R)) goto done;
     size_t img = (size_t)d->in_c * d->in_h * d->in_w;
     order = malloc(sizeof(int64_t) * (size_t)sp.train_n);
     vidx = malloc(sizeof(int64_t) * (size_t)(sp.valid_n + c->batch));
@@ -660,7 +678,7 @@ int rt_train_run(const RtNetDesc *d, RtConfig *c)
             R->has101 = 0;
         }
     }
-    if (mkdir_p(c->out, R->err, sizeof R->err)) goto done;
+    if (open_out(R)) goto done;
     order = malloc(sizeof(int64_t) * (size_t)R->ntrain);
     if (!order) {
         snprintf(R->err, sizeof R->err, "out of memory");

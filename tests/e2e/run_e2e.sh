@@ -89,6 +89,11 @@ ok "--eval-only evaluates the trained weights"
 ./train $T --resume t2 >t2.log 2>&1 || { cat t2.log; fail "resumed run"; }
 cmp t1/weights.safetensors t2/weights.safetensors || fail "resumed run differs from the uninterrupted one"
 ok "resumed training is bit-identical to the uninterrupted run"
+epochs_of() { "$PY" -c 'import json,sys; print(" ".join(str(json.loads(l)["epoch"]) for l in open(sys.argv[1])))' "$1"; }
+[ "$(epochs_of t2/log.jsonl)" = "1 2" ] || fail "resumed run's log.jsonl has epochs '$(epochs_of t2/log.jsonl)', not '1 2'"
+./train $T --epochs 1 --out t2 >/dev/null 2>&1 || fail "a fresh run into an earlier run's --out"
+[ "$(epochs_of t2/log.jsonl)" = "1" ] || fail "a fresh run appended to the earlier run's log.jsonl ('$(epochs_of t2/log.jsonl)')"
+ok "a resumed run appends to log.jsonl, a fresh run into the same --out starts it anew"
 
 # --- SIGINT mid-epoch writes a checkpoint; resuming gives the same result ---
 ./train $T --out t3 >t3.log 2>&1 &
