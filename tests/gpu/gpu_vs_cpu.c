@@ -485,6 +485,93 @@ static void t_mixed(int N, int D, int mode)
         rt_cuda_free(all[i]);
 }
 
+/* A mixed op's BN candidates fused into it (bn_mix_*): two candidates
+ * (k = 0 writes first, k = 2 adds) against k_bn_train_fwd + k_mixed_coef,
+ * k_bn_train_bwd_scaled and k_bn_out_dot; eval forward against
+ * k_bn_eval_fwd. */
+static void t_bn_mix(int N, int C, int HW, int affine, int mode)
+{
+    size_t n = (size_t)N * C * HW;
+    float eps = 1e-5f, mom = 0.1f;
+    float *alpha = rnd(MP), w[MP], c[MP];
+    k_arch_softmax_fwd(1, MP, alpha, w);
+    k_mixed_coef(MP, mode, w, c);
+    RtDevPtr dw = dev(w, MP);
+    float *x[2] = { rnd(n), rnd(n) }, *gy = rnd(n), *ga = rnd(C), *be = rnd(C), *rm = rnd(C), *rv = rnd(C);
+    for (int i = 0; i < C; i++)
+        rv[i] = 1.5f + rv[i];
+    const float *G = affine ? ga : NULL, *B = affine ? be : NULL;
+    float *yb = zeros(n), *y = zeros(n), *ye = zeros(n), *sm = zeros(C), *si = zeros(C), *rm1 = zeros(C),
+          *rv1 = zeros(C), *gx = zeros(n), *gg = zeros(C), *gb = zeros(C);
+    RtDevPtr dgy = dev(gy, n), dga = dev(ga, C), dbe = dev(be, C), dy = dev(NULL, n), dsm = dev(NULL, C),
+             dsi = dev(NULL, C), drm = dev(rm, C), drv = dev(rv, C), dgx = dev(NULL, n), dgg = dev(NULL, C),
+             dgb = dev(NULL, C), dx[2] = { dev(x[0], n), dev(x[1], n) };
+    RtDevPtr dG = affine ? dga : 0, dB = affine ? dbe : 0, none = 0;
+    int nb = 7;
+    RtDevPtr part = dev(NULL, (size_t)MP * nb);
+    char what[160];
+    const int ks[2] = { 0, 2 };
+    /* eval forward first, from the original running estimates */
+    for (int j = 0; j < 2; j++) {
+        k_bn_eval_fwd(N, C, HW, eps, x[j], G, B, rm, rv, yb);
+        for (size_t i = 0; i < n; i++)
+            ye[i] = j == 0 ? c[ks[j]] * yb[i] : ye[i] + c[ks[j]] * yb[i];
+        int k = ks[j];
+        launch(KC_bn_mix_fwd, A(C, HW, affine, MP, mode, j == 0, 0), N,
+               ARGS(&N, &eps, &mom, &dx[j], &dG, &dB, &dw, &k, &dy, &none, &none, &drm, &drv));
+    }
+    snprintf(what, sizeof what, "bn_mix_fwd eval C%d HW%d affine%d mode%d: y", C, HW, affine, mode);
+    cmp(what, dy, ye, n);
+    /* training forward: candidate 0 then 2 (the second's statistics kept) */
+    memcpy(rm1, rm, sizeof(float) * C);
+    memcpy(rv1, rv, sizeof(float) * C);
+    for (int j = 0; j < 2; j++) {
+        if (j == 1) {
+            memcpy(rm1, rm, sizeof(float) * C);
+            memcpy(rv1, rv, sizeof(float) * C);
+            OK(rt_cuda_h2d(drm, rm, sizeof(float) * C, err, sizeof err));
+            OK(rt_cuda_h2d(drv, rv, sizeof(float) * C, err, sizeof err));
+        }
+        k_bn_train_fwd(N, C, HW, eps, mom, x[j], G, B, yb, sm, si, rm1, rv1);
+        for (size_t i = 0; i < n; i++)
+            y[i] = j == 0 ? c[ks[j]] * yb[i] : y[i] + c[ks[j]] * yb[i];
+        int k = ks[j];
+        launch(KC_bn_mix_fwd, A(C, HW, affine, MP, mode, j == 0, 1), N,
+               ARGS(&N, &eps, &mom, &dx[j], &dG, &dB, &dw, &k, &dy, &dsm, &dsi, &drm, &drv));
+    }
+    snprintf(what, sizeof what, "bn_mix_fwd train C%d HW%d affine%d mode%d: y", C, HW, affine, mode);
+    cmp(what, dy, y, n);
+    cmp("  save_mean", dsm, sm, C);
+    cmp("  save_invstd", dsi, si, C);
+    cmp("  running_mean", drm, rm1, C);
+    cmp("  running_var (unbiased)", drv, rv1, C);
+    /* backward of candidate 2 from the mixed gradient gy */
+    int k = 2;
+    k_bn_train_bwd_scaled(N, C, HW, x[1], gy, c[k], G, sm, si, gx, gg, gb);
+    launch(KC_bn_mix_bwd, A(C, HW, affine, MP, mode), N,
+           ARGS(&N, &dx[1], &dgy, &dG, &dsm, &dsi, &dw, &k, &dgx, &dgg, &dgb));
+    snprintf(what, sizeof what, "bn_mix_bwd C%d HW%d affine%d mode%d: gx", C, HW, affine, mode);
+    cmp(what, dgx, gx, n);
+    cmp("  ggamma", dgg, gg, C);
+    cmp("  gbeta", dgb, gb, C);
+    /* its architecture-gradient share: the row of part summed */
+    real_acc dot;
+    k_bn_out_dot(N, C, HW, x[1], G, B, sm, si, gy, &dot);
+    launch(KC_bn_mix_dot, A(C, HW, affine, nb), N, ARGS(&N, &dx[1], &dgy, &dG, &dB, &dsm, &dsi, &k, &part));
+    float *ph = host(part, (size_t)MP * nb), got = 0.f, want = (float)dot;
+    for (int b = 0; b < nb; b++)
+        got += ph[k * nb + b];
+    RtDevPtr dgot = dev(&got, 1);
+    snprintf(what, sizeof what, "bn_mix_dot C%d HW%d affine%d: <gy, BN(x)>", C, HW, affine);
+    cmp(what, dgot, &want, 1);
+    free(ph);
+    free(alpha), free(x[0]), free(x[1]), free(gy), free(ga), free(be), free(rm), free(rv), free(yb), free(y);
+    free(ye), free(sm), free(si), free(rm1), free(rv1), free(gx), free(gg), free(gb);
+    RtDevPtr all[] = { dw, dgy, dga, dbe, dy, dsm, dsi, drm, drv, dgx, dgg, dgb, dx[0], dx[1], part, dgot };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        rt_cuda_free(all[i]);
+}
+
 int main(int argc, char **argv)
 {
     char why[512], line[512];
@@ -536,6 +623,10 @@ int main(int argc, char **argv)
     t_mixed(3, 50, 0);
     t_mixed(3, 50, 1);
     t_mixed(4, 4096, 1);
+    for (int a = 0; a < 2; a++)
+        for (int m = 0; m < 2; m++)
+            t_bn_mix(3, 9, 25, a, m);
+    t_bn_mix(32, 16, 196, 1, 1);
     printf("%d checks, %d failed\n", checks, failures);
     for (int i = 0; i < ncache; i++) {
         rt_cuda_module_free(cache[i].mod);

@@ -34,6 +34,9 @@
     X(bn_eval_fwd, "bn.cu", 4)          \
     X(bn_eval_bwd, "bn.cu", 3)          \
     X(channel_affine, "bn.cu", 5)       \
+    X(bn_mix_fwd, "bn.cu", 7)           \
+    X(bn_mix_bwd, "bn.cu", 5)           \
+    X(bn_mix_dot, "bn.cu", 4)           \
     X(relu_fwd, "elementwise.cu", 1)    \
     X(relu_bwd, "elementwise.cu", 1)    \
     X(add_fwd, "elementwise.cu", 1)     \
@@ -218,6 +221,8 @@ static inline void kc_launch(KcKernel k, const int *a, int N, KcLaunch *l)
     case KC_bn_train_fwd:
     case KC_bn_train_bwd:
     case KC_bn_eval_bwd: /* one block per channel */
+    case KC_bn_mix_fwd:
+    case KC_bn_mix_bwd:
         l->grid[0] = (unsigned)a[0];
         break;
     case KC_bn_eval_fwd:
@@ -289,6 +294,9 @@ static inline void kc_launch(KcKernel k, const int *a, int N, KcLaunch *l)
         break;
     case KC_mixed_bwd_w: /* D P NB */
         l->grid[0] = (unsigned)a[2];
+        break;
+    case KC_bn_mix_dot: /* C HW AFFINE NB */
+        l->grid[0] = (unsigned)a[3];
         break;
     case KC_arch_softmax_fwd:
     case KC_arch_softmax_bwd:

@@ -8,25 +8,6 @@
  * Candidate outputs come as KPtrs<P> (NULL for a `none` op). */
 #include "sharp_cuda.cuh"
 
-/* Index of the first maximum of w: (P). */
-template <int P>
-__device__ __forceinline__ int mix_argmax(const float *w)
-{
-    int am = 0;
-#pragma unroll
-    for (int k = 1; k < P; k++)
-        if (w[k] > w[am])
-            am = k;
-    return am;
-}
-
-/* The multiplier of candidate k. */
-template <int P, int MODE>
-__device__ __forceinline__ float mix_coef(const float *w, int k)
-{
-    return MODE == 1 ? 1.f - w[mix_argmax<P>(w)] + w[k] : w[k];
-}
-
 /* y = sum_k c_k o[k] over the non-NULL o[k] (0 if none). o[k], y: (N, D). */
 template <int D, int P, int MODE>
 __global__ void __launch_bounds__(SHARP_NT) mixed_fwd(int N, const float *__restrict__ w, KPtrs<P> o, float *__restrict__ y)

@@ -72,3 +72,25 @@ template <int P> struct KPtrs {
 template <int P> struct KPtrsMut {
     float *p[P];
 };
+
+/* The mixed-op multipliers (mixed.cu, and the BN candidates fused into their
+ * mixed op in bn.cu): w is the edge's row of the softmax output, (P);
+ * MODE 0 scalar (c_k = w_k), 1 max_w (c_k = 1 - max w + w_k). */
+/* Index of the first maximum of w: (P). */
+template <int P>
+__device__ __forceinline__ int mix_argmax(const float *w)
+{
+    int am = 0;
+#pragma unroll
+    for (int k = 1; k < P; k++)
+        if (w[k] > w[am])
+            am = k;
+    return am;
+}
+
+/* The multiplier of candidate k. */
+template <int P, int MODE>
+__device__ __forceinline__ float mix_coef(const float *w, int k)
+{
+    return MODE == 1 ? 1.f - w[mix_argmax<P>(w)] + w[k] : w[k];
+}
