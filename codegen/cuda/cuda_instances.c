@@ -422,6 +422,27 @@ int cg_cuda_instances(const IrGraph *g, unsigned what, CgCudaInstList *l, char *
         w.mix_of[g->outs[i].node] = -1;
     for (int i = 0; i < g->n && !w.fail; i++)
         walk_node(&w, i);
+    /* The optimizers over the flat weight buffer (SGD, the gradient norm and
+     * clipping) and the flat architecture buffer (Adam). */
+    if (train(&w) && !w.fail) {
+        int64_t nw = 0, na = 0;
+        for (int i = 0; i < g->n; i++) {
+            const IrNode *y = &g->nodes[i];
+            if (y->op == OP_PARAM && y->pkind == IR_PARAM_WEIGHT)
+                nw += ir_shape_numel(y->shape);
+            if (y->op == OP_PARAM && y->pkind == IR_PARAM_ARCH)
+                na += ir_shape_numel(y->shape);
+        }
+        if (nw > 0) {
+            add(&w, KC_sgd_step, 1, 1);
+            add(&w, KC_sgd_step, 1, 0);
+            add(&w, KC_grad_sq_part, 1, kc_norm_nb(nw));
+            add(&w, KC_clip_coef, 1, kc_norm_nb(nw));
+            add(&w, KC_clip_scale, 0);
+        }
+        if (na > 0)
+            add(&w, KC_adam_step, 0);
+    }
     /* The loops score every logits output: loss, its gradient, accuracy. */
     for (int i = 0; i < g->nouts && !w.fail; i++) {
         const IrNode *y = &g->nodes[g->outs[i].node];

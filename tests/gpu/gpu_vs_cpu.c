@@ -572,6 +572,61 @@ static void t_bn_mix(int N, int C, int HW, int affine, int mode)
         rt_cuda_free(all[i]);
 }
 
+/* The optimizers on the device against rt_optim.c: two SGD steps (the
+ * first sets the momentum buffer), two Adam steps, and the gradient norm
+ * with clipping (active, then not). n values. */
+static void t_optim(int n)
+{
+    float *p = rnd(n), *g = rnd(n), *buf = zeros(n), *m = zeros(n), *v = zeros(n), *pa = zeros(n);
+    memcpy(pa, p, sizeof(float) * n);
+    RtDevPtr dp = dev(p, n), dg = dev(g, n), dbuf = dev(NULL, n), dpa = dev(p, n), dm = dev(NULL, n),
+             dv = dev(NULL, n);
+    char what[96];
+    double lr = 0.05, mom = 0.9, wd = 3e-4;
+    for (int first = 1; first >= 0; first--) {
+        rt_sgd_step(p, g, buf, (size_t)n, lr, mom, wd, first);
+        float neg_lr = (float)-lr, fm = (float)mom, fwd = (float)wd;
+        launch(KC_sgd_step, A(first), n, ARGS(&n, &neg_lr, &fm, &fwd, &dp, &dg, &dbuf));
+    }
+    cmp("sgd_step x2: weights", dp, p, n);
+    cmp("  momentum buffer", dbuf, buf, n);
+    double alr = 3e-4, b1 = 0.5, b2 = 0.999, eps = 1e-8, awd = 1e-3;
+    for (int64_t t = 1; t <= 2; t++) {
+        rt_adam_step(pa, g, m, v, (size_t)n, t, alr, b1, b2, eps, awd);
+        float neg_step = (float)(-alr / (1.0 - pow(b1, (double)t))), bc2 = (float)sqrt(1.0 - pow(b2, (double)t));
+        float fwd = (float)awd, fb1 = (float)b1, fb2 = (float)b2, o1 = (float)(1.0 - b1), o2 = (float)(1.0 - b2);
+        float feps = (float)eps;
+        launch(KC_adam_step, NULL, n,
+               ARGS(&n, &neg_step, &bc2, &fwd, &fb1, &fb2, &o1, &o2, &feps, &dpa, &dg, &dm, &dv));
+    }
+    cmp("adam_step x2: parameters", dpa, pa, n);
+    cmp("  first moment", dm, m, n);
+    cmp("  second moment", dv, v, n);
+    int nb = kc_norm_nb(n);
+    RtDevPtr part, dnorm = 0, dcoef = dev(NULL, 1);
+    OK(rt_cuda_alloc(&part, sizeof(double) * (size_t)nb, err, sizeof err));
+    OK(rt_cuda_alloc(&dnorm, sizeof(double), err, sizeof err));
+    for (int k = 0; k < 2; k++) {
+        float max_norm = k == 0 ? 1.0f : 1e6f;
+        RtSpan sp = { g, (size_t)n };
+        double want = rt_clip_grad_norm(&sp, 1, max_norm), got;
+        launch(KC_grad_sq_part, A(nb), n, ARGS(&n, &dg, &part));
+        launch(KC_clip_coef, A(nb), n, ARGS(&max_norm, &part, &dnorm, &dcoef));
+        launch(KC_clip_scale, NULL, n, ARGS(&n, &dcoef, &dg));
+        OK(rt_cuda_d2h(&got, dnorm, sizeof got, err, sizeof err));
+        float gotf = (float)got, wantf = (float)want;
+        RtDevPtr dn = dev(&gotf, 1);
+        snprintf(what, sizeof what, "grad_sq_part + clip_coef (max %g): norm", max_norm);
+        cmp(what, dn, &wantf, 1);
+        rt_cuda_free(dn);
+        cmp(k == 0 ? "  clip_scale: clipped gradient" : "  clip_scale: unclipped gradient", dg, g, n);
+    }
+    free(p), free(g), free(buf), free(m), free(v), free(pa);
+    RtDevPtr all[] = { dp, dg, dbuf, dpa, dm, dv, part, dnorm, dcoef };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        rt_cuda_free(all[i]);
+}
+
 int main(int argc, char **argv)
 {
     char why[512], line[512];
@@ -627,6 +682,8 @@ int main(int argc, char **argv)
         for (int m = 0; m < 2; m++)
             t_bn_mix(3, 9, 25, a, m);
     t_bn_mix(32, 16, 196, 1, 1);
+    t_optim(10007);
+    t_optim(1 << 20);
     printf("%d checks, %d failed\n", checks, failures);
     for (int i = 0; i < ncache; i++) {
         rt_cuda_module_free(cache[i].mod);

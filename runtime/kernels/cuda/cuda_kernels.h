@@ -8,7 +8,7 @@
  *   written "name<a0,a1,...>" (the NVRTC name expression); a kernel with no
  *   template arguments is written "name".
  * - kc_launch(): the grid and block of an instantiation at batch N.
- * - kc_pw_tile(), kc_dw_vw(), kc_split(), kc_mixed_nb(): the tuning choices
+ * - kc_pw_tile(), kc_dw_vw(), kc_split(), kc_mixed_nb(), kc_norm_nb(): the tuning choices
  *   that become template arguments, so every user picks the same ones. */
 #ifndef SHARP_CUDA_KERNELS_H
 #define SHARP_CUDA_KERNELS_H
@@ -68,7 +68,12 @@
     X(mixed_bwd_w, "mixed.cu", 3)       \
     X(mixed_bwd_w_final, "mixed.cu", 3) \
     X(arch_softmax_fwd, "mixed.cu", 2)  \
-    X(arch_softmax_bwd, "mixed.cu", 2)
+    X(arch_softmax_bwd, "mixed.cu", 2)  \
+    X(sgd_step, "optim.cu", 1)          \
+    X(adam_step, "optim.cu", 0)         \
+    X(grad_sq_part, "optim.cu", 1)      \
+    X(clip_coef, "optim.cu", 1)         \
+    X(clip_scale, "optim.cu", 0)
 
 typedef enum {
 #define KC_ENUM(id, file, nargs) KC_##id,
@@ -79,7 +84,7 @@ typedef enum {
 
 /* The source files, in a fixed order (sharp_cuda.cuh is included by each). */
 static const char *const kc_files[] = { "conv.cu", "bn.cu", "elementwise.cu", "pool.cu", "pad.cu",
-                                        "gap.cu", "linear.cu", "softmax_ce.cu", "mixed.cu" };
+                                        "gap.cu", "linear.cu", "softmax_ce.cu", "mixed.cu", "optim.cu" };
 #define KC_NFILES ((int)(sizeof kc_files / sizeof kc_files[0]))
 /* The header every source includes, by this name. */
 #define KC_HEADER "sharp_cuda.cuh"
@@ -156,6 +161,13 @@ static inline int kc_mixed_nb(int D)
 {
     int nb = D / 256;
     return nb < 1 ? 1 : nb > 128 ? 128 : nb;
+}
+
+/* Blocks of grad_sq_part (the gradient norm's first pass) for n values. */
+static inline int kc_norm_nb(int64_t n)
+{
+    int64_t nb = n / (4 * 256);
+    return nb < 1 ? 1 : nb > 256 ? 256 : (int)nb;
 }
 
 /* Launch geometry. */
@@ -297,6 +309,17 @@ static inline void kc_launch(KcKernel k, const int *a, int N, KcLaunch *l)
         break;
     case KC_bn_mix_dot: /* C HW AFFINE NB */
         l->grid[0] = (unsigned)a[3];
+        break;
+    case KC_sgd_step: /* N: the element count */
+    case KC_adam_step:
+    case KC_clip_scale:
+        l->grid[0] = kc_blocks(n);
+        break;
+    case KC_grad_sq_part: /* NB */
+        l->grid[0] = (unsigned)a[0];
+        break;
+    case KC_clip_coef:
+        l->grid[0] = 1;
         break;
     case KC_arch_softmax_fwd:
     case KC_arch_softmax_bwd:

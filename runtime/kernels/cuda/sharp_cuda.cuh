@@ -30,8 +30,10 @@ __host__ __device__ constexpr int k_out(int n, int k, int s, int p, int d)
 __device__ __forceinline__ i64 k_tid() { return (i64)blockIdx.x * blockDim.x + threadIdx.x; }
 __device__ __forceinline__ i64 k_step() { return (i64)gridDim.x * blockDim.x; }
 
-/* Sum of v over one warp, in a fixed butterfly order; every lane gets it. */
-__device__ __forceinline__ float warp_sum(float v)
+/* Sum of v over one warp, in a fixed butterfly order; every lane gets it
+ * (float or double). */
+template <class T>
+__device__ __forceinline__ T warp_sum(T v)
 {
     for (int o = 16; o > 0; o >>= 1)
         v += __shfl_xor_sync(0xffffffffu, v, o);
@@ -40,22 +42,22 @@ __device__ __forceinline__ float warp_sum(float v)
 
 /* Sums K values per thread over the block (NT threads, NT % 32 == 0) in a
  * fixed order; on return every thread holds the K block totals in v.
- * sh: shared scratch of K * (NT/32) floats. */
-template <int NT, int K>
-__device__ __forceinline__ void block_sum(float (&v)[K], float *sh)
+ * sh: shared scratch of K * (NT/32) values of v's type (float or double). */
+template <int NT, int K, class T>
+__device__ __forceinline__ void block_sum(T (&v)[K], T *sh)
 {
     constexpr int NW = NT / 32;
     const int lane = threadIdx.x & 31, wid = threadIdx.x >> 5;
 #pragma unroll
     for (int k = 0; k < K; k++) {
-        float s = warp_sum(v[k]);
+        T s = warp_sum(v[k]);
         if (lane == 0)
             sh[k * NW + wid] = s;
     }
     __syncthreads();
 #pragma unroll
     for (int k = 0; k < K; k++) {
-        float s = 0.f;
+        T s = 0;
 #pragma unroll
         for (int w = 0; w < NW; w++)
             s += sh[k * NW + w];
