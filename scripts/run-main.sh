@@ -19,13 +19,16 @@ for f in examples/*.nas; do
 done
 ./build/codegen/sharpc dump examples/fashion_mnist.nas --stats
 DATA=/usr/share/datasets/fashion-mnist
-# The final network: C 16, 5 cells, 7 epochs at batch 64 with the peak
+# The final network: C 16, 5 cells, 8 epochs at batch 64 with the peak
 # learning rate doubled (0.05) and no cutout or drop path, which hold a run
 # this short back (the network underfits: training accuracy stays below
-# test accuracy); crop and flip stay. See BENCHMARKS.md.
-FINAL_ARGS=${FINAL_ARGS:---final-C 16 --final-layers 5 --final-epochs 7}
+# test accuracy); flip stays and the crop padding is halved (2). The schedule
+# is set once per epoch and ends at --lr-min (spec section 7), so the last
+# epoch trains at --lr-min: 0.001 instead of 1e-8 keeps that epoch learning.
+# See BENCHMARKS.md.
+FINAL_ARGS=${FINAL_ARGS:---final-C 16 --final-layers 5 --final-epochs 8}
 SEARCH_ARGS=${SEARCH_ARGS:---subset 6400 --epochs 2 --batch 32}
-TRAIN_ARGS=${TRAIN_ARGS:---epochs 7 --batch 64 --lr 0.05 --cutout 0 --drop-path 0}
+TRAIN_ARGS=${TRAIN_ARGS:---epochs 8 --batch 64 --lr 0.05 --lr-min 0.001 --cutout 0 --drop-path 0 --crop 2}
 mkdir -p runs
 echo "== sharpc build examples/fashion_mnist.nas -o runs/search"
 ./build/codegen/sharpc build examples/fashion_mnist.nas -o runs/search
