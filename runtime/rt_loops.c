@@ -170,7 +170,7 @@ static int open_out(Run *R)
     const char *logs[] = {"log.jsonl", "alphas.csv"};
     for (size_t i = 0; i < sizeof logs / sizeof logs[0]; i++)
         if (remove(out_path(R, logs[i])) && errno != ENOENT) {
-            snprintf(R->err, sizeof R->err, "cannot remove the earlier run's %s: %s", R->path, strerror(errno));
+            snprintf(R->err, sizeof R->err, "cannot remove the earlier run's %.880s: %.64s", R->path, strerror(errno));
             return 1;
         }
     return 0;
