@@ -94,8 +94,7 @@ typedef struct {
     bool *grad;        /* node's value depends on a trainable parameter */
     int *uses;         /* number of consumers */
     bool *relu_fused;  /* BN whose only consumers are ReLUs (BN + ReLU kernel) */
-    int *mix_of;       /* BN whose one consumer is a MIXED node (as a candidate): that node, else -1;
-                          the BN + weighted-accumulation kernels (ir_fuse's mixed_bn) */
+    IrFuse fuse;       /* ir_fuse's decisions; mixed_bn BNs get the BN + weighted-accumulation kernels */
     CgCudaInstList *l;
     char *err;
     int errlen;
@@ -176,30 +175,14 @@ static void walk_conv(Walk *w, int i)
         add(w, KC_conv2d_bwd_weight, 13, Ci, H, W, Co, a->kh, a->kw, a->sh, a->sw, PH, PW, a->dh, a->dw, G);
 }
 
-/* A BN candidate of mixed node m: index k of node i among m's candidates,
- * and whether it is the first such BN in node order (it overwrites). */
-static void mix_slot(const Walk *w, int i, int m, int *k, int *first)
-{
-    const uint32_t *in = ir_inputs(w->g, m);
-    *k = -1;
-    *first = 1;
-    for (int j = 1; j < node(w, m)->nin; j++) {
-        if ((int)in[j] == i && *k < 0)
-            *k = j - 1;
-        if (w->mix_of[in[j]] == m && (int)in[j] < i)
-            *first = 0;
-    }
-}
-
 static void walk_bn(Walk *w, int i)
 {
     const IrNode *y = node(w, i);
     int C = dim_c(y), HW = dim_h(y) * dim_w(y), aff = y->a.affine ? 1 : 0, relu = w->relu_fused[i] ? 1 : 0;
-    int m = w->mix_of[i];
-    if (m >= 0) {
+    if (w->fuse.mixed_bn[i]) {
+        int m = w->fuse.src[i], first = w->fuse.mix_first[m] == i;
         const IrNode *mx = node(w, m);
-        int P = mx->nin - 1, mode = mx->a.weighting == IR_WEIGHTING_MAX_W ? 1 : 0, k, first;
-        mix_slot(w, i, m, &k, &first);
+        int P = mx->nin - 1, mode = mx->a.weighting == IR_WEIGHTING_MAX_W ? 1 : 0;
         if (train(w)) {
             add(w, KC_bn_mix_fwd, 7, C, HW, aff, P, mode, first, 1);
             if (w->grad[i]) {
@@ -388,15 +371,12 @@ int cg_cuda_instances(const IrGraph *g, unsigned what, CgCudaInstList *l, char *
     w.grad = calloc((size_t)n, sizeof *w.grad);
     w.uses = calloc((size_t)n, sizeof *w.uses);
     w.relu_fused = calloc((size_t)n, sizeof *w.relu_fused);
-    w.mix_of = malloc((size_t)n * sizeof *w.mix_of);
     bool *other_use = calloc((size_t)n, sizeof *other_use);
-    if (!w.grad || !w.uses || !w.relu_fused || !w.mix_of || !other_use) {
+    if (!w.grad || !w.uses || !w.relu_fused || !other_use) {
         snprintf(err, (size_t)errlen, "out of memory listing CUDA kernels");
         w.fail = 1;
         goto done;
     }
-    for (int i = 0; i < g->n; i++)
-        w.mix_of[i] = -1;
     for (int i = 0; i < g->n; i++) {
         const IrNode *y = &g->nodes[i];
         if (y->op == OP_PARAM)
@@ -407,19 +387,16 @@ int cg_cuda_instances(const IrGraph *g, unsigned what, CgCudaInstList *l, char *
             w.uses[in[k]]++;
             if (y->op != OP_RELU)
                 other_use[in[k]] = true;
-            /* the last consumer; kept below only for a BN used once */
-            w.mix_of[in[k]] = y->op == OP_MIXED && k > 0 ? i : -2;
         }
     }
     for (int i = 0; i < g->nouts; i++)
         other_use[g->outs[i].node] = true;
-    for (int i = 0; i < g->n; i++) {
+    for (int i = 0; i < g->n; i++)
         w.relu_fused[i] = g->nodes[i].op == OP_BATCH_NORM && w.uses[i] > 0 && !other_use[i];
-        if (g->nodes[i].op != OP_BATCH_NORM || w.uses[i] != 1 || w.mix_of[i] < 0)
-            w.mix_of[i] = -1;
-    }
-    for (int i = 0; i < g->nouts; i++)
-        w.mix_of[g->outs[i].node] = -1;
+    IrBackward bw;
+    ir_autodiff(g, &bw);
+    ir_fuse(g, &bw, &w.fuse);
+    ir_backward_free(&bw);
     for (int i = 0; i < g->n && !w.fail; i++)
         walk_node(&w, i);
     /* The optimizers over the flat weight buffer (SGD, the gradient norm and
@@ -456,7 +433,7 @@ done:
     free(w.grad);
     free(w.uses);
     free(w.relu_fused);
-    free(w.mix_of);
+    ir_fuse_free(&w.fuse);
     free(other_use);
     return w.fail ? -1 : 0;
 }

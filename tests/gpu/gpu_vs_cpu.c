@@ -65,9 +65,8 @@ static float *host(RtDevPtr d, size_t n)
 }
 
 /* Compares n values, prints the worst, counts a failure. */
-static void cmp(const char *what, RtDevPtr dgot, const float *want, size_t n)
+static void cmp_host(const char *what, const float *got, const float *want, size_t n)
 {
-    float *got = host(dgot, n);
     double worst = -1e30, wa = 0, wb = 0;
     size_t wi = 0;
     int bad = 0;
@@ -85,6 +84,13 @@ static void cmp(const char *what, RtDevPtr dgot, const float *want, size_t n)
     failures += bad > 0;
     printf("%s %-52s n=%-7zu worst [%zu] gpu %.7g cpu %.7g (|d| %.2g)\n", bad ? "FAIL" : "ok  ", what, n, wi, wa, wb,
            fabs(wa - wb));
+}
+
+/* The same for n values on the device. */
+static void cmp(const char *what, RtDevPtr dgot, const float *want, size_t n)
+{
+    float *got = host(dgot, n);
+    cmp_host(what, got, want, n);
     free(got);
 }
 
@@ -501,46 +507,39 @@ static void t_bn_mix(int N, int C, int HW, int affine, int mode)
     for (int i = 0; i < C; i++)
         rv[i] = 1.5f + rv[i];
     const float *G = affine ? ga : NULL, *B = affine ? be : NULL;
-    float *yb = zeros(n), *y = zeros(n), *ye = zeros(n), *sm = zeros(C), *si = zeros(C), *rm1 = zeros(C),
+    float *yb = zeros(n), *y = zeros(n), *sm = zeros(C), *si = zeros(C), *rm1 = zeros(C),
           *rv1 = zeros(C), *gx = zeros(n), *gg = zeros(C), *gb = zeros(C);
     RtDevPtr dgy = dev(gy, n), dga = dev(ga, C), dbe = dev(be, C), dy = dev(NULL, n), dsm = dev(NULL, C),
              dsi = dev(NULL, C), drm = dev(rm, C), drv = dev(rv, C), dgx = dev(NULL, n), dgg = dev(NULL, C),
              dgb = dev(NULL, C), dx[2] = { dev(x[0], n), dev(x[1], n) };
-    RtDevPtr dG = affine ? dga : 0, dB = affine ? dbe : 0, none = 0;
+    RtDevPtr dG = affine ? dga : 0, dB = affine ? dbe : 0;
     int nb = 7;
     RtDevPtr part = dev(NULL, (size_t)MP * nb);
     char what[160];
     const int ks[2] = { 0, 2 };
-    /* eval forward first, from the original running estimates */
-    for (int j = 0; j < 2; j++) {
-        k_bn_eval_fwd(N, C, HW, eps, x[j], G, B, rm, rv, yb);
-        for (size_t i = 0; i < n; i++)
-            ye[i] = j == 0 ? c[ks[j]] * yb[i] : ye[i] + c[ks[j]] * yb[i];
-        int k = ks[j];
-        launch(KC_bn_mix_fwd, A(C, HW, affine, MP, mode, j == 0, 0), N,
-               ARGS(&N, &eps, &mom, &dx[j], &dG, &dB, &dw, &k, &dy, &none, &none, &drm, &drv));
-    }
-    snprintf(what, sizeof what, "bn_mix_fwd eval C%d HW%d affine%d mode%d: y", C, HW, affine, mode);
-    cmp(what, dy, ye, n);
-    /* training forward: candidate 0 then 2 (the second's statistics kept) */
-    memcpy(rm1, rm, sizeof(float) * C);
-    memcpy(rv1, rv, sizeof(float) * C);
-    for (int j = 0; j < 2; j++) {
-        if (j == 1) {
+    /* candidate 0 writes, candidate 2 adds: eval (running estimates), then
+     * training (batch statistics; the statistics compared are candidate 2's) */
+    for (int train = 0; train < 2; train++) {
+        for (int j = 0; j < 2; j++) {
+            int k = ks[j];
             memcpy(rm1, rm, sizeof(float) * C);
             memcpy(rv1, rv, sizeof(float) * C);
             OK(rt_cuda_h2d(drm, rm, sizeof(float) * C, err, sizeof err));
             OK(rt_cuda_h2d(drv, rv, sizeof(float) * C, err, sizeof err));
+            if (train)
+                k_bn_train_fwd(N, C, HW, eps, mom, x[j], G, B, yb, sm, si, rm1, rv1);
+            else
+                k_bn_eval_fwd(N, C, HW, eps, x[j], G, B, rm, rv, yb);
+            for (size_t i = 0; i < n; i++)
+                y[i] = j == 0 ? c[k] * yb[i] : y[i] + c[k] * yb[i];
+            RtDevPtr save_m = train ? dsm : 0, save_i = train ? dsi : 0;
+            launch(KC_bn_mix_fwd, A(C, HW, affine, MP, mode, j == 0, train), N,
+                   ARGS(&N, &eps, &mom, &dx[j], &dG, &dB, &dw, &k, &dy, &save_m, &save_i, &drm, &drv));
         }
-        k_bn_train_fwd(N, C, HW, eps, mom, x[j], G, B, yb, sm, si, rm1, rv1);
-        for (size_t i = 0; i < n; i++)
-            y[i] = j == 0 ? c[ks[j]] * yb[i] : y[i] + c[ks[j]] * yb[i];
-        int k = ks[j];
-        launch(KC_bn_mix_fwd, A(C, HW, affine, MP, mode, j == 0, 1), N,
-               ARGS(&N, &eps, &mom, &dx[j], &dG, &dB, &dw, &k, &dy, &dsm, &dsi, &drm, &drv));
+        snprintf(what, sizeof what, "bn_mix_fwd %s C%d HW%d affine%d mode%d: y", train ? "train" : "eval", C, HW,
+                 affine, mode);
+        cmp(what, dy, y, n);
     }
-    snprintf(what, sizeof what, "bn_mix_fwd train C%d HW%d affine%d mode%d: y", C, HW, affine, mode);
-    cmp(what, dy, y, n);
     cmp("  save_mean", dsm, sm, C);
     cmp("  save_invstd", dsi, si, C);
     cmp("  running_mean", drm, rm1, C);
@@ -561,13 +560,12 @@ static void t_bn_mix(int N, int C, int HW, int affine, int mode)
     float *ph = host(part, (size_t)MP * nb), got = 0.f, want = (float)dot;
     for (int b = 0; b < nb; b++)
         got += ph[k * nb + b];
-    RtDevPtr dgot = dev(&got, 1);
     snprintf(what, sizeof what, "bn_mix_dot C%d HW%d affine%d: <gy, BN(x)>", C, HW, affine);
-    cmp(what, dgot, &want, 1);
+    cmp_host(what, &got, &want, 1);
     free(ph);
     free(alpha), free(x[0]), free(x[1]), free(gy), free(ga), free(be), free(rm), free(rv), free(yb), free(y);
-    free(ye), free(sm), free(si), free(rm1), free(rv1), free(gx), free(gg), free(gb);
-    RtDevPtr all[] = { dw, dgy, dga, dbe, dy, dsm, dsi, drm, drv, dgx, dgg, dgb, dx[0], dx[1], part, dgot };
+    free(sm), free(si), free(rm1), free(rv1), free(gx), free(gg), free(gb);
+    RtDevPtr all[] = { dw, dgy, dga, dbe, dy, dsm, dsi, drm, drv, dgx, dgg, dgb, dx[0], dx[1], part };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         rt_cuda_free(all[i]);
 }
@@ -615,10 +613,8 @@ static void t_optim(int n)
         launch(KC_clip_scale, NULL, n, ARGS(&n, &dcoef, &dg));
         OK(rt_cuda_d2h(&got, dnorm, sizeof got, err, sizeof err));
         float gotf = (float)got, wantf = (float)want;
-        RtDevPtr dn = dev(&gotf, 1);
         snprintf(what, sizeof what, "grad_sq_part + clip_coef (max %g): norm", max_norm);
-        cmp(what, dn, &wantf, 1);
-        rt_cuda_free(dn);
+        cmp_host(what, &gotf, &wantf, 1);
         cmp(k == 0 ? "  clip_scale: clipped gradient" : "  clip_scale: unclipped gradient", dg, g, n);
     }
     free(p), free(g), free(buf), free(m), free(v), free(pa);
