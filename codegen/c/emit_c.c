@@ -338,6 +338,19 @@ static void emit_bn_scale_shift(Emit *e, int v, int64_t scale, int64_t shift)
     kc_end(e, &c);
 }
 
+/* Opens a block holding `real cw[P]`, the multipliers of mixed node m's
+ * candidates (k_mixed_coef over m's row of architecture weights); the
+ * caller closes it. */
+static void emit_mix_coef_open(Emit *e, int m)
+{
+    const IrAttrs *ma = &node(e, m)->a;
+    int P = node(e, m)->nin - 1;
+    TBUF;
+    emit_open(e, "");
+    emit_line(e, "real cw[%d];", P);
+    emit_line(e, "k_mixed_coef(%d, %d, %s + %d, cw);", P, ma->weighting, T(in_of(e, m, 0)), ma->row * P);
+}
+
 /* A mixed_bn BN (see ir.h): its statistics (training) or running
  * estimates (eval) give a per-channel scale and shift (small slots 2C and
  * 3C), and c_k * y goes straight into the mixed output; the candidate that
@@ -346,15 +359,12 @@ static void emit_bn_into_mixed(Emit *e, int v)
 {
     const IrNode *n = node(e, v);
     int C = n->shape.d[1], HW = n->shape.d[2] * n->shape.d[3], x = in_of(e, v, 0);
-    int m = fz(e)->src[v], P = node(e, m)->nin - 1, w = in_of(e, m, 0);
-    const IrAttrs *ma = &node(e, m)->a;
+    int m = fz(e)->src[v];
     int64_t sm = e->plan->small[v];
     KCall c;
     TBUF;
     emit_bn_scale_shift(e, v, sm + 2 * C, sm + 3 * C);
-    emit_open(e, "");
-    emit_line(e, "real cw[%d];", P);
-    emit_line(e, "k_mixed_coef(%d, %d, %s + %d, cw);", P, ma->weighting, T(w), ma->row * P);
+    emit_mix_coef_open(e, m);
     kc_begin(&c, "k_bn_out_acc");
     kc_lit(&c, "N"); kc_int(&c, C); kc_int(&c, HW);
     kc_rt(&c, "const real *", "%s", T(x));
@@ -720,12 +730,8 @@ static void bwd_step(Emit *e, const IrGradStep *st)
         bool data = needs(st, 0), mixed = fz(e)->mixed_bn[v];
         if (mixed) {
             /* the output gradient is c_k times the mixed node's (see ir.h) */
-            int m = fz(e)->src[v], P = node(e, m)->nin - 1;
-            const IrAttrs *ma = &node(e, m)->a;
             if (e->bw->zeroed[v]) die("mixed batch norm %%%d without an output gradient", v);
-            emit_open(e, "");
-            emit_line(e, "real cw[%d];", P);
-            emit_line(e, "k_mixed_coef(%d, %d, %s + %d, cw);", P, ma->weighting, T(in_of(e, m, 0)), ma->row * P);
+            emit_mix_coef_open(e, fz(e)->src[v]);
         }
         kc_begin(&c, mixed ? "k_bn_train_bwd_scaled" : "k_bn_train_bwd");
         kc_lit(&c, "N"); kc_int(&c, C); kc_int(&c, HW);
