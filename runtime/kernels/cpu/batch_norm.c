@@ -141,17 +141,22 @@ K_FN void k_bn_eval_bwd(int N, int C, int HW, real eps,
     }
 }
 
-/* Sum of n values of p, vectorized (lanes summed in real_acc). */
-static inline real_acc bn_sum(int n, const real *p)
+/* Sum of n values of p (one plane), vectorized in real lanes; the tuned
+ * kernels add the planes' sums in real_acc. A plane is at most a few
+ * thousand values, so real lanes lose nothing the tolerance against
+ * PyTorch (whose own reductions run in float) would notice, and they run
+ * twice the lanes of real_acc. */
+static inline real bn_sum(int n, const real *p)
 {
-    real_acc s = 0;
+    real s = 0;
     K_OMP(simd reduction(+:s))
     for (int i = 0; i < n; i++)
         s += p[i];
     return s;
 }
 
-/* Training forward, tuned: channels in parallel, vectorized moments. */
+/* Training forward, tuned: channels in parallel, vectorized moments (each
+ * plane in real lanes, the planes in real_acc). */
 K_FN void k_bn_train_fwd(int N, int C, int HW, real eps, real momentum,
                          const real *x, const real *gamma, const real *beta,
                          real *y, real *save_mean, real *save_invstd,
@@ -164,20 +169,20 @@ K_FN void k_bn_train_fwd(int N, int C, int HW, real eps, real momentum,
         for (int n = 0; n < N; n++)
             s += bn_sum(HW, x + ((ptrdiff_t)n * C + c) * HW);
         real_acc mean = s / (real_acc)M;
+        real mu = (real)mean;
         real_acc v = 0;
         for (int n = 0; n < N; n++) {
             const real *xp = x + ((ptrdiff_t)n * C + c) * HW;
-            real_acc r = 0;
+            real r = 0;
             K_OMP(simd reduction(+:r))
             for (int i = 0; i < HW; i++) {
-                real_acc d = xp[i] - mean;
+                real d = xp[i] - mu;
                 r += d * d;
             }
             v += r;
         }
         real_acc var = v / (real_acc)M;
         real invstd = (real)(1.0 / sqrt(var + (real_acc)eps));
-        real mu = (real)mean;
         real a = gamma ? gamma[c] * invstd : invstd;
         real b = beta ? beta[c] : (real)0;
         for (int n = 0; n < N && y; n++) {
@@ -200,7 +205,8 @@ K_FN void k_bn_train_fwd(int N, int C, int HW, real eps, real momentum,
     }
 }
 
-/* Training backward, tuned: channels in parallel, vectorized sums; the
+/* Training backward, tuned: channels in parallel, vectorized sums (each
+ * plane in real lanes, the planes in real_acc); the
  * output gradient is coef*gy (coef 1: gy itself, the same bits). */
 static void bn_train_bwd(int N, int C, int HW, const real *x, const real *gy, real coef,
                          const real *gamma, const real *save_mean, const real *save_invstd,
@@ -214,12 +220,12 @@ static void bn_train_bwd(int N, int C, int HW, const real *x, const real *gy, re
         for (int n = 0; n < N; n++) {
             const real *xp = x + ((ptrdiff_t)n * C + c) * HW;
             const real *gp = gy + ((ptrdiff_t)n * C + c) * HW;
-            real_acc a = 0, b = 0;
+            real a = 0, b = 0; /* one plane in real lanes (see bn_sum) */
             K_OMP(simd reduction(+:a) reduction(+:b))
             for (int i = 0; i < HW; i++) {
                 real g = coef * gp[i];
                 a += g;
-                b += (real_acc)g * (xp[i] - mu);
+                b += g * (xp[i] - mu);
             }
             sg += a;
             sgx += b;

@@ -22,6 +22,15 @@
 #include "cpu_kernels.h"
 
 #include <string.h>
+#if defined(__AVX512F__) && defined(SHARP_REAL_IS_FLOAT)
+#include <immintrin.h>
+/* The depthwise path's row copies (conv_copy, conv_pre_row, conv_split2)
+ * use AVX-512 masked loads and stores: a row of any width up to 16 is one
+ * vector operation, where plain C needs a cascade of narrower copies or a
+ * scalar loop (rows of 7 and 14 values are common: 7x7 and 14x14 planes).
+ * The plain C versions beside them give the same values. */
+#define CONV_MASKED 1
+#endif
 
 #define CONV_WB 64  /* weight-gradient tile edge (channels x taps) */
 #define CONV_DW_TAPS 64 /* largest depthwise window the fast path keeps on the stack */
@@ -415,6 +424,13 @@ static const ConvPre *conv_pre_at(ConvPre *buf, int on, const real *pm, const re
  * and a library call per row costs more than the copy. */
 static inline void conv_copy(real *restrict dst, const real *restrict src, int n)
 {
+#ifdef CONV_MASKED
+    for (int j = 0; j < n; j += 16) {
+        __mmask16 k = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1);
+        _mm512_mask_storeu_ps(dst + j, k, _mm512_maskz_loadu_ps(k, src + j));
+    }
+    return;
+#endif
     int j = 0;
     for (; j + 16 <= n; j += 16)
         memcpy(dst + j, src + j, 16 * sizeof(real));
@@ -438,6 +454,115 @@ static inline void conv_copy(real *restrict dst, const real *restrict src, int n
         dst[j] = src[j];
 }
 
+/* dst[j] = x_eff of src[j] for j < n with the prologue's arithmetic
+ * (k_pre_val): relu((x - m)*sc + b), or relu(x) when !scaled. Like
+ * conv_copy, in chunks of a fixed width (16, or 8 for short rows), the last
+ * chunk overlapping the one before (the same values written twice), so each
+ * chunk is one vector operation whatever the row length. */
+#define CONV_PRE_CHUNK(W)                                                                          \
+    do {                                                                                           \
+        for (int j = 0;; j += (W)) {                                                               \
+            if (j + (W) > n)                                                                       \
+                j = n - (W);                                                                       \
+            if (scaled)                                                                            \
+                for (int l = 0; l < (W); l++) {                                                    \
+                    real t = (src[j + l] - m) * sc + b;                                            \
+                    dst[j + l] = t > 0 ? t : (real)0;                                              \
+                }                                                                                  \
+            else                                                                                   \
+                for (int l = 0; l < (W); l++)                                                      \
+                    dst[j + l] = src[j + l] > 0 ? src[j + l] : (real)0;                            \
+            if (j + (W) >= n)                                                                      \
+                break;                                                                             \
+        }                                                                                          \
+    } while (0)
+
+static inline void conv_pre_row(real *restrict dst, const real *restrict src, int n, int scaled,
+                                real m, real sc, real b)
+{
+#ifdef CONV_MASKED
+    /* max(t, 0) returns its second operand, 0, for a NaN t, like t > 0 ? t : 0 */
+    __m512 vm = _mm512_set1_ps(m), vs = _mm512_set1_ps(sc), vb = _mm512_set1_ps(b);
+    for (int j = 0; j < n; j += 16) {
+        __mmask16 k = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1);
+        __m512 v = _mm512_maskz_loadu_ps(k, src + j);
+        if (scaled)
+            v = _mm512_fmadd_ps(_mm512_sub_ps(v, vm), vs, vb);
+        _mm512_mask_storeu_ps(dst + j, k, _mm512_max_ps(v, _mm512_setzero_ps()));
+    }
+    return;
+#endif
+    if (n >= 16) {
+        CONV_PRE_CHUNK(16);
+    } else if (n >= 8) {
+        CONV_PRE_CHUNK(8);
+    } else {
+        for (int j = 0; j < n; j++) {
+            real t = scaled ? (src[j] - m) * sc + b : src[j];
+            dst[j] = t > 0 ? t : (real)0;
+        }
+    }
+}
+
+/* The two column phases of one row at stride 2: de[i] = x_eff of sp[2i]
+ * for i < (n + 1)/2, dd[i] = x_eff of sp[2i + 1] for i < n/2, x_eff the
+ * prologue (pre: relu, scaled: of (x - m)*sc + b) or the value itself. */
+static inline void conv_split2(real *restrict de, real *restrict dd, const real *restrict sp, int n,
+                               int pre, int scaled, real m, real sc, real b)
+{
+#ifdef CONV_MASKED
+    const __m512i ie = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i io = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    __m512 vm = _mm512_set1_ps(m), vs = _mm512_set1_ps(sc), vb = _mm512_set1_ps(b);
+    int ne = (n + 1) / 2, no = n / 2;
+    for (int i = 0; i < ne; i += 16) {
+        int r = n - 2 * i; /* source values left, > 0 */
+        __mmask16 k0 = r >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << r) - 1);
+        __mmask16 k1 = r >= 32 ? (__mmask16)0xFFFF : r > 16 ? (__mmask16)((1u << (r - 16)) - 1) : 0;
+        __m512 lo = _mm512_maskz_loadu_ps(k0, sp + 2 * i), hi = _mm512_maskz_loadu_ps(k1, sp + 2 * i + 16);
+        __m512 e = _mm512_permutex2var_ps(lo, ie, hi), o = _mm512_permutex2var_ps(lo, io, hi);
+        if (scaled) {
+            e = _mm512_fmadd_ps(_mm512_sub_ps(e, vm), vs, vb);
+            o = _mm512_fmadd_ps(_mm512_sub_ps(o, vm), vs, vb);
+        }
+        if (pre) {
+            e = _mm512_max_ps(e, _mm512_setzero_ps());
+            o = _mm512_max_ps(o, _mm512_setzero_ps());
+        }
+        int ce = ne - i, co = no - i;
+        _mm512_mask_storeu_ps(de + i, ce >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << ce) - 1), e);
+        if (co > 0)
+            _mm512_mask_storeu_ps(dd + i, co >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << co) - 1), o);
+    }
+    return;
+#endif
+    int np = n / 2, odd = n % 2;
+    if (scaled) {
+        for (int i = 0; i < np + odd; i++) {
+            real t = (sp[2 * i] - m) * sc + b;
+            de[i] = t > 0 ? t : (real)0;
+        }
+        for (int i = 0; i < np; i++) {
+            real t = (sp[2 * i + 1] - m) * sc + b;
+            dd[i] = t > 0 ? t : (real)0;
+        }
+    } else if (pre) {
+        for (int i = 0; i < np; i++) {
+            de[i] = sp[2 * i] > 0 ? sp[2 * i] : (real)0;
+            dd[i] = sp[2 * i + 1] > 0 ? sp[2 * i + 1] : (real)0;
+        }
+        if (odd)
+            de[np] = sp[2 * np] > 0 ? sp[2 * np] : (real)0;
+    } else {
+        for (int i = 0; i < np; i++) {
+            de[i] = sp[2 * i];
+            dd[i] = sp[2 * i + 1];
+        }
+        if (odd)
+            de[np] = sp[2 * np];
+    }
+}
+
 /* Layout of a padded plane in phases: sh*sw phase planes of R rows of L
  * values; padded row k, column k2 at ((k % sh)*sw + k2 % sw)*R*L +
  * (k / sh)*L + k2 / sw. */
@@ -451,7 +576,10 @@ typedef struct {
 #define CONV_DW_ROWS(S)                                                                            \
     do {                                                                                           \
         int st = (S) ? (S) : s;                                                                    \
-        if (pre && pre->scaled) {                                                                  \
+        if (pre && (S) == 1) {                                                                     \
+            for (int r = 0; r < rows; r++, sp += sst, dp += dst)                                   \
+                conv_pre_row(dp, sp, n, pre->scaled, pre->m, pre->s, pre->b);                      \
+        } else if (pre && pre->scaled) {                                                           \
             real m = pre->m, sc = pre->s, b = pre->b;                                              \
             for (int r = 0; r < rows; r++, sp += sst, dp += dst)                                   \
                 for (int j = 0; j < n; j++) {                                                      \
@@ -479,14 +607,14 @@ typedef struct {
  * places. A prologue (pre != NULL) transforms the values with the
  * arithmetic of k_pre_val. Runs one block of rows per (row phase, column
  * phase). */
-static void conv_dw_fill(const real *src, int Hi, int Wi, int pt, int pl, ConvPh p,
-                         const ConvPre *pre, real *buf)
+CONV_WIDE static void conv_dw_fill(const real *src, int Hi, int Wi, int pt, int pl, ConvPh p,
+                                   const ConvPre *pre, real *buf)
 {
     int k0 = pt > 0 ? pt : 0, k1 = conv_min(p.sh * p.R, pt + Hi), s = p.sw;
     ptrdiff_t RL = (ptrdiff_t)p.R * p.L, sst = (ptrdiff_t)p.sh * Wi, dst = p.L;
     if (s == 2 && pl >= 0) {
         /* both column phases of a row in one pass over its pairs */
-        int cmax = conv_min(Wi, 2 * p.L - pl), np = cmax / 2, odd = cmax % 2;
+        int cmax = conv_min(Wi, 2 * p.L - pl);
         int scaled = pre && pre->scaled;
         real m = scaled ? pre->m : 0, sc = scaled ? pre->s : 1, b = scaled ? pre->b : 0;
         for (int k = k0, kr = k0 % p.sh, kq = k0 / p.sh; k < k1; k++) {
@@ -496,30 +624,7 @@ static void conv_dw_fill(const real *src, int Hi, int Wi, int pt, int pl, ConvPh
             real *restrict dd = d0 + ((pl + 1) % 2) * RL + (pl + 1) / 2;
             if (++kr == p.sh)
                 kr = 0, kq++;
-            if (scaled) {
-                for (int i = 0; i < np + odd; i++) {
-                    real t = (sp[2 * i] - m) * sc + b;
-                    de[i] = t > 0 ? t : (real)0;
-                }
-                for (int i = 0; i < np; i++) {
-                    real t = (sp[2 * i + 1] - m) * sc + b;
-                    dd[i] = t > 0 ? t : (real)0;
-                }
-            } else if (pre) {
-                for (int i = 0; i < np; i++) {
-                    de[i] = sp[2 * i] > 0 ? sp[2 * i] : (real)0;
-                    dd[i] = sp[2 * i + 1] > 0 ? sp[2 * i + 1] : (real)0;
-                }
-                if (odd)
-                    de[np] = sp[2 * np] > 0 ? sp[2 * np] : (real)0;
-            } else {
-                for (int i = 0; i < np; i++) {
-                    de[i] = sp[2 * i];
-                    dd[i] = sp[2 * i + 1];
-                }
-                if (odd)
-                    de[np] = sp[2 * np];
-            }
+            conv_split2(de, dd, sp, cmax, pre != NULL, scaled, m, sc, b);
         }
         return;
     }
@@ -698,8 +803,9 @@ static void conv_dw_x_offsets(const ConvShape *s, const ConvDw *d, ptrdiff_t *of
 /* Depthwise forward over all N*C planes; pre != 0 applies the prologue
  * (pm, ps, pb) to the input. Output row i is the flat row's values
  * i*L .. i*L + Wo - 1. */
-static void conv_dw_fwd(int N, const ConvShape *s, const ConvDw *d, const real *x, const real *w,
-                        real *y, int pre, const real *pm, const real *ps, const real *pb)
+CONV_WIDE static void conv_dw_fwd(int N, const ConvShape *s, const ConvDw *d, const real *x,
+                                  const real *w, real *y, int pre, const real *pm, const real *ps,
+                                  const real *pb)
 {
     ptrdiff_t planes = (ptrdiff_t)N * s->Co, off[CONV_DW_TAPS];
     int taps = s->kh * s->kw, L = d->px.L, n = (s->Ho - 1) * L + s->Wo;
@@ -729,8 +835,8 @@ static void conv_dw_fwd(int N, const ConvShape *s, const ConvDw *d, const real *
  * j + (q + pw - b*dw)/sw: per residue rh and phase q one flat correlation
  * over (k, j), into phase rows that are then interleaved into gx. Each tap
  * belongs to exactly one (rh, q); the lists are built once per call. */
-static void conv_dw_bwd_data(int N, const ConvShape *s, const ConvDw *d, const real *gy,
-                             const real *w, real *gx)
+CONV_WIDE static void conv_dw_bwd_data(int N, const ConvShape *s, const ConvDw *d,
+                                       const real *gy, const real *w, real *gx)
 {
     ptrdiff_t planes = (ptrdiff_t)N * s->Co, HW = (ptrdiff_t)s->H * s->W;
     ptrdiff_t off[CONV_DW_TAPS], QS = (ptrdiff_t)d->hk * d->pg.L;
@@ -797,9 +903,9 @@ static void conv_dw_bwd_data(int N, const ConvShape *s, const ConvDw *d, const r
  * plane is padded on the stack and gy copied with rows L apart (zeros
  * between), each tap summed over the flat plane in float lanes
  * (conv_dw_wdot), the planes added in real_acc in sample order. */
-static void conv_dw_bwd_weight(int N, const ConvShape *s, const ConvDw *d, const real *x,
-                               const real *gy, real *gw, int pre, const real *pm, const real *ps,
-                               const real *pb)
+CONV_WIDE static void conv_dw_bwd_weight(int N, const ConvShape *s, const ConvDw *d,
+                                         const real *x, const real *gy, real *gw, int pre,
+                                         const real *pm, const real *ps, const real *pb)
 {
     int C = s->Co, taps = s->kh * s->kw;
     int n = (s->Ho * d->px.L + CONV_VL - 1) / CONV_VL * CONV_VL;

@@ -36,6 +36,7 @@
 
 #ifndef SHARP_REAL
 #define SHARP_REAL float
+#define SHARP_REAL_IS_FLOAT 1 /* lets tuned kernels use float vector intrinsics */
 #endif
 /* The tensor element type of this build. */
 typedef SHARP_REAL real;

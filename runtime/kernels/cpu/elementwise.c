@@ -55,8 +55,9 @@ K_FN void k_scale_bwd(ptrdiff_t n, real a, const real *gy, real *gx)
         gx[i] = a * gy[i];
 }
 
-/* sum a*b in real_acc: blocks of at least 4096 values (at most 256 blocks)
- * each summed on its own (vectorized), then the block sums in order. */
+/* sum a*b: blocks of at least 4096 values (at most 256 blocks) each summed
+ * on its own, 512 products at a time in real lanes (vectorized) added into
+ * real_acc, then the block sums in order. */
 K_FN real_acc k_dot(ptrdiff_t n, const real *a, const real *b)
 {
     enum { MAXB = 256 };
@@ -67,9 +68,14 @@ K_FN real_acc k_dot(ptrdiff_t n, const real *a, const real *b)
     for (int k = 0; k < nb; k++) {
         ptrdiff_t i0 = k * B, i1 = i0 + B < n ? i0 + B : n;
         real_acc s = 0;
-        K_OMP(simd reduction(+:s))
-        for (ptrdiff_t i = i0; i < i1; i++)
-            s += (real_acc)a[i] * b[i];
+        for (ptrdiff_t j0 = i0; j0 < i1; j0 += 512) {
+            ptrdiff_t j1 = j0 + 512 < i1 ? j0 + 512 : i1;
+            real r = 0;
+            K_OMP(simd reduction(+:r))
+            for (ptrdiff_t i = j0; i < j1; i++)
+                r += a[i] * b[i];
+            s += r;
+        }
         part[k] = s;
     }
     real_acc s = 0;

@@ -30,7 +30,8 @@ K_FN void k_bn_eval_affine(int C, real eps, const real *gamma, const real *beta,
 }
 
 /* <gy, BN output> over channel c, the output rebuilt value by value; each
- * plane summed on its own (vectorized), the planes in order. */
+ * plane summed on its own (vectorized, real lanes), the planes in order in
+ * real_acc. */
 static real_acc bn_out_dot_channel(int N, int C, int HW, int c, const real *x, const real *gamma,
                                    const real *beta, const real *save_mean,
                                    const real *save_invstd, const real *gy)
@@ -42,10 +43,10 @@ static real_acc bn_out_dot_channel(int N, int C, int HW, int c, const real *x, c
     for (int n = 0; n < N; n++) {
         const real *xp = x + ((ptrdiff_t)n * C + c) * HW;
         const real *gp = gy + ((ptrdiff_t)n * C + c) * HW;
-        real_acc r = 0;
+        real r = 0; /* one plane in real lanes, like the BN kernels' sums */
         K_OMP(simd reduction(+:r))
         for (int i = 0; i < HW; i++)
-            r += (real_acc)gp[i] * ((xp[i] - mu) * a + b);
+            r += gp[i] * ((xp[i] - mu) * a + b);
         sc += r;
     }
     return sc;

@@ -1,12 +1,19 @@
 /* pool.c: max and average pooling over kh x kw windows (floor mode, no
  * dilation), forward and backward, with PyTorch's window and divisor rules.
- * The forwards come tuned (interior columns vectorized, same taps in the
- * same order, so the same bits) beside their references k_*pool_fwd_ref;
- * all four run the N*C planes in parallel. */
+ * The tuned kernels (stride 1: whole padded planes as flat rows; otherwise
+ * interior columns vectorized; same taps in the same order, so the same
+ * bits) sit beside their references k_*pool_*_ref; all run the N*C planes
+ * in parallel. */
 #include "cpu_kernels.h"
 
 #include <math.h>
 #include <string.h>
+#if defined(__AVX512F__) && defined(SHARP_REAL_IS_FLOAT)
+#include <immintrin.h>
+/* pool_max_eng in AVX-512 (GCC does not vectorize its running maximum and
+ * argmax together); the plain C loop beside it computes the same. */
+#define POOL_MASKED 1
+#endif
 
 /* Index into the (H, W) plane of the first maximum of the window whose top
  * left corner is (h0, w0) (may be in the padding; padding never wins). */
@@ -129,12 +136,245 @@ static void pool_inner_cols(int Wo, int W, int kw, int sw, int pw, int *lo, int 
     *hi = d > a ? d : a;
 }
 
+/* ---- stride 1: whole planes at once ----
+ * At stride 1 a plane is copied into a padded buffer on the stack (its
+ * border holding -inf for max, 0 for average, written once per thread) and
+ * read as one flat row of L = W + 2*pw values per padded row, so that each
+ * tap is one pass over the whole plane, vectorized (the columns past each
+ * row are computed and dropped), borders included: small planes (7x7,
+ * 14x14) have few interior columns per row. Same taps in the same order as
+ * the references, so the same bits: padding never wins a max (-inf loses
+ * every strict comparison) and adds exact zeros to a sum that is never -0.
+ * The average backward is the same correlation over gy/divisor padded
+ * with zeros, its taps in reverse so each gx value adds its terms in the
+ * reference's output order. */
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__AVX512F__)
+#define POOL_WIDE __attribute__((target("prefer-vector-width=512"), noinline))
+#else
+#define POOL_WIDE
+#endif
+#define POOL_PAD (64 * 64) /* largest padded plane of the flat path */
+#define POOL_TAPS 64       /* largest window of the flat path */
+/* Lanes of the flat engines: columns computed together, the taps looping
+ * outside them so each lane's running value stays in a register. */
+#define POOL_VL 16
+
+/* Geometry of a flat stride-1 pool: the padded x plane (R rows of L) and
+ * the padded gy plane of the average backward (RG rows of LG). */
+typedef struct {
+    int R, L, RG, LG, taps;
+    ptrdiff_t off[POOL_TAPS];  /* tap (a, b) in x: a*L + b */
+    ptrdiff_t goff[POOL_TAPS]; /* tap k in gy, reverse window order */
+} PoolFlat;
+
+/* Fills f when the pool can take the flat path: stride 1, padding at most
+ * the window less one, buffers within POOL_PAD. */
+static int pool_flat(int H, int W, int kh, int kw, int sh, int sw, int ph, int pw, PoolFlat *f)
+{
+    if (sh != 1 || sw != 1 || ph >= kh || pw >= kw || kh * kw > POOL_TAPS)
+        return 0;
+    f->R = H + 2 * ph;
+    f->L = W + 2 * pw;
+    f->RG = H + kh - 1;
+    f->LG = W + kw - 1;
+    f->taps = kh * kw;
+    if ((ptrdiff_t)f->R * f->L + POOL_VL > POOL_PAD ||
+        (ptrdiff_t)f->RG * f->LG + POOL_VL > POOL_PAD)
+        return 0;
+    for (int a = 0; a < kh; a++)
+        for (int b = 0; b < kw; b++) {
+            f->off[a * kw + b] = (ptrdiff_t)a * f->L + b;
+            f->goff[a * kw + b] = (ptrdiff_t)a * f->LG + b;
+        }
+    return 1;
+}
+
+/* Copies the (H, W) plane src into buf at row ph, column pw (row stride L). */
+static inline void pool_put(const real *src, int H, int W, int ph, int pw, int L, real *buf)
+{
+    for (int h = 0; h < H; h++)
+        memcpy(buf + (ptrdiff_t)(h + ph) * L + pw, src + (ptrdiff_t)h * W, sizeof(real) * (size_t)W);
+}
+
+/* Copies rows of n values L apart from the flat row src into dst. */
+static inline void pool_take(const real *src, int rows, int n, int L, real *dst)
+{
+    for (int r = 0; r < rows; r++)
+        memcpy(dst + (ptrdiff_t)r * n, src + (ptrdiff_t)r * L, sizeof(real) * (size_t)n);
+}
+
+/* out[f] = max over taps t (in order) of in[off[t] + f], for f < n, with
+ * the NaN rule of maxpool_argmax; bt (when not NULL) gets the winning tap,
+ * -1 when none beat -inf. In chunks of POOL_VL columns, the last one
+ * overlapping the one before (the same values again); in must be readable
+ * POOL_VL values past off[t] + n. */
+POOL_WIDE static void pool_max_eng(int nt, int n, const real *restrict in, const ptrdiff_t *off,
+                                   real *restrict out, int *restrict bt)
+{
+#ifdef POOL_MASKED
+    for (int f0 = 0; f0 < n; f0 += POOL_VL) {
+        int f = n < POOL_VL ? 0 : f0 + POOL_VL <= n ? f0 : n - POOL_VL;
+        __m512 s = _mm512_set1_ps(-INFINITY);
+        __m512i best = _mm512_set1_epi32(-1);
+        for (int t = 0; t < nt; t++) {
+            __m512 v = _mm512_loadu_ps(in + off[t] + f);
+            __mmask16 take = _mm512_cmp_ps_mask(v, s, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+            s = _mm512_mask_mov_ps(s, take, v);
+            best = _mm512_mask_mov_epi32(best, take, _mm512_set1_epi32(t));
+        }
+        __mmask16 k = n < POOL_VL ? (__mmask16)((1u << n) - 1) : (__mmask16)0xFFFF;
+        _mm512_mask_storeu_ps(out + f, k, s);
+        if (bt)
+            _mm512_mask_storeu_epi32(bt + f, k, best);
+    }
+    return;
+#endif
+    for (int f0 = 0; f0 < n; f0 += POOL_VL) {
+        int f = n < POOL_VL ? 0 : f0 + POOL_VL <= n ? f0 : n - POOL_VL;
+        real s[POOL_VL];
+        int best[POOL_VL];
+        for (int l = 0; l < POOL_VL; l++) {
+            s[l] = -INFINITY;
+            best[l] = -1;
+        }
+        for (int t = 0; t < nt; t++) {
+            const real *p = in + off[t] + f;
+            for (int l = 0; l < POOL_VL; l++) {
+                real v = p[l];
+                int take = (v > s[l]) | (v != v); /* no branch: vectorizes */
+                s[l] = take ? v : s[l];
+                best[l] = take ? t : best[l];
+            }
+        }
+        int m = n < POOL_VL ? n : POOL_VL;
+        for (int l = 0; l < m; l++)
+            out[f + l] = s[l];
+        if (bt)
+            for (int l = 0; l < m; l++)
+                bt[f + l] = best[l];
+    }
+}
+
+/* out[f] = sum over taps t (in order, from 0) of in[off[t] + f], f < n;
+ * chunks as in pool_max_eng. */
+POOL_WIDE static void pool_sum_eng(int nt, int n, const real *restrict in, const ptrdiff_t *off,
+                                   real *restrict out)
+{
+    for (int f0 = 0; f0 < n; f0 += POOL_VL) {
+        int f = n < POOL_VL ? 0 : f0 + POOL_VL <= n ? f0 : n - POOL_VL;
+        real s[POOL_VL];
+        for (int l = 0; l < POOL_VL; l++)
+            s[l] = 0;
+        for (int t = 0; t < nt; t++) {
+            const real *p = in + off[t] + f;
+            for (int l = 0; l < POOL_VL; l++)
+                s[l] += p[l];
+        }
+        int m = n < POOL_VL ? n : POOL_VL;
+        for (int l = 0; l < m; l++)
+            out[f + l] = s[l];
+    }
+}
+
+/* The divisors of the average pool's outputs along one axis: dv[o] for
+ * o < no, so that output (oh, ow) divides by dr[oh]*dc[ow] as in
+ * avgpool_window. */
+static void pool_divisors(int n, int k, int p, int no, int count_include_pad, int *dv)
+{
+    for (int o = 0; o < no; o++) {
+        int a0 = o - p, a1 = a0 + k < n + p ? a0 + k : n + p;
+        int lo = a0 < 0 ? 0 : a0, hi = a1 < n ? a1 : n;
+        dv[o] = count_include_pad ? a1 - a0 : hi - lo;
+    }
+}
+
+/* Max pool forward or backward (gy != NULL) at stride 1 over all planes. */
+static void pool_max_flat(int N, int C, int H, int W, int kh, int kw, int ph, int pw,
+                          const PoolFlat *f, const real *x, const real *gy, real *y, real *gx)
+{
+    int Ho = H + 2 * ph - kh + 1, Wo = W + 2 * pw - kw + 1, L = f->L;
+    int n = (Ho - 1) * L + Wo;
+    K_OMP(parallel if(k_par((double)N * C * Ho * Wo * kh * kw)))
+    {
+        real buf[POOL_PAD], ob[POOL_PAD];
+        int bt[POOL_PAD];
+        for (int i = 0; i < POOL_PAD; i++)
+            buf[i] = -INFINITY;
+        K_OMP(for schedule(static))
+        for (ptrdiff_t nc = 0; nc < (ptrdiff_t)N * C; nc++) {
+            const real *xp = x + nc * H * W;
+            pool_put(xp, H, W, ph, pw, L, buf);
+            pool_max_eng(f->taps, n, buf, f->off, ob, gy ? bt : NULL);
+            if (!gy) {
+                pool_take(ob, Ho, Wo, L, y + nc * Ho * Wo);
+                continue;
+            }
+            const real *gyp = gy + nc * Ho * Wo;
+            real *gxp = gx + nc * H * W;
+            memset(gxp, 0, sizeof(real) * (size_t)H * (size_t)W);
+            for (int oh = 0; oh < Ho; oh++)
+                for (int ow = 0; ow < Wo; ow++) {
+                    int t = bt[oh * L + ow];
+                    ptrdiff_t i = t >= 0 ? (ptrdiff_t)(oh + t / kw - ph) * W + (ow + t % kw - pw)
+                                         : maxpool_argmax(xp, H, W, kh, kw, oh - ph, ow - pw);
+                    gxp[i] += gyp[(ptrdiff_t)oh * Wo + ow];
+                }
+        }
+    }
+}
+
+/* Average pool forward (x != NULL) or backward (gy != NULL) at stride 1. */
+static void pool_avg_flat(int N, int C, int H, int W, int kh, int kw, int ph, int pw,
+                          int count_include_pad, const PoolFlat *f, const real *x,
+                          const real *gy, real *y, real *gx)
+{
+    int Ho = H + 2 * ph - kh + 1, Wo = W + 2 * pw - kw + 1;
+    int dr[POOL_PAD], dc[POOL_PAD]; /* Ho, Wo <= POOL_PAD */
+    pool_divisors(H, kh, ph, Ho, count_include_pad, dr);
+    pool_divisors(W, kw, pw, Wo, count_include_pad, dc);
+    K_OMP(parallel if(k_par((double)N * C * Ho * Wo * kh * kw)))
+    {
+        real buf[POOL_PAD], ob[POOL_PAD];
+        memset(buf, 0, sizeof buf);
+        K_OMP(for schedule(static))
+        for (ptrdiff_t nc = 0; nc < (ptrdiff_t)N * C; nc++) {
+            if (x) {
+                int L = f->L;
+                pool_put(x + nc * H * W, H, W, ph, pw, L, buf);
+                pool_sum_eng(f->taps, (Ho - 1) * L + Wo, buf, f->off, ob);
+                real *yp = y + nc * Ho * Wo;
+                for (int oh = 0; oh < Ho; oh++)
+                    for (int ow = 0; ow < Wo; ow++)
+                        yp[oh * Wo + ow] = ob[oh * L + ow] / (real)(dr[oh] * dc[ow]);
+                continue;
+            }
+            /* gy/divisor at row oh + kh-1-ph, column ow + kw-1-pw of the
+             * padded gy plane; gx row ih reads padded rows ih .. ih+kh-1 */
+            int LG = f->LG, t0 = kh - 1 - ph, l0 = kw - 1 - pw;
+            const real *gyp = gy + nc * Ho * Wo;
+            for (int oh = 0; oh < Ho; oh++) {
+                real *d = buf + (ptrdiff_t)(oh + t0) * LG + l0;
+                for (int ow = 0; ow < Wo; ow++)
+                    d[ow] = gyp[oh * Wo + ow] / (real)(dr[oh] * dc[ow]);
+            }
+            pool_sum_eng(f->taps, (H - 1) * LG + W, buf, f->goff, ob);
+            pool_take(ob, H, W, LG, gx + nc * H * W);
+        }
+    }
+}
+
 /* Max pool forward, tuned: planes in parallel; interior columns take the
  * same taps in the same order as maxpool_argmax, one tap at a time over the
  * whole row (vectorized), the row itself holding the running maxima. */
 K_FN void k_maxpool_fwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
                         int ph, int pw, const real *x, real *y)
 {
+    PoolFlat f = { 0 };
+    if (pool_flat(H, W, kh, kw, sh, sw, ph, pw, &f)) {
+        pool_max_flat(N, C, H, W, kh, kw, ph, pw, &f, x, NULL, y, NULL);
+        return;
+    }
     int Ho = k_out_size(H, kh, sh, ph, 1), Wo = k_out_size(W, kw, sw, pw, 1), lo, hi;
     pool_inner_cols(Wo, W, kw, sw, pw, &lo, &hi);
     K_OMP(parallel for if(k_par((double)N * C * Ho * Wo * kh * kw)) schedule(static))
@@ -188,6 +428,11 @@ static real avgpool_one(const real *xp, int H, int W, int kh, int kw, int sh, in
 K_FN void k_avgpool_fwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
                         int ph, int pw, int count_include_pad, const real *x, real *y)
 {
+    PoolFlat f = { 0 };
+    if (pool_flat(H, W, kh, kw, sh, sw, ph, pw, &f)) {
+        pool_avg_flat(N, C, H, W, kh, kw, ph, pw, count_include_pad, &f, x, NULL, y, NULL);
+        return;
+    }
     int Ho = k_out_size(H, kh, sh, ph, 1), Wo = k_out_size(W, kw, sw, pw, 1), lo, hi;
     pool_inner_cols(Wo, W, kw, sw, pw, &lo, &hi);
     K_OMP(parallel for if(k_par((double)N * C * Ho * Wo * kh * kw)) schedule(static))
@@ -231,6 +476,11 @@ K_FN void k_avgpool_fwd(int N, int C, int H, int W, int kh, int kw, int sh, int 
 K_FN void k_maxpool_bwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
                         int ph, int pw, const real *x, const real *gy, real *gx)
 {
+    PoolFlat f = { 0 };
+    if (pool_flat(H, W, kh, kw, sh, sw, ph, pw, &f)) {
+        pool_max_flat(N, C, H, W, kh, kw, ph, pw, &f, x, gy, NULL, gx);
+        return;
+    }
     int Ho = k_out_size(H, kh, sh, ph, 1), Wo = k_out_size(W, kw, sw, pw, 1), lo, hi;
     pool_inner_cols(Wo, W, kw, sw, pw, &lo, &hi);
     K_OMP(parallel if(k_par((double)N * C * Ho * Wo * kh * kw)))
@@ -300,6 +550,11 @@ static void avgpool_spread_one(real *gxp, real gy, int H, int W, int kh, int kw,
 K_FN void k_avgpool_bwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
                         int ph, int pw, int count_include_pad, const real *gy, real *gx)
 {
+    PoolFlat f = { 0 };
+    if (pool_flat(H, W, kh, kw, sh, sw, ph, pw, &f)) {
+        pool_avg_flat(N, C, H, W, kh, kw, ph, pw, count_include_pad, &f, NULL, gy, NULL, gx);
+        return;
+    }
     int Ho = k_out_size(H, kh, sh, ph, 1), Wo = k_out_size(W, kw, sw, pw, 1), lo, hi;
     pool_inner_cols(Wo, W, kw, sw, pw, &lo, &hi);
     K_OMP(parallel for if(k_par((double)N * C * Ho * Wo * kh * kw)) schedule(static))
