@@ -237,21 +237,23 @@ static void pool_case(int N, int C, int H, int W, int k, int s, int p)
 {
     int Ho = k_out_size(H, k, s, p, 1), Wo = k_out_size(W, k, s, p, 1);
     ptrdiff_t nx = (ptrdiff_t)N * C * H * W, ny = (ptrdiff_t)N * C * Ho * Wo;
-    real *x = tensor(nx, 0), *a = tensor(ny, 1), *b = tensor(ny, 1);
+    real *x = tensor(nx, 0), *xm = tensor(nx, 1), *a = tensor(ny, 1), *b = tensor(ny, 1);
     real *gy = tensor(ny, 0), *ga = tensor(nx, 1), *gb = tensor(nx, 1);
     char what[120];
     /* ties, so that the first maximum must win */
     for (ptrdiff_t i = 0; i < nx; i += 3)
         x[i] = x[i / 2];
-    /* -inf values, and in the 7x7 planes the top left 3x3 corner all -inf
-     * (windows no value wins) */
+    /* the max pool's input also holds -inf values, and in the 7x7 planes a
+     * top left 3x3 corner all -inf (a window no value wins); the average
+     * pools keep finite inputs, so their outputs stay finite */
+    memcpy(xm, x, sizeof(real) * (size_t)nx);
     for (ptrdiff_t i = 5; i < nx; i += 13)
-        x[i] = -INFINITY;
+        xm[i] = -INFINITY;
     if (H == 7 && W == 7)
         for (ptrdiff_t pl = 0; pl < (ptrdiff_t)N * C; pl++)
             for (int r = 0; r < 3; r++)
                 for (int c = 0; c < 3; c++)
-                    x[pl * 49 + r * 7 + c] = -INFINITY;
+                    xm[pl * 49 + r * 7 + c] = -INFINITY;
     for (int kind = 0; kind < 3; kind++) {
         snprintf(what, sizeof what, "%s (%d,%d,%d,%d) k%d s%d p%d",
                  kind == 0 ? "maxpool" : kind == 1 ? "avgpool incl pad" : "avgpool excl pad", N,
@@ -259,8 +261,8 @@ static void pool_case(int N, int C, int H, int W, int k, int s, int p)
         for (int threads = 1; threads <= 2; threads++) {
             set_threads(threads);
             if (kind == 0) {
-                k_maxpool_fwd_ref(N, C, H, W, k, k, s, s, p, p, x, b);
-                k_maxpool_fwd(N, C, H, W, k, k, s, s, p, p, x, a);
+                k_maxpool_fwd_ref(N, C, H, W, k, k, s, s, p, p, xm, b);
+                k_maxpool_fwd(N, C, H, W, k, k, s, s, p, p, xm, a);
             } else {
                 k_avgpool_fwd_ref(N, C, H, W, k, k, s, s, p, p, kind == 1, x, b);
                 k_avgpool_fwd(N, C, H, W, k, k, s, s, p, p, kind == 1, x, a);
@@ -268,8 +270,8 @@ static void pool_case(int N, int C, int H, int W, int k, int s, int p)
             cmp(what, threads, a, b, ny);
             same_bits(what, a, b, ny);
             if (kind == 0) {
-                k_maxpool_bwd_ref(N, C, H, W, k, k, s, s, p, p, x, gy, gb);
-                k_maxpool_bwd(N, C, H, W, k, k, s, s, p, p, x, gy, ga);
+                k_maxpool_bwd_ref(N, C, H, W, k, k, s, s, p, p, xm, gy, gb);
+                k_maxpool_bwd(N, C, H, W, k, k, s, s, p, p, xm, gy, ga);
             } else {
                 k_avgpool_bwd_ref(N, C, H, W, k, k, s, s, p, p, kind == 1, gy, gb);
                 k_avgpool_bwd(N, C, H, W, k, k, s, s, p, p, kind == 1, gy, ga);
@@ -280,7 +282,7 @@ static void pool_case(int N, int C, int H, int W, int k, int s, int p)
             same_bits(bwd, ga, gb, nx);
         }
     }
-    free(x), free(a), free(b), free(gy), free(ga), free(gb);
+    free(x), free(xm), free(a), free(b), free(gy), free(ga), free(gb);
 }
 
 /* The small kernels of fused chains against the unfused ones: statistics

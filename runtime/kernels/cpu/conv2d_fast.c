@@ -22,15 +22,6 @@
 #include "cpu_kernels.h"
 
 #include <string.h>
-#if defined(__AVX512F__) && defined(SHARP_REAL_IS_FLOAT)
-#include <immintrin.h>
-/* The depthwise path's row copies (conv_copy, conv_pre_row, conv_split2)
- * use AVX-512 masked loads and stores: a row of any width up to 16 is one
- * vector operation, where plain C needs a cascade of narrower copies or a
- * scalar loop (rows of 7 and 14 values are common: 7x7 and 14x14 planes).
- * The plain C versions beside them give the same values. */
-#define CONV_MASKED 1
-#endif
 
 #define CONV_WB 64  /* weight-gradient tile edge (channels x taps) */
 #define CONV_DW_TAPS 64 /* largest depthwise window the fast path keeps on the stack */
@@ -419,18 +410,19 @@ static const ConvPre *conv_pre_at(ConvPre *buf, int on, const real *pm, const re
     return buf;
 }
 
-/* dst[j] = src[j] for j < n, as copies of fixed sizes (the last 16 overlap
- * the previous ones), which compilers expand inline: rows here are short,
- * and a library call per row costs more than the copy. */
+/* dst[j] = src[j] for j < n: with AVX-512, 16 values per masked load and
+ * store (a row of 7 or 14 is one of each); otherwise copies of fixed sizes
+ * (the last 16 overlap the previous ones), which compilers expand inline:
+ * rows here are short, and a library call per row costs more than the
+ * copy. */
 static inline void conv_copy(real *restrict dst, const real *restrict src, int n)
 {
-#ifdef CONV_MASKED
+#ifdef K_AVX512
     for (int j = 0; j < n; j += 16) {
-        __mmask16 k = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1);
+        __mmask16 k = k_mask16(n - j);
         _mm512_mask_storeu_ps(dst + j, k, _mm512_maskz_loadu_ps(k, src + j));
     }
-    return;
-#endif
+#else
     int j = 0;
     for (; j + 16 <= n; j += 16)
         memcpy(dst + j, src + j, 16 * sizeof(real));
@@ -452,56 +444,31 @@ static inline void conv_copy(real *restrict dst, const real *restrict src, int n
     }
     if (n - j >= 1)
         dst[j] = src[j];
+#endif
 }
 
 /* dst[j] = x_eff of src[j] for j < n with the prologue's arithmetic
- * (k_pre_val): relu((x - m)*sc + b), or relu(x) when !scaled. Like
- * conv_copy, in chunks of a fixed width (16, or 8 for short rows), the last
- * chunk overlapping the one before (the same values written twice), so each
- * chunk is one vector operation whatever the row length. */
-#define CONV_PRE_CHUNK(W)                                                                          \
-    do {                                                                                           \
-        for (int j = 0;; j += (W)) {                                                               \
-            if (j + (W) > n)                                                                       \
-                j = n - (W);                                                                       \
-            if (scaled)                                                                            \
-                for (int l = 0; l < (W); l++) {                                                    \
-                    real t = (src[j + l] - m) * sc + b;                                            \
-                    dst[j + l] = t > 0 ? t : (real)0;                                              \
-                }                                                                                  \
-            else                                                                                   \
-                for (int l = 0; l < (W); l++)                                                      \
-                    dst[j + l] = src[j + l] > 0 ? src[j + l] : (real)0;                            \
-            if (j + (W) >= n)                                                                      \
-                break;                                                                             \
-        }                                                                                          \
-    } while (0)
-
+ * (k_pre_val): relu((x - m)*sc + b), or relu(x) when !scaled; with
+ * AVX-512 16 values per masked load and store, as in conv_copy. */
 static inline void conv_pre_row(real *restrict dst, const real *restrict src, int n, int scaled,
                                 real m, real sc, real b)
 {
-#ifdef CONV_MASKED
+#ifdef K_AVX512
     /* max(t, 0) returns its second operand, 0, for a NaN t, like t > 0 ? t : 0 */
     __m512 vm = _mm512_set1_ps(m), vs = _mm512_set1_ps(sc), vb = _mm512_set1_ps(b);
     for (int j = 0; j < n; j += 16) {
-        __mmask16 k = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - j)) - 1);
+        __mmask16 k = k_mask16(n - j);
         __m512 v = _mm512_maskz_loadu_ps(k, src + j);
         if (scaled)
             v = _mm512_fmadd_ps(_mm512_sub_ps(v, vm), vs, vb);
         _mm512_mask_storeu_ps(dst + j, k, _mm512_max_ps(v, _mm512_setzero_ps()));
     }
-    return;
-#endif
-    if (n >= 16) {
-        CONV_PRE_CHUNK(16);
-    } else if (n >= 8) {
-        CONV_PRE_CHUNK(8);
-    } else {
-        for (int j = 0; j < n; j++) {
-            real t = scaled ? (src[j] - m) * sc + b : src[j];
-            dst[j] = t > 0 ? t : (real)0;
-        }
+#else
+    for (int j = 0; j < n; j++) {
+        real t = scaled ? (src[j] - m) * sc + b : src[j];
+        dst[j] = t > 0 ? t : (real)0;
     }
+#endif
 }
 
 /* The two column phases of one row at stride 2: de[i] = x_eff of sp[2i]
@@ -510,16 +477,15 @@ static inline void conv_pre_row(real *restrict dst, const real *restrict src, in
 static inline void conv_split2(real *restrict de, real *restrict dd, const real *restrict sp, int n,
                                int pre, int scaled, real m, real sc, real b)
 {
-#ifdef CONV_MASKED
+#ifdef K_AVX512
     const __m512i ie = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     const __m512i io = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
     __m512 vm = _mm512_set1_ps(m), vs = _mm512_set1_ps(sc), vb = _mm512_set1_ps(b);
     int ne = (n + 1) / 2, no = n / 2;
     for (int i = 0; i < ne; i += 16) {
         int r = n - 2 * i; /* source values left, > 0 */
-        __mmask16 k0 = r >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << r) - 1);
-        __mmask16 k1 = r >= 32 ? (__mmask16)0xFFFF : r > 16 ? (__mmask16)((1u << (r - 16)) - 1) : 0;
-        __m512 lo = _mm512_maskz_loadu_ps(k0, sp + 2 * i), hi = _mm512_maskz_loadu_ps(k1, sp + 2 * i + 16);
+        __m512 lo = _mm512_maskz_loadu_ps(k_mask16(r), sp + 2 * i);
+        __m512 hi = _mm512_maskz_loadu_ps(k_mask16(r - 16), sp + 2 * i + 16);
         __m512 e = _mm512_permutex2var_ps(lo, ie, hi), o = _mm512_permutex2var_ps(lo, io, hi);
         if (scaled) {
             e = _mm512_fmadd_ps(_mm512_sub_ps(e, vm), vs, vb);
@@ -529,13 +495,10 @@ static inline void conv_split2(real *restrict de, real *restrict dd, const real 
             e = _mm512_max_ps(e, _mm512_setzero_ps());
             o = _mm512_max_ps(o, _mm512_setzero_ps());
         }
-        int ce = ne - i, co = no - i;
-        _mm512_mask_storeu_ps(de + i, ce >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << ce) - 1), e);
-        if (co > 0)
-            _mm512_mask_storeu_ps(dd + i, co >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << co) - 1), o);
+        _mm512_mask_storeu_ps(de + i, k_mask16(ne - i), e);
+        _mm512_mask_storeu_ps(dd + i, k_mask16(no - i), o);
     }
-    return;
-#endif
+#else
     int np = n / 2, odd = n % 2;
     if (scaled) {
         for (int i = 0; i < np + odd; i++) {
@@ -561,6 +524,7 @@ static inline void conv_split2(real *restrict de, real *restrict dd, const real 
         if (odd)
             de[np] = sp[2 * np];
     }
+#endif
 }
 
 /* Layout of a padded plane in phases: sh*sw phase planes of R rows of L

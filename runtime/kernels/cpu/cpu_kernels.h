@@ -40,6 +40,18 @@
 #endif
 /* The tensor element type of this build. */
 typedef SHARP_REAL real;
+#if defined(__AVX512F__) && defined(SHARP_REAL_IS_FLOAT)
+#include <immintrin.h>
+/* A few tuned kernels (the depthwise row copies, the stride-1 max pool)
+ * use AVX-512 intrinsics in float builds where GCC leaves the loop scalar;
+ * each keeps its plain C version beside it, computing the same values. */
+#define K_AVX512 1
+/* The mask of the first r lanes of 16 (none for r <= 0, all for r >= 16). */
+static inline __mmask16 k_mask16(int r)
+{
+    return r >= 16 ? (__mmask16)0xFFFF : r <= 0 ? (__mmask16)0 : (__mmask16)((1u << r) - 1);
+}
+#endif
 /* The accumulator of long reductions. */
 typedef double real_acc;
 

@@ -8,12 +8,6 @@
 
 #include <math.h>
 #include <string.h>
-#if defined(__AVX512F__) && defined(SHARP_REAL_IS_FLOAT)
-#include <immintrin.h>
-/* pool_max_eng in AVX-512 (GCC does not vectorize its running maximum and
- * argmax together); the plain C loop beside it computes the same. */
-#define POOL_MASKED 1
-#endif
 
 /* Index into the (H, W) plane of the first maximum of the window whose top
  * left corner is (h0, w0) (may be in the padding; padding never wins). */
@@ -160,34 +154,24 @@ static void pool_inner_cols(int Wo, int W, int kw, int sw, int pw, int *lo, int 
  * outside them so each lane's running value stays in a register. */
 #define POOL_VL 16
 
-/* Geometry of a flat stride-1 pool: the padded x plane (R rows of L) and
- * the padded gy plane of the average backward (RG rows of LG). */
-typedef struct {
-    int R, L, RG, LG, taps;
-    ptrdiff_t off[POOL_TAPS];  /* tap (a, b) in x: a*L + b */
-    ptrdiff_t goff[POOL_TAPS]; /* tap k in gy, reverse window order */
-} PoolFlat;
-
-/* Fills f when the pool can take the flat path: stride 1, padding at most
- * the window less one, buffers within POOL_PAD. */
-static int pool_flat(int H, int W, int kh, int kw, int sh, int sw, int ph, int pw, PoolFlat *f)
+/* Whether a pool takes the flat path: stride 1, padding at most the
+ * window less one, the padded x plane (H + 2ph rows of W + 2pw) and the
+ * padded gy plane of the average backward (H + kh-1 rows of W + kw-1)
+ * within POOL_PAD with POOL_VL values to spare. */
+static int pool_flat(int H, int W, int kh, int kw, int sh, int sw, int ph, int pw)
 {
-    if (sh != 1 || sw != 1 || ph >= kh || pw >= kw || kh * kw > POOL_TAPS)
-        return 0;
-    f->R = H + 2 * ph;
-    f->L = W + 2 * pw;
-    f->RG = H + kh - 1;
-    f->LG = W + kw - 1;
-    f->taps = kh * kw;
-    if ((ptrdiff_t)f->R * f->L + POOL_VL > POOL_PAD ||
-        (ptrdiff_t)f->RG * f->LG + POOL_VL > POOL_PAD)
-        return 0;
+    return sh == 1 && sw == 1 && ph < kh && pw < kw && kh * kw <= POOL_TAPS &&
+           (ptrdiff_t)(H + 2 * ph) * (W + 2 * pw) + POOL_VL <= POOL_PAD &&
+           (ptrdiff_t)(H + kh - 1) * (W + kw - 1) + POOL_VL <= POOL_PAD;
+}
+
+/* Offsets of the taps (a, b) of a kh x kw window in a flat plane of rows L
+ * apart: off[a*kw + b] = a*L + b. */
+static void pool_offsets(int kh, int kw, int L, ptrdiff_t *off)
+{
     for (int a = 0; a < kh; a++)
-        for (int b = 0; b < kw; b++) {
-            f->off[a * kw + b] = (ptrdiff_t)a * f->L + b;
-            f->goff[a * kw + b] = (ptrdiff_t)a * f->LG + b;
-        }
-    return 1;
+        for (int b = 0; b < kw; b++)
+            off[a * kw + b] = (ptrdiff_t)a * L + b;
 }
 
 /* Copies the (H, W) plane src into buf at row ph, column pw (row stride L). */
@@ -212,7 +196,7 @@ static inline void pool_take(const real *src, int rows, int n, int L, real *dst)
 POOL_WIDE static void pool_max_eng(int nt, int n, const real *restrict in, const ptrdiff_t *off,
                                    real *restrict out, int *restrict bt)
 {
-#ifdef POOL_MASKED
+#ifdef K_AVX512 /* GCC leaves the running maximum and argmax scalar */
     for (int f0 = 0; f0 < n; f0 += POOL_VL) {
         int f = n < POOL_VL ? 0 : f0 + POOL_VL <= n ? f0 : n - POOL_VL;
         __m512 s = _mm512_set1_ps(-INFINITY);
@@ -223,13 +207,12 @@ POOL_WIDE static void pool_max_eng(int nt, int n, const real *restrict in, const
             s = _mm512_mask_mov_ps(s, take, v);
             best = _mm512_mask_mov_epi32(best, take, _mm512_set1_epi32(t));
         }
-        __mmask16 k = n < POOL_VL ? (__mmask16)((1u << n) - 1) : (__mmask16)0xFFFF;
+        __mmask16 k = k_mask16(n);
         _mm512_mask_storeu_ps(out + f, k, s);
         if (bt)
             _mm512_mask_storeu_epi32(bt + f, k, best);
     }
-    return;
-#endif
+#else
     for (int f0 = 0; f0 < n; f0 += POOL_VL) {
         int f = n < POOL_VL ? 0 : f0 + POOL_VL <= n ? f0 : n - POOL_VL;
         real s[POOL_VL];
@@ -254,6 +237,7 @@ POOL_WIDE static void pool_max_eng(int nt, int n, const real *restrict in, const
             for (int l = 0; l < m; l++)
                 bt[f + l] = best[l];
     }
+#endif
 }
 
 /* out[f] = sum over taps t (in order, from 0) of in[off[t] + f], f < n;
@@ -291,10 +275,12 @@ static void pool_divisors(int n, int k, int p, int no, int count_include_pad, in
 
 /* Max pool forward or backward (gy != NULL) at stride 1 over all planes. */
 static void pool_max_flat(int N, int C, int H, int W, int kh, int kw, int ph, int pw,
-                          const PoolFlat *f, const real *x, const real *gy, real *y, real *gx)
+                          const real *x, const real *gy, real *y, real *gx)
 {
-    int Ho = H + 2 * ph - kh + 1, Wo = W + 2 * pw - kw + 1, L = f->L;
+    int Ho = H + 2 * ph - kh + 1, Wo = W + 2 * pw - kw + 1, L = W + 2 * pw;
     int n = (Ho - 1) * L + Wo;
+    ptrdiff_t off[POOL_TAPS];
+    pool_offsets(kh, kw, L, off);
     K_OMP(parallel if(k_par((double)N * C * Ho * Wo * kh * kw)))
     {
         real buf[POOL_PAD], ob[POOL_PAD];
@@ -305,7 +291,7 @@ static void pool_max_flat(int N, int C, int H, int W, int kh, int kw, int ph, in
         for (ptrdiff_t nc = 0; nc < (ptrdiff_t)N * C; nc++) {
             const real *xp = x + nc * H * W;
             pool_put(xp, H, W, ph, pw, L, buf);
-            pool_max_eng(f->taps, n, buf, f->off, ob, gy ? bt : NULL);
+            pool_max_eng(kh * kw, n, buf, off, ob, gy ? bt : NULL);
             if (!gy) {
                 pool_take(ob, Ho, Wo, L, y + nc * Ho * Wo);
                 continue;
@@ -326,10 +312,14 @@ static void pool_max_flat(int N, int C, int H, int W, int kh, int kw, int ph, in
 
 /* Average pool forward (x != NULL) or backward (gy != NULL) at stride 1. */
 static void pool_avg_flat(int N, int C, int H, int W, int kh, int kw, int ph, int pw,
-                          int count_include_pad, const PoolFlat *f, const real *x,
-                          const real *gy, real *y, real *gx)
+                          int count_include_pad, const real *x, const real *gy, real *y, real *gx)
 {
     int Ho = H + 2 * ph - kh + 1, Wo = W + 2 * pw - kw + 1;
+    /* forward: x padded, rows L apart; backward: gy/divisor padded, rows
+     * LG apart, read by the taps in reverse window order (see above) */
+    int L = W + 2 * pw, LG = W + kw - 1;
+    ptrdiff_t off[POOL_TAPS];
+    pool_offsets(kh, kw, x ? L : LG, off);
     int dr[POOL_PAD], dc[POOL_PAD]; /* Ho, Wo <= POOL_PAD */
     pool_divisors(H, kh, ph, Ho, count_include_pad, dr);
     pool_divisors(W, kw, pw, Wo, count_include_pad, dc);
@@ -340,9 +330,8 @@ static void pool_avg_flat(int N, int C, int H, int W, int kh, int kw, int ph, in
         K_OMP(for schedule(static))
         for (ptrdiff_t nc = 0; nc < (ptrdiff_t)N * C; nc++) {
             if (x) {
-                int L = f->L;
                 pool_put(x + nc * H * W, H, W, ph, pw, L, buf);
-                pool_sum_eng(f->taps, (Ho - 1) * L + Wo, buf, f->off, ob);
+                pool_sum_eng(kh * kw, (Ho - 1) * L + Wo, buf, off, ob);
                 real *yp = y + nc * Ho * Wo;
                 for (int oh = 0; oh < Ho; oh++)
                     for (int ow = 0; ow < Wo; ow++)
@@ -351,14 +340,14 @@ static void pool_avg_flat(int N, int C, int H, int W, int kh, int kw, int ph, in
             }
             /* gy/divisor at row oh + kh-1-ph, column ow + kw-1-pw of the
              * padded gy plane; gx row ih reads padded rows ih .. ih+kh-1 */
-            int LG = f->LG, t0 = kh - 1 - ph, l0 = kw - 1 - pw;
+            int t0 = kh - 1 - ph, l0 = kw - 1 - pw;
             const real *gyp = gy + nc * Ho * Wo;
             for (int oh = 0; oh < Ho; oh++) {
                 real *d = buf + (ptrdiff_t)(oh + t0) * LG + l0;
                 for (int ow = 0; ow < Wo; ow++)
                     d[ow] = gyp[oh * Wo + ow] / (real)(dr[oh] * dc[ow]);
             }
-            pool_sum_eng(f->taps, (H - 1) * LG + W, buf, f->goff, ob);
+            pool_sum_eng(kh * kw, (H - 1) * LG + W, buf, off, ob);
             pool_take(ob, H, W, LG, gx + nc * H * W);
         }
     }
@@ -370,9 +359,8 @@ static void pool_avg_flat(int N, int C, int H, int W, int kh, int kw, int ph, in
 K_FN void k_maxpool_fwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
                         int ph, int pw, const real *x, real *y)
 {
-    PoolFlat f = { 0 };
-    if (pool_flat(H, W, kh, kw, sh, sw, ph, pw, &f)) {
-        pool_max_flat(N, C, H, W, kh, kw, ph, pw, &f, x, NULL, y, NULL);
+    if (pool_flat(H, W, kh, kw, sh, sw, ph, pw)) {
+        pool_max_flat(N, C, H, W, kh, kw, ph, pw, x, NULL, y, NULL);
         return;
     }
     int Ho = k_out_size(H, kh, sh, ph, 1), Wo = k_out_size(W, kw, sw, pw, 1), lo, hi;
@@ -428,9 +416,8 @@ static real avgpool_one(const real *xp, int H, int W, int kh, int kw, int sh, in
 K_FN void k_avgpool_fwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
                         int ph, int pw, int count_include_pad, const real *x, real *y)
 {
-    PoolFlat f = { 0 };
-    if (pool_flat(H, W, kh, kw, sh, sw, ph, pw, &f)) {
-        pool_avg_flat(N, C, H, W, kh, kw, ph, pw, count_include_pad, &f, x, NULL, y, NULL);
+    if (pool_flat(H, W, kh, kw, sh, sw, ph, pw)) {
+        pool_avg_flat(N, C, H, W, kh, kw, ph, pw, count_include_pad, x, NULL, y, NULL);
         return;
     }
     int Ho = k_out_size(H, kh, sh, ph, 1), Wo = k_out_size(W, kw, sw, pw, 1), lo, hi;
@@ -476,9 +463,8 @@ K_FN void k_avgpool_fwd(int N, int C, int H, int W, int kh, int kw, int sh, int 
 K_FN void k_maxpool_bwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
                         int ph, int pw, const real *x, const real *gy, real *gx)
 {
-    PoolFlat f = { 0 };
-    if (pool_flat(H, W, kh, kw, sh, sw, ph, pw, &f)) {
-        pool_max_flat(N, C, H, W, kh, kw, ph, pw, &f, x, gy, NULL, gx);
+    if (pool_flat(H, W, kh, kw, sh, sw, ph, pw)) {
+        pool_max_flat(N, C, H, W, kh, kw, ph, pw, x, gy, NULL, gx);
         return;
     }
     int Ho = k_out_size(H, kh, sh, ph, 1), Wo = k_out_size(W, kw, sw, pw, 1), lo, hi;
@@ -550,9 +536,8 @@ static void avgpool_spread_one(real *gxp, real gy, int H, int W, int kh, int kw,
 K_FN void k_avgpool_bwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
                         int ph, int pw, int count_include_pad, const real *gy, real *gx)
 {
-    PoolFlat f = { 0 };
-    if (pool_flat(H, W, kh, kw, sh, sw, ph, pw, &f)) {
-        pool_avg_flat(N, C, H, W, kh, kw, ph, pw, count_include_pad, &f, NULL, gy, NULL, gx);
+    if (pool_flat(H, W, kh, kw, sh, sw, ph, pw)) {
+        pool_avg_flat(N, C, H, W, kh, kw, ph, pw, count_include_pad, NULL, gy, NULL, gx);
         return;
     }
     int Ho = k_out_size(H, kh, sh, ph, 1), Wo = k_out_size(W, kw, sw, pw, 1), lo, hi;
