@@ -270,6 +270,12 @@ int main(int argc, char **argv)
     conv_bench("N64 dw 5x5 s2 C72 16x16", 64, 72, 16, 72, 5, 2, 2, 1, 72, 7);
     conv_bench("stem 3x3 C3->48 32x32", NB, 3, 32, 48, 3, 1, 1, 1, 1, 7);
     conv_bench("1x1 s2 C32->16 32x32 (FactorizedReduce)", NB, 32, 32, 16, 1, 2, 0, 1, 1, 7);
+    /* Fashion-MNIST final network (C 16, batch 64): pointwise and depthwise at 28/14/7 */
+    conv_bench("N64 1x1 C16 28x28", 64, 16, 28, 16, 1, 1, 0, 1, 1, 7);
+    conv_bench("N64 1x1 C32 14x14", 64, 32, 14, 32, 1, 1, 0, 1, 1, 7);
+    conv_bench("N64 1x1 C64 7x7", 64, 64, 7, 64, 1, 1, 0, 1, 1, 7);
+    conv_bench("N64 dw 5x5 C16 28x28", 64, 16, 28, 16, 5, 1, 2, 1, 16, 7);
+    conv_bench("N64 dw 3x3 d2 C16 28x28", 64, 16, 28, 16, 3, 1, 2, 2, 16, 7);
     /* DARTS_V2 (C = 36): cell convs and preprocessing at the three resolutions */
     conv_bench("N64 1x1 C36 32x32", 64, 36, 32, 36, 1, 1, 0, 1, 1, 7);
     conv_bench("N64 1x1 C144->36 32x32", 64, 144, 32, 36, 1, 1, 0, 1, 1, 7);

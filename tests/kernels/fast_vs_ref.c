@@ -385,6 +385,7 @@ int main(void)
     pw1(2, 144, 7, 7, 72);
     pw1(11, 16, 8, 8, 20);
     pw1(3, 8, 1, 33, 17);
+    pw1(12, 64, 7, 7, 64); /* Fashion-MNIST final network, 7x7 cells */
     /* depthwise */
     for (int W = 1; W <= 9; W++)
         dw(2, 3, 7, W, 3, 3, 1, 1, 1, 1);

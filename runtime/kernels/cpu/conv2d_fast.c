@@ -73,6 +73,7 @@ static inline int conv_min(int a, int b)
 #define CONV_PK 128      /* most rows of an im2col panel */
 #define CONV_WPANEL 8192 /* values of a weight-gradient im2col panel */
 #define CONV_WSUM 512    /* products per lane set summed in real before real_acc */
+#define CONV_NT_GEMM_MAX 128 /* weight-gradient rows at least this long use the lanes */
 
 /* One register tile: C[i][j] (+)= sum_{k<kc} ap[k*MR + i] * bp[k*CONV_NR + j]
  * for i < MR, j < CONV_NR (kc >= 1); acc != 0 adds to C. ap and bp are
@@ -128,11 +129,23 @@ static void conv_pack_a(int kc, int mr, int mb, const real *a, ptrdiff_t ars, pt
             p[k * mb + i] = i < mr ? a[i * ars + k * acs] : 0;
 }
 
-/* Packs a kc x nc block of B (rows ldb apart) as CONV_NR-wide strips, each
- * kc x CONV_NR contiguous, the last one zero padded. Rows are read in order,
- * so that the hardware prefetcher follows them. */
-static void conv_pack_b(int kc, int nc, const real *b, ptrdiff_t ldb, real *p)
+/* Packs a kc x nc block of B (B(k, j) at b[k*bks + j*bjs]) as CONV_NR-wide
+ * strips, each kc x CONV_NR contiguous, the last one zero padded. Row-major
+ * B (bjs 1) is read row by row and column-major B column by column, in
+ * memory order either way, so that the hardware prefetcher follows. */
+static void conv_pack_b(int kc, int nc, const real *b, ptrdiff_t bks, ptrdiff_t bjs, real *p)
 {
+    if (bjs != 1) {
+        for (int j0 = 0; j0 < nc; j0 += CONV_NR)
+            for (int j = 0; j < CONV_NR; j++) {
+                real *d = p + (ptrdiff_t)j0 * kc + j;
+                const real *c = b + (ptrdiff_t)(j0 + j) * bjs;
+                for (int k = 0; k < kc; k++)
+                    d[k * CONV_NR] = j0 + j < nc ? c[k * bks] : 0;
+            }
+        return;
+    }
+    ptrdiff_t ldb = bks;
     int full = nc / CONV_NR * CONV_NR;
     for (int k = 0; k < kc; k++) {
         const real *r = b + k * ldb;
@@ -145,15 +158,16 @@ static void conv_pack_b(int kc, int nc, const real *b, ptrdiff_t ldb, real *p)
     }
 }
 
-/* C (M x Nc, rows ldc apart) (+)= A (M x K) * B (K x Nc, rows ldb apart), A(i, k)
- * at A[i*ars + k*acs]; acc != 0 adds to C. The depth is cut into even
+/* C (M x Nc, rows ldc apart) (+)= A (M x K) * B (K x Nc), A(i, k) at
+ * A[i*ars + k*acs], B(k, j) at B[k*bks + j*bjs]; acc != 0 adds to C. The depth is cut into even
  * blocks of at most CONV_KC and the columns into panels of CONV_JP; each
  * panel of B is packed once (conv_pack_b: B rows are often 4 KiB apart,
  * which would make strips of them collide in the L1 cache and defeat the
  * prefetcher), then the rows of A, CONV_MG at a time, are packed in row
  * blocks (conv_row_block) and run over every strip of the panel. */
 CONV_WIDE static void conv_gemm(int M, int Nc, int K, const real *A, ptrdiff_t ars, ptrdiff_t acs,
-                                const real *B, ptrdiff_t ldb, real *C, ptrdiff_t ldc, int acc)
+                                const real *B, ptrdiff_t bks, ptrdiff_t bjs, real *C, ptrdiff_t ldc,
+                                int acc)
 {
     real ap[(CONV_MG + CONV_MR) * CONV_KC], bp[CONV_KC * CONV_JP], ct[CONV_MR * CONV_NR];
     int nkb = (K + CONV_KC - 1) / CONV_KC, ks = (K + nkb - 1) / nkb;
@@ -161,7 +175,7 @@ CONV_WIDE static void conv_gemm(int M, int Nc, int K, const real *A, ptrdiff_t a
         int kc = conv_min(ks, K - k0), ac = acc || k0 > 0;
         for (int p0 = 0; p0 < Nc; p0 += CONV_JP) {
             int pc = conv_min(CONV_JP, Nc - p0);
-            conv_pack_b(kc, pc, B + k0 * ldb + p0, ldb, bp);
+            conv_pack_b(kc, pc, B + k0 * bks + p0 * bjs, bks, bjs, bp);
             for (int g0 = 0; g0 < M; g0 += CONV_MG) {
                 int mg = conv_min(CONV_MG, M - g0);
                 real *pa = ap;
@@ -198,13 +212,14 @@ CONV_WIDE static void conv_gemm(int M, int Nc, int K, const real *A, ptrdiff_t a
 }
 
 /* D[i*ldd + j] += sum_{g<G} sum_{p<L} A[g*sa + i*lda + p] * B[g*sb + j*ldb + p]
- * for i < M, j < Nn: dot products along contiguous rows, for 4 x 4 pairs at
- * a time in CONV_VL lanes of real that run over all G row sets (samples),
- * then each pair's total is added to the real_acc D. Summing several
- * samples in the lanes keeps the horizontal sums rare when L is short. */
-CONV_WIDE static void conv_gemm_nt_acc(int M, int Nn, int L, int G, const real *A, ptrdiff_t lda,
-                                       ptrdiff_t sa, const real *B, ptrdiff_t ldb, ptrdiff_t sb,
-                                       real_acc *D, ptrdiff_t ldd)
+ * for i < M, j < Nn, for long rows (see conv_gemm_nt_acc): dot products
+ * along contiguous rows, for 4 x 4 pairs at a time in CONV_VL lanes of real
+ * that run over all G row sets (samples), then each pair's total is added to
+ * the real_acc D. Summing several samples in the lanes keeps the horizontal
+ * sums rare when L is short. */
+CONV_WIDE static void conv_gemm_nt_lanes(int M, int Nn, int L, int G, const real *A,
+                                         ptrdiff_t lda, ptrdiff_t sa, const real *B, ptrdiff_t ldb,
+                                         ptrdiff_t sb, real_acc *D, ptrdiff_t ldd)
 {
     int Lv = L - L % CONV_VL;
     for (int i0 = 0; i0 < M; i0 += 4)
@@ -261,6 +276,43 @@ CONV_WIDE static void conv_gemm_nt_acc(int M, int Nn, int L, int G, const real *
                     D[(i0 + i) * ldd + j0 + j] += r;
                 }
         }
+}
+
+/* D (M x Nn, rows ldd apart) += sum_{g<G} sum_{p<L} A[g*sa + i*lda + p] *
+ * B[g*sb + j*ldb + p]: the weight gradient's products of rows contiguous
+ * along p. Short rows go through conv_gemm with B read transposed: each
+ * product sum runs in real over at most CONV_WSUM products (several sets g
+ * when L is short, L cut in even pieces when long) into a stack tile, which
+ * is then added to the real_acc D (M, Nn <= CONV_WB). Packing costs M + Nn
+ * loads per product column against M*Nn/CONV_VL vector products, which pays
+ * only for short rows of many channels (kernels_bench, one thread: C64 7x7
+ * 28 -> 53 GFLOP/s, C576->144 8x8 29 -> 40, but C16 28x28 32 -> 12 and C72
+ * 16x16 29 -> 16): rows of CONV_NT_GEMM_MAX or more use the lanes. */
+static void conv_gemm_nt_acc(int M, int Nn, int L, int G, const real *A, ptrdiff_t lda,
+                             ptrdiff_t sa, const real *B, ptrdiff_t ldb, ptrdiff_t sb, real_acc *D,
+                             ptrdiff_t ldd)
+{
+    if (L >= CONV_NT_GEMM_MAX) {
+        conv_gemm_nt_lanes(M, Nn, L, G, A, lda, sa, B, ldb, sb, D, ldd);
+        return;
+    }
+    real t[CONV_WB * CONV_WB];
+    int nch = (L + CONV_WSUM - 1) / CONV_WSUM, lc = (L + nch - 1) / nch, held = 0;
+    for (int g = 0; g < G; g++)
+        for (int p0 = 0; p0 < L; p0 += lc) {
+            int pl = conv_min(lc, L - p0);
+            if (held && held + pl > CONV_WSUM) {
+                for (int i = 0; i < M; i++)
+                    for (int j = 0; j < Nn; j++)
+                        D[i * ldd + j] += t[i * Nn + j];
+                held = 0;
+            }
+            conv_gemm(M, Nn, pl, A + g * sa + p0, lda, 1, B + g * sb + p0, 1, ldb, t, Nn, held > 0);
+            held += pl;
+        }
+    for (int i = 0; i < M && held; i++)
+        for (int j = 0; j < Nn; j++)
+            D[i * ldd + j] += t[i * Nn + j];
 }
 
 /* ---- im2col ---- */
@@ -527,6 +579,15 @@ static inline void conv_split2(real *restrict de, real *restrict dd, const real 
 #endif
 }
 
+/* Asks for the n values at p in the cache ahead of their use: the planes
+ * of a depthwise loop come from memory, and the next one's loads would
+ * otherwise stall the copy that pads it. */
+static inline void conv_prefetch(const real *p, ptrdiff_t n)
+{
+    for (ptrdiff_t i = 0; i < n; i += 64 / (ptrdiff_t)sizeof(real))
+        __builtin_prefetch(p + i, 0, 3);
+}
+
 /* Layout of a padded plane in phases: sh*sw phase planes of R rows of L
  * values; padded row k, column k2 at ((k % sh)*sw + k2 % sw)*R*L +
  * (k / sh)*L + k2 / sw. */
@@ -783,6 +844,8 @@ CONV_WIDE static void conv_dw_fwd(int N, const ConvShape *s, const ConvDw *d, co
             ConvPre pv;
             int c = (int)(nc % s->Co);
             real *yp = y + nc * s->P;
+            if (nc + 1 < planes)
+                conv_prefetch(x + (nc + 1) * s->H * s->W, (ptrdiff_t)s->H * s->W);
             conv_dw_fill(x + nc * s->H * s->W, s->H, s->W, s->ph, s->pw, d->px,
                          conv_pre_at(&pv, pre, pm, ps, pb, c), buf);
             conv_dw_eng(taps, n, buf, off, w + (ptrdiff_t)c * taps, ob);
@@ -829,6 +892,8 @@ CONV_WIDE static void conv_dw_bwd_data(int N, const ConvShape *s, const ConvDw *
         for (ptrdiff_t nc = 0; nc < planes; nc++) {
             const real *wc = w + (nc % s->Co) * taps;
             real *gxp = gx + nc * HW;
+            if (nc + 1 < planes)
+                conv_prefetch(gy + (nc + 1) * s->P, s->P);
             conv_dw_fill(gy + nc * s->P, s->Ho, s->Wo, d->plt, d->plg, d->pg, NULL, buf);
             for (int t = 0; t < nt; t++)
                 wv[t] = wc[tap[t]];
@@ -890,6 +955,10 @@ CONV_WIDE static void conv_dw_bwd_weight(int N, const ConvShape *s, const ConvDw
                 acc[t] = 0;
             for (int i = 0; i < N; i++) {
                 ptrdiff_t nc = (ptrdiff_t)i * C + c;
+                if (i + 1 < N) {
+                    conv_prefetch(x + (nc + C) * s->H * s->W, (ptrdiff_t)s->H * s->W);
+                    conv_prefetch(gy + (nc + C) * s->P, s->P);
+                }
                 conv_dw_fill(x + nc * s->H * s->W, s->H, s->W, s->ph, s->pw, d->px, pc, xb);
                 conv_dw_fill(gy + nc * s->P, s->Ho, s->Wo, 0, 0, pg, NULL, gb);
                 if (taps == 9)
@@ -958,13 +1027,13 @@ static void conv_dense_fwd(int N, const ConvShape *s, const real *x, const real 
         const real *wg = w + (ptrdiff_t)gi * s->Cog * s->K;
         real *yg = y + ((ptrdiff_t)n * s->Co + (ptrdiff_t)gi * s->Cog) * s->P + j0;
         if (pointwise) {
-            conv_gemm(s->Co, jb, s->K, wg, s->K, 1, xg + j0, s->P, yg, s->P, 0);
+            conv_gemm(s->Co, jb, s->K, wg, s->K, 1, xg + j0, s->P, 1, yg, s->P, 0);
             continue;
         }
         for (int k0 = 0; k0 < s->K; k0 += kp) {
             int kc = conv_min(kp, s->K - k0);
             conv_im2col(s, k0, kc, j0, jb, (real *)xg, panel, jb, 0);
-            conv_gemm(s->Cog, jb, kc, wg + k0, s->K, 1, panel, jb, yg, s->P, k0 > 0);
+            conv_gemm(s->Cog, jb, kc, wg + k0, s->K, 1, panel, jb, 1, yg, s->P, k0 > 0);
         }
     }
 }
@@ -983,7 +1052,7 @@ static void conv_dense_bwd_data(int N, const ConvShape *s, const real *gy, const
             int n = (int)(t / tiles);
             ptrdiff_t j0 = t % tiles * jc;
             int jb = (int)(s->P - j0 < jc ? s->P - j0 : jc);
-            conv_gemm(s->Ci, jb, s->Co, w, 1, s->Ci, gy + (ptrdiff_t)n * s->Co * s->P + j0, s->P,
+            conv_gemm(s->Ci, jb, s->Co, w, 1, s->Ci, gy + (ptrdiff_t)n * s->Co * s->P + j0, s->P, 1,
                       gx + (ptrdiff_t)n * s->Ci * s->P + j0, s->P, 0);
         }
         return;
@@ -1002,7 +1071,7 @@ static void conv_dense_bwd_data(int N, const ConvShape *s, const real *gy, const
             int jb = (int)(s->P - j0 < jc ? s->P - j0 : jc);
             for (int k0 = 0; k0 < s->K; k0 += kp) {
                 int kc = conv_min(kp, s->K - k0);
-                conv_gemm(kc, jb, s->Cog, wg + k0, 1, s->K, gyg + j0, s->P, panel, jb, 0);
+                conv_gemm(kc, jb, s->Cog, wg + k0, 1, s->K, gyg + j0, s->P, 1, panel, jb, 0);
                 conv_im2col(s, k0, kc, j0, jb, xg, panel, jb, 1);
             }
         }
