@@ -553,7 +553,11 @@ static void fwd_node(Emit *e, int v)
             emit_line(e, "} else");
             e->indent++;
         }
-        emit_line(e, "memcpy(%s, %s, sizeof(real) * (size_t)N * %" PRId64 ");", T(v), T(x), numel(e, v));
+        kc_begin(&c, "k_copy");
+        kc_lit(&c, "(ptrdiff_t)N * %" PRId64, numel(e, v));
+        kc_rt(&c, "const real *", "%s", T(x));
+        kc_rt(&c, "real *", "%s", T(v));
+        kc_end(e, &c);
         if (!e->eval) e->indent--;
         return;
     case OP_MIXED: {
@@ -826,7 +830,11 @@ static void bwd_step(Emit *e, const IrGradStep *st)
             kc_rt(&c, "real *", "%s", G(x));
             kc_end(e, &c);
         } else {
-            emit_line(e, "memcpy(%s, %s, sizeof(real) * (size_t)N * %" PRId64 ");", G(x), G(v), numel(e, v));
+            kc_begin(&c, "k_copy");
+            kc_lit(&c, "(ptrdiff_t)N * %" PRId64, numel(e, v));
+            kc_rt(&c, "const real *", "%s", G(v));
+            kc_rt(&c, "real *", "%s", G(x));
+            kc_end(e, &c);
         }
         emit_close(e);
         return;
@@ -845,7 +853,11 @@ static void bwd_step(Emit *e, const IrGradStep *st)
                     kc_rt(&c, "real *", "%s", G(u));
                     kc_end(e, &c);
                 } else if (n->op == OP_ADD) {
-                    emit_line(e, "memcpy(%s, %s, sizeof(real) * (size_t)N * %" PRId64 ");", G(u), G(v), numel(e, v));
+                    kc_begin(&c, "k_copy");
+                    kc_lit(&c, "(ptrdiff_t)N * %" PRId64, numel(e, v));
+                    kc_rt(&c, "const real *", "%s", G(v));
+                    kc_rt(&c, "real *", "%s", G(u));
+                    kc_end(e, &c);
                 } else {
                     kc_begin(&c, "k_slice_channels_fwd");
                     kc_lit(&c, "N"); kc_int(&c, ys->d[1]); kc_int(&c, HW); kc_int(&c, c0); kc_int(&c, Ci);

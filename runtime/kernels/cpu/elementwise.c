@@ -1,4 +1,5 @@
-/* elementwise.c: add, accumulate, scale and dot product over flat tensors.
+/* elementwise.c: add, copy, accumulate, scale and dot product over flat
+ * tensors.
  * The loops run in parallel over the elements (OpenMP, above k_par's
  * threshold) with each element's arithmetic unchanged; the dot product
  * sums fixed blocks, whose size depends on n only, so no result depends on
@@ -29,6 +30,15 @@ K_FN void k_add_bwd(ptrdiff_t n, const real *gy, real *ga, real *gb)
                 gb[i] = gy[i];
         }
     }
+}
+
+/* y = x: a copy that both threads share (the generated programs' memcpy ran
+ * on one thread while the other waited). */
+K_FN void k_copy(ptrdiff_t n, const real *x, real *y)
+{
+    K_OMP(parallel for simd if(k_par((double)n)) schedule(static))
+    for (ptrdiff_t i = 0; i < n; i++)
+        y[i] = x[i];
 }
 
 /* y += x. */
