@@ -167,11 +167,15 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrPlan *p)
             b[nb++] = (Buf){ round_up(numel), rstart[v], rend[v], &p->recomp[v] };
             p->naive += round_up(numel);
         }
-        if (bw->grad[v] && gstart[v] >= 0 && !f->mixed_bn[v]) {
+        if (bw->grad[v] && gstart[v] >= 0 && !f->mixed_bn[v] && !f->bn_stats[v]) {
             if (nd->shape.batched) {
                 /* a mixed node's gradient is read by its BN candidates' steps
-                 * (mixed_bn: their output gradient is c_k times it) */
+                 * (mixed_bn: their output gradient is c_k times it); a
+                 * prologue RELU's, by its bn_stats BN's step, which applies
+                 * the RELU's mask (the BN's own output gradient is never
+                 * stored) */
                 int gend = nd->op == OP_MIXED && f->mix_first[v] >= 0 ? 2 * n - f->mix_first[v] : 2 * n - v;
+                if (f->prologue[v] && f->bn_stats[ir_inputs(g, v)[0]]) gend = 2 * n - (int)ir_inputs(g, v)[0];
                 b[nb++] = (Buf){ round_up(numel), gstart[v], gend, &p->grad[v] };
                 p->naive += round_up(numel);
             } else {

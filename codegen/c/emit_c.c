@@ -737,12 +737,20 @@ static void bwd_step(Emit *e, const IrGradStep *st)
             if (e->bw->zeroed[v]) die("mixed batch norm %%%d without an output gradient", v);
             emit_mix_coef_open(e, fz(e)->src[v]);
         }
-        kc_begin(&c, mixed ? "k_bn_train_bwd_scaled" : "k_bn_train_bwd");
+        /* a bn_stats BN takes its prologue RELU's output gradient and mask
+         * (that RELU's own step does nothing) */
+        bool relu = fz(e)->bn_stats[v];
+        kc_begin(&c, mixed ? "k_bn_train_bwd_scaled" : relu ? "k_bn_train_bwd_relu" : "k_bn_train_bwd");
         kc_lit(&c, "N"); kc_int(&c, C); kc_int(&c, HW);
         kc_rt(&c, "const real *", "%s", T(x));
         if (mixed) {
             kc_rt(&c, "const real *", "%s", G(fz(e)->src[v]));
             kc_rt(&c, "real", "cw[%d]", fz(e)->mix_slot[v]);
+        } else if (relu) {
+            int r = fz(e)->src[v];
+            kc_rt(&c, "const real *", "%s", G(r));
+            kc_rt(&c, "const real *", "r->small + %" PRId64, e->plan->small[r]);
+            kc_rt(&c, "const real *", "r->small + %" PRId64, e->plan->small[r] + C);
         } else {
             kc_rt(&c, "const real *", "%s", G(v));
         }
@@ -766,6 +774,10 @@ static void bwd_step(Emit *e, const IrGradStep *st)
         return;
     }
     case OP_RELU:
+        if (fz(e)->prologue[v] && fz(e)->bn_stats[x]) {
+            emit_line(e, "/* in the backward of its batch norm %%%d */", x);
+            return;
+        }
         if (fz(e)->prologue[v]) {
             kc_begin(&c, "k_relu_bwd_pre");
             kc_lit(&c, "N"); kc_int(&c, ys->d[1]); kc_int(&c, ys->d[2] * ys->d[3]);

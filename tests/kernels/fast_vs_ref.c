@@ -343,6 +343,22 @@ static void fused_case(int N, int C, int HW, int affine)
         cmp(sub, 2, gb1, gb0, C);
         free(gg0), free(gg1), free(gb0), free(gb1);
     }
+    /* the backward through a BN and the ReLU fused after it, in one kernel:
+     * the same bits as k_relu_bwd_pre then k_bn_train_bwd */
+    {
+        real *gg0 = tensor(C, 1), *gg1 = tensor(C, 1), *gb0 = tensor(C, 1), *gb1 = tensor(C, 1);
+        char sub[200];
+        k_relu_bwd_pre(N, C, HW, m0, sc, sh, x, gy, y);
+        k_bn_train_bwd(N, C, HW, x, y, gamma, m0, v0, g0, gg0, gb0);
+        k_bn_train_bwd_relu(N, C, HW, x, gy, sc, sh, gamma, m0, v0, g, gg1, gb1);
+        snprintf(sub, sizeof sub, "%s bn_train_bwd_relu gx", what);
+        same_bits(sub, g, g0, n);
+        snprintf(sub, sizeof sub, "%s bn_train_bwd_relu ggamma", what);
+        same_bits(sub, gg1, gg0, C);
+        snprintf(sub, sizeof sub, "%s bn_train_bwd_relu gbeta", what);
+        same_bits(sub, gb1, gb0, C);
+        free(gg0), free(gg1), free(gb0), free(gb1);
+    }
     free(x), free(gy), free(y), free(g), free(g0), free(gamma), free(beta);
     free(m0), free(v0), free(m1), free(v1), free(sc), free(sh);
 }

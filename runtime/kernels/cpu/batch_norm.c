@@ -205,12 +205,24 @@ K_FN void k_bn_train_fwd(int N, int C, int HW, real eps, real momentum,
     }
 }
 
+/* The output gradient of bn_train_bwd at element i of plane xp, gp of
+ * channel c: coef*gp[i], or with a fused ReLU (relu != 0) gp[i] where the
+ * ReLU's input x_eff (k_pre_val, the same arithmetic as the forward's
+ * prologue) is positive, else 0. relu is a constant in each loop below
+ * (the loops are written once per case), so that both vectorize alike. */
+#define BN_GY(relu, i)                                                                             \
+    ((relu) ? (k_pre_val(xp[i], save_mean, pscale, pshift, c) > 0 ? gp[i] : (real)0)              \
+            : coef * gp[i])
+
 /* Training backward, tuned: channels in parallel, vectorized sums (each
- * plane in real lanes, the planes in real_acc); the
- * output gradient is coef*gy (coef 1: gy itself, the same bits). */
+ * plane in real lanes, the planes in real_acc); the output gradient is
+ * bn_gy's: coef*gy (coef 1: gy itself, the same bits), or the gradient
+ * through a ReLU that follows the BN (pscale, pshift its prologue scale and
+ * shift), without writing that ReLU's input gradient out. */
 static void bn_train_bwd(int N, int C, int HW, const real *x, const real *gy, real coef,
-                         const real *gamma, const real *save_mean, const real *save_invstd,
-                         real *gx, real *ggamma, real *gbeta)
+                         const real *pscale, const real *pshift, const real *gamma,
+                         const real *save_mean, const real *save_invstd, real *gx, real *ggamma,
+                         real *gbeta)
 {
     ptrdiff_t M = (ptrdiff_t)N * HW;
     K_OMP(parallel for if(k_par((double)M * C)) schedule(static))
@@ -221,11 +233,20 @@ static void bn_train_bwd(int N, int C, int HW, const real *x, const real *gy, re
             const real *xp = x + ((ptrdiff_t)n * C + c) * HW;
             const real *gp = gy + ((ptrdiff_t)n * C + c) * HW;
             real a = 0, b = 0; /* one plane in real lanes (see bn_sum) */
-            K_OMP(simd reduction(+:a) reduction(+:b))
-            for (int i = 0; i < HW; i++) {
-                real g = coef * gp[i];
-                a += g;
-                b += g * (xp[i] - mu);
+            if (pscale) {
+                K_OMP(simd reduction(+:a) reduction(+:b))
+                for (int i = 0; i < HW; i++) {
+                    real g = BN_GY(1, i);
+                    a += g;
+                    b += g * (xp[i] - mu);
+                }
+            } else {
+                K_OMP(simd reduction(+:a) reduction(+:b))
+                for (int i = 0; i < HW; i++) {
+                    real g = BN_GY(0, i);
+                    a += g;
+                    b += g * (xp[i] - mu);
+                }
             }
             sg += a;
             sgx += b;
@@ -242,9 +263,15 @@ static void bn_train_bwd(int N, int C, int HW, const real *x, const real *gy, re
             const real *xp = x + ((ptrdiff_t)n * C + c) * HW;
             const real *gp = gy + ((ptrdiff_t)n * C + c) * HW;
             real *gxp = gx + ((ptrdiff_t)n * C + c) * HW;
-            K_OMP(simd)
-            for (int i = 0; i < HW; i++)
-                gxp[i] = k * (coef * gp[i] - mg - (xp[i] - mu) * mgx);
+            if (pscale) {
+                K_OMP(simd)
+                for (int i = 0; i < HW; i++)
+                    gxp[i] = k * (BN_GY(1, i) - mg - (xp[i] - mu) * mgx);
+            } else {
+                K_OMP(simd)
+                for (int i = 0; i < HW; i++)
+                    gxp[i] = k * (BN_GY(0, i) - mg - (xp[i] - mu) * mgx);
+            }
         }
     }
 }
@@ -254,12 +281,23 @@ K_FN void k_bn_train_bwd(int N, int C, int HW,
                          const real *save_mean, const real *save_invstd,
                          real *gx, real *ggamma, real *gbeta)
 {
-    bn_train_bwd(N, C, HW, x, gy, 1, gamma, save_mean, save_invstd, gx, ggamma, gbeta);
+    bn_train_bwd(N, C, HW, x, gy, 1, NULL, NULL, gamma, save_mean, save_invstd, gx, ggamma,
+                 gbeta);
 }
 
 K_FN void k_bn_train_bwd_scaled(int N, int C, int HW, const real *x, const real *gy, real coef,
                                 const real *gamma, const real *save_mean,
                                 const real *save_invstd, real *gx, real *ggamma, real *gbeta)
 {
-    bn_train_bwd(N, C, HW, x, gy, coef, gamma, save_mean, save_invstd, gx, ggamma, gbeta);
+    bn_train_bwd(N, C, HW, x, gy, coef, NULL, NULL, gamma, save_mean, save_invstd, gx, ggamma,
+                 gbeta);
+}
+
+K_FN void k_bn_train_bwd_relu(int N, int C, int HW, const real *x, const real *gy,
+                              const real *pre_scale, const real *pre_shift, const real *gamma,
+                              const real *save_mean, const real *save_invstd, real *gx,
+                              real *ggamma, real *gbeta)
+{
+    bn_train_bwd(N, C, HW, x, gy, 1, pre_scale, pre_shift, gamma, save_mean, save_invstd, gx,
+                 ggamma, gbeta);
 }

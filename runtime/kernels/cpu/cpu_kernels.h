@@ -246,6 +246,15 @@ K_FN void k_bn_train_bwd(int N, int C, int HW,
 K_FN void k_bn_train_bwd_scaled(int N, int C, int HW, const real *x, const real *gy, real coef,
                                 const real *gamma, const real *save_mean,
                                 const real *save_invstd, real *gx, real *ggamma, real *gbeta);
+/* The same for a BN whose only consumer is a ReLU fused into the next
+ * convs (a prologue): gy is the ReLU's output gradient, masked where the
+ * ReLU's input (k_pre_val of x with save_mean, pre_scale, pre_shift) is not
+ * positive; the same as k_relu_bwd_pre then k_bn_train_bwd, without the
+ * intermediate gradient. pre_*: (C). */
+K_FN void k_bn_train_bwd_relu(int N, int C, int HW, const real *x, const real *gy,
+                              const real *pre_scale, const real *pre_shift, const real *gamma,
+                              const real *save_mean, const real *save_invstd, real *gx,
+                              real *ggamma, real *gbeta);
 K_FN void k_bn_train_fwd_ref(int N, int C, int HW, real eps, real momentum,
                              const real *x, const real *gamma, const real *beta,
                              real *y, real *save_mean, real *save_invstd,
