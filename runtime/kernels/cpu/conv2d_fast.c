@@ -75,21 +75,21 @@ static inline int conv_min(int a, int b)
 #define CONV_WSUM 512    /* products per lane set summed in real before real_acc */
 #define CONV_NT_GEMM_MAX 128 /* weight-gradient rows at least this long use the lanes */
 
-/* One register tile: C[i][j] (+)= sum_{k<kc} ap[k*MR + i] * bp[k*CONV_NR + j]
- * for i < MR, j < CONV_NR (kc >= 1); acc != 0 adds to C. ap and bp are
- * packed blocks of A and B. The sums start from the first product (no
+/* One register tile: C[i][j] (+)= sum_{k<kc} ap[k*MR + i] * bp[k*ldb + j]
+ * for i < MR, j < CONV_NR (kc >= 1); acc != 0 adds to C. ap is a packed
+ * block of A, bp a packed strip of B (ldb CONV_NR) or B itself. The sums start from the first product (no
  * zeroed array, which GCC would clear in memory) and every loop bound is a
  * constant, so the tile never leaves the registers. */
 #define CONV_UKERNEL(NAME, MR)                                                                     \
-    CONV_WIDE static void NAME(int kc, const real *ap, const real *bp, real *C, ptrdiff_t ldc,     \
-                               int acc)                                                            \
+    CONV_WIDE static void NAME(int kc, const real *ap, const real *bp, ptrdiff_t ldb, real *C,     \
+                               ptrdiff_t ldc, int acc)                                             \
     {                                                                                              \
         real c[MR][CONV_NR];                                                                       \
         for (int i = 0; i < (MR); i++)                                                             \
             for (int j = 0; j < CONV_NR; j++)                                                      \
                 c[i][j] = ap[i] * bp[j];                                                           \
         for (int k = 1; k < kc; k++) {                                                             \
-            const real *b = bp + k * CONV_NR, *a = ap + k * (MR);                                  \
+            const real *b = bp + k * ldb, *a = ap + k * (MR);                                      \
             for (int i = 0; i < (MR); i++)                                                         \
                 for (int j = 0; j < CONV_NR; j++)                                                  \
                     c[i][j] += a[i] * b[j];                                                        \
@@ -159,23 +159,32 @@ static void conv_pack_b(int kc, int nc, const real *b, ptrdiff_t bks, ptrdiff_t 
 }
 
 /* C (M x Nc, rows ldc apart) (+)= A (M x K) * B (K x Nc), A(i, k) at
- * A[i*ars + k*acs], B(k, j) at B[k*bks + j*bjs]; acc != 0 adds to C. The depth is cut into even
- * blocks of at most CONV_KC and the columns into panels of CONV_JP; each
- * panel of B is packed once (conv_pack_b: B rows are often 4 KiB apart,
- * which would make strips of them collide in the L1 cache and defeat the
- * prefetcher), then the rows of A, CONV_MG at a time, are packed in row
- * blocks (conv_row_block) and run over every strip of the panel. */
+ * A[i*ars + k*acs], B(k, j) at B[k*bks + j*bjs]; acc != 0 adds to C. The
+ * depth is cut into even blocks of at most CONV_KC and the columns into
+ * panels of CONV_JP; each panel of B is packed once (conv_pack_b: B rows
+ * are often 4 KiB apart, which would make strips of them collide in the L1
+ * cache and defeat the prefetcher), then the rows of A, CONV_MG at a time,
+ * are packed in row blocks (conv_row_block) and run over every strip of
+ * the panel. Row-major B whose rows are not a multiple of 1 KiB apart is
+ * read in place instead, except a last partial strip: packing costs as
+ * much as the products when the depth is a few channels (a 16 -> 16
+ * pointwise conv). */
 CONV_WIDE static void conv_gemm(int M, int Nc, int K, const real *A, ptrdiff_t ars, ptrdiff_t acs,
                                 const real *B, ptrdiff_t bks, ptrdiff_t bjs, real *C, ptrdiff_t ldc,
                                 int acc)
 {
     real ap[(CONV_MG + CONV_MR) * CONV_KC], bp[CONV_KC * CONV_JP], ct[CONV_MR * CONV_NR];
     int nkb = (K + CONV_KC - 1) / CONV_KC, ks = (K + nkb - 1) / nkb;
+    int direct = bjs == 1 && bks % 256 != 0;
     for (int k0 = 0; k0 < K; k0 += ks) {
         int kc = conv_min(ks, K - k0), ac = acc || k0 > 0;
         for (int p0 = 0; p0 < Nc; p0 += CONV_JP) {
-            int pc = conv_min(CONV_JP, Nc - p0);
-            conv_pack_b(kc, pc, B + k0 * bks + p0 * bjs, bks, bjs, bp);
+            int pc = conv_min(CONV_JP, Nc - p0), pfull = pc / CONV_NR * CONV_NR;
+            const real *bk = B + k0 * bks + p0 * bjs;
+            if (!direct)
+                conv_pack_b(kc, pc, bk, bks, bjs, bp);
+            else if (pfull < pc)
+                conv_pack_b(kc, pc - pfull, bk + pfull, bks, 1, bp + (ptrdiff_t)pfull * kc);
             for (int g0 = 0; g0 < M; g0 += CONV_MG) {
                 int mg = conv_min(CONV_MG, M - g0);
                 real *pa = ap;
@@ -185,8 +194,9 @@ CONV_WIDE static void conv_gemm(int M, int Nc, int K, const real *A, ptrdiff_t a
                                 ars, acs, pa);
                 }
                 for (int j0 = 0; j0 < pc; j0 += CONV_NR) {
-                    int nr = conv_min(CONV_NR, pc - j0);
-                    const real *pb = bp + (ptrdiff_t)j0 * kc;
+                    int nr = conv_min(CONV_NR, pc - j0), inb = direct && j0 < pfull;
+                    const real *pb = inb ? bk + j0 : bp + (ptrdiff_t)j0 * kc;
+                    ptrdiff_t ldb = inb ? bks : CONV_NR;
                     pa = ap;
                     for (int i0 = 0, mb; i0 < mg; i0 += mb, pa += mb * kc) {
                         mb = conv_row_block(mg - i0);
@@ -194,11 +204,11 @@ CONV_WIDE static void conv_gemm(int M, int Nc, int K, const real *A, ptrdiff_t a
                         real *c = C + (g0 + i0) * ldc + p0 + j0, *d = full ? c : ct;
                         ptrdiff_t ldd = full ? ldc : CONV_NR;
                         if (mb == CONV_MR)
-                            conv_uk_l(kc, pa, pb, d, ldd, ac && full);
+                            conv_uk_l(kc, pa, pb, ldb, d, ldd, ac && full);
                         else if (mb == CONV_MR * 2 / 3)
-                            conv_uk_m(kc, pa, pb, d, ldd, ac && full);
+                            conv_uk_m(kc, pa, pb, ldb, d, ldd, ac && full);
                         else
-                            conv_uk_s(kc, pa, pb, d, ldd, ac && full);
+                            conv_uk_s(kc, pa, pb, ldb, d, ldd, ac && full);
                         if (!full)
                             for (int i = 0; i < mr; i++)
                                 for (int j = 0; j < nr; j++)
