@@ -77,9 +77,10 @@ static inline int conv_min(int a, int b)
 
 /* One register tile: C[i][j] (+)= sum_{k<kc} ap[k*MR + i] * bp[k*ldb + j]
  * for i < MR, j < CONV_NR (kc >= 1); acc != 0 adds to C. ap is a packed
- * block of A, bp a packed strip of B (ldb CONV_NR) or B itself. The sums start from the first product (no
- * zeroed array, which GCC would clear in memory) and every loop bound is a
- * constant, so the tile never leaves the registers. */
+ * block of A, bp a packed strip of B (ldb CONV_NR) or B itself. The sums
+ * start from the first product (no zeroed array, which GCC would clear in
+ * memory) and every loop bound is a constant, so the tile never leaves the
+ * registers. */
 #define CONV_UKERNEL(NAME, MR)                                                                     \
     CONV_WIDE static void NAME(int kc, const real *ap, const real *bp, ptrdiff_t ldb, real *C,     \
                                ptrdiff_t ldc, int acc)                                             \
@@ -683,21 +684,28 @@ CONV_WIDE static void conv_dw_fill(const real *src, int Hi, int Wi, int pt, int 
     }
 }
 
-/* The correlation engine: out[f] = sum_{t<nt} wv[t] * in[off[t] + f] for
- * f < n; in must be readable up to max(n, CONV_VL) + off[t]. One loop over
+/* The correlation engine: out[f] = sum_{t<nt} wv[t] * TAP(t, f), the input
+ * value of tap t for output f: in[off[t] + f] from a list of offsets, or
+ * for a window on a grid (CONV_GRID) rows[t / KW][(t % KW)*DIL + f] with
+ * rows[a] = in + a*D; in must be readable up to max(n, CONV_VL) + the
+ * largest offset. One loop over
  * whole chunks of CONV_VL, vectorized along f with the taps inside; the
  * values past the last whole chunk are the last CONV_VL values again (same
  * values written twice), or, when n is less than a chunk, a chunk computed
  * into a stack copy. The taps go round four partial sums, so that four FMA
  * chains overlap. NT != 0 makes the tap count a literal and UNR unrolls the
- * tap loop. */
-#define CONV_DW_ENG(NAME, NT, UNR)                                                                 \
+ * tap loop. A grid's taps, once unrolled, take one pointer per window row
+ * and constant displacements: with a pointer per tap, the 25 of a 5x5
+ * window do not fit the registers, and reloading them from the stack
+ * doubled the loads. */
+#define CONV_DW_ENG(NAME, NT, UNR, TAP)                                                            \
     CONV_WIDE static void NAME(int nt, int n, const real *restrict in, const ptrdiff_t *off,       \
-                               const real *wv, real *restrict out)                                 \
+                               ptrdiff_t D, const real *wv, real *restrict out)                    \
     {                                                                                              \
         enum { CAP = (NT) ? (NT) : CONV_DW_TAPS };                                                 \
         int m = (NT) ? (NT) : nt, nv = n / CONV_VL * CONV_VL;                                      \
         real w[CAP], tmp[CONV_VL];                                                                 \
+        (void)off, (void)D;                                                                        \
         for (int t = 0; t < m; t++)                                                                \
             w[t] = wv[t];                                                                          \
         for (int part = 0; part < 2; part++) {                                                     \
@@ -711,14 +719,14 @@ CONV_WIDE static void conv_dw_fill(const real *src, int Hi, int Wi, int pt, int 
                 int t = 0;                                                                         \
                 UNR                                                                                \
                 for (; t + 4 <= m; t += 4) {                                                       \
-                    s0 += w[t] * in[off[t] + j];                                                   \
-                    s1 += w[t + 1] * in[off[t + 1] + j];                                           \
-                    s2 += w[t + 2] * in[off[t + 2] + j];                                           \
-                    s3 += w[t + 3] * in[off[t + 3] + j];                                           \
+                    s0 += w[t] * TAP(t, j);                                                        \
+                    s1 += w[t + 1] * TAP(t + 1, j);                                                \
+                    s2 += w[t + 2] * TAP(t + 2, j);                                                \
+                    s3 += w[t + 3] * TAP(t + 3, j);                                                \
                 }                                                                                  \
                 UNR                                                                                \
                 for (; t < m; t++)                                                                 \
-                    s0 += w[t] * in[off[t] + j];                                                   \
+                    s0 += w[t] * TAP(t, j);                                                        \
                 d[j] = (s0 + s1) + (s2 + s3);                                                      \
             }                                                                                      \
         }                                                                                          \
@@ -727,30 +735,120 @@ CONV_WIDE static void conv_dw_fill(const real *src, int Hi, int Wi, int pt, int 
                 out[j] = tmp[j];                                                                   \
     }
 
-CONV_DW_ENG(conv_dw_eng_n, 0, )
-CONV_DW_ENG(conv_dw_eng_1, 1, CONV_UNROLL)
-CONV_DW_ENG(conv_dw_eng_2, 2, CONV_UNROLL)
-CONV_DW_ENG(conv_dw_eng_4, 4, CONV_UNROLL)
-CONV_DW_ENG(conv_dw_eng_6, 6, CONV_UNROLL)
-CONV_DW_ENG(conv_dw_eng_9, 9, CONV_UNROLL)
-CONV_DW_ENG(conv_dw_eng_25, 25, CONV_UNROLL)
+#define CONV_TAP_LIST(t, j) in[off[t] + (j)]
+CONV_DW_ENG(conv_dw_eng_n, 0, , CONV_TAP_LIST)
+CONV_DW_ENG(conv_dw_eng_1, 1, CONV_UNROLL, CONV_TAP_LIST)
+CONV_DW_ENG(conv_dw_eng_2, 2, CONV_UNROLL, CONV_TAP_LIST)
+CONV_DW_ENG(conv_dw_eng_4, 4, CONV_UNROLL, CONV_TAP_LIST)
+CONV_DW_ENG(conv_dw_eng_6, 6, CONV_UNROLL, CONV_TAP_LIST)
+CONV_DW_ENG(conv_dw_eng_9, 9, CONV_UNROLL, CONV_TAP_LIST)
+CONV_DW_ENG(conv_dw_eng_25, 25, CONV_UNROLL, CONV_TAP_LIST)
 
-/* conv_dw_eng with the unrolled variant for nt taps, if there is one. */
-static void conv_dw_eng(int nt, int n, const real *in, const ptrdiff_t *off, const real *wv,
-                        real *out)
+/* The correlation engine for a K x K window on a grid (AVX-512 builds):
+ * tap t = a*K + b at a*D + b*DIL. The same sums in the same order as
+ * CONV_DW_ENG's, but
+ * written with AVX-512 intrinsics over K row pointers and constant column
+ * displacements: the auto-vectorized loop gives every tap its own pointer,
+ * and for a 5x5 window the 25 pointers do not fit the registers beside the
+ * weights, so that reloading them from the stack doubled the loads. */
+#ifdef K_AVX512
+/* the input vector of tap t for the outputs from j0 */
+#define CONV_GLD(t, K, DIL) _mm512_loadu_ps(r[(t) / (K)] + (t) % (K) * (DIL) + j0)
+#define CONV_DW_GRID(NAME, K, DIL)                                                                 \
+    CONV_WIDE static void NAME(int nt, int n, const real *restrict in, const ptrdiff_t *off,       \
+                               ptrdiff_t D, const real *wv, real *restrict out)                    \
+    {                                                                                              \
+        enum { NT = (K) * (K) };                                                                   \
+        __m512 w[NT];                                                                              \
+        const real *r[K];                                                                          \
+        (void)nt, (void)off;                                                                       \
+        CONV_UNROLL                                                                                \
+        for (int t = 0; t < NT; t++)                                                               \
+            w[t] = _mm512_set1_ps(wv[t]);                                                          \
+        CONV_UNROLL                                                                                \
+        for (int a = 0; a < (K); a++)                                                              \
+            r[a] = in + a * D;                                                                     \
+        for (int j = 0; j < n; j += 16) {                                                          \
+            int j0 = n < 16 || j + 16 <= n ? j : n - 16; /* last chunk: the last 16 again */       \
+            __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;                            \
+            int t = 0;                                                                             \
+            CONV_UNROLL                                                                            \
+            for (; t + 4 <= NT; t += 4) {                                                          \
+                s0 = _mm512_fmadd_ps(w[t], CONV_GLD(t, K, DIL), s0);                \
+                s1 = _mm512_fmadd_ps(w[t + 1], CONV_GLD(t + 1, K, DIL), s1);        \
+                s2 = _mm512_fmadd_ps(w[t + 2], CONV_GLD(t + 2, K, DIL), s2);        \
+                s3 = _mm512_fmadd_ps(w[t + 3], CONV_GLD(t + 3, K, DIL), s3);        \
+            }                                                                                      \
+            CONV_UNROLL                                                                            \
+            for (; t < NT; t++)                                                                    \
+                s0 = _mm512_fmadd_ps(w[t], CONV_GLD(t, K, DIL), s0);                \
+            __m512 y = _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3));                \
+            _mm512_mask_storeu_ps(out + j0, k_mask16(n - j0), y);                                  \
+        }                                                                                          \
+    }
+CONV_DW_GRID(conv_dw_grid_3, 3, 1)
+CONV_DW_GRID(conv_dw_grid_3d2, 3, 2)
+CONV_DW_GRID(conv_dw_grid_5, 5, 1)
+CONV_DW_GRID(conv_dw_grid_5d2, 5, 2)
+#endif
+
+/* A tap list that is a square k x k window on a grid: tap a*k + b (counted
+ * from the end when rev) at base + a*D + b*dil, k 3 or 5, dil 1 or 2. */
+typedef struct {
+    int k, dil, rev;
+    ptrdiff_t base, D;
+} ConvGrid;
+
+/* Fills g when the nt taps at off (reversed: rev) form a grid of k x k
+ * with column step dil that a grid engine serves; else returns 0. */
+static int conv_dw_grid(int nt, const ptrdiff_t *off, int k, int dil, int rev, ConvGrid *g)
 {
+#ifndef K_AVX512
+    return 0;
+#endif
+    if (nt != k * k || (k != 3 && k != 5) || (dil != 1 && dil != 2))
+        return 0;
+#define CONV_GOFF(t) off[rev ? nt - 1 - (t) : (t)]
+    ptrdiff_t base = CONV_GOFF(0), D = CONV_GOFF(k) - base;
+    for (int a = 0; a < k; a++)
+        for (int b = 0; b < k; b++)
+            if (CONV_GOFF(a * k + b) != base + a * D + b * dil)
+                return 0;
+#undef CONV_GOFF
+    *g = (ConvGrid){k, dil, rev, base, D};
+    return 1;
+}
+
+/* conv_dw_eng with the unrolled variant for nt taps, if there is one, or
+ * the grid engine for g (not NULL: wv in the grid's order, reversed
+ * already when g->rev). */
+static void conv_dw_eng(int nt, int n, const real *in, const ptrdiff_t *off, const real *wv,
+                        real *out, const ConvGrid *g)
+{
+#ifdef K_AVX512
+    if (g) {
+        const real *b = in + g->base;
+        if (g->k == 3)
+            (g->dil == 1 ? conv_dw_grid_3 : conv_dw_grid_3d2)(nt, n, b, off, g->D, wv, out);
+        else
+            (g->dil == 1 ? conv_dw_grid_5 : conv_dw_grid_5d2)(nt, n, b, off, g->D, wv, out);
+        return;
+    }
+#else
+    (void)g;
+#endif
     switch (nt) {
     case 0:
         for (int j = 0; j < n; j++)
             out[j] = 0;
         break;
-    case 1: conv_dw_eng_1(nt, n, in, off, wv, out); break;
-    case 2: conv_dw_eng_2(nt, n, in, off, wv, out); break;
-    case 4: conv_dw_eng_4(nt, n, in, off, wv, out); break;
-    case 6: conv_dw_eng_6(nt, n, in, off, wv, out); break;
-    case 9: conv_dw_eng_9(nt, n, in, off, wv, out); break;
-    case 25: conv_dw_eng_25(nt, n, in, off, wv, out); break;
-    default: conv_dw_eng_n(nt, n, in, off, wv, out); break;
+    case 1: conv_dw_eng_1(nt, n, in, off, 0, wv, out); break;
+    case 2: conv_dw_eng_2(nt, n, in, off, 0, wv, out); break;
+    case 4: conv_dw_eng_4(nt, n, in, off, 0, wv, out); break;
+    case 6: conv_dw_eng_6(nt, n, in, off, 0, wv, out); break;
+    case 9: conv_dw_eng_9(nt, n, in, off, 0, wv, out); break;
+    case 25: conv_dw_eng_25(nt, n, in, off, 0, wv, out); break;
+    default: conv_dw_eng_n(nt, n, in, off, 0, wv, out); break;
     }
 }
 
@@ -845,6 +943,9 @@ CONV_WIDE static void conv_dw_fwd(int N, const ConvShape *s, const ConvDw *d, co
     ptrdiff_t planes = (ptrdiff_t)N * s->Co, off[CONV_DW_TAPS];
     int taps = s->kh * s->kw, L = d->px.L, n = (s->Ho - 1) * L + s->Wo;
     conv_dw_x_offsets(s, d, off);
+    ConvGrid grid;
+    int square = s->kh == s->kw && s->dh == s->dw;
+    const ConvGrid *gr = square && conv_dw_grid(taps, off, s->kh, s->dw, 0, &grid) ? &grid : NULL;
     K_OMP(parallel if(k_par((double)planes * s->P * taps)))
     {
         real buf[CONV_DW_PAD], ob[CONV_DW_PAD];
@@ -858,7 +959,7 @@ CONV_WIDE static void conv_dw_fwd(int N, const ConvShape *s, const ConvDw *d, co
                 conv_prefetch(x + (nc + 1) * s->H * s->W, (ptrdiff_t)s->H * s->W);
             conv_dw_fill(x + nc * s->H * s->W, s->H, s->W, s->ph, s->pw, d->px,
                          conv_pre_at(&pv, pre, pm, ps, pb, c), buf);
-            conv_dw_eng(taps, n, buf, off, w + (ptrdiff_t)c * taps, ob);
+            conv_dw_eng(taps, n, buf, off, w + (ptrdiff_t)c * taps, ob, gr);
             for (int r = 0; r < s->Ho; r++)
                 conv_copy(yp + (ptrdiff_t)r * s->Wo, ob + (ptrdiff_t)r * L, s->Wo);
         }
@@ -894,6 +995,11 @@ CONV_WIDE static void conv_dw_bwd_data(int N, const ConvShape *s, const ConvDw *
             }
         }
     first[s->sh * s->sw] = nt;
+    /* at stride 1 the one tap list is a grid read backwards (window rows
+     * and columns reversed): the grid engine takes the weights reversed */
+    ConvGrid grid;
+    int square = s->sh == 1 && s->sw == 1 && s->kh == s->kw && s->dh == s->dw;
+    const ConvGrid *gr = square && conv_dw_grid(nt, off, s->kh, s->dw, 1, &grid) ? &grid : NULL;
     K_OMP(parallel if(k_par((double)planes * s->P * taps)))
     {
         real buf[CONV_DW_PAD], tb[CONV_DW_PAD], wv[CONV_DW_TAPS];
@@ -906,13 +1012,13 @@ CONV_WIDE static void conv_dw_bwd_data(int N, const ConvShape *s, const ConvDw *
                 conv_prefetch(gy + (nc + 1) * s->P, s->P);
             conv_dw_fill(gy + nc * s->P, s->Ho, s->Wo, d->plt, d->plg, d->pg, NULL, buf);
             for (int t = 0; t < nt; t++)
-                wv[t] = wc[tap[t]];
+                wv[t] = wc[tap[gr ? nt - 1 - t : t]];
             for (int rh = 0; rh < s->sh && rh < s->H; rh++) {
                 int nrow = (s->H - rh + s->sh - 1) / s->sh;
                 for (int q = 0; q < s->sw && q < s->W; q++) {
                     int n = (s->W - q + s->sw - 1) / s->sw, t0 = first[rh * s->sw + q];
                     conv_dw_eng(first[rh * s->sw + q + 1] - t0, (nrow - 1) * L + n, buf, off + t0,
-                                wv + t0, tb + q * QS);
+                                wv + t0, tb + q * QS, gr);
                 }
                 for (int k = 0; k < nrow; k++) {
                     real *o = gxp + (ptrdiff_t)(rh + k * s->sh) * s->W;
