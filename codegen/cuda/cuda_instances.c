@@ -93,8 +93,8 @@ typedef struct {
     unsigned what;
     bool *grad;        /* node's value depends on a trainable parameter */
     int *uses;         /* number of consumers */
-    bool *relu_fused;  /* BN whose only consumers are ReLUs (BN + ReLU kernel) */
-    IrFuse fuse;       /* ir_fuse's decisions; mixed_bn BNs get the BN + weighted-accumulation kernels */
+    IrFuse fuse;       /* ir_fuse's CUDA decisions: bn_relu BNs get the BN + ReLU kernels, mixed_bn BNs
+                          the BN + weighted-accumulation ones */
     CgCudaInstList *l;
     char *err;
     int errlen;
@@ -178,7 +178,7 @@ static void walk_conv(Walk *w, int i)
 static void walk_bn(Walk *w, int i)
 {
     const IrNode *y = node(w, i);
-    int C = dim_c(y), HW = dim_h(y) * dim_w(y), aff = y->a.affine ? 1 : 0, relu = w->relu_fused[i] ? 1 : 0;
+    int C = dim_c(y), HW = dim_h(y) * dim_w(y), aff = y->a.affine ? 1 : 0, relu = w->fuse.bn_relu[i] ? 1 : 0;
     if (w->fuse.mixed_bn[i]) {
         int m = w->fuse.src[i], first = w->fuse.mix_first[m] == i;
         const IrNode *mx = node(w, m);
@@ -260,7 +260,7 @@ static void walk_node(Walk *w, int i)
         break;
     case OP_RELU: {
         int x = in_of(w, i, 0);
-        if (node(w, x)->op == OP_BATCH_NORM && w->relu_fused[x])
+        if (w->fuse.bn_relu[x])
             break; /* done by the BN + ReLU kernel */
         add(w, KC_relu_fwd, 1, per_sample(y));
         if (need_gx(w, i, 0))
@@ -370,9 +370,7 @@ int cg_cuda_instances(const IrGraph *g, unsigned what, CgCudaInstList *l, char *
     int n = g->n > 0 ? g->n : 1;
     w.grad = calloc((size_t)n, sizeof *w.grad);
     w.uses = calloc((size_t)n, sizeof *w.uses);
-    w.relu_fused = calloc((size_t)n, sizeof *w.relu_fused);
-    bool *other_use = calloc((size_t)n, sizeof *other_use);
-    if (!w.grad || !w.uses || !w.relu_fused || !other_use) {
+    if (!w.grad || !w.uses) {
         snprintf(err, (size_t)errlen, "out of memory listing CUDA kernels");
         w.fail = 1;
         goto done;
@@ -385,17 +383,11 @@ int cg_cuda_instances(const IrGraph *g, unsigned what, CgCudaInstList *l, char *
         for (int k = 0; k < y->nin; k++) {
             w.grad[i] = w.grad[i] || w.grad[in[k]];
             w.uses[in[k]]++;
-            if (y->op != OP_RELU)
-                other_use[in[k]] = true;
         }
     }
-    for (int i = 0; i < g->nouts; i++)
-        other_use[g->outs[i].node] = true;
-    for (int i = 0; i < g->n; i++)
-        w.relu_fused[i] = g->nodes[i].op == OP_BATCH_NORM && w.uses[i] > 0 && !other_use[i];
     IrBackward bw;
     ir_autodiff(g, &bw);
-    ir_fuse(g, &bw, &w.fuse);
+    ir_fuse(g, &bw, IR_FUSE_CUDA, &w.fuse);
     ir_backward_free(&bw);
     for (int i = 0; i < g->n && !w.fail; i++)
         walk_node(&w, i);
@@ -432,8 +424,6 @@ int cg_cuda_instances(const IrGraph *g, unsigned what, CgCudaInstList *l, char *
 done:
     free(w.grad);
     free(w.uses);
-    free(w.relu_fused);
     ir_fuse_free(&w.fuse);
-    free(other_use);
     return w.fail ? -1 : 0;
 }
