@@ -31,6 +31,7 @@ typedef struct {
     int *pspace;        /* PARAM node: its CgSpace, -1 for a counter */
     int64_t *poff;      /* PARAM node: offset in its space */
     int *site;          /* DROP_PATH node: its mask row */
+    bool eval;          /* walking the eval forward (running statistics, no drop path, no aux head) */
     char *err;
     int errlen;
     int fail;
@@ -230,12 +231,48 @@ static void fwd_conv(Walk *w, int v)
     put(w, val(w, v));
 }
 
+/* The eval forward of BN v (running statistics), fused as in training. */
+static void fwd_bn_eval(Walk *w, int v)
+{
+    const IrNode *y = node(w, v);
+    int C = dim_c(w, v), HW = dim_h(w, v) * dim_w(w, v), aff = y->nin >= 6;
+    bool mixed = fz(w)->mixed_bn[v];
+    int m = fz(w)->src[v];
+    if (mixed)
+        launch(w, v, -1, KC_bn_mix_fwd, 7, C, HW, aff, node(w, m)->nin - 1, mix_mode(w, m),
+               fz(w)->mix_first[m] == v, 0);
+    else
+        launch(w, v, -1, KC_bn_eval_fwd, 4, C, HW, aff, fz(w)->bn_relu[v] ? 1 : 0);
+    put(w, runtime(CG_ARG_BATCH));
+    put(w, lit_float(y->a.eps));
+    if (mixed)
+        put(w, lit_float(y->a.momentum));
+    put(w, val(w, in_of(w, v, 0)));
+    put(w, opt_in(w, v, 4));
+    put(w, opt_in(w, v, 5));
+    if (mixed) {
+        put(w, mix_row(w, m));
+        put(w, lit_int(fz(w)->mix_slot[v]));
+        put(w, val(w, m));
+        put(w, null_arg());
+        put(w, null_arg());
+    }
+    put(w, val(w, in_of(w, v, 1)));
+    put(w, val(w, in_of(w, v, 2)));
+    if (!mixed)
+        put(w, val(w, fz(w)->bn_relu[v] ? m : v));
+}
+
 /* BN inputs: x, running mean, running var, counter, gamma, beta. */
 static void fwd_bn(Walk *w, int v)
 {
     const IrNode *y = node(w, v);
     int C = dim_c(w, v), HW = dim_h(w, v) * dim_w(w, v), aff = y->nin >= 6;
     CgArg sm = tensor(CG_SP_SMALL, v, w->plan.small[v]);
+    if (w->eval) {
+        fwd_bn_eval(w, v);
+        return;
+    }
     if (fz(w)->mixed_bn[v]) {
         int m = fz(w)->src[v], P = node(w, m)->nin - 1;
         launch(w, v, -1, KC_bn_mix_fwd, 7, C, HW, aff, P, mix_mode(w, m), fz(w)->mix_first[m] == v, 1);
@@ -392,10 +429,16 @@ static void fwd_node(Walk *w, int v)
         put(w, val(w, v));
         return;
     case OP_DROP_PATH:
-        launch(w, v, -1, KC_drop_path, 1, D);
-        put(w, runtime(CG_ARG_BATCH));
-        put(w, runtime(CG_ARG_KEEP));
-        put(w, tensor(CG_SP_DROP, v, w->site[v]));
+        if (w->eval) { /* the identity: a copy */
+            launch(w, v, -1, KC_scale, 1, D);
+            put(w, runtime(CG_ARG_BATCH));
+            put(w, lit_float(1.f));
+        } else {
+            launch(w, v, -1, KC_drop_path, 1, D);
+            put(w, runtime(CG_ARG_BATCH));
+            put(w, runtime(CG_ARG_KEEP));
+            put(w, tensor(CG_SP_DROP, v, w->site[v]));
+        }
         put(w, val(w, x));
         put(w, val(w, v));
         return;
@@ -418,11 +461,12 @@ static void fwd_node(Walk *w, int v)
 
 /* ---- loss ---- */
 
-/* softmax_ce + batch_mean of output `name` (if present) into loss[slot]. */
+/* softmax_ce + batch_mean of output `name` (if present) into loss[slot];
+ * the logits' gradient too in training. */
 static void loss_of(Walk *w, const char *name, int slot)
 {
     int o = ir_find_output(w->g, name);
-    if (o < 0 || !w->bw.live[o])
+    if (o < 0 || !w->bw.live[o] || (w->eval && node(w, o)->aux))
         return;
     launch(w, o, -1, KC_softmax_ce, 1, dim_c(w, o));
     put(w, runtime(CG_ARG_BATCH));
@@ -430,7 +474,7 @@ static void loss_of(Walk *w, const char *name, int slot)
     put(w, val(w, o));
     put(w, tensor(CG_SP_LABELS, -1, 0));
     put(w, scratch(w));
-    put(w, w->bw.grad[o] ? grad(w, o) : null_arg());
+    put(w, w->bw.grad[o] && !w->eval ? grad(w, o) : null_arg());
     launch(w, o, -1, KC_batch_mean, 0);
     put(w, runtime(CG_ARG_BATCH));
     put(w, scratch(w));
@@ -826,6 +870,13 @@ int cg_cuda_plan(const IrGraph *g, CgCudaPlan *p, char *err, int errlen)
         }
         for (int s = 0; s < w.bw.nsteps && !w.fail; s++)
             bwd_step(&w, &w.bw.steps[s]);
+        p->sec[CG_SEC_EVAL] = p->nl;
+        w.eval = true;
+        for (int v = 0; v < g->n && !w.fail; v++)
+            if (w.bw.live[v] && !g->nodes[v].aux)
+                fwd_node(&w, v);
+        p->sec[CG_SEC_EVAL_LOSS] = p->nl;
+        loss_of(&w, "logits", 0);
         p->sec[CG_SEC__COUNT] = p->nl;
         ir_plan_free(&w.plan);
         ir_backward_free(&w.bw);
@@ -886,7 +937,7 @@ static void print_arg(const CgArg *a, FILE *out)
 
 void cg_cuda_plan_print(const IrGraph *g, const CgCudaPlan *p, FILE *out)
 {
-    static const char *const sec_names[] = { "forward", "loss", "backward" };
+    static const char *const sec_names[] = { "forward", "loss", "backward", "eval forward", "eval loss" };
     fprintf(out, "cuda plan \"%s\": %d launches, %d instantiations, %" PRId64 " counters\n", g->name, p->nl,
             p->inst.n, p->ncounters);
     for (int s = 0; s < CG_SP__COUNT; s++)

@@ -1,7 +1,7 @@
-/* cuda_plan.h: the CUDA launch plan of a network's training step.
+/* cuda_plan.h: the CUDA launch plan of a network's training step and eval.
  *
  * The plan is data: the ordered kernel launches of the training forward,
- * the loss and the backward, each an instantiation (an index into the
+ * the loss, the backward, the eval forward and the eval loss, each an instantiation (an index into the
  * plan's own CgCudaInstList) and its runtime arguments, so one runtime
  * interprets any network without per-network code. An argument is a
  * tensor (a space and an offset in floats; in batched spaces the offset is
@@ -66,6 +66,8 @@ typedef enum {
     CG_SEC_FORWARD,  /* training forward (batch statistics, drop path) */
     CG_SEC_LOSS,     /* softmax cross-entropy: losses and the logits' gradients */
     CG_SEC_BACKWARD, /* the backward: every weight, architecture and input gradient */
+    CG_SEC_EVAL,     /* eval forward (running statistics, no drop path, no auxiliary head) */
+    CG_SEC_EVAL_LOSS, /* the eval loss (no gradient) */
     CG_SEC__COUNT
 } CgSection;
 
@@ -98,7 +100,7 @@ typedef struct {
     int64_t ncounters;            /* BN num_batches_tracked counters: +1 per step, on the host */
 } CgCudaPlan;
 
-/* Builds the launch plan of g's training step. Returns 0, or -1 with a
+/* Builds the launch plan of g's training step and eval forward. Returns 0, or -1 with a
  * message in err when a node has no CUDA kernel (e.g. asymmetric padding). */
 int cg_cuda_plan(const IrGraph *g, CgCudaPlan *p, char *err, int errlen);
 void cg_cuda_plan_free(CgCudaPlan *p);

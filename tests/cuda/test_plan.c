@@ -113,181 +113,213 @@ static bool run(const char *cmd)
     return rc == 0;
 }
 
-/* Checks one network file; returns the number of failures. */
-static int check_file(const char *sharpc, const char *stdlib, const char *work, const char *file)
+/* One network under test: its graph, plan, host memory for the training
+ * step and for the eval forward, and its files. */
+typedef struct {
+    const char *file;
+    IrGraph *g;
+    CgCudaPlan p;
+    PlanMem m, me;       /* training step; eval forward (same weights and batch) */
+    char base[128], exe[1024], wpath[1024], bpath[1024];
+    char err[1024];
+} Net;
+
+/* Draws the weights into the plan's spaces and writes them, and a random
+ * batch, as safetensors files for the CPU program. */
+static bool write_inputs(Net *t, const char *work)
 {
-    char err[1024], base[128], exe[1024], wpath[1024], bpath[1024], opath[1024], cmd[4096];
-    const char *slash = strrchr(file, '/');
-    snprintf(base, sizeof base, "%s", slash ? slash + 1 : file);
-    char *dot = strrchr(base, '.');
+    CgCudaPlan *p = &t->p;
+    IrGraph *g = t->g;
+    RtTensorOut *w = calloc((size_t)p->nparams + 1, sizeof *w);
+    int64_t zero64 = 0;
+    bool ok = w != NULL;
+    for (int i = 0; i < p->nparams && ok; i++) {
+        const CgPlanParam *q = &p->params[i];
+        const IrNode *n = &g->nodes[q->node];
+        w[i].name = q->name;
+        w[i].ndim = n->shape.rank;
+        for (int d = 0; d < n->shape.rank; d++)
+            w[i].shape[d] = n->shape.d[d];
+        if (q->space < 0) {
+            w[i].dtype = RT_DTYPE_I64;
+            w[i].data = &zero64;
+            continue;
+        }
+        float *dst = t->m.sp[q->space] + q->off;
+        for (int64_t k = 0; k < q->numel; k++)
+            dst[k] = param_value(n);
+        w[i].dtype = RT_DTYPE_F32;
+        w[i].data = dst;
+    }
+    snprintf(t->wpath, sizeof t->wpath, "%s/%s.weights.safetensors", work, t->base);
+    ok = ok && rt_st_write(t->wpath, w, p->nparams, NULL, 0, t->err, sizeof t->err) == 0;
+    free(w);
+    const IrShape *is = NULL;
+    for (int v = 0; v < g->n; v++)
+        if (g->nodes[v].op == OP_INPUT)
+            is = &g->nodes[v].shape;
+    int K = g->nodes[ir_find_output(g, "logits")].shape.d[1];
+    int64_t labels64[BATCH];
+    for (size_t i = 0; i < (size_t)BATCH * (size_t)p->size[CG_SP_IMAGES]; i++)
+        t->m.sp[CG_SP_IMAGES][i] = frand();
+    for (int i = 0; i < BATCH; i++) {
+        labels64[i] = (i * 5 + 1) % K;
+        ((int32_t *)t->m.sp[CG_SP_LABELS])[i] = (int32_t)labels64[i];
+    }
+    RtTensorOut bt[2] = { { "images", RT_DTYPE_F32, 4, { BATCH, is->d[1], is->d[2], is->d[3] }, t->m.sp[CG_SP_IMAGES] },
+                          { "labels", RT_DTYPE_I64, 1, { BATCH }, labels64 } };
+    snprintf(t->bpath, sizeof t->bpath, "%s/%s.batch.safetensors", work, t->base);
+    ok = ok && rt_st_write(t->bpath, bt, 2, NULL, 0, t->err, sizeof t->err) == 0;
+    /* the eval forward starts from the same state */
+    static const int shared[] = { CG_SP_WEIGHTS, CG_SP_ARCH, CG_SP_BUFFERS, CG_SP_IMAGES, CG_SP_LABELS };
+    for (size_t i = 0; ok && i < sizeof shared / sizeof shared[0]; i++) {
+        int s = shared[i];
+        size_t n = (size_t)p->size[s] * (cg_space_batched((CgSpace)s) ? BATCH : 1u);
+        memcpy(t->me.sp[s], t->m.sp[s], sizeof(float) * n);
+    }
+    return ok;
+}
+
+/* The plan's logits after the loss section `sec` (the softmax_ce input). */
+static const float *plan_logits(const Net *t, const PlanMem *m, CgSection sec)
+{
+    const CgCudaPlan *p = &t->p;
+    int lo = ir_find_output(t->g, "logits");
+    for (int i = p->sec[sec]; i < p->sec[sec + 1]; i++)
+        if (p->l[i].node == lo && p->inst.v[p->l[i].inst].kernel == KC_softmax_ce) {
+            const CgArg *a = &p->args[p->l[i].arg0 + 2];
+            if (a->kind == CG_ARG_TENSOR && a->space == CG_SP_ARENA)
+                return m->sp[CG_SP_ARENA] + (size_t)a->off * BATCH;
+        }
+    return NULL;
+}
+
+/* Runs the CPU program (`gradients`, with --eval for the eval forward) and
+ * compares its output file with the plan's memory m. */
+static bool compare_with_cpu(Net *t, Cmp *c, const char *work, bool eval)
+{
+    char opath[1024], cmd[4096];
+    snprintf(opath, sizeof opath, "%s/%s.%s.safetensors", work, t->base, eval ? "eval" : "grads");
+    snprintf(cmd, sizeof cmd,
+             "'%s' gradients --weights '%s' --batch '%s' -o '%s' --aux-weight %g --threads 1%s >/dev/null", t->exe,
+             t->wpath, t->bpath, opath, (double)AUX_WEIGHT, eval ? " --eval" : "");
+    if (!run(cmd))
+        return false;
+    const PlanMem *m = eval ? &t->me : &t->m;
+    const float *logits = plan_logits(t, m, eval ? CG_SEC_EVAL_LOSS : CG_SEC_LOSS);
+    if (!logits) {
+        snprintf(t->err, sizeof t->err, "the plan computes no loss of the logits");
+        return false;
+    }
+    RtTensorFile *f = rt_st_open(opath, t->err, sizeof t->err);
+    if (!f)
+        return false;
+    int K = t->g->nodes[ir_find_output(t->g, "logits")].shape.d[1];
+    bool aux = !eval && ir_find_output(t->g, "aux_logits") >= 0;
+    float loss = m->sp[CG_SP_LOSS][0] + (aux ? AUX_WEIGHT * m->sp[CG_SP_LOSS][1] : 0.f);
+    Out outs[3 + 2 * t->p.nparams];
+    int n = 0;
+    outs[n++] = (Out){ "loss", &loss, 1 };
+    outs[n++] = (Out){ "logits", logits, (size_t)BATCH * K };
+    if (!eval)
+        outs[n++] = (Out){ "grad/images", m->sp[CG_SP_GIMAGES], (size_t)BATCH * (size_t)t->p.size[CG_SP_IMAGES] };
+    /* the training step: every parameter's gradient and updated BN statistic */
+    char names[t->p.nparams][600];
+    for (int i = 0; i < t->p.nparams && !eval; i++) {
+        const CgPlanParam *q = &t->p.params[i];
+        if (q->space < 0)
+            continue;
+        int gs = q->space == CG_SP_WEIGHTS ? CG_SP_GWEIGHTS : q->space == CG_SP_ARCH ? CG_SP_GARCH : CG_SP_BUFFERS;
+        snprintf(names[i], sizeof names[i], "%s%s", gs == CG_SP_BUFFERS ? "" : "grad/", q->name);
+        outs[n++] = (Out){ names[i], m->sp[gs] + q->off, (size_t)q->numel };
+    }
+    bool ok = true;
+    for (int i = 0; i < n && ok; i++) {
+        float *cpu = read_f32(f, outs[i].name, outs[i].n, t->err, sizeof t->err);
+        ok = cpu != NULL;
+        if (ok)
+            compare(c, outs[i].name, outs[i].plan, cpu, outs[i].n);
+        free(cpu);
+    }
+    rt_st_close(f);
+    return ok;
+}
+
+/* Elaborates t->file and builds its plan, memory and CPU program. */
+static bool net_open(Net *t, const char *sharpc, const char *stdlib, const char *work, FeCtx **fe)
+{
+    const char *slash = strrchr(t->file, '/');
+    snprintf(t->base, sizeof t->base, "%s", slash ? slash + 1 : t->file);
+    char *dot = strrchr(t->base, '.');
     if (dot)
         *dot = 0;
-    printf("%s:\n", file);
     const char *dirs[1] = { stdlib };
     FeOptions opt;
     memset(&opt, 0, sizeof opt);
     opt.include_dirs = dirs;
     opt.ninclude_dirs = 1;
     opt.diag_out = stderr;
-    FeCtx *fe = fe_new(&opt);
-    IrGraph *g = fe_load(fe, file) && fe_check(fe) ? fe_elaborate(fe, NULL) : NULL;
-    if (!g) {
-        printf("  FAIL does not elaborate\n");
-        fe_free(fe);
-        return 1;
+    *fe = fe_new(&opt);
+    t->g = fe_load(*fe, t->file) && fe_check(*fe) ? fe_elaborate(*fe, NULL) : NULL;
+    if (!t->g) {
+        snprintf(t->err, sizeof t->err, "does not elaborate");
+        return false;
     }
-    ir_cse(g);
-    CgCudaPlan p;
-    if (cg_cuda_plan(g, &p, err, sizeof err) != 0) {
-        printf("  FAIL no launch plan: %s\n", err);
-        ir_graph_free(g);
-        fe_free(fe);
-        return 1;
+    ir_cse(t->g);
+    if (ir_find_output(t->g, "logits") < 0) {
+        snprintf(t->err, sizeof t->err, "no logits output");
+        return false;
     }
-    int fails = 0;
-    Cmp c = { 0, 0, 0, "", 0 };
-    PlanMem m;
-    memset(&m, 0, sizeof m);
-    RtTensorOut *t = calloc((size_t)p.nparams + 2, sizeof *t);
-    float **pdata = calloc((size_t)p.nparams + 1, sizeof *pdata);
-    int64_t zero64 = 0;
-    RtTensorFile *out = NULL;
-    int in = -1;
-    for (int v = 0; v < g->n; v++)
-        if (g->nodes[v].op == OP_INPUT)
-            in = v;
-    int lo = ir_find_output(g, "logits"), al = ir_find_output(g, "aux_logits");
-    if (!t || !pdata || in < 0 || lo < 0 || plan_mem_init(&m, &p, BATCH) != 0) {
-        printf("  FAIL out of memory, or a network without images or logits\n");
-        fails = 1;
-        goto done;
+    if (cg_cuda_plan(t->g, &t->p, t->err, sizeof t->err) != 0)
+        return false;
+    if (plan_mem_init(&t->m, &t->p, BATCH) != 0 || plan_mem_init(&t->me, &t->p, BATCH) != 0) {
+        snprintf(t->err, sizeof t->err, "out of memory");
+        return false;
     }
-    /* weights: into the plan's spaces and a safetensors file */
-    for (int i = 0; i < p.nparams; i++) {
-        const CgPlanParam *q = &p.params[i];
-        const IrNode *n = &g->nodes[q->node];
-        t[i].name = q->name;
-        t[i].ndim = n->shape.rank;
-        for (int d = 0; d < n->shape.rank; d++)
-            t[i].shape[d] = n->shape.d[d];
-        if (q->space < 0) {
-            t[i].dtype = RT_DTYPE_I64;
-            t[i].data = &zero64;
-            continue;
-        }
-        t[i].dtype = RT_DTYPE_F32;
-        pdata[i] = m.sp[q->space] + q->off;
-        for (int64_t k = 0; k < q->numel; k++)
-            pdata[i][k] = param_value(n);
-        t[i].data = pdata[i];
-    }
-    snprintf(wpath, sizeof wpath, "%s/%s.weights.safetensors", work, base);
-    if (rt_st_write(wpath, t, p.nparams, NULL, 0, err, sizeof err) != 0) {
-        printf("  FAIL %s\n", err);
-        fails = 1;
-        goto done;
-    }
-    /* the batch: images and labels */
-    const IrShape *is = &g->nodes[in].shape;
-    int K = g->nodes[lo].shape.d[1];
-    size_t nimg = (size_t)BATCH * (size_t)p.size[CG_SP_IMAGES];
-    int64_t labels64[BATCH];
-    for (size_t i = 0; i < nimg; i++)
-        m.sp[CG_SP_IMAGES][i] = frand();
-    for (int i = 0; i < BATCH; i++) {
-        labels64[i] = (i * 5 + 1) % K;
-        ((int32_t *)m.sp[CG_SP_LABELS])[i] = (int32_t)labels64[i];
-    }
-    RtTensorOut bt[2] = { { "images", RT_DTYPE_F32, 4, { BATCH, is->d[1], is->d[2], is->d[3] }, m.sp[CG_SP_IMAGES] },
-                          { "labels", RT_DTYPE_I64, 1, { BATCH }, labels64 } };
-    snprintf(bpath, sizeof bpath, "%s/%s.batch.safetensors", work, base);
-    if (rt_st_write(bpath, bt, 2, NULL, 0, err, sizeof err) != 0) {
-        printf("  FAIL %s\n", err);
-        fails = 1;
-        goto done;
-    }
-    /* the CPU program */
-    snprintf(exe, sizeof exe, "%s/%s.exe", work, base);
-    snprintf(opath, sizeof opath, "%s/%s.grads.safetensors", work, base);
-    snprintf(cmd, sizeof cmd, "'%s' build -I '%s' '%s' -o '%s'", sharpc, stdlib, file, exe);
+    t->m.aux_weight = t->me.aux_weight = AUX_WEIGHT;
+    if (!write_inputs(t, work))
+        return false;
+    char cmd[4096];
+    snprintf(t->exe, sizeof t->exe, "%s/%s.exe", work, t->base);
+    snprintf(cmd, sizeof cmd, "'%s' build -I '%s' '%s' -o '%s'", sharpc, stdlib, t->file, t->exe);
     if (!run(cmd)) {
-        fails = 1;
-        goto done;
+        snprintf(t->err, sizeof t->err, "sharpc build failed");
+        return false;
     }
-    snprintf(cmd, sizeof cmd, "'%s' gradients --weights '%s' --batch '%s' -o '%s' --aux-weight %g --threads 1 >/dev/null",
-             exe, wpath, bpath, opath, (double)AUX_WEIGHT);
-    if (!run(cmd)) {
-        fails = 1;
-        goto done;
+    return true;
+}
+
+/* Checks one network file: the training step, then the eval forward.
+ * Returns the number of failures. */
+static int check_file(const char *sharpc, const char *stdlib, const char *work, const char *file)
+{
+    Net t;
+    memset(&t, 0, sizeof t);
+    t.file = file;
+    FeCtx *fe = NULL;
+    Cmp c = { 0, 0, 0, "", 0 }, ce = { 0, 0, 0, "", 0 };
+    printf("%s:\n", file);
+    bool ok = net_open(&t, sharpc, stdlib, work, &fe) &&
+              plan_run(&t.p, &t.m, CG_SEC_FORWARD, CG_SEC_EVAL, t.err, sizeof t.err) == 0 &&
+              compare_with_cpu(&t, &c, work, false) &&
+              plan_run(&t.p, &t.me, CG_SEC_EVAL, CG_SEC__COUNT, t.err, sizeof t.err) == 0 &&
+              compare_with_cpu(&t, &ce, work, true);
+    if (!ok) {
+        printf("  FAIL %s\n", t.err);
+    } else {
+        int nt = t.p.sec[CG_SEC_EVAL], ne = t.p.sec[CG_SEC__COUNT] - nt;
+        printf("  %s training step: %d launches, %d tensors (%ld values) compared; worst |a-b|/(1e-5 + 1e-4|b|) "
+               "= %.3g (<= 1 passes)\n      at %s\n",
+               c.failed ? "FAIL" : "ok", nt, c.tensors, c.values, c.worst, c.worst_at);
+        printf("  %s eval forward: %d launches, %d tensors (%ld values) compared; worst %.3g\n      at %s\n",
+               ce.failed ? "FAIL" : "ok", ne, ce.tensors, ce.values, ce.worst, ce.worst_at);
     }
-    /* the plan */
-    m.aux_weight = AUX_WEIGHT;
-    if (plan_run(&p, &m, CG_SEC_FORWARD, CG_SEC__COUNT, err, sizeof err) != 0) {
-        printf("  FAIL %s\n", err);
-        fails = 1;
-        goto done;
-    }
-    if (!(out = rt_st_open(opath, err, sizeof err))) {
-        printf("  FAIL %s\n", err);
-        fails = 1;
-        goto done;
-    }
-    /* logits, loss, the input's gradient */
-    Out outs[4];
-    int nouts = 0;
-    float loss = m.sp[CG_SP_LOSS][0] + (al >= 0 ? AUX_WEIGHT * m.sp[CG_SP_LOSS][1] : 0.f);
-    outs[nouts++] = (Out){ "loss", &loss, 1 };
-    const CgArg *lv = NULL;
-    for (int i = p.sec[CG_SEC_LOSS]; i < p.sec[CG_SEC_BACKWARD]; i++)
-        if (p.l[i].node == lo && p.inst.v[p.l[i].inst].kernel == KC_softmax_ce)
-            lv = &p.args[p.l[i].arg0 + 2];
-    if (!lv || lv->space != CG_SP_ARENA) {
-        printf("  FAIL the plan computes no loss of the logits\n");
-        fails = 1;
-        goto done;
-    }
-    outs[nouts++] = (Out){ "logits", m.sp[CG_SP_ARENA] + (size_t)lv->off * BATCH, (size_t)BATCH * K };
-    outs[nouts++] = (Out){ "grad/images", m.sp[CG_SP_GIMAGES], nimg };
-    for (int i = 0; i < nouts; i++) {
-        float *cpu = read_f32(out, outs[i].name, outs[i].n, err, sizeof err);
-        if (!cpu) {
-            printf("  FAIL %s\n", err);
-            fails = 1;
-            goto done;
-        }
-        compare(&c, outs[i].name, outs[i].plan, cpu, outs[i].n);
-        free(cpu);
-    }
-    /* every parameter's gradient and every updated BN statistic */
-    for (int i = 0; i < p.nparams; i++) {
-        const CgPlanParam *q = &p.params[i];
-        if (q->space < 0)
-            continue;
-        char name[600];
-        int gs = q->space == CG_SP_WEIGHTS ? CG_SP_GWEIGHTS : q->space == CG_SP_ARCH ? CG_SP_GARCH : CG_SP_BUFFERS;
-        snprintf(name, sizeof name, "%s%s", gs == CG_SP_BUFFERS ? "" : "grad/", q->name);
-        float *cpu = read_f32(out, name, (size_t)q->numel, err, sizeof err);
-        if (!cpu) {
-            printf("  FAIL %s\n", err);
-            fails = 1;
-            goto done;
-        }
-        compare(&c, name, m.sp[gs] + q->off, cpu, (size_t)q->numel);
-        free(cpu);
-    }
-    printf("  %s: %d launches, %d tensors (%ld values) compared; worst |a-b|/(1e-5 + 1e-4|b|) = %.3g (<= 1 passes)\n"
-           "      at %s\n",
-           c.failed ? "FAIL" : "ok", p.nl, c.tensors, c.values, c.worst, c.worst_at);
-    fails += c.failed;
-done:
-    rt_st_close(out);
-    plan_mem_free(&m);
-    free(t);
-    free(pdata);
-    cg_cuda_plan_free(&p);
-    ir_graph_free(g);
+    plan_mem_free(&t.m);
+    plan_mem_free(&t.me);
+    cg_cuda_plan_free(&t.p);
+    ir_graph_free(t.g);
     fe_free(fe);
-    return fails;
+    return !ok + c.failed + ce.failed;
 }
 
 int main(int argc, char **argv)
