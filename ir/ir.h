@@ -156,6 +156,22 @@ int ir_find_output(const IrGraph *g, const char *name);
 const uint32_t *ir_inputs(const IrGraph *g, int node);
 IrAttrs ir_attrs_default(void);
 
+/* Where parameters live at run time: one flat array per class, each in node
+ * order (the runtime's RtParamKind has the same members in the same order). */
+typedef enum {
+    IR_PCLASS_WEIGHT,  /* trained weights, F32 */
+    IR_PCLASS_BUFFER,  /* BN running statistics, F32 */
+    IR_PCLASS_COUNTER, /* BN num_batches_tracked, I64 */
+    IR_PCLASS_ARCH,    /* architecture parameters, F32 */
+    IR_PCLASS__COUNT
+} IrParamClass;
+
+/* The class of PARAM node n. */
+IrParamClass ir_param_class(const IrNode *n);
+/* Element offset of every PARAM node in its class's array (off[v], -1 for
+ * other nodes) and the arrays' sizes. */
+void ir_param_layout(const IrGraph *g, int64_t *off, int64_t size[IR_PCLASS__COUNT]);
+
 /* ---- shapes.c: the shape rule of every op (ir_shape_<ID>) ---- */
 
 /* Fills out->shape of node `n` from its inputs; false with g->err on misfit. */
