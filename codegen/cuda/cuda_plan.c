@@ -462,7 +462,8 @@ static void fwd_node(Walk *w, int v)
 /* ---- loss ---- */
 
 /* softmax_ce + batch_mean of output `name` (if present) into loss[slot];
- * the logits' gradient too in training. */
+ * the logits' gradient too in training; for the main logits (slot 0) the
+ * top-1 and top-5 hits. */
 static void loss_of(Walk *w, const char *name, int slot)
 {
     int o = ir_find_output(w->g, name);
@@ -479,6 +480,14 @@ static void loss_of(Walk *w, const char *name, int slot)
     put(w, runtime(CG_ARG_BATCH));
     put(w, scratch(w));
     put(w, tensor(CG_SP_LOSS, -1, slot));
+    for (int k = 0; k < 2 && !slot; k++) {
+        launch(w, o, -1, KC_topk_correct, 1, dim_c(w, o));
+        put(w, runtime(CG_ARG_BATCH));
+        put(w, lit_int(k ? 5 : 1));
+        put(w, val(w, o));
+        put(w, tensor(CG_SP_LABELS, -1, 0));
+        put(w, tensor(CG_SP_COUNTS, -1, k));
+    }
 }
 
 /* ---- backward ---- */
@@ -794,36 +803,36 @@ static void bwd_step(Walk *w, const IrGradStep *st)
 
 /* ---- the plan ---- */
 
-/* Parameter spaces and offsets (the C backend's layout: one array per
- * kind, in node order), and drop-path mask rows. */
+/* Parameter spaces and offsets (ir_param_layout: the C backend's layout),
+ * and drop-path mask rows. */
 static void layout(Walk *w)
 {
+    static const int space_of[IR_PCLASS__COUNT] = { [IR_PCLASS_WEIGHT] = CG_SP_WEIGHTS,
+                                                    [IR_PCLASS_BUFFER] = CG_SP_BUFFERS,
+                                                    [IR_PCLASS_COUNTER] = -1,
+                                                    [IR_PCLASS_ARCH] = CG_SP_ARCH };
     const IrGraph *g = w->g;
     CgCudaPlan *p = w->p;
+    int64_t size[IR_PCLASS__COUNT];
     int sites = 0;
+    ir_param_layout(g, w->poff, size);
     for (int v = 0; v < g->n; v++) {
         const IrNode *n = &g->nodes[v];
         if (n->op == OP_DROP_PATH)
             w->site[v] = sites++;
         if (n->op != OP_PARAM)
             continue;
-        int64_t k = ir_shape_numel(n->shape);
-        int s = n->dtype == IR_I64 ? -1
-                : n->pkind == IR_PARAM_WEIGHT ? CG_SP_WEIGHTS
-                : n->pkind == IR_PARAM_ARCH ? CG_SP_ARCH : CG_SP_BUFFERS;
-        w->pspace[v] = s;
-        w->poff[v] = s < 0 ? p->ncounters : p->size[s];
-        if (s < 0)
-            p->ncounters += k;
-        else
-            p->size[s] += k;
-        p->params[p->nparams++] = (CgPlanParam){ ir_str_get(g, n->name), v, s, w->poff[v], k };
+        w->pspace[v] = space_of[ir_param_class(n)];
+        p->params[p->nparams++] =
+            (CgPlanParam){ ir_str_get(g, n->name), v, w->pspace[v], w->poff[v], ir_shape_numel(n->shape) };
     }
-    p->size[CG_SP_GWEIGHTS] = p->size[CG_SP_WEIGHTS];
-    p->size[CG_SP_GARCH] = p->size[CG_SP_ARCH];
+    p->size[CG_SP_WEIGHTS] = p->size[CG_SP_GWEIGHTS] = size[IR_PCLASS_WEIGHT];
+    p->size[CG_SP_ARCH] = p->size[CG_SP_GARCH] = size[IR_PCLASS_ARCH];
+    p->size[CG_SP_BUFFERS] = size[IR_PCLASS_BUFFER];
+    p->ncounters = size[IR_PCLASS_COUNTER];
     p->size[CG_SP_DROP] = sites;
     p->size[CG_SP_LABELS] = 1;
-    p->size[CG_SP_LOSS] = 2;
+    p->size[CG_SP_LOSS] = p->size[CG_SP_COUNTS] = 2;
     for (int v = 0; v < g->n; v++)
         if (g->nodes[v].op == OP_INPUT)
             p->size[CG_SP_IMAGES] = p->size[CG_SP_GIMAGES] = ir_shape_numel(g->nodes[v].shape);

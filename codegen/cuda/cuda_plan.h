@@ -33,7 +33,8 @@
     X(SMALL, "small", 0) /* ir_plan's small area: BN saved statistics,     */ \
                          /* architecture weights and their gradients       */ \
     X(WORK, "work", 0)   /* partial sums (split-K, mixed-op dot products)  */ \
-    X(LOSS, "loss", 0)   /* two floats: main and auxiliary batch losses    */
+    X(LOSS, "loss", 0)   /* two floats: main and auxiliary batch losses    */ \
+    X(COUNTS, "counts", 0) /* two int32: the batch's top-1 and top-5 hits  */
 
 typedef enum {
 #define CG_SP_ENUM(id, name, batched) CG_SP_##id,
@@ -64,10 +65,10 @@ typedef struct {
 /* Sections of the plan, in execution order. */
 typedef enum {
     CG_SEC_FORWARD,  /* training forward (batch statistics, drop path) */
-    CG_SEC_LOSS,     /* softmax cross-entropy: losses and the logits' gradients */
+    CG_SEC_LOSS,     /* softmax cross-entropy: losses, the logits' gradients, top-1/top-5 hits */
     CG_SEC_BACKWARD, /* the backward: every weight, architecture and input gradient */
     CG_SEC_EVAL,     /* eval forward (running statistics, no drop path, no auxiliary head) */
-    CG_SEC_EVAL_LOSS, /* the eval loss (no gradient) */
+    CG_SEC_EVAL_LOSS, /* the eval loss (no gradient) and top-1/top-5 hits */
     CG_SEC__COUNT
 } CgSection;
 

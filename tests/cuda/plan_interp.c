@@ -5,6 +5,7 @@
 #include "plan_interp.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,10 @@ int plan_mem_init(PlanMem *m, const CgCudaPlan *p, int N)
             return -1;
         }
         for (size_t i = 0; i < n; i++)
-            m->sp[s][i] = s == CG_SP_LABELS ? 0.f : s == CG_SP_DROP ? 1.f : NAN;
+            m->sp[s][i] = s == CG_SP_DROP ? 1.f : NAN;
+        if (s == CG_SP_LABELS || s == CG_SP_COUNTS)
+            for (size_t i = 0; i < n; i++)
+                ((int32_t *)m->sp[s])[i] = s == CG_SP_LABELS ? 0 : -1;
     }
     return 0;
 }

@@ -12,14 +12,15 @@
 
 /* Host memory of a plan at batch N, and its runtime values. */
 typedef struct {
-    float *sp[CG_SP__COUNT]; /* one buffer per space (CG_SP_LABELS holds int32) */
+    float *sp[CG_SP__COUNT]; /* one buffer per space (CG_SP_LABELS and CG_SP_COUNTS hold int32) */
     int N;
     float keep;              /* drop path's keep probability */
     float aux_weight;        /* the auxiliary loss's weight */
 } PlanMem;
 
-/* Allocates every space of p at batch N, filled with NaN (labels with 0), so
- * a launch that reads what no launch wrote shows in the results. Drop masks
+/* Allocates every space of p at batch N, filled with NaN (labels with 0,
+ * counts with -1), so a launch that reads what no launch wrote shows in the
+ * results. Drop masks
  * are all ones, keep 1. Returns 0, or -1 when out of memory. */
 int plan_mem_init(PlanMem *m, const CgCudaPlan *p, int N);
 void plan_mem_free(PlanMem *m);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu_kernels.h"
 #include "frontend.h"
 #include "plan_interp.h"
 #include "sharprt.h"
@@ -20,15 +21,9 @@
 #define BATCH 3
 #define AUX_WEIGHT 0.4f
 
-static uint64_t rng = 0x9e3779b97f4a7c15ULL;
-/* Uniform in [-1, 1). */
-static float frand(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (float)((double)(rng >> 11) / 9007199254740992.0 * 2.0 - 1.0);
-}
+static RtRng rng;
+/* Uniform in [-1, 1) (the runtime's generator; one stream per test run). */
+static float frand(void) { return rt_rng_uniform_range(&rng, -1.f, 1.f); }
 
 /* A value for element of parameter n: weights scaled by fan-in, BN scales
  * near 1, running variances positive, architecture parameters spread so
@@ -239,6 +234,15 @@ static bool compare_with_cpu(Net *t, Cmp *c, const char *work, bool eval)
         ok = cpu != NULL;
         if (ok)
             compare(c, outs[i].name, outs[i].plan, cpu, outs[i].n);
+        if (ok && strcmp(outs[i].name, "logits") == 0) {
+            /* top-1 and top-5 hits of the CPU logits */
+            float want[2], got[2];
+            for (int k = 0; k < 2; k++) {
+                want[k] = (float)k_topk_correct(BATCH, K, k ? 5 : 1, cpu, (const int32_t *)m->sp[CG_SP_LABELS]);
+                got[k] = (float)((const int32_t *)m->sp[CG_SP_COUNTS])[k];
+            }
+            compare(c, "top-1 and top-5 hits", got, want, 2);
+        }
         free(cpu);
     }
     rt_st_close(f);
@@ -329,6 +333,7 @@ int main(int argc, char **argv)
         return 2;
     }
     int fails = 0;
+    rng = rt_rng_init(20261128, 6);
     for (int i = 4; i < argc; i++)
         fails += check_file(argv[1], argv[2], argv[3], argv[i]) != 0;
     printf("%d networks, %d failed\n", argc - 4, fails);
