@@ -87,28 +87,28 @@ int cg_cuda_inst_add(CgCudaInstList *l, KcKernel k, const int *args)
 }
 
 /* The optimizers over the flat weight buffer (SGD, the gradient norm and
- * clipping) and the flat architecture buffer (Adam). */
+ * clipping) and the flat architecture buffer (Adam). Returns 0, or -1 when
+ * out of memory. */
 static int add_optimizers(const IrGraph *g, CgCudaInstList *l)
 {
     int64_t nw = 0, na = 0;
     for (int i = 0; i < g->n; i++) {
         const IrNode *y = &g->nodes[i];
-        if (y->op == OP_PARAM && y->pkind == IR_PARAM_WEIGHT)
+        if (y->op == OP_PARAM && ir_param_class(y) == IR_PCLASS_WEIGHT)
             nw += ir_shape_numel(y->shape);
-        if (y->op == OP_PARAM && y->pkind == IR_PARAM_ARCH)
+        if (y->op == OP_PARAM && ir_param_class(y) == IR_PCLASS_ARCH)
             na += ir_shape_numel(y->shape);
     }
-    int nb = kc_norm_nb(nw), ok = 0;
-    if (nw > 0) {
-        ok |= cg_cuda_inst_add(l, KC_sgd_step, (const int[]){ 1 });
-        ok |= cg_cuda_inst_add(l, KC_sgd_step, (const int[]){ 0 });
-        ok |= cg_cuda_inst_add(l, KC_grad_sq_part, &nb);
-        ok |= cg_cuda_inst_add(l, KC_clip_coef, &nb);
-        ok |= cg_cuda_inst_add(l, KC_clip_scale, NULL);
-    }
-    if (na > 0)
-        ok |= cg_cuda_inst_add(l, KC_adam_step, NULL);
-    return ok < 0 ? -1 : 0;
+    int nb = kc_norm_nb(nw);
+    bool ok = true;
+    if (nw > 0)
+        ok = cg_cuda_inst_add(l, KC_sgd_step, (const int[]){ 1 }) >= 0 &&
+             cg_cuda_inst_add(l, KC_sgd_step, (const int[]){ 0 }) >= 0 &&
+             cg_cuda_inst_add(l, KC_grad_sq_part, &nb) >= 0 && cg_cuda_inst_add(l, KC_clip_coef, &nb) >= 0 &&
+             cg_cuda_inst_add(l, KC_clip_scale, NULL) >= 0;
+    if (ok && na > 0)
+        ok = cg_cuda_inst_add(l, KC_adam_step, NULL) >= 0;
+    return ok ? 0 : -1;
 }
 
 int cg_cuda_instances(const IrGraph *g, unsigned what, CgCudaInstList *l, char *err, int errlen)

@@ -1,8 +1,9 @@
 /* cuda_plan.c: builds and prints the CUDA launch plan of a training step
- * (see cuda_plan.h). One function per op kind for the forward and one for
- * its backward step (ir_autodiff's steps, in their order); the kernels and
- * their template arguments are those cuda_instances.c lists for the same
- * node, with the tuning choices of cuda_kernels.h. */
+ * and an eval forward (see cuda_plan.h). One function per op kind for the
+ * forward and one for its backward step (ir_autodiff's steps, in their
+ * order). This walk is where each node's kernels and template arguments are
+ * chosen, with the tuning choices of cuda_kernels.h; cuda_instances.c lists
+ * what it launches. */
 #include "cuda_plan.h"
 
 #include <inttypes.h>
@@ -170,7 +171,8 @@ static CgArg work(Walk *w, int64_t at, int64_t n)
 /* The optional argument slot k of v (a BN's gamma or beta), else null. */
 static CgArg opt_in(Walk *w, int v, int k) { return node(w, v)->nin > k ? val(w, in_of(w, v, k)) : null_arg(); }
 
-/* Mixed node m's row of architecture weights, its candidate count and weighting. */
+/* Mixed node m's row of the architecture softmax (its P candidates'
+ * weights), and its weighting as the kernels' MODE. */
 static CgArg mix_row(Walk *w, int m)
 {
     const IrNode *y = node(w, m);
@@ -180,7 +182,7 @@ static int mix_mode(const Walk *w, int m) { return node(w, m)->a.weighting == IR
 
 /* ---- forward ---- */
 
-/* Conv kernel kinds, as cuda_instances.c chooses them. */
+/* Conv kernel kinds: pointwise (tiled GEMM), depthwise, general. */
 typedef enum { CONV_PW, CONV_DW, CONV_GENERAL } ConvKind;
 
 static ConvKind conv_kind(const Walk *w, int v)

@@ -1,11 +1,13 @@
 /* test_plan.c: checks CUDA launch plans on the CPU. For each network file:
  * builds its CPU executable with sharpc, writes random weights and a random
- * batch, runs `EXE gradients` on them, runs the network's launch plan
- * through the CUDA kernels' CPU references (plan_interp.c) on the same
- * weights and batch, and compares logits, loss, the updated BN running
- * statistics and every gradient (weights, architecture parameters, images):
- * |plan - cpu| <= 1e-5 + 1e-4*|cpu|, printing the number of tensors and
- * values compared and the worst element.
+ * batch, runs `EXE gradients` and `EXE gradients --eval` on them, runs the
+ * network's launch plan through the CUDA kernels' CPU references
+ * (plan_interp.c) on the same weights and batch (training sections, then
+ * the eval sections from the same state), and compares logits, loss, the
+ * top-1/top-5 hits, the updated BN running statistics and every gradient
+ * (weights, architecture parameters, images): |plan - cpu| <= 1e-5 +
+ * 1e-4*|cpu|, printing the number of tensors and values compared and the
+ * worst element. Drop path runs with keep 1 (`gradients` draws no masks).
  * usage: test_plan SHARPC STDLIB_DIR WORK_DIR FILE.nas... */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -153,6 +155,10 @@ static bool write_inputs(Net *t, const char *work)
     for (int v = 0; v < g->n; v++)
         if (g->nodes[v].op == OP_INPUT)
             is = &g->nodes[v].shape;
+    if (!is) {
+        snprintf(t->err, sizeof t->err, "no input");
+        return false;
+    }
     int K = g->nodes[ir_find_output(g, "logits")].shape.d[1];
     int64_t labels64[BATCH];
     for (size_t i = 0; i < (size_t)BATCH * (size_t)p->size[CG_SP_IMAGES]; i++)
