@@ -101,13 +101,22 @@ static void put(Walk *w, CgArg a)
     p->l[p->nl - 1].nargs++;
 }
 
-static CgArg tensor(CgSpace s, int node, int64_t off) { return (CgArg){ CG_ARG_TENSOR, (uint8_t)s, node, off, 0.f }; }
-static CgArg null_arg(void) { return (CgArg){ CG_ARG_NULL, 0, -1, 0, 0.f }; }
-static CgArg lit_int(int64_t v) { return (CgArg){ CG_ARG_INT, 0, -1, v, 0.f }; }
-static CgArg lit_float(float f) { return (CgArg){ CG_ARG_FLOAT, 0, -1, 0, f }; }
-static CgArg runtime(CgArgKind k) { return (CgArg){ (uint8_t)k, 0, -1, 0, 0.f }; }
-static CgArg ptrs(int n) { return (CgArg){ CG_ARG_PTRS, 0, -1, n, 0.f }; }
-static CgArg shifted(CgArg a, int64_t by) { a.off += by; return a; }
+static CgArg tensor(CgSpace s, int node, int64_t off, int64_t len)
+{
+    return (CgArg){ CG_ARG_TENSOR, (uint8_t)s, node, off, len, 0.f };
+}
+static CgArg null_arg(void) { return (CgArg){ CG_ARG_NULL, 0, -1, 0, 0, 0.f }; }
+static CgArg lit_int(int64_t v) { return (CgArg){ CG_ARG_INT, 0, -1, v, 0, 0.f }; }
+static CgArg lit_float(float f) { return (CgArg){ CG_ARG_FLOAT, 0, -1, 0, 0, f }; }
+static CgArg runtime(CgArgKind k) { return (CgArg){ (uint8_t)k, 0, -1, 0, 0, 0.f }; }
+static CgArg ptrs(int n) { return (CgArg){ CG_ARG_PTRS, 0, -1, n, 0, 0.f }; }
+/* The len floats of tensor a from offset `by` on. */
+static CgArg part_of(CgArg a, int64_t by, int64_t len)
+{
+    a.off += by;
+    a.len = len;
+    return a;
+}
 
 /* ---- tensors ---- */
 
@@ -124,19 +133,19 @@ static CgArg val(Walk *w, int v)
 {
     const IrNode *n = node(w, v);
     if (n->op == OP_INPUT)
-        return tensor(CG_SP_IMAGES, v, 0);
+        return tensor(CG_SP_IMAGES, v, 0, numel(w, v));
     if (n->op == OP_PARAM) {
         if (w->pspace[v] < 0)
             fail(w, "internal: node %%%d: a counter is no kernel argument", v);
-        return tensor((CgSpace)w->pspace[v], v, w->poff[v]);
+        return tensor((CgSpace)w->pspace[v], v, w->poff[v], numel(w, v));
     }
     if (n->op == OP_ZERO && w->plan.act[v] < 0)
         return null_arg(); /* a `none` candidate: skipped by the mixed sums */
     if (!n->shape.batched)
-        return tensor(CG_SP_SMALL, v, w->plan.small[v]);
+        return tensor(CG_SP_SMALL, v, w->plan.small[v], numel(w, v));
     if (w->plan.act[v] < 0)
         fail(w, "internal: node %%%d (%s) has no storage", v, ir_op_name(n->op));
-    return tensor(CG_SP_ARENA, v, w->plan.act[v]);
+    return tensor(CG_SP_ARENA, v, w->plan.act[v], numel(w, v));
 }
 
 /* Node v's gradient. */
@@ -144,28 +153,29 @@ static CgArg grad(Walk *w, int v)
 {
     const IrNode *n = node(w, v);
     if (n->op == OP_INPUT)
-        return tensor(CG_SP_GIMAGES, v, 0);
+        return tensor(CG_SP_GIMAGES, v, 0, numel(w, v));
     if (n->op == OP_PARAM) {
         if (w->pspace[v] != CG_SP_WEIGHTS && w->pspace[v] != CG_SP_ARCH)
             fail(w, "internal: node %%%d: gradient of a buffer", v);
-        return tensor(w->pspace[v] == CG_SP_WEIGHTS ? CG_SP_GWEIGHTS : CG_SP_GARCH, v, w->poff[v]);
+        return tensor(w->pspace[v] == CG_SP_WEIGHTS ? CG_SP_GWEIGHTS : CG_SP_GARCH, v, w->poff[v], numel(w, v));
     }
     if (!n->shape.batched)
-        return tensor(CG_SP_SMALL, v, w->plan.gsmall[v]);
+        return tensor(CG_SP_SMALL, v, w->plan.gsmall[v], numel(w, v));
     if (w->plan.grad[v] < 0)
         fail(w, "internal: node %%%d (%s) has no gradient storage", v, ir_op_name(n->op));
-    return tensor(CG_SP_ARENA, v, w->plan.grad[v]);
+    return tensor(CG_SP_ARENA, v, w->plan.grad[v], numel(w, v));
 }
 
-/* The arena's scratch tensor (one gradient piece before it is added). */
-static CgArg scratch(Walk *w) { return tensor(CG_SP_ARENA, -1, w->plan.scratch); }
+/* The arena's scratch tensor, its first len floats per sample (one
+ * gradient piece before it is added, the per-sample losses). */
+static CgArg scratch(Walk *w, int64_t len) { return tensor(CG_SP_ARENA, -1, w->plan.scratch, len); }
 
 /* Reserves n floats of the workspace (reused by every launch group). */
 static CgArg work(Walk *w, int64_t at, int64_t n)
 {
     if (at + n > w->p->size[CG_SP_WORK])
         w->p->size[CG_SP_WORK] = at + n;
-    return tensor(CG_SP_WORK, -1, at);
+    return tensor(CG_SP_WORK, -1, at, n);
 }
 
 /* The optional argument slot k of v (a BN's gamma or beta), else null. */
@@ -176,7 +186,7 @@ static CgArg opt_in(Walk *w, int v, int k) { return node(w, v)->nin > k ? val(w,
 static CgArg mix_row(Walk *w, int m)
 {
     const IrNode *y = node(w, m);
-    return shifted(val(w, in_of(w, m, 0)), (int64_t)y->a.row * (y->nin - 1));
+    return part_of(val(w, in_of(w, m, 0)), (int64_t)y->a.row * (y->nin - 1), y->nin - 1);
 }
 static int mix_mode(const Walk *w, int m) { return node(w, m)->a.weighting == IR_WEIGHTING_MAX_W ? 1 : 0; }
 
@@ -270,7 +280,7 @@ static void fwd_bn(Walk *w, int v)
 {
     const IrNode *y = node(w, v);
     int C = dim_c(w, v), HW = dim_h(w, v) * dim_w(w, v), aff = y->nin >= 6;
-    CgArg sm = tensor(CG_SP_SMALL, v, w->plan.small[v]);
+    CgArg sm = tensor(CG_SP_SMALL, v, w->plan.small[v], C);
     if (w->eval) {
         fwd_bn_eval(w, v);
         return;
@@ -295,7 +305,7 @@ static void fwd_bn(Walk *w, int v)
         put(w, val(w, fz(w)->bn_relu[v] ? fz(w)->src[v] : v));
     }
     put(w, sm);
-    put(w, shifted(sm, C));
+    put(w, part_of(sm, C, C));
     put(w, val(w, in_of(w, v, 1)));
     put(w, val(w, in_of(w, v, 2)));
 }
@@ -439,7 +449,7 @@ static void fwd_node(Walk *w, int v)
             launch(w, v, -1, KC_drop_path, 1, D);
             put(w, runtime(CG_ARG_BATCH));
             put(w, runtime(CG_ARG_KEEP));
-            put(w, tensor(CG_SP_DROP, v, w->site[v]));
+            put(w, tensor(CG_SP_DROP, v, w->site[v], 1));
         }
         put(w, val(w, x));
         put(w, val(w, v));
@@ -475,20 +485,20 @@ static void loss_of(Walk *w, const char *name, int slot)
     put(w, runtime(CG_ARG_BATCH));
     put(w, slot ? runtime(CG_ARG_AUX_WEIGHT) : lit_float(1.f));
     put(w, val(w, o));
-    put(w, tensor(CG_SP_LABELS, -1, 0));
-    put(w, scratch(w));
+    put(w, tensor(CG_SP_LABELS, -1, 0, 1));
+    put(w, scratch(w, 1));
     put(w, w->bw.grad[o] && !w->eval ? grad(w, o) : null_arg());
     launch(w, o, -1, KC_batch_mean, 0);
     put(w, runtime(CG_ARG_BATCH));
-    put(w, scratch(w));
-    put(w, tensor(CG_SP_LOSS, -1, slot));
+    put(w, scratch(w, 1));
+    put(w, tensor(CG_SP_LOSS, -1, slot, 1));
     for (int k = 0; k < 2 && !slot; k++) {
         launch(w, o, -1, KC_topk_correct, 1, dim_c(w, o));
         put(w, runtime(CG_ARG_BATCH));
         put(w, lit_int(k ? 5 : 1));
         put(w, val(w, o));
-        put(w, tensor(CG_SP_LABELS, -1, 0));
-        put(w, tensor(CG_SP_COUNTS, -1, k));
+        put(w, tensor(CG_SP_LABELS, -1, 0, 1));
+        put(w, tensor(CG_SP_COUNTS, -1, k, 1));
     }
 }
 
@@ -505,7 +515,7 @@ static CgArg piece(Walk *w, const IrGradStep *st, int i)
         return grad(w, u);
     if (node(w, u)->op == OP_PARAM || !node(w, u)->shape.batched)
         fail(w, "internal: gradient piece of %%%d would need accumulation into a parameter", u);
-    return scratch(w);
+    return scratch(w, numel(w, u));
 }
 
 /* Adds the scratch piece of slot i into its input's gradient when needed. */
@@ -516,7 +526,7 @@ static void piece_end(Walk *w, const IrGradStep *st, int i)
     int u = in_of(w, st->node, i);
     launch(w, st->node, -1, KC_acc, 1, numel(w, u));
     put(w, runtime(CG_ARG_BATCH));
-    put(w, scratch(w));
+    put(w, scratch(w, numel(w, u)));
     put(w, grad(w, u));
 }
 
@@ -579,7 +589,7 @@ static void bwd_conv(Walk *w, const IrGradStep *st)
 static void bwd_bn(Walk *w, const IrGradStep *st)
 {
     int v = st->node, C = dim_c(w, v), HW = dim_h(w, v) * dim_w(w, v), aff = node(w, v)->nin >= 6;
-    CgArg sm = tensor(CG_SP_SMALL, v, w->plan.small[v]);
+    CgArg sm = tensor(CG_SP_SMALL, v, w->plan.small[v], C);
     bool mixed = fz(w)->mixed_bn[v], relu = fz(w)->bn_relu[v];
     int m = fz(w)->src[v];
     if (mixed)
@@ -595,12 +605,12 @@ static void bwd_bn(Walk *w, const IrGradStep *st)
     put(w, mixed || relu ? grad(w, m) : grad(w, v));
     put(w, opt_in(w, v, 4));
     put(w, sm);
-    put(w, shifted(sm, C));
+    put(w, part_of(sm, C, C));
     if (mixed) {
         put(w, mix_row(w, m));
         put(w, lit_int(fz(w)->mix_slot[v]));
     }
-    put(w, needs(st, 0) ? piece(w, st, 0) : scratch(w));
+    put(w, needs(st, 0) ? piece(w, st, 0) : scratch(w, numel(w, in_of(w, v, 0))));
     put(w, aff && needs(st, 4) ? grad(w, in_of(w, v, 4)) : null_arg());
     put(w, aff && needs(st, 5) ? grad(w, in_of(w, v, 5)) : null_arg());
     if (needs(st, 0))
@@ -635,8 +645,8 @@ static void bwd_mixed(Walk *w, const IrGradStep *st)
             put(w, grad(w, v));
             put(w, opt_in(w, u, 4));
             put(w, opt_in(w, u, 5));
-            put(w, tensor(CG_SP_SMALL, u, w->plan.small[u]));
-            put(w, tensor(CG_SP_SMALL, u, w->plan.small[u] + dim_c(w, u)));
+            put(w, tensor(CG_SP_SMALL, u, w->plan.small[u], dim_c(w, u)));
+            put(w, tensor(CG_SP_SMALL, u, w->plan.small[u] + dim_c(w, u), dim_c(w, u)));
             put(w, lit_int(k));
             put(w, part);
         }
@@ -647,7 +657,7 @@ static void bwd_mixed(Walk *w, const IrGradStep *st)
         launch(w, v, 1, KC_acc, 1, P);
         put(w, lit_int(1));
         put(w, gw);
-        put(w, shifted(grad(w, in_of(w, v, 0)), (int64_t)node(w, v)->a.row * P));
+        put(w, part_of(grad(w, in_of(w, v, 0)), (int64_t)node(w, v)->a.row * P, P));
     }
     /* go_k = c_k gy: the candidates whose gradient starts here in one launch,
      * each one that adds to its gradient through the scratch tensor */
@@ -738,7 +748,7 @@ static void bwd_step(Walk *w, const IrGradStep *st)
         launch(w, v, -1, KC_drop_path, 1, D);
         put(w, runtime(CG_ARG_BATCH));
         put(w, runtime(CG_ARG_KEEP));
-        put(w, tensor(CG_SP_DROP, v, w->site[v]));
+        put(w, tensor(CG_SP_DROP, v, w->site[v], 1));
         bwd_gy_gx(w, st);
         return;
     case OP_ADD:
@@ -919,7 +929,7 @@ static void print_arg(const CgArg *a, FILE *out)
     case CG_ARG_TENSOR:
         if (a->node >= 0)
             fprintf(out, "%%%d:", a->node);
-        fprintf(out, "%s+%" PRId64, cg_space_name((CgSpace)a->space), a->off);
+        fprintf(out, "%s+%" PRId64 "[%" PRId64 "]", cg_space_name((CgSpace)a->space), a->off, a->len);
         return;
     case CG_ARG_NULL:
         fputs("null", out);

@@ -59,6 +59,7 @@ typedef struct {
     uint8_t space; /* CgSpace of a tensor */
     int32_t node;  /* IR node the tensor belongs to (text form), -1 */
     int64_t off;   /* tensor: offset in floats; int literal; PTRS: count */
+    int64_t len;   /* tensor: floats it spans (per sample in a batched space) */
     float f;       /* float literal */
 } CgArg;
 

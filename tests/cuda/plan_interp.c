@@ -49,15 +49,44 @@ void plan_mem_free(PlanMem *m)
 /* Most arguments of a launch, and of KPtrs entries in one launch. */
 #define MAX_ARGS 64
 
-/* The host pointer of tensor argument a, or NULL with a message. */
+/* The host pointer of tensor argument a, or NULL with a message when it
+ * does not lie inside its space. */
 static float *tensor_ptr(const CgCudaPlan *p, const PlanMem *m, const CgArg *a, char *err, size_t errlen)
 {
-    if (a->space >= CG_SP__COUNT || a->off < 0 || a->off >= p->size[a->space]) {
-        snprintf(err, errlen, "tensor %s+%lld outside its space (%lld floats)", cg_space_name((CgSpace)a->space),
-                 (long long)a->off, a->space < CG_SP__COUNT ? (long long)p->size[a->space] : 0LL);
+    if (a->space >= CG_SP__COUNT || a->off < 0 || a->len < 1 || a->off + a->len > p->size[a->space]) {
+        snprintf(err, errlen, "tensor %s+%lld[%lld] outside its space (%lld floats)",
+                 cg_space_name((CgSpace)a->space), (long long)a->off, (long long)a->len,
+                 a->space < CG_SP__COUNT ? (long long)p->size[a->space] : 0LL);
         return NULL;
     }
     return m->sp[a->space] + (size_t)a->off * (cg_space_batched((CgSpace)a->space) ? (size_t)m->N : 1u);
+}
+
+/* Checks that no two tensor arguments of launch l overlap (the kernels
+ * take their tensors __restrict__), and that the N of its launch geometry
+ * is the N it is given. */
+static int check_launch(const CgCudaPlan *p, const CgLaunch *l, char *err, size_t errlen)
+{
+    const CgArg *a = &p->args[l->arg0];
+    if (l->nargs > 0 && ((a[0].kind == CG_ARG_BATCH && l->grid_n != -1) ||
+                         (a[0].kind == CG_ARG_INT && l->grid_n != a[0].off))) {
+        snprintf(err, errlen, "launch geometry for N = %d, but the kernel gets N = %s", l->grid_n,
+                 a[0].kind == CG_ARG_BATCH ? "the batch" : "a literal");
+        return -1;
+    }
+    for (int i = 0; i < l->nargs; i++)
+        for (int j = i + 1; j < l->nargs; j++) {
+            const CgArg *x = &a[i], *y = &a[j];
+            if (x->kind != CG_ARG_TENSOR || y->kind != CG_ARG_TENSOR || x->space != y->space)
+                continue;
+            if (x->off < y->off + y->len && y->off < x->off + x->len) {
+                snprintf(err, errlen, "arguments %d and %d overlap: %s+%lld[%lld] and +%lld[%lld]", i, j,
+                         cg_space_name((CgSpace)x->space), (long long)x->off, (long long)x->len, (long long)y->off,
+                         (long long)y->len);
+                return -1;
+            }
+        }
+    return 0;
 }
 
 /* Runs launch l. */
@@ -75,6 +104,8 @@ static int run_launch(const CgCudaPlan *p, PlanMem *m, const CgLaunch *l, char *
         snprintf(err, errlen, "%d arguments (at most %d)", l->nargs, MAX_ARGS);
         return -1;
     }
+    if (check_launch(p, l, err, errlen) != 0)
+        return -1;
     for (int k = 0; k < l->nargs; k++) {
         const CgArg *a = &p->args[l->arg0 + k];
         switch ((CgArgKind)a->kind) {

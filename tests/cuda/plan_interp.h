@@ -25,8 +25,9 @@ typedef struct {
 int plan_mem_init(PlanMem *m, const CgCudaPlan *p, int N);
 void plan_mem_free(PlanMem *m);
 /* Runs the launches of sections [from, to) of p. Returns 0, or -1 with a
- * message in err (an argument outside its space, a kernel without a
- * reference). */
+ * message in err: a tensor argument outside its space, two tensor
+ * arguments of one launch that overlap, a launch geometry for another N
+ * than the kernel gets, a kernel without a reference. */
 int plan_run(const CgCudaPlan *p, PlanMem *m, CgSection from, CgSection to, char *err, size_t errlen);
 
 #endif
