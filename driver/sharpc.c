@@ -207,7 +207,8 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a)
         }
     }
     if (!a->file) return usage_error(cmd, "%s", "no input file");
-    if (dump && !a->what) return usage_error(cmd, "%s", "say what to dump: --ir, --dot, --stats, --grad or --cuda-plan");
+    if (dump && !a->what)
+        return usage_error(cmd, "%s", "say what to dump: --ir, --dot, --stats, --grad or --cuda-plan");
     if (build && !a->output) return usage_error(cmd, "%s", "say where to write the executable: -o EXE");
     if (emit && !a->output) return usage_error(cmd, "%s", "say where to write the source: -o DIR");
     if (emit && !a->target) return usage_error(cmd, "%s", "say which language to write: --target c");
