@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "codegen.h"
+#include "cuda_plan.h"
 #include "frontend.h"
 #include "ir.h"
 
@@ -28,6 +29,7 @@ static const char *usage_main =
     "  dump FILE --dot       print Graphviz of each cell type and of the network\n"
     "  dump FILE --stats     print parameters and multiply-adds\n"
     "  dump FILE --grad      print the backward graph and the memory plan\n"
+    "  dump FILE --cuda-plan print the CUDA launch plan of a training step\n"
     "  build FILE -o EXE     compile a network into a native executable\n"
     "  emit FILE -o DIR      write standalone C source of a trained network\n"
     "\n"
@@ -47,7 +49,8 @@ static const char *usage_check =
     "  -h, --help      show this help\n";
 
 static const char *usage_dump =
-    "usage: sharpc dump [-I DIR]... FILE (--ir | --dot | --stats | --grad) [--network NAME]\n"
+    "usage: sharpc dump [-I DIR]... FILE (--ir | --dot | --stats | --grad | --cuda-plan)\n"
+    "                   [--network NAME]\n"
     "\n"
     "Elaborates one network of FILE and prints it. The network is NAME, or the\n"
     "one a search or train block of FILE names, or the last network of FILE.\n"
@@ -61,6 +64,9 @@ static const char *usage_dump =
     "                  are counted apart\n"
     "  --grad          the backward graph (one step per node, which input\n"
     "                  gradients it sets or adds to) and the activation memory plan\n"
+    "  --cuda-plan     the CUDA launch plan of a training step: forward, loss and\n"
+    "                  backward launches with their arguments (arena offsets for\n"
+    "                  the CUDA fusions)\n"
     "  --network NAME  the network to dump\n"
     "  -I DIR          also look for imported files in DIR\n"
     "  --max-errors N  stop after N errors (default 50)\n"
@@ -188,10 +194,10 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a)
         } else if (strncmp(s, "-I", 2) == 0) {
             if (a->ndirs < 64) a->dirs[a->ndirs++] = s + 2;
         } else if (dump && (strcmp(s, "--ir") == 0 || strcmp(s, "--dot") == 0 || strcmp(s, "--stats") == 0 ||
-                            strcmp(s, "--grad") == 0)) {
-            int w = s[2] == 'i' ? 1 : s[2] == 'd' ? 2 : s[2] == 's' ? 3 : 4;
+                            strcmp(s, "--grad") == 0 || strcmp(s, "--cuda-plan") == 0)) {
+            int w = s[2] == 'i' ? 1 : s[2] == 'd' ? 2 : s[2] == 's' ? 3 : s[2] == 'g' ? 4 : 5;
             if (a->what && a->what != w)
-                return usage_error(cmd, "choose one of --ir, --dot, --stats, --grad (got also %s)", s);
+                return usage_error(cmd, "choose one of --ir, --dot, --stats, --grad, --cuda-plan (got also %s)", s);
             a->what = w;
         } else if (s[0] == '-' && s[1]) {
             return usage_error(cmd, "unknown option '%s'", s);
@@ -201,7 +207,8 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a)
         }
     }
     if (!a->file) return usage_error(cmd, "%s", "no input file");
-    if (dump && !a->what) return usage_error(cmd, "%s", "say what to dump: --ir, --dot, --stats or --grad");
+    if (dump && !a->what)
+        return usage_error(cmd, "%s", "say what to dump: --ir, --dot, --stats, --grad or --cuda-plan");
     if (build && !a->output) return usage_error(cmd, "%s", "say where to write the executable: -o EXE");
     if (emit && !a->output) return usage_error(cmd, "%s", "say where to write the source: -o DIR");
     if (emit && !a->target) return usage_error(cmd, "%s", "say which language to write: --target c");
@@ -243,7 +250,7 @@ static void compile(IrGraph *g, Compiled *c)
         abort();
     }
     ir_autodiff(g, &c->bw);
-    ir_plan(g, &c->bw, &c->plan);
+    ir_plan(g, &c->bw, IR_FUSE_CPU, &c->plan);
 }
 
 static void compiled_free(Compiled *c)
@@ -328,6 +335,19 @@ static int cmd_dump(int argc, char **argv)
                 printf("plan: %lld floats per sample (%lld without reuse), %lld small\n",
                        (long long)c.plan.per_sample, (long long)c.plan.naive, (long long)c.plan.small_size);
                 compiled_free(&c);
+            }
+            if (g && a.what == 5) {
+                char err[512];
+                CgCudaPlan p;
+                ir_cse(g);
+                if (cg_cuda_plan(g, &p, err, sizeof err) != 0) {
+                    fprintf(stderr, "sharpc: %s\n", err);
+                    fe_free(fe);
+                    ir_graph_free(g);
+                    return EXIT_INPUT;
+                }
+                cg_cuda_plan_print(g, &p, stdout);
+                cg_cuda_plan_free(&p);
             }
             if (g && a.what == 3) {
                 IrStats st;

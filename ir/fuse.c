@@ -17,11 +17,13 @@ static bool is_depthwise(const IrGraph *g, int v)
     return n->a.groups == ci && n->shape.d[1] == ci;
 }
 
-void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuse *f)
+void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
 {
     int n = g->n;
     memset(f, 0, sizeof *f);
     f->n = n;
+    f->target = t;
+    f->bn_relu = xcalloc((size_t)n, sizeof(bool));
     f->prologue = xcalloc((size_t)n, sizeof(bool));
     f->bn_stats = xcalloc((size_t)n, sizeof(bool));
     f->recompute = xcalloc((size_t)n, sizeof(bool));
@@ -61,8 +63,12 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuse *f)
         const IrNode *nd = &g->nodes[v];
         if (!bw->live[v] || uses[v] == 0) continue;
         int x = nd->nin ? (int)ir_inputs(g, v)[0] : -1;
-        if (nd->op == OP_RELU && convs_only[v] && g->nodes[x].op == OP_BATCH_NORM && uses[x] == 1 &&
-            !g->nodes[x].aux) {
+        if (t == IR_FUSE_CUDA && nd->op == OP_RELU && g->nodes[x].op == OP_BATCH_NORM && uses[x] == 1) {
+            f->bn_relu[x] = true;
+            f->src[x] = v;
+        }
+        if (t == IR_FUSE_CPU && nd->op == OP_RELU && convs_only[v] && g->nodes[x].op == OP_BATCH_NORM &&
+            uses[x] == 1 && !g->nodes[x].aux) {
             f->prologue[v] = true;
             f->bn_stats[x] = true;
             f->src[x] = v;
@@ -75,7 +81,7 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuse *f)
             f->mix_slot[v] = slot[v] - 1;
             if (f->mix_first[m] < 0 || f->mix_first[m] > v) f->mix_first[m] = v;
         }
-        if (is_depthwise(g, v) && uses[v] == 1 && slot[v] == 0 && g->nodes[user[v]].op == OP_CONV2D)
+        if (t == IR_FUSE_CPU && is_depthwise(g, v) && uses[v] == 1 && slot[v] == 0 && g->nodes[user[v]].op == OP_CONV2D)
             f->recompute[v] = true;
     }
     free(uses);
@@ -91,6 +97,7 @@ void ir_fuse_free(IrFuse *f)
     free(f->bn_stats);
     free(f->recompute);
     free(f->mixed_bn);
+    free(f->bn_relu);
     free(f->src);
     free(f->mix_slot);
     free(f->mix_first);
@@ -101,6 +108,10 @@ void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out)
 {
     int chains = 0, recomputed = 0, mixed = 0;
     for (int v = 0; v < f->n; v++) {
+        if (f->bn_relu[v]) {
+            fprintf(out, "  fuse %%%d batch_norm + %%%d relu (one kernel)\n", v, f->src[v]);
+            chains++;
+        }
         if (f->prologue[v]) {
             int bn = (int)ir_inputs(g, v)[0];
             fprintf(out, "  fuse %%%d batch_norm + %%%d relu -> convs read %%%d\n", bn, v, f->src[v]);

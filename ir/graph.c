@@ -106,6 +106,26 @@ int ir_input(IrGraph *g, const char *name, IrShape shape, IrDtype dtype)
     return g->n++;
 }
 
+IrParamClass ir_param_class(const IrNode *n)
+{
+    if (n->dtype == IR_I64) return IR_PCLASS_COUNTER;
+    if (n->pkind == IR_PARAM_WEIGHT) return IR_PCLASS_WEIGHT;
+    return n->pkind == IR_PARAM_ARCH ? IR_PCLASS_ARCH : IR_PCLASS_BUFFER;
+}
+
+void ir_param_layout(const IrGraph *g, int64_t *off, int64_t size[IR_PCLASS__COUNT])
+{
+    for (int c = 0; c < IR_PCLASS__COUNT; c++) size[c] = 0;
+    for (int v = 0; v < g->n; v++) {
+        const IrNode *n = &g->nodes[v];
+        off[v] = -1;
+        if (n->op != OP_PARAM) continue;
+        IrParamClass c = ir_param_class(n);
+        off[v] = size[c];
+        size[c] += ir_shape_numel(n->shape);
+    }
+}
+
 int ir_param(IrGraph *g, const char *name, IrShape shape, IrDtype dtype,
              IrParamKind kind, IrInit init, int fan_in)
 {

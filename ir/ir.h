@@ -156,6 +156,22 @@ int ir_find_output(const IrGraph *g, const char *name);
 const uint32_t *ir_inputs(const IrGraph *g, int node);
 IrAttrs ir_attrs_default(void);
 
+/* Where parameters live at run time: one flat array per class, each in node
+ * order (the runtime's RtParamKind has the same members in the same order). */
+typedef enum {
+    IR_PCLASS_WEIGHT,  /* trained weights, F32 */
+    IR_PCLASS_BUFFER,  /* BN running statistics, F32 */
+    IR_PCLASS_COUNTER, /* BN num_batches_tracked, I64 */
+    IR_PCLASS_ARCH,    /* architecture parameters, F32 */
+    IR_PCLASS__COUNT
+} IrParamClass;
+
+/* The class of PARAM node n. */
+IrParamClass ir_param_class(const IrNode *n);
+/* Element offset of every PARAM node in its class's array (off[v], -1 for
+ * other nodes) and the arrays' sizes. */
+void ir_param_layout(const IrGraph *g, int64_t *off, int64_t size[IR_PCLASS__COUNT]);
+
 /* ---- shapes.c: the shape rule of every op (ir_shape_<ID>) ---- */
 
 /* Fills out->shape of node `n` from its inputs; false with g->err on misfit. */
@@ -252,6 +268,9 @@ void ir_backward_print(const IrGraph *g, const IrBackward *bw, FILE *out);
  *   nothing else, that BN stores no output either (bn_stats): the convs read
  *   the BN's input through x_eff = relu((x - mean[c])*scale[c] + shift[c])
  *   with scale = gamma*invstd, shift = beta (BN + ReLU fused into the conv).
+ *   Nor an output gradient: the BN's backward takes the RELU's output
+ *   gradient and applies the RELU's mask itself (the RELU's step does
+ *   nothing).
  * - recompute: a depthwise conv whose one consumer is a conv keeps its
  *   output only during the forward; the consumer's weight gradient
  *   recomputes it (a cheap depthwise pass) into a short-lived buffer.
@@ -260,21 +279,34 @@ void ir_backward_print(const IrGraph *g, const IrBackward *bw, FILE *out);
  *   output (the weighted accumulation fused into the candidate; mix_first
  *   says which candidate writes first), its backward reads c_k times the
  *   MIXED node's gradient, and the architecture gradient's <gy, y> is
- *   computed from the BN input and its saved statistics. */
+ *   computed from the BN input and its saved statistics.
+ * - bn_relu (CUDA target only): a BATCH_NORM whose one consumer is a RELU
+ *   stores no output and no output gradient: the BN + ReLU kernel writes
+ *   the RELU's output, and the BN's backward masks the RELU's gradient by
+ *   that output (the RELU's own step does nothing).
+ * The CPU programs use prologue, recompute and mixed_bn; the CUDA kernels
+ * implement bn_relu and mixed_bn (IrFuseTarget). */
+typedef enum {
+    IR_FUSE_CPU,  /* prologue, bn_stats, recompute, mixed_bn */
+    IR_FUSE_CUDA, /* bn_relu, mixed_bn */
+} IrFuseTarget;
+
 typedef struct {
     int n;
+    IrFuseTarget target;
     bool *prologue;  /* [n] RELU applied by its consumer convs, never stored */
     bool *bn_stats;  /* [n] BATCH_NORM feeding a prologue RELU only: statistics, no output */
     bool *recompute; /* [n] depthwise CONV2D recomputed for its consumer's weight gradient */
     bool *mixed_bn;  /* [n] BATCH_NORM candidate accumulated into its MIXED node, never stored */
+    bool *bn_relu;   /* [n] BATCH_NORM fused with its one consumer, a RELU (CUDA), never stored */
     int *src;        /* [n] prologue RELU: the stored tensor its convs read; bn_stats BN: its RELU;
-                        mixed_bn BN: its MIXED node */
+                        mixed_bn BN: its MIXED node; bn_relu BN: its RELU */
     int *mix_slot;   /* [n] mixed_bn BN: its candidate index k in the MIXED node (input k + 1) */
     int *mix_first;  /* [n] MIXED node: its first mixed_bn candidate in node order, or -1 */
 } IrFuse;
 
-/* Decides the fusions of g (training graph bw); never changes g. */
-void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuse *f);
+/* Decides the fusions of g (training graph bw) for target t; never changes g. */
+void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f);
 void ir_fuse_free(IrFuse *f);
 /* One line per fused chain and per recomputed tensor, then a summary. */
 void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out);
@@ -287,7 +319,7 @@ void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out);
  * Unbatched tensors (architecture weights, their gradients, batch-norm
  * statistics, a fused BN's scale and shift at small[] of its prologue RELU)
  * get offsets in a small fixed area. -1: no storage. The plan runs ir_fuse
- * first and keeps only what the fused programs read. */
+ * for its target first and keeps only what the fused programs read. */
 typedef struct {
     int64_t *act;        /* [n] forward output */
     int64_t *grad;       /* [n] gradient of the output */
@@ -301,7 +333,7 @@ typedef struct {
     IrFuse fuse;         /* the fusions the plan assumes (ir_fuse, run by ir_plan) */
 } IrPlan;
 
-void ir_plan(const IrGraph *g, const IrBackward *bw, IrPlan *plan);
+void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrPlan *plan);
 void ir_plan_free(IrPlan *plan);
 
 #endif

@@ -65,7 +65,7 @@ static bool has_storage(const IrGraph *g, const IrBackward *bw, const IrFuse *f,
 {
     const IrNode *n = &g->nodes[v];
     if (n->op == OP_PARAM || n->op == OP_INPUT) return false;
-    if (f->prologue[v] || f->bn_stats[v] || f->mixed_bn[v]) return false;
+    if (f->prologue[v] || f->bn_stats[v] || f->mixed_bn[v] || f->bn_relu[v]) return false;
     if (n->op != OP_ZERO) return true;
     for (int c = v + 1; c < g->n; c++) {
         if (!bw->live[c] || g->nodes[c].op == OP_MIXED) continue;
@@ -76,7 +76,7 @@ static bool has_storage(const IrGraph *g, const IrBackward *bw, const IrFuse *f,
     return false;
 }
 
-void ir_plan(const IrGraph *g, const IrBackward *bw, IrPlan *p)
+void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget target, IrPlan *p)
 {
     int n = g->n;
     memset(p, 0, sizeof *p);
@@ -91,7 +91,7 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrPlan *p)
         end[v] = v;
         gstart[v] = -1;
     }
-    ir_fuse(g, bw, &p->fuse);
+    ir_fuse(g, bw, target, &p->fuse);
     const IrFuse *f = &p->fuse;
     p->recomp = xmalloc((size_t)n * sizeof(int64_t));
     int *rstart = xmalloc((size_t)n * sizeof(int)), *rend = xmalloc((size_t)n * sizeof(int));
@@ -118,6 +118,8 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrPlan *p)
         const uint32_t *in = ir_inputs(g, v);
         uint32_t reads = ir_bwd_reads(g, v, st->need);
         if (reads >> 31) READ(v, t);
+        /* a bn_relu BN's backward masks its RELU's gradient by the RELU's output */
+        if (f->bn_relu[v]) READ(f->src[v], t);
         for (int i = 0; i < g->nodes[v].nin && i < 31; i++) {
             int u = (int)in[i];
             if (!(reads & (1u << i))) {
@@ -143,7 +145,7 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrPlan *p)
         const IrNode *nd = &g->nodes[v];
         if (!bw->live[v]) continue;
         int64_t numel = ir_shape_numel(nd->shape);
-        bool fused = f->prologue[v] || f->bn_stats[v] || f->mixed_bn[v];
+        bool fused = f->prologue[v] || f->bn_stats[v] || f->mixed_bn[v] || f->bn_relu[v];
         if (!fused && !has_storage(g, bw, f, v)) continue;
         /* the scratch tensor holds any one gradient piece before it is added */
         if (nd->shape.batched && round_up(numel) > scratch) scratch = round_up(numel);
@@ -167,15 +169,16 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrPlan *p)
             b[nb++] = (Buf){ round_up(numel), rstart[v], rend[v], &p->recomp[v] };
             p->naive += round_up(numel);
         }
-        if (bw->grad[v] && gstart[v] >= 0 && !f->mixed_bn[v] && !f->bn_stats[v]) {
+        if (bw->grad[v] && gstart[v] >= 0 && !f->mixed_bn[v] && !f->bn_stats[v] && !f->bn_relu[v]) {
             if (nd->shape.batched) {
                 /* a mixed node's gradient is read by its BN candidates' steps
-                 * (mixed_bn: their output gradient is c_k times it); a
-                 * prologue RELU's, by its bn_stats BN's step, which applies
-                 * the RELU's mask (the BN's own output gradient is never
-                 * stored) */
+                 * (mixed_bn: their output gradient is c_k times it); a RELU's
+                 * fused with its BN (bn_stats on the CPU, bn_relu on CUDA), by
+                 * the BN's step, which applies the RELU's mask (the BN's own
+                 * output gradient is never stored) */
                 int gend = nd->op == OP_MIXED && f->mix_first[v] >= 0 ? 2 * n - f->mix_first[v] : 2 * n - v;
-                if (f->prologue[v] && f->bn_stats[ir_inputs(g, v)[0]]) gend = 2 * n - (int)ir_inputs(g, v)[0];
+                int bn = nd->op == OP_RELU ? (int)ir_inputs(g, v)[0] : -1;
+                if (bn >= 0 && (f->bn_stats[bn] || f->bn_relu[bn])) gend = 2 * n - bn;
                 b[nb++] = (Buf){ round_up(numel), gstart[v], gend, &p->grad[v] };
                 p->naive += round_up(numel);
             } else {

@@ -1037,22 +1037,23 @@ static void emit_params(Emit *e, FILE *out, int64_t size[4])
     (void)size;
 }
 
-/* Param kinds and offsets, drop-path sites, gradient kinds. */
+_Static_assert(RT_PARAM_WEIGHT == (int)IR_PCLASS_WEIGHT && RT_PARAM_BUFFER == (int)IR_PCLASS_BUFFER &&
+                   RT_PARAM_COUNTER == (int)IR_PCLASS_COUNTER && RT_PARAM_ARCH == (int)IR_PCLASS_ARCH,
+               "RtParamKind follows IrParamClass");
+
+/* Param kinds and offsets (ir_param_layout), drop-path sites, gradient kinds. */
 static void layout(Emit *e, int64_t size[4], int *sites)
 {
     const IrGraph *g = e->g;
     *sites = 0;
+    ir_param_layout(g, e->poff, size);
     for (int v = 0; v < g->n; v++) {
         const IrNode *n = &g->nodes[v];
         e->site[v] = -1;
         e->kinds[v] = 0;
         if (n->op == OP_PARAM) {
-            int k = n->dtype == IR_I64 ? RT_PARAM_COUNTER
-                    : n->pkind == IR_PARAM_WEIGHT ? RT_PARAM_WEIGHT
-                    : n->pkind == IR_PARAM_ARCH ? RT_PARAM_ARCH : RT_PARAM_BUFFER;
+            int k = (int)ir_param_class(n);
             e->pkind[v] = k;
-            e->poff[v] = size[k];
-            size[k] += ir_shape_numel(n->shape);
             if (k == RT_PARAM_WEIGHT) e->kinds[v] = KIND_W;
             if (k == RT_PARAM_ARCH) e->kinds[v] = KIND_ARCH;
             continue;

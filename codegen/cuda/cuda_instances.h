@@ -1,10 +1,10 @@
 /* cuda_instances.h: the CUDA kernel instantiations an IR graph needs.
  *
- * Walks a graph (forward nodes with their shapes and attributes) and lists
- * every kernel template of runtime/kernels/cuda/ (see cuda_kernels.h) with
- * the template arguments that its forward pass, its backward pass and its
- * eval pass use, each instantiation once. The list is what NVRTC compiles at
- * program start and what `sharpc emit --target cuda` instantiates. */
+ * Lists every kernel template of runtime/kernels/cuda/ (see cuda_kernels.h)
+ * with the template arguments that the graph's launch plan (cuda_plan.h:
+ * training forward and backward, eval forward) and the optimizers use,
+ * each instantiation once. The list is what NVRTC compiles at program
+ * start. */
 #ifndef SHARPC_CUDA_INSTANCES_H
 #define SHARPC_CUDA_INSTANCES_H
 
@@ -43,7 +43,8 @@ void cg_cuda_inst_free(CgCudaInstList *l);
  * its index, or -1 when out of memory. */
 int cg_cuda_inst_add(CgCudaInstList *l, KcKernel k, const int *args);
 /* Appends the instantiations graph g needs for the passes in `what`
- * (CG_CUDA_TRAIN | CG_CUDA_EVAL). Returns 0, or -1 with a message in err
+ * (CG_CUDA_TRAIN: the plan's training sections and the optimizers;
+ * CG_CUDA_EVAL: its eval sections). Returns 0, or -1 with a message in err
  * when a node cannot run on the CUDA kernels (e.g. asymmetric conv padding). */
 int cg_cuda_instances(const IrGraph *g, unsigned what, CgCudaInstList *l, char *err, int errlen);
 

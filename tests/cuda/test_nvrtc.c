@@ -220,6 +220,9 @@ int main(int argc, char **argv)
     cg_cuda_inst_add(&all, KC_bn_eval_bwd, (const int[]){ 16, 1024, 0 });
     cg_cuda_inst_add(&all, KC_scale, (const int[]){ 1024 });
     cg_cuda_inst_add(&all, KC_slice_bwd, (const int[]){ 16, 1024, 4, 8 });
+    /* a mixed op without BN candidates, and the first of its fused epilogues */
+    cg_cuda_inst_add(&all, KC_mixed_fwd, (const int[]){ 4096, 8, 1 });
+    cg_cuda_inst_add(&all, KC_mixed_acc, (const int[]){ 4096, 8, 1, 1 });
     /* the inference epilogue of `sharpc emit --target cuda` */
     cg_cuda_inst_add(&all, KC_channel_affine, (const int[]){ 36, 1024, 0, 1, 1 });
     cg_cuda_inst_add(&all, KC_channel_affine, (const int[]){ 72, 256, 1, 1, 0 });

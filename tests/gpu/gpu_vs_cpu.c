@@ -1,7 +1,9 @@
 /* gpu_vs_cpu.c: runs every CUDA kernel of runtime/kernels/cuda/ on random
- * data at a few shapes and compares it with the CPU reference kernel
- * (cpu_kernels.h): |gpu - cpu| <= 1e-5 + 1e-4*|cpu| elementwise, printing
- * the worst element of each check. Exits 77 (skipped) without a GPU.
+ * data at a few shapes and compares it with its CPU reference (kc_ref.h,
+ * called with the same template and launch arguments on host copies; the
+ * optimizers with rt_optim.c): |gpu - cpu| <= 1e-5 + 1e-4*|cpu|
+ * elementwise, printing the worst element of each check. Exits 77
+ * (skipped) without a GPU.
  * usage: gpu_vs_cpu KERNEL_DIR */
 #include <math.h>
 #include <stdbool.h>
@@ -11,6 +13,7 @@
 
 #include "cpu_kernels.h"
 #include "cuda_kernels.h"
+#include "kc_ref.h"
 #include "sharprt.h"
 
 static const char *kdir;
@@ -149,6 +152,12 @@ static void launch(KcKernel k, const int *a, int N, void **args)
 #define A(...) ((const int[]){ __VA_ARGS__ })
 #define ARGS(...) ((void *[]){ __VA_ARGS__ })
 
+/* Runs the CPU reference of kernel k<a...> with host arguments args. */
+static void ref(KcKernel k, const int *a, void **args)
+{
+    OK(kc_ref_launch(k, a, args, err, sizeof err));
+}
+
 /* ---- checks per kernel family ---- */
 
 static void t_conv(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw,
@@ -157,13 +166,13 @@ static void t_conv(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh, 
     int Ho = k_out_size(H, kh, sh, ph, dh), Wo = k_out_size(W, kw, sw, pw, dw);
     size_t nx = (size_t)N * Ci * H * W, nw = (size_t)Co * (Ci / g) * kh * kw, ny = (size_t)N * Co * Ho * Wo;
     float *x = rnd(nx), *w = rnd(nw), *gy = rnd(ny), *y = zeros(ny), *gx = zeros(nx), *gw = zeros(nw);
-    k_conv2d_fwd(N, Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g, x, w, y);
-    k_conv2d_bwd_data(N, Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g, gy, w, gx);
-    k_conv2d_bwd_weight(N, Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g, x, gy, gw);
+    const int *ta = A(Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g);
+    ref(KC_conv2d_fwd, ta, ARGS(&N, &x, &w, &y));
+    ref(KC_conv2d_bwd_data, ta, ARGS(&N, &gy, &w, &gx));
+    ref(KC_conv2d_bwd_weight, ta, ARGS(&N, &x, &gy, &gw));
     RtDevPtr dx = dev(x, nx), dw_ = dev(w, nw), dgy = dev(gy, ny), dy = dev(NULL, ny), dgx = dev(NULL, nx),
              dgw = dev(NULL, nw);
     char what[160];
-    const int *ta = A(Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g);
     bool dwise = g > 1 && g == Ci && g == Co, pwise = kh == 1 && kw == 1 && ph == 0 && pw == 0 && g == 1;
     if (dwise) {
         launch(KC_dwconv_fwd, A(Ci, H, W, kh, kw, sh, sw, ph, pw, dh, dw, kc_dw_vw(Wo, kw)), N, ARGS(&N, &dx, &dw_, &dy));
@@ -226,9 +235,7 @@ static void t_bn(int N, int C, int HW, int affine, int relu)
     RtDevPtr dG = affine ? dga : 0, dB = affine ? dbe : 0;
     char what[160];
     /* train forward (+ fused ReLU) */
-    k_bn_train_fwd(N, C, HW, eps, mom, x, G, B, y, sm, si, rm, rv);
-    if (relu)
-        k_relu_fwd((ptrdiff_t)n, y, y);
+    ref(KC_bn_train_fwd, A(C, HW, affine, relu), ARGS(&N, &eps, &mom, &x, &G, &B, &y, &sm, &si, &rm, &rv));
     launch(KC_bn_train_fwd, A(C, HW, affine, relu), N,
            ARGS(&N, &eps, &mom, &dx, &dG, &dB, &dy, &dsm, &dsi, &drm, &drv));
     snprintf(what, sizeof what, "bn_train_fwd C%d HW%d affine%d relu%d: y", C, HW, affine, relu);
@@ -238,11 +245,7 @@ static void t_bn(int N, int C, int HW, int affine, int relu)
     cmp("  running_mean", drm, rm, C);
     cmp("  running_var (unbiased)", drv, rv, C);
     /* train backward: relu mask from y first */
-    float *g2 = malloc(sizeof(float) * n);
-    memcpy(g2, gy, sizeof(float) * n);
-    if (relu)
-        k_relu_bwd((ptrdiff_t)n, y, g2, g2);
-    k_bn_train_bwd(N, C, HW, x, g2, G, sm, si, gx, gg, gb);
+    ref(KC_bn_train_bwd, A(C, HW, affine, relu), ARGS(&N, &x, &y, &gy, &G, &sm, &si, &gx, &gg, &gb));
     launch(KC_bn_train_bwd, A(C, HW, affine, relu), N, ARGS(&N, &dx, &dy, &dgy, &dG, &dsm, &dsi, &dgx, &dgg, &dgb));
     snprintf(what, sizeof what, "bn_train_bwd C%d HW%d affine%d relu%d: gx", C, HW, affine, relu);
     cmp(what, dgx, gx, n);
@@ -251,20 +254,18 @@ static void t_bn(int N, int C, int HW, int affine, int relu)
     /* eval forward / backward with the original running stats */
     OK(rt_cuda_h2d(drm, rm0, sizeof(float) * C, err, sizeof err));
     OK(rt_cuda_h2d(drv, rv0, sizeof(float) * C, err, sizeof err));
-    k_bn_eval_fwd(N, C, HW, eps, x, G, B, rm0, rv0, y);
-    if (relu)
-        k_relu_fwd((ptrdiff_t)n, y, y);
+    ref(KC_bn_eval_fwd, A(C, HW, affine, relu), ARGS(&N, &eps, &x, &G, &B, &rm0, &rv0, &y));
     launch(KC_bn_eval_fwd, A(C, HW, affine, relu), N, ARGS(&N, &eps, &dx, &dG, &dB, &drm, &drv, &dy));
     snprintf(what, sizeof what, "bn_eval_fwd C%d HW%d affine%d relu%d", C, HW, affine, relu);
     cmp(what, dy, y, n);
-    k_bn_eval_bwd(N, C, HW, eps, x, gy, G, rm0, rv0, gx, gg, gb);
+    ref(KC_bn_eval_bwd, A(C, HW, affine), ARGS(&N, &eps, &x, &gy, &G, &rm0, &rv0, &gx, &gg, &gb));
     launch(KC_bn_eval_bwd, A(C, HW, affine), N, ARGS(&N, &eps, &dx, &dgy, &dG, &drm, &drv, &dgx, &dgg, &dgb));
     snprintf(what, sizeof what, "bn_eval_bwd C%d HW%d affine%d: gx", C, HW, affine);
     cmp(what, dgx, gx, n);
     cmp("  ggamma", dgg, gg, C);
     cmp("  gbeta", dgb, gb, C);
     free(x), free(gy), free(ga), free(be), free(rm), free(rv), free(rm0), free(rv0), free(y), free(sm), free(si);
-    free(gx), free(gg), free(gb), free(g2);
+    free(gx), free(gg), free(gb);
     RtDevPtr all[] = { dx, dgy, dga, dbe, drm, drv, dy, dsm, dsi, dgx, dgg, dgb };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         rt_cuda_free(all[i]);
@@ -278,35 +279,35 @@ static void t_elementwise(int N, int D)
         mask[i] = (float)(i % 2);
     RtDevPtr da = dev(a, n), db = dev(b, n), dy = dev(NULL, n), dz = dev(NULL, n), dm = dev(mask, N);
     char what[96];
-    k_relu_fwd((ptrdiff_t)n, a, y);
+    ref(KC_relu_fwd, A(D), ARGS(&N, &a, &y));
     launch(KC_relu_fwd, A(D), N, ARGS(&N, &da, &dy));
     snprintf(what, sizeof what, "relu_fwd D%d", D);
     cmp(what, dy, y, n);
-    k_relu_bwd((ptrdiff_t)n, a, b, y);
+    ref(KC_relu_bwd, A(D), ARGS(&N, &a, &b, &y));
     launch(KC_relu_bwd, A(D), N, ARGS(&N, &da, &db, &dy));
     snprintf(what, sizeof what, "relu_bwd D%d", D);
     cmp(what, dy, y, n);
-    k_add_fwd((ptrdiff_t)n, a, b, y);
+    ref(KC_add_fwd, A(D), ARGS(&N, &a, &b, &y));
     launch(KC_add_fwd, A(D), N, ARGS(&N, &da, &db, &dy));
     snprintf(what, sizeof what, "add_fwd D%d", D);
     cmp(what, dy, y, n);
     launch(KC_add_bwd, A(D), N, ARGS(&N, &da, &dy, &dz));
     snprintf(what, sizeof what, "add_bwd D%d", D);
     cmp(what, dz, a, n);
-    k_acc((ptrdiff_t)n, b, y); /* y = a + b + b */
+    ref(KC_acc, A(D), ARGS(&N, &b, &y)); /* y = a + b + b */
     launch(KC_add_fwd, A(D), N, ARGS(&N, &da, &db, &dy));
     launch(KC_acc, A(D), N, ARGS(&N, &db, &dy));
     snprintf(what, sizeof what, "acc D%d", D);
     cmp(what, dy, y, n);
-    k_scale_fwd((ptrdiff_t)n, s, a, y);
+    ref(KC_scale, A(D), ARGS(&N, &s, &a, &y));
     launch(KC_scale, A(D), N, ARGS(&N, &s, &da, &dy));
     snprintf(what, sizeof what, "scale D%d", D);
     cmp(what, dy, y, n);
-    k_drop_path_fwd(N, D, keep, mask, a, y);
+    ref(KC_drop_path, A(D), ARGS(&N, &keep, &mask, &a, &y));
     launch(KC_drop_path, A(D), N, ARGS(&N, &keep, &dm, &da, &dy));
     snprintf(what, sizeof what, "drop_path D%d", D);
     cmp(what, dy, y, n);
-    memset(y, 0, sizeof(float) * n);
+    ref(KC_zero, A(D), ARGS(&N, &y));
     launch(KC_zero, A(D), N, ARGS(&N, &dy));
     snprintf(what, sizeof what, "zero D%d", D);
     cmp(what, dy, y, n);
@@ -321,20 +322,20 @@ static void t_pool(int N, int C, int H, int W, int k, int s, int p)
     float *x = rnd(nx), *gy = rnd(ny), *y = zeros(ny), *gx = zeros(nx);
     RtDevPtr dx = dev(x, nx), dgy = dev(gy, ny), dy = dev(NULL, ny), dgx = dev(NULL, nx);
     char what[96];
-    k_maxpool_fwd(N, C, H, W, k, k, s, s, p, p, x, y);
+    ref(KC_maxpool_fwd, A(C, H, W, k, k, s, s, p, p), ARGS(&N, &x, &y));
     launch(KC_maxpool_fwd, A(C, H, W, k, k, s, s, p, p), N, ARGS(&N, &dx, &dy));
     snprintf(what, sizeof what, "maxpool_fwd %dx%d k%d s%d p%d", H, W, k, s, p);
     cmp(what, dy, y, ny);
-    k_maxpool_bwd(N, C, H, W, k, k, s, s, p, p, x, gy, gx);
+    ref(KC_maxpool_bwd, A(C, H, W, k, k, s, s, p, p), ARGS(&N, &x, &gy, &gx));
     launch(KC_maxpool_bwd, A(C, H, W, k, k, s, s, p, p), N, ARGS(&N, &dx, &dgy, &dgx));
     snprintf(what, sizeof what, "maxpool_bwd %dx%d k%d s%d p%d", H, W, k, s, p);
     cmp(what, dgx, gx, nx);
     for (int cip = 0; cip < 2; cip++) {
-        k_avgpool_fwd(N, C, H, W, k, k, s, s, p, p, cip, x, y);
+        ref(KC_avgpool_fwd, A(C, H, W, k, k, s, s, p, p, cip), ARGS(&N, &x, &y));
         launch(KC_avgpool_fwd, A(C, H, W, k, k, s, s, p, p, cip), N, ARGS(&N, &dx, &dy));
         snprintf(what, sizeof what, "avgpool_fwd %dx%d k%d s%d p%d cip%d", H, W, k, s, p, cip);
         cmp(what, dy, y, ny);
-        k_avgpool_bwd(N, C, H, W, k, k, s, s, p, p, cip, gy, gx);
+        ref(KC_avgpool_bwd, A(C, H, W, k, k, s, s, p, p, cip), ARGS(&N, &gy, &gx));
         launch(KC_avgpool_bwd, A(C, H, W, k, k, s, s, p, p, cip), N, ARGS(&N, &dgy, &dgx));
         snprintf(what, sizeof what, "avgpool_bwd %dx%d k%d s%d p%d cip%d", H, W, k, s, p, cip);
         cmp(what, dgx, gx, nx);
@@ -350,26 +351,26 @@ static void t_pad_slice(int N, int C, int H, int W, int t, int b, int l, int r)
     float *x = rnd(nx), *gy = rnd(ny), *y = zeros(ny), *gx = zeros(nx);
     RtDevPtr dx = dev(x, nx), dgy = dev(gy, ny), dy = dev(NULL, ny), dgx = dev(NULL, nx);
     char what[96];
-    k_pad_fwd(N, C, H, W, t, b, l, r, x, y);
+    ref(KC_pad_fwd, A(C, H, W, t, b, l, r), ARGS(&N, &x, &y));
     launch(KC_pad_fwd, A(C, H, W, t, b, l, r), N, ARGS(&N, &dx, &dy));
     snprintf(what, sizeof what, "pad_fwd %d,%d,%d,%d", t, b, l, r);
     cmp(what, dy, y, ny);
-    k_pad_bwd(N, C, H, W, t, b, l, r, gy, gx);
+    ref(KC_pad_bwd, A(C, H, W, t, b, l, r), ARGS(&N, &gy, &gx));
     launch(KC_pad_bwd, A(C, H, W, t, b, l, r), N, ARGS(&N, &dgy, &dgx));
     snprintf(what, sizeof what, "pad_bwd %d,%d,%d,%d", t, b, l, r);
     cmp(what, dgx, gx, nx);
     int c0 = 1, cs = C - 2;
     size_t ns = (size_t)N * cs * HW;
     RtDevPtr ds = dev(NULL, ns);
-    k_slice_channels_fwd(N, C, HW, c0, cs, x, y);
+    ref(KC_slice_fwd, A(C, HW, c0, cs), ARGS(&N, &x, &y));
     launch(KC_slice_fwd, A(C, HW, c0, cs), N, ARGS(&N, &dx, &ds));
     cmp("slice_fwd", ds, y, ns);
-    k_slice_channels_bwd(N, C, HW, c0, cs, y, gx);
+    ref(KC_slice_bwd, A(C, HW, c0, cs), ARGS(&N, &y, &gx));
     launch(KC_slice_bwd, A(C, HW, c0, cs), N, ARGS(&N, &ds, &dgx));
     cmp("slice_bwd", dgx, gx, nx);
     /* concat_put of the slice back into a zeroed full tensor */
     memset(gx, 0, sizeof(float) * nx);
-    k_concat_put(N, C, HW, c0, cs, y, gx);
+    ref(KC_concat_put, A(C, HW, c0, cs), ARGS(&N, &y, &gx));
     OK(rt_cuda_memset0(dgx, sizeof(float) * nx, err, sizeof err));
     launch(KC_concat_put, A(C, HW, c0, cs), N, ARGS(&N, &ds, &dgx));
     cmp("concat_put", dgx, gx, nx);
@@ -382,10 +383,10 @@ static void t_head(int N, int C, int HW, int K)
     size_t nx = (size_t)N * C * HW;
     float *x = rnd(nx), *gp = rnd((size_t)N * C), *p = zeros((size_t)N * C), *gx = zeros(nx);
     RtDevPtr dx = dev(x, nx), dgp = dev(gp, (size_t)N * C), dp = dev(NULL, (size_t)N * C), dgx = dev(NULL, nx);
-    k_gap_fwd(N, C, HW, x, p);
+    ref(KC_gap_fwd, A(C, HW), ARGS(&N, &x, &p));
     launch(KC_gap_fwd, A(C, HW), N, ARGS(&N, &dx, &dp));
     cmp("gap_fwd", dp, p, (size_t)N * C);
-    k_gap_bwd(N, C, HW, gp, gx);
+    ref(KC_gap_bwd, A(C, HW), ARGS(&N, &gp, &gx));
     launch(KC_gap_bwd, A(C, HW), N, ARGS(&N, &dgp, &dgx));
     cmp("gap_bwd", dgx, gx, nx);
     /* linear C -> K with bias */
@@ -393,10 +394,11 @@ static void t_head(int N, int C, int HW, int K)
     float *gW = zeros((size_t)K * C), *gb = zeros(K), *gin = zeros((size_t)N * C);
     RtDevPtr dW = dev(W, (size_t)K * C), db = dev(b, K), dz = dev(NULL, (size_t)N * K), dgz = dev(gz, (size_t)N * K);
     RtDevPtr dgW = dev(NULL, (size_t)K * C), dgb = dev(NULL, K), dgin = dev(NULL, (size_t)N * C);
-    k_linear_fwd(N, C, K, gp, W, b, z);
+    ref(KC_linear_fwd, A(C, K, 1), ARGS(&N, &gp, &W, &b, &z));
     launch(KC_linear_fwd, A(C, K, 1), N, ARGS(&N, &dgp, &dW, &db, &dz));
     cmp("linear_fwd", dz, z, (size_t)N * K);
-    k_linear_bwd(N, C, K, gp, W, gz, gin, gW, gb);
+    ref(KC_linear_bwd_data, A(C, K), ARGS(&N, &gz, &W, &gin));
+    ref(KC_linear_bwd_weight, A(C, K, 1), ARGS(&N, &gp, &gz, &gW, &gb));
     launch(KC_linear_bwd_data, A(C, K), N, ARGS(&N, &dgz, &dW, &dgin));
     cmp("linear_bwd_data", dgin, gin, (size_t)N * C);
     launch(KC_linear_bwd_weight, A(C, K, 1), N, ARGS(&N, &dgp, &dgz, &dgW, &dgb));
@@ -409,15 +411,19 @@ static void t_head(int N, int C, int HW, int K)
     RtDevPtr dlab;
     OK(rt_cuda_alloc(&dlab, sizeof(int32_t) * N, err, sizeof err));
     OK(rt_cuda_h2d(dlab, lab, sizeof(int32_t) * N, err, sizeof err));
-    float gscale = 0.4f, *gl = zeros((size_t)N * K);
-    float loss = k_softmax_ce(N, K, z, lab, gscale, gl);
+    float gscale = 0.4f, *gl = zeros((size_t)N * K), *row = zeros(N), loss;
+    float *lossp = &loss;
+    ref(KC_softmax_ce, A(K), ARGS(&N, &gscale, &z, &lab, &row, &gl));
+    ref(KC_batch_mean, A(0), ARGS(&N, &row, &lossp));
     RtDevPtr drow = dev(NULL, N), dmean = dev(NULL, 1), dgl = dev(NULL, (size_t)N * K), dcnt = dev(NULL, 1);
     launch(KC_softmax_ce, A(K), N, ARGS(&N, &gscale, &dz, &dlab, &drow, &dgl));
     launch(KC_batch_mean, A(0), N, ARGS(&N, &drow, &dmean));
     cmp("softmax_ce + batch_mean: loss", dmean, &loss, 1);
     cmp("  glogits", dgl, gl, (size_t)N * K);
     for (int k = 1; k <= 5; k += 4) {
-        float want = (float)k_topk_correct(N, K, k, z, lab);
+        int hits, *hitsp = &hits;
+        ref(KC_topk_correct, A(K), ARGS(&N, &k, &z, &lab, &hitsp));
+        float want = (float)hits;
         launch(KC_topk_correct, A(K), N, ARGS(&N, &k, &dz, &dlab, &dcnt));
         int got;
         OK(rt_cuda_d2h(&got, dcnt, sizeof got, err, sizeof err));
@@ -427,7 +433,7 @@ static void t_head(int N, int C, int HW, int K)
         rt_cuda_free(tmp);
     }
     free(x), free(gp), free(p), free(gx), free(W), free(b), free(z), free(gz), free(gW), free(gb), free(gin);
-    free(lab), free(gl);
+    free(lab), free(gl), free(row);
     RtDevPtr all[] = { dx, dgp, dp, dgx, dW, db, dz, dgz, dgW, dgb, dgin, dlab, drow, dmean, dgl, dcnt };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         rt_cuda_free(all[i]);
@@ -439,10 +445,10 @@ static void t_mixed(int N, int D, int mode)
     size_t n = (size_t)N * D;
     float *alpha = rnd(3 * MP), *w = zeros(3 * MP), *gw = rnd(3 * MP), *ga = zeros(3 * MP);
     RtDevPtr dal = dev(alpha, 3 * MP), dw = dev(NULL, 3 * MP), dgw = dev(gw, 3 * MP), dga = dev(NULL, 3 * MP);
-    k_arch_softmax_fwd(3, MP, alpha, w);
+    ref(KC_arch_softmax_fwd, A(3, MP), ARGS(&alpha, &w));
     launch(KC_arch_softmax_fwd, A(3, MP), 1, ARGS(&dal, &dw));
     cmp("arch_softmax_fwd", dw, w, 3 * MP);
-    k_arch_softmax_bwd(3, MP, w, gw, ga);
+    ref(KC_arch_softmax_bwd, A(3, MP), ARGS(&w, &gw, &ga));
     launch(KC_arch_softmax_bwd, A(3, MP), 1, ARGS(&dw, &dgw, &dga));
     cmp("arch_softmax_bwd", dga, ga, 3 * MP);
     const float *wr = w + MP; /* row 1 */
@@ -457,7 +463,7 @@ static void t_mixed(int N, int D, int mode)
     }
     RtDevPtr dy = dev(NULL, n), dgy = dev(gy, n);
     char what[96];
-    k_mixed_fwd((ptrdiff_t)n, MP, mode, wr, (const float *const *)o, y);
+    ref(KC_mixed_fwd, A(D, MP, mode), ARGS(&N, &wr, o, &y));
     launch(KC_mixed_fwd, A(D, MP, mode), N, ARGS(&N, &dwr, dop, &dy));
     snprintf(what, sizeof what, "mixed_fwd D%d mode %d", D, mode);
     cmp(what, dy, y, n);
@@ -469,13 +475,16 @@ static void t_mixed(int N, int D, int mode)
         }
     snprintf(what, sizeof what, "mixed_acc (fused epilogues) D%d mode %d", D, mode);
     cmp(what, dy, y, n);
-    k_mixed_bwd((ptrdiff_t)n, MP, mode, wr, (const float *const *)o, gy, go, gwc);
+    ref(KC_mixed_bwd_data, A(D, MP, mode), ARGS(&N, &wr, &gy, go));
     launch(KC_mixed_bwd_data, A(D, MP, mode), N, ARGS(&N, &dwr, &dgy, dgo));
     for (int k = 0; k < MP; k++) {
         snprintf(what, sizeof what, "mixed_bwd_data D%d mode %d: go[%d]", D, mode, k);
         cmp(what, dgo[k], go[k], n);
     }
     int nb = kc_mixed_nb(D);
+    float *hpart = zeros((size_t)MP * nb), *gwcp = gwc;
+    ref(KC_mixed_bwd_w, A(D, MP, nb), ARGS(&N, &gy, o, &hpart));
+    ref(KC_mixed_bwd_w_final, A(MP, nb, mode), ARGS(&wr, &hpart, &gwcp));
     RtDevPtr part = dev(NULL, (size_t)MP * nb), dgwc = dev(NULL, MP);
     launch(KC_mixed_bwd_w, A(D, MP, nb), N, ARGS(&N, &dgy, dop, &part));
     launch(KC_mixed_bwd_w_final, A(MP, nb, mode), N, ARGS(&dwr, &part, &dgwc));
@@ -485,29 +494,28 @@ static void t_mixed(int N, int D, int mode)
         free(o[k]), free(go[k]);
         rt_cuda_free(dop[k]), rt_cuda_free(dgo[k]);
     }
-    free(alpha), free(w), free(gw), free(ga), free(y), free(gy);
+    free(alpha), free(w), free(gw), free(ga), free(y), free(gy), free(hpart);
     RtDevPtr all[] = { dal, dw, dgw, dga, dy, dgy, part, dgwc };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         rt_cuda_free(all[i]);
 }
 
 /* A mixed op's BN candidates fused into it (bn_mix_*): two candidates
- * (k = 0 writes first, k = 2 adds) against k_bn_train_fwd + k_mixed_coef,
- * k_bn_train_bwd_scaled and k_bn_out_dot; eval forward against
- * k_bn_eval_fwd. */
+ * (k = 0 writes first, k = 2 adds), training and eval forward, backward and
+ * the architecture gradient's dot product, against kc_ref (k_bn_train_fwd
+ * or k_bn_eval_fwd + k_mixed_coef, k_bn_train_bwd_scaled, k_bn_out_dot). */
 static void t_bn_mix(int N, int C, int HW, int affine, int mode)
 {
     size_t n = (size_t)N * C * HW;
     float eps = 1e-5f, mom = 0.1f;
-    float *alpha = rnd(MP), w[MP], c[MP];
-    k_arch_softmax_fwd(1, MP, alpha, w);
-    k_mixed_coef(MP, mode, w, c);
+    float *alpha = rnd(MP), w[MP], *wp = w;
+    ref(KC_arch_softmax_fwd, A(1, MP), ARGS(&alpha, &wp));
     RtDevPtr dw = dev(w, MP);
     float *x[2] = { rnd(n), rnd(n) }, *gy = rnd(n), *ga = rnd(C), *be = rnd(C), *rm = rnd(C), *rv = rnd(C);
     for (int i = 0; i < C; i++)
         rv[i] = 1.5f + rv[i];
     const float *G = affine ? ga : NULL, *B = affine ? be : NULL;
-    float *yb = zeros(n), *y = zeros(n), *sm = zeros(C), *si = zeros(C), *rm1 = zeros(C),
+    float *y = zeros(n), *sm = zeros(C), *si = zeros(C), *rm1 = zeros(C),
           *rv1 = zeros(C), *gx = zeros(n), *gg = zeros(C), *gb = zeros(C);
     RtDevPtr dgy = dev(gy, n), dga = dev(ga, C), dbe = dev(be, C), dy = dev(NULL, n), dsm = dev(NULL, C),
              dsi = dev(NULL, C), drm = dev(rm, C), drv = dev(rv, C), dgx = dev(NULL, n), dgg = dev(NULL, C),
@@ -526,12 +534,9 @@ static void t_bn_mix(int N, int C, int HW, int affine, int mode)
             memcpy(rv1, rv, sizeof(float) * C);
             OK(rt_cuda_h2d(drm, rm, sizeof(float) * C, err, sizeof err));
             OK(rt_cuda_h2d(drv, rv, sizeof(float) * C, err, sizeof err));
-            if (train)
-                k_bn_train_fwd(N, C, HW, eps, mom, x[j], G, B, yb, sm, si, rm1, rv1);
-            else
-                k_bn_eval_fwd(N, C, HW, eps, x[j], G, B, rm, rv, yb);
-            for (size_t i = 0; i < n; i++)
-                y[i] = j == 0 ? c[k] * yb[i] : y[i] + c[k] * yb[i];
+            float *hsave_m = train ? sm : NULL, *hsave_i = train ? si : NULL;
+            ref(KC_bn_mix_fwd, A(C, HW, affine, MP, mode, j == 0, train),
+                ARGS(&N, &eps, &mom, &x[j], &G, &B, &wp, &k, &y, &hsave_m, &hsave_i, &rm1, &rv1));
             RtDevPtr save_m = train ? dsm : 0, save_i = train ? dsi : 0;
             launch(KC_bn_mix_fwd, A(C, HW, affine, MP, mode, j == 0, train), N,
                    ARGS(&N, &eps, &mom, &dx[j], &dG, &dB, &dw, &k, &dy, &save_m, &save_i, &drm, &drv));
@@ -546,7 +551,7 @@ static void t_bn_mix(int N, int C, int HW, int affine, int mode)
     cmp("  running_var (unbiased)", drv, rv1, C);
     /* backward of candidate 2 from the mixed gradient gy */
     int k = 2;
-    k_bn_train_bwd_scaled(N, C, HW, x[1], gy, c[k], G, sm, si, gx, gg, gb);
+    ref(KC_bn_mix_bwd, A(C, HW, affine, MP, mode), ARGS(&N, &x[1], &gy, &G, &sm, &si, &wp, &k, &gx, &gg, &gb));
     launch(KC_bn_mix_bwd, A(C, HW, affine, MP, mode), N,
            ARGS(&N, &dx[1], &dgy, &dG, &dsm, &dsi, &dw, &k, &dgx, &dgg, &dgb));
     snprintf(what, sizeof what, "bn_mix_bwd C%d HW%d affine%d mode%d: gx", C, HW, affine, mode);
@@ -554,16 +559,18 @@ static void t_bn_mix(int N, int C, int HW, int affine, int mode)
     cmp("  ggamma", dgg, gg, C);
     cmp("  gbeta", dgb, gb, C);
     /* its architecture-gradient share: the row of part summed */
-    real_acc dot;
-    k_bn_out_dot(N, C, HW, x[1], G, B, sm, si, gy, &dot);
+    float *hpart = zeros((size_t)MP * nb);
+    ref(KC_bn_mix_dot, A(C, HW, affine, nb), ARGS(&N, &x[1], &gy, &G, &B, &sm, &si, &k, &hpart));
     launch(KC_bn_mix_dot, A(C, HW, affine, nb), N, ARGS(&N, &dx[1], &dgy, &dG, &dB, &dsm, &dsi, &k, &part));
-    float *ph = host(part, (size_t)MP * nb), got = 0.f, want = (float)dot;
-    for (int b = 0; b < nb; b++)
+    float *ph = host(part, (size_t)MP * nb), got = 0.f, want = 0.f;
+    for (int b = 0; b < nb; b++) {
         got += ph[k * nb + b];
+        want += hpart[k * nb + b];
+    }
     snprintf(what, sizeof what, "bn_mix_dot C%d HW%d affine%d: <gy, BN(x)>", C, HW, affine);
     cmp_host(what, &got, &want, 1);
-    free(ph);
-    free(alpha), free(x[0]), free(x[1]), free(gy), free(ga), free(be), free(rm), free(rv), free(yb), free(y);
+    free(ph), free(hpart);
+    free(alpha), free(x[0]), free(x[1]), free(gy), free(ga), free(be), free(rm), free(rv), free(y);
     free(sm), free(si), free(rm1), free(rv1), free(gx), free(gg), free(gb);
     RtDevPtr all[] = { dw, dgy, dga, dbe, dy, dsm, dsi, drm, drv, dgx, dgg, dgb, dx[0], dx[1], part };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
