@@ -4,7 +4,7 @@
 #   build/        the normal build (RelWithDebInfo), all tests
 #   build-asan/   AddressSanitizer + UndefinedBehaviorSanitizer, all tests but
 #                 those labelled slow (the big whole-network parity cases)
-#   build-fuzz/   clang + libFuzzer: the parser/checker fuzzed for 60 s, the
+#   build-fuzz/   clang + libFuzzer: the parser/checker fuzzed for 30 s, the
 #                 emitted model's weights loader for 30 s
 # Each ctest run prints its own summary; the script fails if any run fails.
 set -u
@@ -23,6 +23,6 @@ run() { # run DIR CMAKE_ARGS... ; builds DIR and runs its ctest
 }
 BUILD_ARGS="" CTEST_ARGS="" run build
 BUILD_ARGS="" CTEST_ARGS="-LE slow" run build-asan -DSHARPC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
-CC=clang BUILD_ARGS="--target fuzz_frontend fuzz_weights" CTEST_ARGS="-R fuzz" run build-fuzz -DSHARPC_FUZZ=ON -DSHARPC_FUZZ_SECONDS=60 -DCMAKE_BUILD_TYPE=RelWithDebInfo
+CC=clang BUILD_ARGS="--target fuzz_frontend fuzz_weights" CTEST_ARGS="-R fuzz" run build-fuzz -DSHARPC_FUZZ=ON -DSHARPC_FUZZ_SECONDS=30 -DCMAKE_BUILD_TYPE=RelWithDebInfo
 if [ $status -eq 0 ]; then echo "test.sh: all test runs passed"; else echo "test.sh: FAILED"; fi
 exit $status
