@@ -746,11 +746,11 @@ CONV_DW_ENG(conv_dw_eng_25, 25, CONV_UNROLL, CONV_TAP_LIST)
 
 /* The correlation engine for a K x K window on a grid (AVX-512 builds):
  * tap t = a*K + b at a*D + b*DIL. The same sums in the same order as
- * CONV_DW_ENG's, but
- * written with AVX-512 intrinsics over K row pointers and constant column
- * displacements: the auto-vectorized loop gives every tap its own pointer,
- * and for a 5x5 window the 25 pointers do not fit the registers beside the
- * weights, so that reloading them from the stack doubled the loads. */
+ * CONV_DW_ENG's, but written with AVX-512 intrinsics over K row pointers
+ * and constant column displacements: the auto-vectorized loop gives every
+ * tap its own pointer, and for a 5x5 window the 25 pointers do not fit the
+ * registers beside the weights, so that reloading them from the stack
+ * doubled the loads. */
 #ifdef K_AVX512
 /* the input vector of tap t for the outputs from j0 */
 #define CONV_GLD(t, K, DIL) _mm512_loadu_ps(r[(t) / (K)] + (t) % (K) * (DIL) + j0)
@@ -786,14 +786,15 @@ CONV_DW_ENG(conv_dw_eng_25, 25, CONV_UNROLL, CONV_TAP_LIST)
             _mm512_mask_storeu_ps(out + j0, k_mask16(n - j0), y);                                  \
         }                                                                                          \
     }
-CONV_DW_GRID(conv_dw_grid_3, 3, 1)
-CONV_DW_GRID(conv_dw_grid_3d2, 3, 2)
 CONV_DW_GRID(conv_dw_grid_5, 5, 1)
 CONV_DW_GRID(conv_dw_grid_5d2, 5, 2)
 #endif
 
 /* A tap list that is a square k x k window on a grid: tap a*k + b (counted
- * from the end when rev) at base + a*D + b*dil, k 3 or 5, dil 1 or 2. */
+ * from the end when rev) at base + a*D + b*dil. Only 5x5 windows (dil 1
+ * or 2) take a grid engine: the 9 pointers of a 3x3 window fit the
+ * registers, and there the list engine was about 5% faster
+ * (kernels_bench). */
 typedef struct {
     int k, dil, rev;
     ptrdiff_t base, D;
@@ -806,7 +807,7 @@ static int conv_dw_grid(int nt, const ptrdiff_t *off, int k, int dil, int rev, C
 #ifndef K_AVX512
     return 0;
 #endif
-    if (nt != k * k || (k != 3 && k != 5) || (dil != 1 && dil != 2))
+    if (nt != k * k || k != 5 || (dil != 1 && dil != 2))
         return 0;
 #define CONV_GOFF(t) off[rev ? nt - 1 - (t) : (t)]
     ptrdiff_t base = CONV_GOFF(0), D = CONV_GOFF(k) - base;
@@ -828,10 +829,7 @@ static void conv_dw_eng(int nt, int n, const real *in, const ptrdiff_t *off, con
 #ifdef K_AVX512
     if (g) {
         const real *b = in + g->base;
-        if (g->k == 3)
-            (g->dil == 1 ? conv_dw_grid_3 : conv_dw_grid_3d2)(nt, n, b, off, g->D, wv, out);
-        else
-            (g->dil == 1 ? conv_dw_grid_5 : conv_dw_grid_5d2)(nt, n, b, off, g->D, wv, out);
+        (g->dil == 1 ? conv_dw_grid_5 : conv_dw_grid_5d2)(nt, n, b, off, g->D, wv, out);
         return;
     }
 #else
