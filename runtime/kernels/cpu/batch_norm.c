@@ -216,7 +216,7 @@ K_FN void k_bn_train_fwd(int N, int C, int HW, real eps, real momentum,
 
 /* Training backward, tuned: channels in parallel, vectorized sums (each
  * plane in real lanes, the planes in real_acc); the output gradient is
- * bn_gy's: coef*gy (coef 1: gy itself, the same bits), or the gradient
+ * BN_GY's: coef*gy (coef 1: gy itself, the same bits), or the gradient
  * through a ReLU that follows the BN (pscale, pshift its prologue scale and
  * shift), without writing that ReLU's input gradient out. */
 static void bn_train_bwd(int N, int C, int HW, const real *x, const real *gy, real coef,

@@ -790,23 +790,21 @@ CONV_DW_GRID(conv_dw_grid_5, 5, 1)
 CONV_DW_GRID(conv_dw_grid_5d2, 5, 2)
 #endif
 
-/* A tap list that is a square k x k window on a grid: tap a*k + b (counted
- * from the end when rev) at base + a*D + b*dil. Only 5x5 windows (dil 1
- * or 2) take a grid engine: the 9 pointers of a 3x3 window fit the
- * registers, and there the list engine was about 5% faster
- * (kernels_bench). */
+/* A tap list that is a 5x5 window on a grid: tap a*5 + b at base + a*D +
+ * b*dil. Only 5x5 windows (dil 1 or 2) take a grid engine: the 9 pointers
+ * of a 3x3 window fit the registers, and there the list engine was about
+ * 5% faster (kernels_bench). */
 typedef struct {
-    int k, dil, rev;
+    int dil;
     ptrdiff_t base, D;
 } ConvGrid;
 
-/* Fills g when the nt taps at off (reversed: rev) form a grid of k x k
- * with column step dil that a grid engine serves; else returns 0. */
+/* Fills g when the nt taps at off (counted from the end when rev) form a
+ * k x k grid with column step dil that a grid engine serves (AVX-512
+ * builds); else returns 0. */
 static int conv_dw_grid(int nt, const ptrdiff_t *off, int k, int dil, int rev, ConvGrid *g)
 {
-#ifndef K_AVX512
-    return 0;
-#endif
+#ifdef K_AVX512
     if (nt != k * k || k != 5 || (dil != 1 && dil != 2))
         return 0;
 #define CONV_GOFF(t) off[rev ? nt - 1 - (t) : (t)]
@@ -816,13 +814,17 @@ static int conv_dw_grid(int nt, const ptrdiff_t *off, int k, int dil, int rev, C
             if (CONV_GOFF(a * k + b) != base + a * D + b * dil)
                 return 0;
 #undef CONV_GOFF
-    *g = (ConvGrid){k, dil, rev, base, D};
+    *g = (ConvGrid){dil, base, D};
     return 1;
+#else
+    (void)nt, (void)off, (void)k, (void)dil, (void)rev, (void)g;
+    return 0;
+#endif
 }
 
 /* conv_dw_eng with the unrolled variant for nt taps, if there is one, or
- * the grid engine for g (not NULL: wv in the grid's order, reversed
- * already when g->rev). */
+ * the grid engine for g (not NULL: wv in the grid's order, reversed by
+ * the caller when the list was). */
 static void conv_dw_eng(int nt, int n, const real *in, const ptrdiff_t *off, const real *wv,
                         real *out, const ConvGrid *g)
 {
