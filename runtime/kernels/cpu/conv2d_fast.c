@@ -74,6 +74,7 @@ static inline int conv_min(int a, int b)
 #define CONV_WPANEL 8192 /* values of a weight-gradient im2col panel */
 #define CONV_WSUM 512    /* products per lane set summed in real before real_acc */
 #define CONV_NT_GEMM_MAX 128 /* weight-gradient rows at least this long use the lanes */
+_Static_assert(CONV_NT_GEMM_MAX <= CONV_WSUM, "a short weight-gradient row fits one real sum");
 
 /* One register tile: C[i][j] (+)= sum_{k<kc} ap[k*MR + i] * bp[k*ldb + j]
  * for i < MR, j < CONV_NR (kc >= 1); acc != 0 adds to C. ap is a packed
@@ -292,9 +293,9 @@ CONV_WIDE static void conv_gemm_nt_lanes(int M, int Nn, int L, int G, const real
 /* D (M x Nn, rows ldd apart) += sum_{g<G} sum_{p<L} A[g*sa + i*lda + p] *
  * B[g*sb + j*ldb + p]: the weight gradient's products of rows contiguous
  * along p. Short rows go through conv_gemm with B read transposed: each
- * product sum runs in real over at most CONV_WSUM products (several sets g
- * when L is short, L cut in even pieces when long) into a stack tile, which
- * is then added to the real_acc D (M, Nn <= CONV_WB). Packing costs M + Nn
+ * product sum runs in real over at most CONV_WSUM products (the sets g
+ * while they fit; L < CONV_NT_GEMM_MAX <= CONV_WSUM) into a stack tile,
+ * which is then added to the real_acc D (M, Nn <= CONV_WB). Packing costs M + Nn
  * loads per product column against M*Nn/CONV_VL vector products, which pays
  * only for short rows of many channels (kernels_bench, one thread: C64 7x7
  * 28 -> 53 GFLOP/s, C576->144 8x8 29 -> 40, but C16 28x28 32 -> 12 and C72
@@ -308,22 +309,16 @@ static void conv_gemm_nt_acc(int M, int Nn, int L, int G, const real *A, ptrdiff
         return;
     }
     real t[CONV_WB * CONV_WB];
-    int nch = (L + CONV_WSUM - 1) / CONV_WSUM, lc = (L + nch - 1) / nch, held = 0;
-    for (int g = 0; g < G; g++)
-        for (int p0 = 0; p0 < L; p0 += lc) {
-            int pl = conv_min(lc, L - p0);
-            if (held && held + pl > CONV_WSUM) {
-                for (int i = 0; i < M; i++)
-                    for (int j = 0; j < Nn; j++)
-                        D[i * ldd + j] += t[i * Nn + j];
-                held = 0;
-            }
-            conv_gemm(M, Nn, pl, A + g * sa + p0, lda, 1, B + g * sb + p0, 1, ldb, t, Nn, held > 0);
-            held += pl;
+    for (int g = 0, held = 0; g < G; g++) {
+        conv_gemm(M, Nn, L, A + g * sa, lda, 1, B + g * sb, 1, ldb, t, Nn, held > 0);
+        held += L;
+        if (g + 1 == G || held + L > CONV_WSUM) {
+            for (int i = 0; i < M; i++)
+                for (int j = 0; j < Nn; j++)
+                    D[i * ldd + j] += t[i * Nn + j];
+            held = 0;
         }
-    for (int i = 0; i < M && held; i++)
-        for (int j = 0; j < Nn; j++)
-            D[i * ldd + j] += t[i * Nn + j];
+    }
 }
 
 /* ---- im2col ---- */
@@ -684,28 +679,21 @@ CONV_WIDE static void conv_dw_fill(const real *src, int Hi, int Wi, int pt, int 
     }
 }
 
-/* The correlation engine: out[f] = sum_{t<nt} wv[t] * TAP(t, f), the input
- * value of tap t for output f: in[off[t] + f] from a list of offsets, or
- * for a window on a grid (CONV_GRID) rows[t / KW][(t % KW)*DIL + f] with
- * rows[a] = in + a*D; in must be readable up to max(n, CONV_VL) + the
- * largest offset. One loop over
+/* The correlation engine: out[f] = sum_{t<nt} wv[t] * in[off[t] + f] for
+ * f < n; in must be readable up to max(n, CONV_VL) + off[t]. One loop over
  * whole chunks of CONV_VL, vectorized along f with the taps inside; the
  * values past the last whole chunk are the last CONV_VL values again (same
  * values written twice), or, when n is less than a chunk, a chunk computed
  * into a stack copy. The taps go round four partial sums, so that four FMA
  * chains overlap. NT != 0 makes the tap count a literal and UNR unrolls the
- * tap loop. A grid's taps, once unrolled, take one pointer per window row
- * and constant displacements: with a pointer per tap, the 25 of a 5x5
- * window do not fit the registers, and reloading them from the stack
- * doubled the loads. */
-#define CONV_DW_ENG(NAME, NT, UNR, TAP)                                                            \
+ * tap loop. */
+#define CONV_DW_ENG(NAME, NT, UNR)                                                                 \
     CONV_WIDE static void NAME(int nt, int n, const real *restrict in, const ptrdiff_t *off,       \
-                               ptrdiff_t D, const real *wv, real *restrict out)                    \
+                               const real *wv, real *restrict out)                                 \
     {                                                                                              \
         enum { CAP = (NT) ? (NT) : CONV_DW_TAPS };                                                 \
         int m = (NT) ? (NT) : nt, nv = n / CONV_VL * CONV_VL;                                      \
         real w[CAP], tmp[CONV_VL];                                                                 \
-        (void)off, (void)D;                                                                        \
         for (int t = 0; t < m; t++)                                                                \
             w[t] = wv[t];                                                                          \
         for (int part = 0; part < 2; part++) {                                                     \
@@ -719,14 +707,14 @@ CONV_WIDE static void conv_dw_fill(const real *src, int Hi, int Wi, int pt, int 
                 int t = 0;                                                                         \
                 UNR                                                                                \
                 for (; t + 4 <= m; t += 4) {                                                       \
-                    s0 += w[t] * TAP(t, j);                                                        \
-                    s1 += w[t + 1] * TAP(t + 1, j);                                                \
-                    s2 += w[t + 2] * TAP(t + 2, j);                                                \
-                    s3 += w[t + 3] * TAP(t + 3, j);                                                \
+                    s0 += w[t] * in[off[t] + j];                                                        \
+                    s1 += w[t + 1] * in[off[t + 1] + j];                                                \
+                    s2 += w[t + 2] * in[off[t + 2] + j];                                                \
+                    s3 += w[t + 3] * in[off[t + 3] + j];                                                \
                 }                                                                                  \
                 UNR                                                                                \
                 for (; t < m; t++)                                                                 \
-                    s0 += w[t] * TAP(t, j);                                                        \
+                    s0 += w[t] * in[off[t] + j];                                                        \
                 d[j] = (s0 + s1) + (s2 + s3);                                                      \
             }                                                                                      \
         }                                                                                          \
@@ -735,14 +723,13 @@ CONV_WIDE static void conv_dw_fill(const real *src, int Hi, int Wi, int pt, int 
                 out[j] = tmp[j];                                                                   \
     }
 
-#define CONV_TAP_LIST(t, j) in[off[t] + (j)]
-CONV_DW_ENG(conv_dw_eng_n, 0, , CONV_TAP_LIST)
-CONV_DW_ENG(conv_dw_eng_1, 1, CONV_UNROLL, CONV_TAP_LIST)
-CONV_DW_ENG(conv_dw_eng_2, 2, CONV_UNROLL, CONV_TAP_LIST)
-CONV_DW_ENG(conv_dw_eng_4, 4, CONV_UNROLL, CONV_TAP_LIST)
-CONV_DW_ENG(conv_dw_eng_6, 6, CONV_UNROLL, CONV_TAP_LIST)
-CONV_DW_ENG(conv_dw_eng_9, 9, CONV_UNROLL, CONV_TAP_LIST)
-CONV_DW_ENG(conv_dw_eng_25, 25, CONV_UNROLL, CONV_TAP_LIST)
+CONV_DW_ENG(conv_dw_eng_n, 0, )
+CONV_DW_ENG(conv_dw_eng_1, 1, CONV_UNROLL)
+CONV_DW_ENG(conv_dw_eng_2, 2, CONV_UNROLL)
+CONV_DW_ENG(conv_dw_eng_4, 4, CONV_UNROLL)
+CONV_DW_ENG(conv_dw_eng_6, 6, CONV_UNROLL)
+CONV_DW_ENG(conv_dw_eng_9, 9, CONV_UNROLL)
+CONV_DW_ENG(conv_dw_eng_25, 25, CONV_UNROLL)
 
 /* The correlation engine for a K x K window on a grid (AVX-512 builds):
  * tap t = a*K + b at a*D + b*DIL. The same sums in the same order as
@@ -755,13 +742,12 @@ CONV_DW_ENG(conv_dw_eng_25, 25, CONV_UNROLL, CONV_TAP_LIST)
 /* the input vector of tap t for the outputs from j0 */
 #define CONV_GLD(t, K, DIL) _mm512_loadu_ps(r[(t) / (K)] + (t) % (K) * (DIL) + j0)
 #define CONV_DW_GRID(NAME, K, DIL)                                                                 \
-    CONV_WIDE static void NAME(int nt, int n, const real *restrict in, const ptrdiff_t *off,       \
-                               ptrdiff_t D, const real *wv, real *restrict out)                    \
+    CONV_WIDE static void NAME(int n, const real *restrict in, ptrdiff_t D, const real *wv,        \
+                               real *restrict out)                                                 \
     {                                                                                              \
         enum { NT = (K) * (K) };                                                                   \
         __m512 w[NT];                                                                              \
         const real *r[K];                                                                          \
-        (void)nt, (void)off;                                                                       \
         CONV_UNROLL                                                                                \
         for (int t = 0; t < NT; t++)                                                               \
             w[t] = _mm512_set1_ps(wv[t]);                                                          \
@@ -831,7 +817,7 @@ static void conv_dw_eng(int nt, int n, const real *in, const ptrdiff_t *off, con
 #ifdef K_AVX512
     if (g) {
         const real *b = in + g->base;
-        (g->dil == 1 ? conv_dw_grid_5 : conv_dw_grid_5d2)(nt, n, b, off, g->D, wv, out);
+        (g->dil == 1 ? conv_dw_grid_5 : conv_dw_grid_5d2)(n, b, g->D, wv, out);
         return;
     }
 #else
@@ -842,13 +828,13 @@ static void conv_dw_eng(int nt, int n, const real *in, const ptrdiff_t *off, con
         for (int j = 0; j < n; j++)
             out[j] = 0;
         break;
-    case 1: conv_dw_eng_1(nt, n, in, off, 0, wv, out); break;
-    case 2: conv_dw_eng_2(nt, n, in, off, 0, wv, out); break;
-    case 4: conv_dw_eng_4(nt, n, in, off, 0, wv, out); break;
-    case 6: conv_dw_eng_6(nt, n, in, off, 0, wv, out); break;
-    case 9: conv_dw_eng_9(nt, n, in, off, 0, wv, out); break;
-    case 25: conv_dw_eng_25(nt, n, in, off, 0, wv, out); break;
-    default: conv_dw_eng_n(nt, n, in, off, 0, wv, out); break;
+    case 1: conv_dw_eng_1(nt, n, in, off, wv, out); break;
+    case 2: conv_dw_eng_2(nt, n, in, off, wv, out); break;
+    case 4: conv_dw_eng_4(nt, n, in, off, wv, out); break;
+    case 6: conv_dw_eng_6(nt, n, in, off, wv, out); break;
+    case 9: conv_dw_eng_9(nt, n, in, off, wv, out); break;
+    case 25: conv_dw_eng_25(nt, n, in, off, wv, out); break;
+    default: conv_dw_eng_n(nt, n, in, off, wv, out); break;
     }
 }
 
