@@ -160,6 +160,31 @@ static void conv_pack_b(int kc, int nc, const real *b, ptrdiff_t bks, ptrdiff_t 
     }
 }
 
+/* The lines of the next column panel that conv_gemm asks for while it
+ * works on the current one: kc rows of B from b (bks apart) and m rows of C
+ * from c (ldc apart), lpr cache lines each, issued a few after each tile.
+ * Pointwise rows are often a page apart, one stream each: more streams than
+ * the hardware prefetcher follows, so each new panel would wait on memory. */
+typedef struct {
+    const real *b;
+    real *c;
+    ptrdiff_t bks, ldc;
+    int kc, lpr, next, total;
+} ConvAhead;
+
+/* Issues the lines of a up to line `upto` (rows of B first, then of C). */
+static inline void conv_ahead(ConvAhead *a, int upto)
+{
+    const int lv = 64 / (int)sizeof(real);
+    for (; a->next < upto && a->next < a->total; a->next++) {
+        int r = a->next / a->lpr, l = a->next % a->lpr;
+        if (r < a->kc)
+            __builtin_prefetch(a->b + r * a->bks + l * lv, 0, 2);
+        else
+            __builtin_prefetch(a->c + (r - a->kc) * a->ldc + l * lv, 1, 2);
+    }
+}
+
 /* C (M x Nc, rows ldc apart) (+)= A (M x K) * B (K x Nc), A(i, k) at
  * A[i*ars + k*acs], B(k, j) at B[k*bks + j*bjs]; acc != 0 adds to C. The
  * depth is cut into even blocks of at most CONV_KC and the columns into
@@ -183,6 +208,16 @@ CONV_WIDE static void conv_gemm(int M, int Nc, int K, const real *A, ptrdiff_t a
         for (int p0 = 0; p0 < Nc; p0 += CONV_JP) {
             int pc = conv_min(CONV_JP, Nc - p0), pfull = pc / CONV_NR * CONV_NR;
             const real *bk = B + k0 * bks + p0 * bjs;
+            ConvAhead ah = { 0 };
+            int step = 0;
+            if (bjs == 1 && bks * (ptrdiff_t)sizeof(real) >= 4096 && p0 + CONV_JP < Nc) {
+                int pn = conv_min(CONV_JP, Nc - p0 - CONV_JP);
+                int lv = 64 / (int)sizeof(real), calls = (pc + CONV_NR - 1) / CONV_NR *
+                                                         ((M + CONV_MR - 1) / CONV_MR);
+                ah = (ConvAhead){ bk + CONV_JP, C + p0 + CONV_JP, bks, ldc, kc, pn / lv + 1, 0, 0 };
+                ah.total = (kc + M) * ah.lpr;
+                step = (ah.total + calls - 1) / calls;
+            }
             if (!direct)
                 conv_pack_b(kc, pc, bk, bks, bjs, bp);
             else if (pfull < pc)
@@ -211,6 +246,7 @@ CONV_WIDE static void conv_gemm(int M, int Nc, int K, const real *A, ptrdiff_t a
                             conv_uk_m(kc, pa, pb, ldb, d, ldd, ac && full);
                         else
                             conv_uk_s(kc, pa, pb, ldb, d, ldd, ac && full);
+                        conv_ahead(&ah, ah.next + step);
                         if (!full)
                             for (int i = 0; i < mr; i++)
                                 for (int j = 0; j < nr; j++)
@@ -1214,14 +1250,29 @@ static int conv_wgrad_group(const ConvShape *s)
     return conv_is_pointwise(s) && g > 1 ? (int)g : 1;
 }
 
-/* Dense weight gradient gw_g = sum_n gy[n, g] cols[n]^T, in tiles of
- * CONV_WB x CONV_WB. With at least as many tiles as threads, each tile is one
+/* Edge of the weight-gradient tiles along n channels or taps: the n cut
+ * evenly into as few tiles of at most CONV_WB as hold them, rounded up to a
+ * multiple of unit. Even tiles balance the threads (72 channels as 64 + 8
+ * gave one thread 79% of the work). */
+static int conv_wgrad_edge(int n, int unit)
+{
+    int nb = (n + CONV_WB - 1) / CONV_WB, e = (n + nb - 1) / nb;
+    e = (e + unit - 1) / unit * unit;
+    return e < CONV_WB ? e : CONV_WB;
+}
+
+/* Dense weight gradient gw_g = sum_n gy[n, g] cols[n]^T, in tiles of at
+ * most CONV_WB x CONV_WB (conv_wgrad_edge: rows in multiples of 4 for the
+ * lanes' 4 x 4 blocks, columns of short pointwise rows in multiples of
+ * CONV_NR for conv_gemm's strips). With at least as many tiles as threads, each tile is one
  * task over the whole batch; otherwise every thread sums a fixed slice of the
  * batch for each tile and the slices are added in thread order. */
 static void conv_dense_bwd_weight(int N, const ConvShape *s, const real *x, const real *gy,
                                   real *gw)
 {
-    int cbs = (s->Cog + CONV_WB - 1) / CONV_WB, kbs = (s->K + CONV_WB - 1) / CONV_WB;
+    int short_rows = conv_is_pointwise(s) && s->P < CONV_NT_GEMM_MAX;
+    int cw = conv_wgrad_edge(s->Cog, 4), kw = conv_wgrad_edge(s->K, short_rows ? CONV_NR : 4);
+    int cbs = (s->Cog + cw - 1) / cw, kbs = (s->K + kw - 1) / kw;
     int ntile = s->g * cbs * kbs, G = conv_wgrad_group(s);
     int work = k_par((double)N * s->Co * s->K * s->P);
     int T = work ? k_omp_max_threads() : 1;
@@ -1229,8 +1280,8 @@ static void conv_dense_bwd_weight(int N, const ConvShape *s, const real *x, cons
         K_OMP(parallel for if(work) schedule(dynamic))
         for (int t = 0; t < ntile; t++) {
             real_acc acc[CONV_WB * CONV_WB];
-            int gi = t / (cbs * kbs), co0 = t / kbs % cbs * CONV_WB, k0 = t % kbs * CONV_WB;
-            int cb = conv_min(CONV_WB, s->Cog - co0), kb = conv_min(CONV_WB, s->K - k0);
+            int gi = t / (cbs * kbs), co0 = t / kbs % cbs * cw, k0 = t % kbs * kw;
+            int cb = conv_min(cw, s->Cog - co0), kb = conv_min(kw, s->K - k0);
             for (int i = 0; i < cb * kb; i++)
                 acc[i] = 0;
             for (int n = 0; n < N; n += G)
@@ -1248,8 +1299,8 @@ static void conv_dense_bwd_weight(int N, const ConvShape *s, const real *x, cons
         int n0 = (int)((ptrdiff_t)N * me / nt), n1 = (int)((ptrdiff_t)N * (me + 1) / nt);
         for (int t = 0; t < ntile; t++) {
             real_acc acc[CONV_WB * CONV_WB];
-            int gi = t / (cbs * kbs), co0 = t / kbs % cbs * CONV_WB, k0 = t % kbs * CONV_WB;
-            int cb = conv_min(CONV_WB, s->Cog - co0), kb = conv_min(CONV_WB, s->K - k0);
+            int gi = t / (cbs * kbs), co0 = t / kbs % cbs * cw, k0 = t % kbs * kw;
+            int cb = conv_min(cw, s->Cog - co0), kb = conv_min(kw, s->K - k0);
             for (int i = 0; i < cb * kb; i++)
                 acc[i] = 0;
             for (int n = n0; n < n1; n += G)
