@@ -76,6 +76,60 @@ static bool has_storage(const IrGraph *g, const IrBackward *bw, const IrFuse *f,
     return false;
 }
 
+/* Last time the gradient of v is read: its own step, or for a mixed node
+ * the step of its first accumulated candidate, or for a RELU fused into its
+ * BN's backward (bn_stats on the CPU, bn_relu on CUDA) the BN's step. */
+static int grad_end(const IrGraph *g, const IrFuse *f, int v)
+{
+    int n = g->n;
+    const IrNode *nd = &g->nodes[v];
+    if (nd->op == OP_MIXED && f->mix_first[v] >= 0) return 2 * n - f->mix_first[v];
+    int bn = nd->op == OP_RELU ? (int)ir_inputs(g, v)[0] : -1;
+    if (bn >= 0 && (f->bn_stats[bn] || f->bn_relu[bn])) return 2 * n - bn;
+    return 2 * n - v;
+}
+
+/* True when v's gradient gets an arena buffer of its own. */
+static bool grad_buffer(const IrGraph *g, const IrBackward *bw, const IrFuse *f, const int *gstart, int v)
+{
+    return bw->grad[v] && gstart[v] >= 0 && !f->mixed_bn[v] && !f->bn_stats[v] && !f->bn_relu[v] &&
+           g->nodes[v].shape.batched;
+}
+
+/* The in-place drop paths (IR_INPLACE_*, CPU only: the CUDA plan keeps its
+ * copies): alias[v] = u when drop path v writes its input u's buffer, galias[u]
+ * = v when u's gradient is v's gradient buffer. end[u] grows to cover v's
+ * readers. */
+static void plan_inplace(const IrGraph *g, const IrBackward *bw, const IrFuse *f, IrPlan *p, int *end,
+                         const int *gstart, int *alias, int *galias)
+{
+    int n = g->n;
+    int *pieces = xcalloc((size_t)n, sizeof(int));
+    for (int s = 0; s < bw->nsteps; s++) {
+        const IrGradStep *st = &bw->steps[s];
+        const uint32_t *in = ir_inputs(g, st->node);
+        for (int i = 0; i < g->nodes[st->node].nin && i < 32; i++)
+            if (st->need & (1u << i)) pieces[in[i]]++;
+    }
+    for (int i = 0; i < g->nouts; i++) pieces[g->outs[i].node]++;
+    for (int v = 0; v < n; v++) {
+        if (!bw->live[v] || g->nodes[v].op != OP_DROP_PATH) continue;
+        int u = (int)ir_inputs(g, v)[0];
+        if (g->nodes[u].op == OP_DROP_PATH) continue; /* no chains */
+        if (end[u] == v && g->nodes[u].shape.batched && has_storage(g, bw, f, u) && !f->recompute[u]) {
+            alias[v] = u;
+            if (end[v] > end[u]) end[u] = end[v];
+            p->inplace[v] |= IR_INPLACE_ACT;
+        }
+        if (pieces[u] == 1 && gstart[u] == 2 * n - v && grad_buffer(g, bw, f, gstart, u) &&
+            grad_buffer(g, bw, f, gstart, v)) {
+            galias[u] = v;
+            p->inplace[v] |= IR_INPLACE_GRAD;
+        }
+    }
+    free(pieces);
+}
+
 void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget target, IrPlan *p)
 {
     int n = g->n;
@@ -138,6 +192,10 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget target, IrPlan
             }
         }
     }
+    p->inplace = xcalloc((size_t)n, sizeof *p->inplace);
+    int *alias = xmalloc((size_t)n * sizeof(int)), *galias = xmalloc((size_t)n * sizeof(int));
+    for (int v = 0; v < n; v++) alias[v] = galias[v] = -1;
+    if (target == IR_FUSE_CPU) plan_inplace(g, bw, f, p, end, gstart, alias, galias);
     Buf *b = xmalloc((size_t)(3 * n + 1) * sizeof *b);
     int nb = 0;
     int64_t small = 0;
@@ -149,7 +207,7 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget target, IrPlan
         if (!fused && !has_storage(g, bw, f, v)) continue;
         /* the scratch tensor holds any one gradient piece before it is added */
         if (nd->shape.batched && round_up(numel) > scratch) scratch = round_up(numel);
-        if (fused) {
+        if (fused || alias[v] >= 0) {
         } else if (nd->shape.batched) {
             /* a mixed node's output is written from its first accumulated candidate on */
             int start = nd->op == OP_MIXED && f->mix_first[v] >= 0 ? f->mix_first[v] : v;
@@ -170,15 +228,16 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget target, IrPlan
             p->naive += round_up(numel);
         }
         if (bw->grad[v] && gstart[v] >= 0 && !f->mixed_bn[v] && !f->bn_stats[v] && !f->bn_relu[v]) {
-            if (nd->shape.batched) {
+            if (galias[v] >= 0) {
+                /* the in-place drop path's gradient buffer, placed with it */
+            } else if (nd->shape.batched) {
                 /* a mixed node's gradient is read by its BN candidates' steps
                  * (mixed_bn: their output gradient is c_k times it); a RELU's
-                 * fused with its BN (bn_stats on the CPU, bn_relu on CUDA), by
-                 * the BN's step, which applies the RELU's mask (the BN's own
-                 * output gradient is never stored) */
-                int gend = nd->op == OP_MIXED && f->mix_first[v] >= 0 ? 2 * n - f->mix_first[v] : 2 * n - v;
-                int bn = nd->op == OP_RELU ? (int)ir_inputs(g, v)[0] : -1;
-                if (bn >= 0 && (f->bn_stats[bn] || f->bn_relu[bn])) gend = 2 * n - bn;
+                 * fused with its BN, by the BN's step, which applies the
+                 * RELU's mask (the BN's own output gradient is never stored);
+                 * an in-place drop path's, as its input's gradient too */
+                int gend = grad_end(g, f, v), u = nd->nin ? (int)ir_inputs(g, v)[0] : -1;
+                if (u >= 0 && galias[u] == v && grad_end(g, f, u) > gend) gend = grad_end(g, f, u);
                 b[nb++] = (Buf){ round_up(numel), gstart[v], gend, &p->grad[v] };
                 p->naive += round_up(numel);
             } else {
@@ -188,6 +247,12 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget target, IrPlan
         }
     }
     int64_t top = place(b, nb);
+    for (int v = 0; v < n; v++) {
+        if (alias[v] >= 0) p->act[v] = p->act[alias[v]];
+        if (galias[v] >= 0) p->grad[v] = p->grad[galias[v]];
+    }
+    free(alias);
+    free(galias);
     p->scratch = top;
     p->per_sample = top + scratch;
     p->naive += scratch;
@@ -207,6 +272,7 @@ void ir_plan_free(IrPlan *p)
     free(p->small);
     free(p->gsmall);
     free(p->recomp);
+    free(p->inplace);
     ir_fuse_free(&p->fuse);
     memset(p, 0, sizeof *p);
 }

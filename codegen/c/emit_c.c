@@ -540,6 +540,20 @@ static void fwd_node(Emit *e, int v)
         return;
     case OP_DROP_PATH:
         emit_comment(e, v);
+        if (e->plan->inplace[v] & IR_INPLACE_ACT) {
+            /* the input's buffer: masked in place, or left as it is */
+            if (e->eval) return;
+            emit_open(e, "if (r->drop_mask && r->keep_prob < 1)");
+            kc_begin(&c, "k_drop_path_fwd");
+            kc_lit(&c, "N"); kc_lit(&c, "(ptrdiff_t)%" PRId64, numel(e, v));
+            kc_rt(&c, "real", "(real)r->keep_prob");
+            kc_rt(&c, "const real *", "r->drop_mask + (ptrdiff_t)N * %d", e->site[v]);
+            kc_rt(&c, "const real *", "%s", T(x));
+            kc_rt(&c, "real *", "%s", T(v));
+            kc_end(e, &c);
+            emit_close(e);
+            return;
+        }
         if (!e->eval) {
             emit_open(e, "if (r->drop_mask && r->keep_prob < 1)");
             kc_begin(&c, "k_drop_path_fwd");
@@ -826,6 +840,21 @@ static void bwd_step(Emit *e, const IrGradStep *st)
         bwd_simple(e, st, &c);
         return;
     case OP_DROP_PATH:
+        if (e->plan->inplace[v] & IR_INPLACE_GRAD) {
+            /* the input's gradient is this buffer: masked in place, or left
+             * as it is (its one piece, so never accumulated) */
+            char gb[64];
+            emit_open(e, "if ((%s) && r->drop_mask && r->keep_prob < 1)", guard(e, x, gb, sizeof gb));
+            kc_begin(&c, "k_drop_path_bwd");
+            kc_lit(&c, "N"); kc_lit(&c, "(ptrdiff_t)%" PRId64, numel(e, v));
+            kc_rt(&c, "real", "(real)r->keep_prob");
+            kc_rt(&c, "const real *", "r->drop_mask + (ptrdiff_t)N * %d", e->site[v]);
+            kc_rt(&c, "const real *", "%s", G(v));
+            kc_rt(&c, "real *", "%s", G(x));
+            kc_end(e, &c);
+            emit_close(e);
+            return;
+        }
         emit_open(e, "if (r->drop_mask && r->keep_prob < 1)");
         kc_begin(&c, "k_drop_path_bwd");
         kc_lit(&c, "N"); kc_lit(&c, "(ptrdiff_t)%" PRId64, numel(e, v));
