@@ -157,6 +157,17 @@ static const IrNode *node(Emit *e, int v) { return &e->g->nodes[v]; }
 static int in_of(Emit *e, int v, int i) { return (int)ir_inputs(e->g, v)[i]; }
 static int64_t numel(Emit *e, int v) { return ir_shape_numel(node(e, v)->shape); }
 
+/* Begins a drop path call of node v: its size, the keep probability and
+ * v's row of per-sample masks; the tensors follow. */
+static void kc_drop_path(Emit *e, KCall *c, const char *kernel, int v)
+{
+    kc_begin(c, kernel);
+    kc_lit(c, "N");
+    kc_lit(c, "(ptrdiff_t)%" PRId64, numel(e, v));
+    kc_rt(c, "real", "(real)r->keep_prob");
+    kc_rt(c, "const real *", "r->drop_mask + (ptrdiff_t)N * %d", e->site[v]);
+}
+
 /* C expression of node v's forward value. */
 static const char *act(Emit *e, int v, char *buf, size_t size)
 {
@@ -538,31 +549,21 @@ static void fwd_node(Emit *e, int v)
         kc_rt(&c, "real *", "%s", T(v));
         kc_end(e, &c);
         return;
-    case OP_DROP_PATH:
+    case OP_DROP_PATH: {
         emit_comment(e, v);
-        if (e->plan->inplace[v] & IR_INPLACE_ACT) {
-            /* the input's buffer: masked in place, or left as it is */
-            if (e->eval) return;
-            emit_open(e, "if (r->drop_mask && r->keep_prob < 1)");
-            kc_begin(&c, "k_drop_path_fwd");
-            kc_lit(&c, "N"); kc_lit(&c, "(ptrdiff_t)%" PRId64, numel(e, v));
-            kc_rt(&c, "real", "(real)r->keep_prob");
-            kc_rt(&c, "const real *", "r->drop_mask + (ptrdiff_t)N * %d", e->site[v]);
-            kc_rt(&c, "const real *", "%s", T(x));
-            kc_rt(&c, "real *", "%s", T(v));
-            kc_end(e, &c);
-            emit_close(e);
-            return;
-        }
+        /* in place: the input's buffer is masked, or left as it is */
+        bool inplace = e->plan->inplace[v] & IR_INPLACE_ACT;
+        if (inplace && e->eval) return;
         if (!e->eval) {
             emit_open(e, "if (r->drop_mask && r->keep_prob < 1)");
-            kc_begin(&c, "k_drop_path_fwd");
-            kc_lit(&c, "N"); kc_lit(&c, "(ptrdiff_t)%" PRId64, numel(e, v));
-            kc_rt(&c, "real", "(real)r->keep_prob");
-            kc_rt(&c, "const real *", "r->drop_mask + (ptrdiff_t)N * %d", e->site[v]);
+            kc_drop_path(e, &c, "k_drop_path_fwd", v);
             kc_rt(&c, "const real *", "%s", T(x));
             kc_rt(&c, "real *", "%s", T(v));
             kc_end(e, &c);
+            if (inplace) {
+                emit_close(e);
+                return;
+            }
             e->indent--;
             emit_line(e, "} else");
             e->indent++;
@@ -574,6 +575,7 @@ static void fwd_node(Emit *e, int v)
         kc_end(e, &c);
         if (!e->eval) e->indent--;
         return;
+    }
     case OP_MIXED: {
         emit_comment(e, v);
         int P = n->nin - 1, w = in_of(e, v, 0);
@@ -845,10 +847,7 @@ static void bwd_step(Emit *e, const IrGradStep *st)
              * as it is (its one piece, so never accumulated) */
             char gb[64];
             emit_open(e, "if ((%s) && r->drop_mask && r->keep_prob < 1)", guard(e, x, gb, sizeof gb));
-            kc_begin(&c, "k_drop_path_bwd");
-            kc_lit(&c, "N"); kc_lit(&c, "(ptrdiff_t)%" PRId64, numel(e, v));
-            kc_rt(&c, "real", "(real)r->keep_prob");
-            kc_rt(&c, "const real *", "r->drop_mask + (ptrdiff_t)N * %d", e->site[v]);
+            kc_drop_path(e, &c, "k_drop_path_bwd", v);
             kc_rt(&c, "const real *", "%s", G(v));
             kc_rt(&c, "real *", "%s", G(x));
             kc_end(e, &c);
@@ -856,10 +855,7 @@ static void bwd_step(Emit *e, const IrGradStep *st)
             return;
         }
         emit_open(e, "if (r->drop_mask && r->keep_prob < 1)");
-        kc_begin(&c, "k_drop_path_bwd");
-        kc_lit(&c, "N"); kc_lit(&c, "(ptrdiff_t)%" PRId64, numel(e, v));
-        kc_rt(&c, "real", "(real)r->keep_prob");
-        kc_rt(&c, "const real *", "r->drop_mask + (ptrdiff_t)N * %d", e->site[v]);
+        kc_drop_path(e, &c, "k_drop_path_bwd", v);
         bwd_simple(e, st, &c);
         e->indent--;
         emit_open(e, "} else");
