@@ -330,15 +330,16 @@ typedef struct {
     int64_t small_size;  /* floats in the small area */
     int64_t naive;       /* per-sample floats without reuse, for the report */
     int64_t *recomp;     /* [n] recompute conv: buffer of its recomputed output, -1 */
-    uint8_t *inplace;    /* [n] DROP_PATH (CPU): IR_INPLACE_* bits, else 0 */
+    /* In place (CPU plans only; -1 elsewhere). alias[v] = u: drop path v
+     * over a tensor u that nothing reads after it masks u's buffer in place.
+     * galias[u] = v: u's gradient, when its one piece comes from v (a drop
+     * path, or one input of an add), is v's gradient buffer, which v's step
+     * then leaves as it is (add; drop path off) or masks in place. With
+     * drop path off (a first epoch, the benchmarks) the copies are gone. */
+    int *alias;          /* [n] */
+    int *galias;         /* [n] */
     IrFuse fuse;         /* the fusions the plan assumes (ir_fuse, run by ir_plan) */
 } IrPlan;
-/* A drop path over a tensor nothing reads after it writes that tensor's
- * buffer in place (ACT); its input's gradient, when that is its one piece,
- * is its own gradient's buffer, rewritten in place (GRAD). With drop path
- * off (a first epoch, the benchmark) both steps then do nothing. */
-#define IR_INPLACE_ACT 1u
-#define IR_INPLACE_GRAD 2u
 
 void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrPlan *plan);
 void ir_plan_free(IrPlan *plan);

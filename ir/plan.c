@@ -96,12 +96,11 @@ static bool grad_buffer(const IrGraph *g, const IrBackward *bw, const IrFuse *f,
            g->nodes[v].shape.batched;
 }
 
-/* The in-place drop paths (IR_INPLACE_*, CPU only: the CUDA plan keeps its
- * copies): alias[v] = u when drop path v writes its input u's buffer, galias[u]
- * = v when u's gradient is v's gradient buffer. end[u] grows to cover v's
- * readers. */
-static void plan_inplace(const IrGraph *g, const IrBackward *bw, const IrFuse *f, IrPlan *p, int *end,
-                         const int *gstart, int *alias, int *galias)
+/* The in-place drop paths and add gradients (IrPlan.alias and .galias;
+ * CPU only: the CUDA plan keeps its copies). end[u] grows to cover the
+ * readers of a drop path writing u's buffer. */
+static void plan_inplace(const IrGraph *g, const IrBackward *bw, const IrFuse *f, int *end, const int *gstart,
+                         int *alias, int *galias)
 {
     int n = g->n;
     int *pieces = xcalloc((size_t)n, sizeof(int));
@@ -113,18 +112,24 @@ static void plan_inplace(const IrGraph *g, const IrBackward *bw, const IrFuse *f
     }
     for (int i = 0; i < g->nouts; i++) pieces[g->outs[i].node]++;
     for (int v = 0; v < n; v++) {
-        if (!bw->live[v] || g->nodes[v].op != OP_DROP_PATH) continue;
-        int u = (int)ir_inputs(g, v)[0];
-        if (g->nodes[u].op == OP_DROP_PATH) continue; /* no chains */
-        if (end[u] == v && g->nodes[u].shape.batched && has_storage(g, bw, f, u) && !f->recompute[u]) {
+        const IrNode *nd = &g->nodes[v];
+        if (!bw->live[v] || (nd->op != OP_DROP_PATH && nd->op != OP_ADD)) continue;
+        const uint32_t *in = ir_inputs(g, v);
+        int u = (int)in[0];
+        if (nd->op == OP_DROP_PATH && g->nodes[u].op != OP_DROP_PATH && end[u] == v &&
+            g->nodes[u].shape.batched && has_storage(g, bw, f, u) && !f->recompute[u]) {
             alias[v] = u;
             if (end[v] > end[u]) end[u] = end[v];
-            p->inplace[v] |= IR_INPLACE_ACT;
         }
-        if (pieces[u] == 1 && gstart[u] == 2 * n - v && grad_buffer(g, bw, f, gstart, u) &&
-            grad_buffer(g, bw, f, gstart, v)) {
-            galias[u] = v;
-            p->inplace[v] |= IR_INPLACE_GRAD;
+        /* an add's gradient serves one input only: a drop path there may
+         * mask it in place after the others took their copies */
+        for (int i = 0; i < nd->nin; i++) {
+            u = (int)in[i];
+            if (pieces[u] == 1 && gstart[u] == 2 * n - v && grad_buffer(g, bw, f, gstart, u) &&
+                grad_buffer(g, bw, f, gstart, v) && ir_shape_numel(g->nodes[u].shape) == ir_shape_numel(nd->shape)) {
+                galias[u] = v;
+                break;
+            }
         }
     }
     free(pieces);
@@ -192,10 +197,17 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget target, IrPlan
             }
         }
     }
-    p->inplace = xcalloc((size_t)n, sizeof *p->inplace);
-    int *alias = xmalloc((size_t)n * sizeof(int)), *galias = xmalloc((size_t)n * sizeof(int));
+    int *alias = p->alias = xmalloc((size_t)n * sizeof(int)), *galias = p->galias = xmalloc((size_t)n * sizeof(int));
     for (int v = 0; v < n; v++) alias[v] = galias[v] = -1;
-    if (target == IR_FUSE_CPU) plan_inplace(g, bw, f, p, end, gstart, alias, galias);
+    if (target == IR_FUSE_CPU) plan_inplace(g, bw, f, end, gstart, alias, galias);
+    /* gradient buffers shared along chains (an input of a drop path over an
+     * add's input): the root, the latest node, owns the buffer; it lives to
+     * the last read of any member's gradient */
+    int *groot = xmalloc((size_t)n * sizeof(int)), *gmax = xmalloc((size_t)n * sizeof(int));
+    for (int v = 0; v < n; v++) gmax[v] = -1;
+    for (int v = n - 1; v >= 0; v--) groot[v] = galias[v] >= 0 ? groot[galias[v]] : v;
+    for (int v = 0; v < n; v++)
+        if (bw->grad[v] && grad_end(g, f, v) > gmax[groot[v]]) gmax[groot[v]] = grad_end(g, f, v);
     Buf *b = xmalloc((size_t)(3 * n + 1) * sizeof *b);
     int nb = 0;
     int64_t small = 0;
@@ -236,9 +248,7 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget target, IrPlan
                  * fused with its BN, by the BN's step, which applies the
                  * RELU's mask (the BN's own output gradient is never stored);
                  * an in-place drop path's, as its input's gradient too */
-                int gend = grad_end(g, f, v), u = nd->nin ? (int)ir_inputs(g, v)[0] : -1;
-                if (u >= 0 && galias[u] == v && grad_end(g, f, u) > gend) gend = grad_end(g, f, u);
-                b[nb++] = (Buf){ round_up(numel), gstart[v], gend, &p->grad[v] };
+                b[nb++] = (Buf){ round_up(numel), gstart[v], gmax[v], &p->grad[v] };
                 p->naive += round_up(numel);
             } else {
                 p->gsmall[v] = small;
@@ -249,10 +259,10 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget target, IrPlan
     int64_t top = place(b, nb);
     for (int v = 0; v < n; v++) {
         if (alias[v] >= 0) p->act[v] = p->act[alias[v]];
-        if (galias[v] >= 0) p->grad[v] = p->grad[galias[v]];
+        if (galias[v] >= 0) p->grad[v] = p->grad[groot[v]];
     }
-    free(alias);
-    free(galias);
+    free(groot);
+    free(gmax);
     p->scratch = top;
     p->per_sample = top + scratch;
     p->naive += scratch;
@@ -272,7 +282,8 @@ void ir_plan_free(IrPlan *p)
     free(p->small);
     free(p->gsmall);
     free(p->recomp);
-    free(p->inplace);
+    free(p->alias);
+    free(p->galias);
     ir_fuse_free(&p->fuse);
     memset(p, 0, sizeof *p);
 }

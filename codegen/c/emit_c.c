@@ -552,7 +552,7 @@ static void fwd_node(Emit *e, int v)
     case OP_DROP_PATH: {
         emit_comment(e, v);
         /* in place: the input's buffer is masked, or left as it is */
-        bool inplace = e->plan->inplace[v] & IR_INPLACE_ACT;
+        bool inplace = e->plan->alias[v] >= 0;
         if (inplace && e->eval) return;
         if (!e->eval) {
             emit_open(e, "if (r->drop_mask && r->keep_prob < 1)");
@@ -842,7 +842,7 @@ static void bwd_step(Emit *e, const IrGradStep *st)
         bwd_simple(e, st, &c);
         return;
     case OP_DROP_PATH:
-        if (e->plan->inplace[v] & IR_INPLACE_GRAD) {
+        if (e->plan->galias[x] == v) {
             /* the input's gradient is this buffer: masked in place, or left
              * as it is (its one piece, so never accumulated) */
             char gb[64];
@@ -881,7 +881,9 @@ static void bwd_step(Emit *e, const IrGradStep *st)
         for (int i = 0; i < n->nin; i++) {
             int u = in_of(e, v, i);
             int Ci = node(e, u)->shape.d[1];
-            if (needs(st, i)) {
+            if (needs(st, i) && e->plan->galias[u] == v) {
+                emit_line(e, "/* the gradient of %%%d is this one's buffer */", u);
+            } else if (needs(st, i)) {
                 open_guard(e, v, i);
                 if (n->op == OP_ADD && (st->acc & (1u << i))) {
                     kc_begin(&c, "k_acc");
