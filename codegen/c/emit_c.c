@@ -710,14 +710,15 @@ static void bwd_step(Emit *e, const IrGradStep *st)
     switch (n->op) {
     case OP_CONV2D:
         if (needs(st, 0)) {
-            kc_begin(&c, "k_conv2d_bwd_data");
+            /* a later piece is added straight into the gradient */
+            bool add = st->acc & 1u;
+            kc_begin(&c, add ? "k_conv2d_bwd_data_acc" : "k_conv2d_bwd_data");
             kc_conv_shape(e, &c, v);
             kc_rt(&c, "const real *", "%s", G(v));
             kc_rt(&c, "const real *", "%s", T(in_of(e, v, 1)));
-            kc_rt(&c, "real *", "%s", piece_dst(e, st, 0, db, sizeof db));
+            kc_rt(&c, "real *", "%s", add ? G(x) : piece_dst(e, st, 0, db, sizeof db));
             open_guard(e, v, 0);
             kc_end(e, &c);
-            piece_end(e, st, 0);
             emit_close(e);
         }
         if (needs(st, 1)) {
@@ -800,6 +801,18 @@ static void bwd_step(Emit *e, const IrGradStep *st)
             kc_pre(e, &c, v);
             kc_rt(&c, "const real *", "%s", T(fz(e)->src[v]));
             bwd_simple(e, st, &c);
+            return;
+        }
+        if (st->acc & 1u) {
+            /* a later piece, added straight into the gradient */
+            kc_begin(&c, "k_relu_bwd_acc");
+            kc_lit(&c, "(ptrdiff_t)N * %" PRId64, numel(e, v));
+            kc_rt(&c, "const real *", "%s", T(v));
+            kc_rt(&c, "const real *", "%s", G(v));
+            kc_rt(&c, "real *", "%s", G(x));
+            open_guard(e, v, 0);
+            kc_end(e, &c);
+            emit_close(e);
             return;
         }
         kc_begin(&c, "k_relu_bwd");

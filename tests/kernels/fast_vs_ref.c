@@ -133,6 +133,32 @@ static void conv_case(int N, int Ci, int H, int W, int Co, int kh, int kw, int s
             same_bits(what, gw[0], gw[1], nw);
         }
     }
+    /* the data gradient added to an earlier piece: the reference's sum to
+     * rounding; for depthwise convs the bits of k_conv2d_bwd_data + k_acc */
+    {
+        real *base = tensor(nx, 0), *ref = tensor(nx, 1), *sum = tensor(nx, 1);
+        char sub2[200];
+        for (ptrdiff_t i = 0; i < nx; i++) {
+            ref[i] = base[i] + gx0[i];
+            sum[i] = base[i];
+        }
+        for (int threads = 1; threads <= 2; threads++) {
+            set_threads(threads);
+            memcpy(gx[1], base, sizeof(real) * (size_t)nx);
+            k_conv2d_bwd_data_acc(CV, gy, w, gx[1]);
+            char sub[200];
+            snprintf(sub, sizeof sub, "%s gx acc", what);
+            cmp(sub, threads, gx[1], ref, nx);
+        }
+        /* (planes this small take the depthwise path; a 120x120 one falls
+         * back to im2col, whose sums take gx in first) */
+        if (g == Ci && g == Co && H * W <= 64 * 64) {
+            k_acc(nx, gx[0], sum);
+            snprintf(sub2, sizeof sub2, "%s gx acc bits", what);
+            same_bits(sub2, gx[1], sum, nx);
+        }
+        free(base), free(ref), free(sum);
+    }
     /* fused prologue: the references must match the plain references on
      * x_eff (to rounding: the kernels contract multiply-adds), the fast ones
      * their references */
@@ -309,6 +335,15 @@ static void fused_case(int N, int C, int HW, int affine)
     }
     cmp(what, 2, g, y, n);
     k_relu_bwd(n, g, gy, g0);
+    {
+        /* a later piece added straight in: the bits of k_relu_bwd + k_acc */
+        real *a = tensor(n, 0), *b = tensor(n, 1);
+        memcpy(b, a, sizeof(real) * (size_t)n);
+        k_relu_bwd_acc(n, g, gy, a);
+        k_acc(n, g0, b);
+        same_bits("relu_bwd_acc vs relu_bwd + acc", a, b, n);
+        free(a), free(b);
+    }
     k_relu_bwd_pre(N, C, HW, m0, sc, sh, x, gy, g);
     same_bits(what, g, g0, n);
     k_bn_train_fwd(N, C, HW, (real)1e-5, (real)0.1, x, gamma, beta, y, m0, v0, NULL, NULL);

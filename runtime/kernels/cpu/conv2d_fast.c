@@ -994,9 +994,10 @@ CONV_WIDE static void conv_dw_fwd(int N, const ConvShape *s, const ConvDw *d, co
  * the strides, from gy row k + (rh + ph - a*dh)/sh, column
  * j + (q + pw - b*dw)/sw: per residue rh and phase q one flat correlation
  * over (k, j), into phase rows that are then interleaved into gx. Each tap
- * belongs to exactly one (rh, q); the lists are built once per call. */
+ * belongs to exactly one (rh, q); the lists are built once per call.
+ * acc != 0 adds the rows to gx instead of writing them. */
 CONV_WIDE static void conv_dw_bwd_data(int N, const ConvShape *s, const ConvDw *d,
-                                       const real *gy, const real *w, real *gx)
+                                       const real *gy, const real *w, real *gx, int acc)
 {
     ptrdiff_t planes = (ptrdiff_t)N * s->Co, HW = (ptrdiff_t)s->H * s->W;
     ptrdiff_t off[CONV_DW_TAPS], QS = (ptrdiff_t)d->hk * d->pg.L;
@@ -1045,7 +1046,10 @@ CONV_WIDE static void conv_dw_bwd_data(int N, const ConvShape *s, const ConvDw *
                 for (int k = 0; k < nrow; k++) {
                     real *o = gxp + (ptrdiff_t)(rh + k * s->sh) * s->W;
                     const real *t = tb + (ptrdiff_t)k * L;
-                    if (s->sw == 1) {
+                    if (acc) {
+                        for (int iw = 0; iw < s->W; iw++)
+                            o[iw] += t[(iw % s->sw) * QS + iw / s->sw];
+                    } else if (s->sw == 1) {
                         conv_copy(o, t, s->W);
                     } else if (s->sw == 2) {
                         const real *t1 = t + QS;
@@ -1179,7 +1183,8 @@ static void conv_dense_fwd(int N, const ConvShape *s, const real *x, const real 
 /* Dense data gradient: gx = col2im(w^T gy). Pointwise tasks are (sample,
  * column chunk); im2col ones (sample, group), since col2im of neighbouring
  * chunks overlaps. */
-static void conv_dense_bwd_data(int N, const ConvShape *s, const real *gy, const real *w, real *gx)
+static void conv_dense_bwd_data(int N, const ConvShape *s, const real *gy, const real *w, real *gx,
+                                int acc)
 {
     int T = k_par((double)N * s->Co * s->K * s->P) ? k_omp_max_threads() : 1;
     if (conv_is_pointwise(s)) {
@@ -1191,7 +1196,7 @@ static void conv_dense_bwd_data(int N, const ConvShape *s, const real *gy, const
             ptrdiff_t j0 = t % tiles * jc;
             int jb = (int)(s->P - j0 < jc ? s->P - j0 : jc);
             conv_gemm(s->Ci, jb, s->Co, w, 1, s->Ci, gy + (ptrdiff_t)n * s->Co * s->P + j0, s->P, 1,
-                      gx + (ptrdiff_t)n * s->Ci * s->P + j0, s->P, 0);
+                      gx + (ptrdiff_t)n * s->Ci * s->P + j0, s->P, acc);
         }
         return;
     }
@@ -1204,7 +1209,8 @@ static void conv_dense_bwd_data(int N, const ConvShape *s, const real *gy, const
         real *xg = gx + ((ptrdiff_t)n * s->Ci + (ptrdiff_t)gi * s->Cig) * s->H * s->W;
         const real *wg = w + (ptrdiff_t)gi * s->Cog * s->K;
         const real *gyg = gy + ((ptrdiff_t)n * s->Co + (ptrdiff_t)gi * s->Cog) * s->P;
-        memset(xg, 0, sizeof(real) * (size_t)s->Cig * (size_t)s->H * (size_t)s->W);
+        if (!acc)
+            memset(xg, 0, sizeof(real) * (size_t)s->Cig * (size_t)s->H * (size_t)s->W);
         for (ptrdiff_t j0 = 0; j0 < s->P; j0 += jc) {
             int jb = (int)(s->P - j0 < jc ? s->P - j0 : jc);
             for (int k0 = 0; k0 < s->K; k0 += kp) {
@@ -1343,21 +1349,37 @@ K_FN void k_conv2d_fwd(int N, int Ci, int H, int W, int Co, int kh, int kw, int 
         conv_dense_fwd(N, &s, x, w, y);
 }
 
+/* Input gradient of one shape into gx: written, or added when acc != 0. */
+static void conv_bwd_data(int N, const ConvShape *s, const real *gy, const real *w, real *gx, int acc)
+{
+    ConvDw d;
+    if (s->Ho <= 0 || s->Wo <= 0) {
+        if (!acc)
+            memset(gx, 0, sizeof(real) * (size_t)N * (size_t)s->Ci * (size_t)s->H * (size_t)s->W);
+        return;
+    }
+    if (conv_is_depthwise(s, &d))
+        conv_dw_bwd_data(N, s, &d, gy, w, gx, acc);
+    else
+        conv_dense_bwd_data(N, s, gy, w, gx, acc);
+}
+
 /* Input gradient (overwrites gx). */
 K_FN void k_conv2d_bwd_data(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh, int sw,
                             int ph, int pw, int dh, int dw, int g,
                             const real *gy, const real *w, real *gx)
 {
     ConvShape s = conv_shape(Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g);
-    ConvDw d;
-    if (s.Ho <= 0 || s.Wo <= 0) {
-        memset(gx, 0, sizeof(real) * (size_t)N * (size_t)Ci * (size_t)H * (size_t)W);
-        return;
-    }
-    if (conv_is_depthwise(&s, &d))
-        conv_dw_bwd_data(N, &s, &d, gy, w, gx);
-    else
-        conv_dense_bwd_data(N, &s, gy, w, gx);
+    conv_bwd_data(N, &s, gy, w, gx, 0);
+}
+
+/* Input gradient added to gx. */
+K_FN void k_conv2d_bwd_data_acc(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh,
+                                int sw, int ph, int pw, int dh, int dw, int g,
+                                const real *gy, const real *w, real *gx)
+{
+    ConvShape s = conv_shape(Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g);
+    conv_bwd_data(N, &s, gy, w, gx, 1);
 }
 
 /* Weight gradient (overwrites gw). */

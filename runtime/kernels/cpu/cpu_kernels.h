@@ -161,6 +161,12 @@ K_FN void k_conv2d_fwd(int N, int Ci, int H, int W, int Co, int kh, int kw, int 
 K_FN void k_conv2d_bwd_data(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh, int sw,
                             int ph, int pw, int dh, int dw, int g,
                             const real *gy, const real *w, real *gx);
+/* The same gradient added to gx (a piece of a gradient that already holds
+ * others): depthwise convs give the bits of k_conv2d_bwd_data then k_acc;
+ * the others sum in another order (gx joins the sums first). */
+K_FN void k_conv2d_bwd_data_acc(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh,
+                                int sw, int ph, int pw, int dh, int dw, int g,
+                                const real *gy, const real *w, real *gx);
 /* Gradient of the weight (overwrites gw).
  * x: (N, Ci, H, W), gy: (N, Co, Ho, Wo), gw: (Co, Ci/g, kh, kw). */
 K_FN void k_conv2d_bwd_weight(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh, int sw,
@@ -308,6 +314,8 @@ K_FN void k_relu_fwd(ptrdiff_t n, const real *x, real *y);
  * forward output (the forward input gives the same mask).
  * y, gy, gx: (n). */
 K_FN void k_relu_bwd(ptrdiff_t n, const real *y, const real *gy, real *gx);
+/* gx += gy where y > 0 (the bits of k_relu_bwd then k_acc). */
+K_FN void k_relu_bwd_acc(ptrdiff_t n, const real *y, const real *gy, real *gx);
 /* ReLU backward of a fused prologue: gx = gy where x_eff > 0, else 0, with
  * x_eff recomputed from x as in k_conv2d_fwd_pre (overwrites; gx may alias gy).
  * x, gy, gx: (N, C, HW); pre_*: (C). */
