@@ -90,7 +90,8 @@ static int grad_end(const IrGraph *g, const IrFuse *f, int v)
 }
 
 /* True when v's gradient gets an arena buffer of its own. */
-static bool grad_buffer(const IrGraph *g, const IrBackward *bw, const IrFuse *f, const int *gstart, int v)
+static bool grad_buffer(const IrGraph *g, const IrBackward *bw, const IrFuse *f, const int *gstart,
+                        int v)
 {
     return bw->grad[v] && gstart[v] >= 0 && !f->mixed_bn[v] && !f->bn_stats[v] && !f->bn_relu[v] &&
            g->nodes[v].shape.batched;
@@ -99,8 +100,8 @@ static bool grad_buffer(const IrGraph *g, const IrBackward *bw, const IrFuse *f,
 /* The in-place drop paths and add gradients (IrPlan.alias and .galias;
  * CPU only: the CUDA plan keeps its copies). end[u] grows to cover the
  * readers of a drop path writing u's buffer. */
-static void plan_inplace(const IrGraph *g, const IrBackward *bw, const IrFuse *f, int *end, const int *gstart,
-                         int *alias, int *galias)
+static void plan_inplace(const IrGraph *g, const IrBackward *bw, const IrFuse *f, int *end,
+                         const int *gstart, int *alias, int *galias)
 {
     int n = g->n;
     int *pieces = xcalloc((size_t)n, sizeof(int));
@@ -126,7 +127,8 @@ static void plan_inplace(const IrGraph *g, const IrBackward *bw, const IrFuse *f
         for (int i = 0; i < nd->nin; i++) {
             u = (int)in[i];
             if (pieces[u] == 1 && gstart[u] == 2 * n - v && grad_buffer(g, bw, f, gstart, u) &&
-                grad_buffer(g, bw, f, gstart, v) && ir_shape_numel(g->nodes[u].shape) == ir_shape_numel(nd->shape)) {
+                grad_buffer(g, bw, f, gstart, v) &&
+                ir_shape_numel(g->nodes[u].shape) == ir_shape_numel(nd->shape)) {
                 galias[u] = v;
                 break;
             }
@@ -197,7 +199,8 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget target, IrPlan
             }
         }
     }
-    int *alias = p->alias = xmalloc((size_t)n * sizeof(int)), *galias = p->galias = xmalloc((size_t)n * sizeof(int));
+    int *alias = p->alias = xmalloc((size_t)n * sizeof(int));
+    int *galias = p->galias = xmalloc((size_t)n * sizeof(int));
     for (int v = 0; v < n; v++) alias[v] = galias[v] = -1;
     if (target == IR_FUSE_CPU) plan_inplace(g, bw, f, end, gstart, alias, galias);
     /* gradient buffers shared along chains (an input of a drop path over an

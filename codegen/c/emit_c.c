@@ -859,7 +859,8 @@ static void bwd_step(Emit *e, const IrGradStep *st)
             /* the input's gradient is this buffer: masked in place, or left
              * as it is (its one piece, so never accumulated) */
             char gb[64];
-            emit_open(e, "if ((%s) && r->drop_mask && r->keep_prob < 1)", guard(e, x, gb, sizeof gb));
+            emit_open(e, "if ((%s) && r->drop_mask && r->keep_prob < 1)",
+                      guard(e, x, gb, sizeof gb));
             kc_drop_path(e, &c, "k_drop_path_bwd", v);
             kc_rt(&c, "const real *", "%s", G(v));
             kc_rt(&c, "real *", "%s", G(x));

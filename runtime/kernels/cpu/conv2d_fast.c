@@ -1350,7 +1350,8 @@ K_FN void k_conv2d_fwd(int N, int Ci, int H, int W, int Co, int kh, int kw, int 
 }
 
 /* Input gradient of one shape into gx: written, or added when acc != 0. */
-static void conv_bwd_data(int N, const ConvShape *s, const real *gy, const real *w, real *gx, int acc)
+static void conv_bwd_data(int N, const ConvShape *s, const real *gy, const real *w, real *gx,
+                          int acc)
 {
     ConvDw d;
     if (s->Ho <= 0 || s->Wo <= 0) {
