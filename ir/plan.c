@@ -89,12 +89,16 @@ static int grad_end(const IrGraph *g, const IrFuse *f, int v)
     return 2 * n - v;
 }
 
-/* True when v's gradient gets an arena buffer of its own. */
+/* True when v's gradient is stored (the fused BNs take theirs straight
+ * from their consumers); grad_buffer: in the arena (batched). */
+static bool grad_stored(const IrBackward *bw, const IrFuse *f, const int *gstart, int v)
+{
+    return bw->grad[v] && gstart[v] >= 0 && !f->mixed_bn[v] && !f->bn_stats[v] && !f->bn_relu[v];
+}
 static bool grad_buffer(const IrGraph *g, const IrBackward *bw, const IrFuse *f, const int *gstart,
                         int v)
 {
-    return bw->grad[v] && gstart[v] >= 0 && !f->mixed_bn[v] && !f->bn_stats[v] && !f->bn_relu[v] &&
-           g->nodes[v].shape.batched;
+    return grad_stored(bw, f, gstart, v) && g->nodes[v].shape.batched;
 }
 
 /* The in-place drop paths and add gradients (IrPlan.alias and .galias;
@@ -242,15 +246,15 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget target, IrPlan
             b[nb++] = (Buf){ round_up(numel), rstart[v], rend[v], &p->recomp[v] };
             p->naive += round_up(numel);
         }
-        if (bw->grad[v] && gstart[v] >= 0 && !f->mixed_bn[v] && !f->bn_stats[v] && !f->bn_relu[v]) {
+        if (grad_stored(bw, f, gstart, v)) {
             if (galias[v] >= 0) {
-                /* the in-place drop path's gradient buffer, placed with it */
+                /* galias[v]'s gradient buffer (its chain's root places it) */
             } else if (nd->shape.batched) {
                 /* a mixed node's gradient is read by its BN candidates' steps
                  * (mixed_bn: their output gradient is c_k times it); a RELU's
                  * fused with its BN, by the BN's step, which applies the
                  * RELU's mask (the BN's own output gradient is never stored);
-                 * an in-place drop path's, as its input's gradient too */
+                 * a galias root's, as its members' gradients too (gmax) */
                 b[nb++] = (Buf){ round_up(numel), gstart[v], gmax[v], &p->grad[v] };
                 p->naive += round_up(numel);
             } else {

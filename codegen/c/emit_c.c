@@ -157,6 +157,17 @@ static const IrNode *node(Emit *e, int v) { return &e->g->nodes[v]; }
 static int in_of(Emit *e, int v, int i) { return (int)ir_inputs(e->g, v)[i]; }
 static int64_t numel(Emit *e, int v) { return ir_shape_numel(node(e, v)->shape); }
 
+/* y = x (k_copy) or y += x (k_acc) over node v's elements. */
+static void emit_flat(Emit *e, const char *kernel, int v, const char *x, const char *y)
+{
+    KCall c;
+    kc_begin(&c, kernel);
+    kc_lit(&c, "(ptrdiff_t)N * %" PRId64, numel(e, v));
+    kc_rt(&c, "const real *", "%s", x);
+    kc_rt(&c, "real *", "%s", y);
+    kc_end(e, &c);
+}
+
 /* Begins a drop path call of node v: its size, the keep probability and
  * v's row of per-sample masks; the tensors follow. */
 static void kc_drop_path(Emit *e, KCall *c, const char *kernel, int v)
@@ -568,11 +579,7 @@ static void fwd_node(Emit *e, int v)
             emit_line(e, "} else");
             e->indent++;
         }
-        kc_begin(&c, "k_copy");
-        kc_lit(&c, "(ptrdiff_t)N * %" PRId64, numel(e, v));
-        kc_rt(&c, "const real *", "%s", T(x));
-        kc_rt(&c, "real *", "%s", T(v));
-        kc_end(e, &c);
+        emit_flat(e, "k_copy", v, T(x), T(v));
         if (!e->eval) e->indent--;
         return;
     }
@@ -874,19 +881,7 @@ static void bwd_step(Emit *e, const IrGradStep *st)
         e->indent--;
         emit_open(e, "} else");
         /* identity: pass the gradient through */
-        if (st->acc & 1u) {
-            kc_begin(&c, "k_acc");
-            kc_lit(&c, "(ptrdiff_t)N * %" PRId64, numel(e, v));
-            kc_rt(&c, "const real *", "%s", G(v));
-            kc_rt(&c, "real *", "%s", G(x));
-            kc_end(e, &c);
-        } else {
-            kc_begin(&c, "k_copy");
-            kc_lit(&c, "(ptrdiff_t)N * %" PRId64, numel(e, v));
-            kc_rt(&c, "const real *", "%s", G(v));
-            kc_rt(&c, "real *", "%s", G(x));
-            kc_end(e, &c);
-        }
+        emit_flat(e, st->acc & 1u ? "k_acc" : "k_copy", v, G(v), G(x));
         emit_close(e);
         return;
     case OP_ADD:
@@ -899,18 +894,8 @@ static void bwd_step(Emit *e, const IrGradStep *st)
                 emit_line(e, "/* the gradient of %%%d is this one's buffer */", u);
             } else if (needs(st, i)) {
                 open_guard(e, v, i);
-                if (n->op == OP_ADD && (st->acc & (1u << i))) {
-                    kc_begin(&c, "k_acc");
-                    kc_lit(&c, "(ptrdiff_t)N * %" PRId64, numel(e, v));
-                    kc_rt(&c, "const real *", "%s", G(v));
-                    kc_rt(&c, "real *", "%s", G(u));
-                    kc_end(e, &c);
-                } else if (n->op == OP_ADD) {
-                    kc_begin(&c, "k_copy");
-                    kc_lit(&c, "(ptrdiff_t)N * %" PRId64, numel(e, v));
-                    kc_rt(&c, "const real *", "%s", G(v));
-                    kc_rt(&c, "real *", "%s", G(u));
-                    kc_end(e, &c);
+                if (n->op == OP_ADD) {
+                    emit_flat(e, st->acc & (1u << i) ? "k_acc" : "k_copy", v, G(v), G(u));
                 } else {
                     kc_begin(&c, "k_slice_channels_fwd");
                     kc_lit(&c, "N"); kc_int(&c, ys->d[1]); kc_int(&c, HW); kc_int(&c, c0); kc_int(&c, Ci);

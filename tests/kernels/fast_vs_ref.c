@@ -82,11 +82,12 @@ static void cmp(const char *what, int threads, const real *a, const real *b, ptr
     failures += bad;
 }
 
-/* Requires two runs of the same kernel to agree bit for bit. */
+/* Requires a and b to agree bit for bit (two runs of one kernel, or a fused
+ * kernel and the kernels it replaces). */
 static void same_bits(const char *what, const real *a, const real *b, ptrdiff_t n)
 {
     if (memcmp(a, b, sizeof(real) * (size_t)n)) {
-        fprintf(stderr, "FAIL %s: two 2-thread runs differ\n", what);
+        fprintf(stderr, "FAIL %s: the bits differ\n", what);
         failures++;
     }
 }
@@ -128,16 +129,18 @@ static void conv_case(int N, int Ci, int H, int W, int Co, int kh, int kw, int s
         snprintf(sub, sizeof sub, "%s gw", what);
         cmp(sub, threads, gw[0], gw0, nw);
         if (threads == 2) {
-            same_bits(what, y[0], y[1], ny);
-            same_bits(what, gx[0], gx[1], nx);
-            same_bits(what, gw[0], gw[1], nw);
+            char rep[200];
+            snprintf(rep, sizeof rep, "%s, two 2-thread runs", what);
+            same_bits(rep, y[0], y[1], ny);
+            same_bits(rep, gx[0], gx[1], nx);
+            same_bits(rep, gw[0], gw[1], nw);
         }
     }
     /* the data gradient added to an earlier piece: the reference's sum to
      * rounding; for depthwise convs the bits of k_conv2d_bwd_data + k_acc */
     {
         real *base = tensor(nx, 0), *ref = tensor(nx, 1), *sum = tensor(nx, 1);
-        char sub2[200];
+        char sub[200];
         for (ptrdiff_t i = 0; i < nx; i++) {
             ref[i] = base[i] + gx0[i];
             sum[i] = base[i];
@@ -146,7 +149,6 @@ static void conv_case(int N, int Ci, int H, int W, int Co, int kh, int kw, int s
             set_threads(threads);
             memcpy(gx[1], base, sizeof(real) * (size_t)nx);
             k_conv2d_bwd_data_acc(CV, gy, w, gx[1]);
-            char sub[200];
             snprintf(sub, sizeof sub, "%s gx acc", what);
             cmp(sub, threads, gx[1], ref, nx);
         }
@@ -154,8 +156,8 @@ static void conv_case(int N, int Ci, int H, int W, int Co, int kh, int kw, int s
          * back to im2col, whose sums take gx in first) */
         if (g == Ci && g == Co && H * W <= 64 * 64) {
             k_acc(nx, gx[0], sum);
-            snprintf(sub2, sizeof sub2, "%s gx acc bits", what);
-            same_bits(sub2, gx[1], sum, nx);
+            snprintf(sub, sizeof sub, "%s gx acc bits", what);
+            same_bits(sub, gx[1], sum, nx);
         }
         free(base), free(ref), free(sum);
     }

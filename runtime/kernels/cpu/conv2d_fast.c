@@ -74,6 +74,7 @@ static inline int conv_min(int a, int b)
 #define CONV_WPANEL 8192 /* values of a weight-gradient im2col panel */
 #define CONV_WSUM 512    /* products per lane set summed in real before real_acc */
 #define CONV_NT_GEMM_MAX 128 /* weight-gradient rows at least this long use the lanes */
+#define CONV_LINE (64 / (int)sizeof(real)) /* values per cache line (prefetches) */
 _Static_assert(CONV_NT_GEMM_MAX <= CONV_WSUM, "a short weight-gradient row fits one real sum");
 
 /* One register tile: C[i][j] (+)= sum_{k<kc} ap[k*MR + i] * bp[k*ldb + j]
@@ -175,13 +176,12 @@ typedef struct {
 /* Issues the lines of a up to line `upto` (rows of B first, then of C). */
 static inline void conv_ahead(ConvAhead *a, int upto)
 {
-    const int lv = 64 / (int)sizeof(real);
     for (; a->next < upto && a->next < a->total; a->next++) {
         int r = a->next / a->lpr, l = a->next % a->lpr;
         if (r < a->kc)
-            __builtin_prefetch(a->b + r * a->bks + l * lv, 0, 2);
+            __builtin_prefetch(a->b + r * a->bks + l * CONV_LINE, 0, 2);
         else
-            __builtin_prefetch(a->c + (r - a->kc) * a->ldc + l * lv, 1, 2);
+            __builtin_prefetch(a->c + (r - a->kc) * a->ldc + l * CONV_LINE, 1, 2);
     }
 }
 
@@ -211,11 +211,10 @@ CONV_WIDE static void conv_gemm(int M, int Nc, int K, const real *A, ptrdiff_t a
             ConvAhead ah = { 0 };
             int step = 0;
             if (bjs == 1 && bks * (ptrdiff_t)sizeof(real) >= 4096 && p0 + CONV_JP < Nc) {
-                int pn = conv_min(CONV_JP, Nc - p0 - CONV_JP);
-                int lv = 64 / (int)sizeof(real), calls = (pc + CONV_NR - 1) / CONV_NR *
-                                                         ((M + CONV_MR - 1) / CONV_MR);
-                ah = (ConvAhead){ bk + CONV_JP, C + p0 + CONV_JP, bks, ldc, kc, pn / lv + 1, 0, 0 };
-                ah.total = (kc + M) * ah.lpr;
+                int lpr = conv_min(CONV_JP, Nc - p0 - CONV_JP) / CONV_LINE + 1;
+                int calls = (pc + CONV_NR - 1) / CONV_NR * ((M + CONV_MR - 1) / CONV_MR);
+                ah = (ConvAhead){ bk + CONV_JP, C + p0 + CONV_JP, bks, ldc, kc, lpr, 0,
+                                  (kc + M) * lpr };
                 step = (ah.total + calls - 1) / calls;
             }
             if (!direct)
@@ -626,7 +625,7 @@ static inline void conv_split2(real *restrict de, real *restrict dd, const real 
  * otherwise stall the copy that pads it. */
 static inline void conv_prefetch(const real *p, ptrdiff_t n)
 {
-    for (ptrdiff_t i = 0; i < n; i += 64 / (ptrdiff_t)sizeof(real))
+    for (ptrdiff_t i = 0; i < n; i += CONV_LINE)
         __builtin_prefetch(p + i, 0, 3);
 }
 
@@ -743,14 +742,14 @@ CONV_WIDE static void conv_dw_fill(const real *src, int Hi, int Wi, int pt, int 
                 int t = 0;                                                                         \
                 UNR                                                                                \
                 for (; t + 4 <= m; t += 4) {                                                       \
-                    s0 += w[t] * in[off[t] + j];                                                        \
-                    s1 += w[t + 1] * in[off[t + 1] + j];                                                \
-                    s2 += w[t + 2] * in[off[t + 2] + j];                                                \
-                    s3 += w[t + 3] * in[off[t + 3] + j];                                                \
+                    s0 += w[t] * in[off[t] + j];                                                   \
+                    s1 += w[t + 1] * in[off[t + 1] + j];                                           \
+                    s2 += w[t + 2] * in[off[t + 2] + j];                                           \
+                    s3 += w[t + 3] * in[off[t + 3] + j];                                           \
                 }                                                                                  \
                 UNR                                                                                \
                 for (; t < m; t++)                                                                 \
-                    s0 += w[t] * in[off[t] + j];                                                        \
+                    s0 += w[t] * in[off[t] + j];                                                   \
                 d[j] = (s0 + s1) + (s2 + s3);                                                      \
             }                                                                                      \
         }                                                                                          \
@@ -796,14 +795,14 @@ CONV_DW_ENG(conv_dw_eng_25, 25, CONV_UNROLL)
             int t = 0;                                                                             \
             CONV_UNROLL                                                                            \
             for (; t + 4 <= NT; t += 4) {                                                          \
-                s0 = _mm512_fmadd_ps(w[t], CONV_GLD(t, K, DIL), s0);                \
-                s1 = _mm512_fmadd_ps(w[t + 1], CONV_GLD(t + 1, K, DIL), s1);        \
-                s2 = _mm512_fmadd_ps(w[t + 2], CONV_GLD(t + 2, K, DIL), s2);        \
-                s3 = _mm512_fmadd_ps(w[t + 3], CONV_GLD(t + 3, K, DIL), s3);        \
+                s0 = _mm512_fmadd_ps(w[t], CONV_GLD(t, K, DIL), s0);                               \
+                s1 = _mm512_fmadd_ps(w[t + 1], CONV_GLD(t + 1, K, DIL), s1);                       \
+                s2 = _mm512_fmadd_ps(w[t + 2], CONV_GLD(t + 2, K, DIL), s2);                       \
+                s3 = _mm512_fmadd_ps(w[t + 3], CONV_GLD(t + 3, K, DIL), s3);                       \
             }                                                                                      \
             CONV_UNROLL                                                                            \
             for (; t < NT; t++)                                                                    \
-                s0 = _mm512_fmadd_ps(w[t], CONV_GLD(t, K, DIL), s0);                \
+                s0 = _mm512_fmadd_ps(w[t], CONV_GLD(t, K, DIL), s0);                               \
             __m512 y = _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3));                \
             _mm512_mask_storeu_ps(out + j0, k_mask16(n - j0), y);                                  \
         }                                                                                          \
@@ -1046,7 +1045,10 @@ CONV_WIDE static void conv_dw_bwd_data(int N, const ConvShape *s, const ConvDw *
                 for (int k = 0; k < nrow; k++) {
                     real *o = gxp + (ptrdiff_t)(rh + k * s->sh) * s->W;
                     const real *t = tb + (ptrdiff_t)k * L;
-                    if (acc) {
+                    if (acc && s->sw == 1) {
+                        for (int iw = 0; iw < s->W; iw++)
+                            o[iw] += t[iw];
+                    } else if (acc) {
                         for (int iw = 0; iw < s->W; iw++)
                             o[iw] += t[(iw % s->sw) * QS + iw / s->sw];
                     } else if (s->sw == 1) {
@@ -1270,9 +1272,10 @@ static int conv_wgrad_edge(int n, int unit)
 /* Dense weight gradient gw_g = sum_n gy[n, g] cols[n]^T, in tiles of at
  * most CONV_WB x CONV_WB (conv_wgrad_edge: rows in multiples of 4 for the
  * lanes' 4 x 4 blocks, columns of short pointwise rows in multiples of
- * CONV_NR for conv_gemm's strips). With at least as many tiles as threads, each tile is one
- * task over the whole batch; otherwise every thread sums a fixed slice of the
- * batch for each tile and the slices are added in thread order. */
+ * CONV_NR for conv_gemm's strips). With at least as many tiles as threads,
+ * each tile is one task over the whole batch; otherwise every thread sums a
+ * fixed slice of the batch for each tile and the slices are added in thread
+ * order. */
 static void conv_dense_bwd_weight(int N, const ConvShape *s, const real *x, const real *gy,
                                   real *gw)
 {

@@ -393,8 +393,9 @@ K_FN void k_add_fwd(ptrdiff_t n, const real *a, const real *b, real *y);
 /* Add backward: ga = gy and gb = gy (overwrites; either may be NULL).
  * gy, ga, gb: (n). */
 K_FN void k_add_bwd(ptrdiff_t n, const real *gy, real *ga, real *gb);
-/* y += x, the one accumulating helper (sums gradient pieces). x, y: (n). */
+/* y = x, on all threads. x, y: (n). */
 K_FN void k_copy(ptrdiff_t n, const real *x, real *y);
+/* y += x, the one accumulating helper (sums gradient pieces). x, y: (n). */
 K_FN void k_acc(ptrdiff_t n, const real *x, real *y);
 /* y = a*x for a constant scalar a; y may alias x. x, y: (n). */
 K_FN void k_scale_fwd(ptrdiff_t n, real a, const real *x, real *y);
