@@ -689,18 +689,22 @@ static void open_guard(Emit *e, int v, int i)
     emit_open(e, "if (%s)", guard(e, in_of(e, v, i), gb, sizeof gb));
 }
 
-/* Backward of a single-input op whose kernel is k(..., [x,] gy, gx). */
-static void bwd_simple(Emit *e, const IrGradStep *st, KCall *c)
+/* Backward of a single-input op whose kernel is k(..., [x,] gy, gx); adds:
+ * the kernel itself adds to gx (a later piece goes straight in, with no
+ * scratch piece and k_acc). */
+static void bwd_piece(Emit *e, const IrGradStep *st, KCall *c, bool adds)
 {
     TBUF;
     char db[64];
     kc_rt(c, "const real *", "%s", G(st->node));
-    kc_rt(c, "real *", "%s", piece_dst(e, st, 0, db, sizeof db));
+    kc_rt(c, "real *", "%s",
+          adds ? G(in_of(e, st->node, 0)) : piece_dst(e, st, 0, db, sizeof db));
     open_guard(e, st->node, 0);
     kc_end(e, c);
-    piece_end(e, st, 0);
+    if (!adds) piece_end(e, st, 0);
     emit_close(e);
 }
+static void bwd_simple(Emit *e, const IrGradStep *st, KCall *c) { bwd_piece(e, st, c, false); }
 
 static void bwd_step(Emit *e, const IrGradStep *st)
 {
@@ -810,22 +814,10 @@ static void bwd_step(Emit *e, const IrGradStep *st)
             bwd_simple(e, st, &c);
             return;
         }
-        if (st->acc & 1u) {
-            /* a later piece, added straight into the gradient */
-            kc_begin(&c, "k_relu_bwd_acc");
-            kc_lit(&c, "(ptrdiff_t)N * %" PRId64, numel(e, v));
-            kc_rt(&c, "const real *", "%s", T(v));
-            kc_rt(&c, "const real *", "%s", G(v));
-            kc_rt(&c, "real *", "%s", G(x));
-            open_guard(e, v, 0);
-            kc_end(e, &c);
-            emit_close(e);
-            return;
-        }
-        kc_begin(&c, "k_relu_bwd");
+        kc_begin(&c, st->acc & 1u ? "k_relu_bwd_acc" : "k_relu_bwd");
         kc_lit(&c, "(ptrdiff_t)N * %" PRId64, numel(e, v));
         kc_rt(&c, "const real *", "%s", T(v));
-        bwd_simple(e, st, &c);
+        bwd_piece(e, st, &c, st->acc & 1u);
         return;
     case OP_SCALE:
         kc_begin(&c, "k_scale_bwd");

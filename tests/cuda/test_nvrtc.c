@@ -369,9 +369,9 @@ int main(int argc, char **argv)
                a->spills, a->max_stack, b->count, b->max_regs, b->spills, b->max_stack, ksecs[k], b->worst,
                hot(kc_name((KcKernel)k)) ? "" : "  (not hot)");
     }
-    printf("\n%d of %d instantiation compiles succeeded (%d unique; %d of the %d for both archs) in %.1f s; "
-           "%d programs with warnings, %d hot-kernel spills\n",
-           compiled, wanted, all.n, wanted, all.n * NARCH, secs, warned, hot_spills);
+    printf("\n%d of %d instantiation compiles succeeded (%d unique; %d for every one on both archs) "
+           "in %.1f s; %d programs with warnings, %d hot-kernel spills\n",
+           compiled, wanted, all.n, all.n * NARCH, secs, warned, hot_spills);
     int ok = !failed && !warned && !hot_spills && compiled == wanted && (sample || !all_archs || wanted == wanted_all);
     cg_cuda_inst_free(&all);
     free(exprs);

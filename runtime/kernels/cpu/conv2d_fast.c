@@ -1048,12 +1048,9 @@ CONV_WIDE static void conv_dw_bwd_data(int N, const ConvShape *s, const ConvDw *
                     if (acc && s->sw == 1) {
                         for (int iw = 0; iw < s->W; iw++)
                             o[iw] += t[iw];
-                    } else if (acc) {
-                        for (int iw = 0; iw < s->W; iw++)
-                            o[iw] += t[(iw % s->sw) * QS + iw / s->sw];
                     } else if (s->sw == 1) {
                         conv_copy(o, t, s->W);
-                    } else if (s->sw == 2) {
+                    } else if (s->sw == 2 && !acc) {
                         const real *t1 = t + QS;
                         int h = s->W / 2;
                         for (int j = 0; j < h; j++) {
@@ -1063,8 +1060,12 @@ CONV_WIDE static void conv_dw_bwd_data(int N, const ConvShape *s, const ConvDw *
                         if (s->W % 2)
                             o[s->W - 1] = t[h];
                     } else {
-                        for (int iw = 0; iw < s->W; iw++)
-                            o[iw] = t[(iw % s->sw) * QS + iw / s->sw];
+                        /* columns q, q + sw, ... from phase row q */
+                        for (int q = 0; q < s->sw; q++) {
+                            const real *tq = t + q * QS;
+                            for (int iw = q, k = 0; iw < s->W; iw += s->sw, k++)
+                                o[iw] = acc ? o[iw] + tq[k] : tq[k];
+                        }
                     }
                 }
             }
