@@ -13,7 +13,10 @@ sharpc) and times the step `EXE bench` times, on synthetic data:
 
 Prints each step, the median time per phase, the median and minimum step
 time, the peak RSS (resource.getrusage ru_maxrss and VmHWM) and one final
-`RESULT key=value ...` line for scripts."""
+`RESULT key=value ...` line for scripts.  --device cuda runs on GPU 0
+(tests/gpu/run.sh, against `EXE bench --device cuda`): every phase is timed
+after torch.cuda.synchronize(), and the RESULT line adds the peak GPU memory
+allocated (torch.cuda.max_memory_allocated)."""
 
 import argparse
 import os
@@ -97,6 +100,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--aux-weight", type=float, default=0.4)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     ap.add_argument("--check-names", metavar="SHARPC",
                     help="only compare the model's state_dict with `SHARPC dump --ir` of its .nas file")
     ap.add_argument("--nas", metavar="FILE", help="fashion_found: the genotype .nas file to read instead")
@@ -107,7 +111,8 @@ def main():
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    model = ref_nets.build(cfg)
+    dev = torch.device(a.device)
+    model = ref_nets.build(cfg).to(dev)
     model.train()
     search = cfg["kind"] == "search" if a.mode is None else a.mode == "search-first"
     arch_names = set(model.arch_names())
@@ -119,8 +124,14 @@ def main():
     a_opt = torch.optim.Adam(arch, lr=3e-4, betas=(0.5, 0.999), eps=1e-8, weight_decay=1e-3) if arch else None
 
     N, shape = a.batch, cfg["input"]
-    xt, yt = torch.randn(N, *shape), torch.randint(0, cfg["classes"], (N,))
-    xv, yv = torch.randn(N, *shape), torch.randint(0, cfg["classes"], (N,))
+    xt, yt = torch.randn(N, *shape).to(dev), torch.randint(0, cfg["classes"], (N,)).to(dev)
+    xv, yv = torch.randn(N, *shape).to(dev), torch.randint(0, cfg["classes"], (N,)).to(dev)
+
+    def clock():
+        # the time once the GPU has finished what was queued
+        if a.device == "cuda":
+            torch.cuda.synchronize()
+        return time.perf_counter()
 
     def loss_of(x, y):
         logits, aux = model(x)
@@ -143,26 +154,26 @@ def main():
     rss_ready = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     for s in range(a.warmup + a.steps):
         t = dict.fromkeys(phases, 0.0)
-        c0, t0 = time.process_time(), time.perf_counter()
+        c0, t0 = time.process_time(), clock()
         if search:
             loss_v = loss_of(xv, yv)
-            t1 = time.perf_counter()
+            t1 = clock()
             t["arch_fwd"] = t1 - t0
             grads_into(loss_v, arch)
-            t2 = time.perf_counter()
+            t2 = clock()
             t["arch_bwd"] = t2 - t1
             a_opt.step()
-            t["arch_opt"] = time.perf_counter() - t2
-        t1 = time.perf_counter()
+            t["arch_opt"] = clock() - t2
+        t1 = clock()
         loss_t = loss_of(xt, yt)
-        t2 = time.perf_counter()
+        t2 = clock()
         t["w_fwd"] = t2 - t1
         grads_into(loss_t, weights)
-        t3 = time.perf_counter()
+        t3 = clock()
         t["w_bwd"] = t3 - t2
         gnorm = torch.nn.utils.clip_grad_norm_(weights, 5.0)
         w_opt.step()
-        t4 = time.perf_counter()
+        t4 = clock()
         t["w_opt"] = t4 - t3
         t["step"] = t4 - t0
         t["cpu"] = time.process_time() - c0
@@ -192,10 +203,11 @@ def main():
           "first step %.1f MiB" % (med["step"], min(times["step"]), maxrss / 1024, hwm / 1024, rss_ready / 1024))
     print("RESULT side=torch net=%s mode=%s batch=%d threads=%d steps=%d median_s=%.4f min_s=%.4f cpu_s=%.4f "
           "arch_fwd_s=%.4f arch_bwd_s=%.4f arch_opt_s=%.4f w_fwd_s=%.4f w_bwd_s=%.4f w_opt_s=%.4f "
-          "maxrss_kib=%d vmhwm_kib=%d"
+          "maxrss_kib=%d vmhwm_kib=%d device=%s gpu_peak_mib=%.1f"
           % (a.net, "search-first" if search else "train", N, torch.get_num_threads(), a.steps, med["step"],
              min(times["step"]), med["cpu"], med["arch_fwd"], med["arch_bwd"], med["arch_opt"], med["w_fwd"], med["w_bwd"],
-             med["w_opt"], maxrss, hwm))
+             med["w_opt"], maxrss, hwm, a.device,
+             torch.cuda.max_memory_allocated() / 1048576 if a.device == "cuda" else 0.0))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ typedef struct {
     const IrPlan *plan;
     const char *source;   /* the .nas file, recorded in the program */
     bool with_main;       /* also emit main() calling rt_main() */
+    const struct CgCudaPlan *cuda; /* the CUDA launch plan the program carries, or NULL */
+    const char *cuda_why; /* without one: why (the node no CUDA kernel runs) */
 } CgProgram;
 
 /* Writes the C program of p: the specialized kernel wrappers to kern, the

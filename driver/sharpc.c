@@ -287,8 +287,18 @@ static int cmd_backend(const char *cmd, int argc, char **argv, bool (*step)(cons
         if (g) {
             Compiled c;
             compile(g, &c);
-            CgProgram p = { g, &c.bw, &c.plan, a.file, false };
+            CgProgram p = { g, &c.bw, &c.plan, a.file, false, NULL, NULL };
+            /* a built program carries its CUDA launch plan for the device loop */
+            CgCudaPlan cuda;
+            char why[512];
+            bool has_cuda = false;
+            if (step == do_build) {
+                has_cuda = cg_cuda_plan(g, &cuda, why, sizeof why) == 0;
+                if (has_cuda) p.cuda = &cuda;
+                else p.cuda_why = why;
+            }
             if (!step(&p, &a)) rc = EXIT_INPUT;
+            if (has_cuda) cg_cuda_plan_free(&cuda);
             compiled_free(&c);
             ir_graph_free(g);
         }

@@ -10,7 +10,13 @@
  *   train         forward + backward (weights only) + clip + SGD.
  * Prints each phase's time (median over the timed steps), the median and
  * minimum step time, the arena size and the process's peak memory, and one
- * final `RESULT key=value ...` line for scripts. */
+ * final `RESULT key=value ...` line for scripts.
+ *
+ * --device cuda (or ref) times the same steps on the device loop
+ * (device/rt_dev.h): a phase's forward is then forward + loss + backward,
+ * waited for (the device runs them as one launch sequence), its backward 0;
+ * the RESULT line adds the start-up (NVRTC compile or cache load) and the
+ * device memory held. */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +29,9 @@
 
 #include "rt_net.h"
 #include "sharprt.h"
+#ifndef SHARPRT_NO_CUDA
+#include "rt_dev.h"
+#endif
 
 #define EXIT_USAGE 2
 
@@ -51,7 +60,9 @@ static const char *bench_usage =
     "  --warmup W      untimed steps first (default 1)\n"
     "  --threads T     worker threads (default: all cores)\n"
     "  --aux-weight X  weight of the auxiliary loss (default 0.4)\n"
-    "  --seed S        seed of the weights and data (default 0)\n";
+    "  --seed S        seed of the weights and data (default 0)\n"
+    "  --device D      cpu (default), cuda (the device loop on GPU 0) or ref (the\n"
+    "                  device loop on the CUDA kernels' CPU references)\n";
 
 /* Phases of one step, timed separately. */
 enum { PH_ARCH_FWD, PH_ARCH_BWD, PH_ARCH_OPT, PH_W_FWD, PH_W_BWD, PH_W_OPT, PH_STEP, PH_CPU, PH_COUNT };
@@ -147,12 +158,111 @@ static int parse_int(const char *prog, const char *opt, const char *v, long lo, 
     return 0;
 }
 
+/* `EXE bench --device cuda|ref`: the same steps on the device loop. */
+static int bench_device(const RtNetDesc *d, const char *prog, const char *device, int search, int N, long steps,
+                        long warmup, uint64_t seed, double aux_weight)
+{
+#ifdef SHARPRT_NO_CUDA
+    (void)d, (void)search, (void)N, (void)steps, (void)warmup, (void)seed, (void)aux_weight;
+    fprintf(stderr, "%s: --device %s: built without the GPU layer\n", prog, device);
+    return 1;
+#else
+    char err[512];
+    int rc = 1;
+    size_t in_numel = (size_t)N * (size_t)d->in_c * (size_t)d->in_h * (size_t)d->in_w;
+    float *xt = malloc(sizeof(float) * in_numel), *xv = malloc(sizeof(float) * in_numel);
+    int32_t *yt = malloc(sizeof(int32_t) * (size_t)N), *yv = malloc(sizeof(int32_t) * (size_t)N);
+    double *times = calloc((size_t)steps * PH_COUNT, sizeof(double));
+    RtNet *net = rt_net_new(d, err, sizeof err);
+    RtDev *dev = NULL;
+    double startup = 0, lm = 0, la = 0, loss_v = 0, loss_t = 0;
+    int64_t h1, h5;
+    if (!net || !xt || !xv || !yt || !yv || !times) {
+        if (net) snprintf(err, sizeof err, "out of memory");
+        goto done;
+    }
+    init_params(net, seed);
+    synth_batch(d, seed, BENCH_STREAM_TRAIN, N, xt, yt);
+    synth_batch(d, seed, BENCH_STREAM_VALID, N, xv, yv);
+    double t0 = now_s();
+    dev = rt_dev_open(net, strcmp(device, "ref") ? RT_DEV_CUDA : RT_DEV_REF, N, err, sizeof err);
+    if (!dev || rt_dev_put(dev, RT_DEV_W, net->w, err, sizeof err) ||
+        rt_dev_put(dev, RT_DEV_ARCH, net->arch, err, sizeof err) ||
+        rt_dev_put(dev, RT_DEV_BUF, net->buf, err, sizeof err))
+        goto done;
+    startup = now_s() - t0;
+    double mib = 1.0 / 1048576.0;
+    printf("bench %s (%s): mode %s, batch %d, --device %s, %ld warmup + %ld timed steps\n", d->name, d->source,
+           search ? "search-first" : "train", N, device, warmup, steps);
+    printf("  start-up %.2f s (kernels and memory), device memory %.1f MiB\n", startup,
+           (double)rt_dev_bytes(dev) * mib);
+    int64_t adam_step = 0;
+    for (long s = 0; s < warmup + steps; s++) {
+        double t[PH_COUNT] = { 0 }, c0 = cpu_s(), t1;
+        t0 = now_s();
+        if (search) {
+            if (rt_dev_batch(dev, N, xv, yv, NULL, err, sizeof err) ||
+                rt_dev_train(dev, 1.f, (float)aux_weight, err, sizeof err) ||
+                rt_dev_result(dev, &lm, &la, &h1, &h5, err, sizeof err))
+                goto done;
+            loss_v = lm;
+            t1 = now_s();
+            t[PH_ARCH_FWD] = t1 - t0;
+            if (rt_dev_adam(dev, ++adam_step, A_LR, A_BETA1, A_BETA2, A_EPS, A_DECAY, err, sizeof err)) goto done;
+            t[PH_ARCH_OPT] = now_s() - t1;
+        }
+        t1 = now_s();
+        if (rt_dev_batch(dev, N, xt, yt, NULL, err, sizeof err) ||
+            rt_dev_train(dev, 1.f, (float)aux_weight, err, sizeof err) ||
+            rt_dev_result(dev, &lm, &la, &h1, &h5, err, sizeof err))
+            goto done;
+        loss_t = lm + (d->has_aux ? aux_weight * la : 0);
+        double t2 = now_s();
+        t[PH_W_FWD] = t2 - t1;
+        if (rt_dev_sgd(dev, W_LR, W_MOMENTUM, W_DECAY, W_CLIP, s == 0, err, sizeof err) ||
+            rt_dev_result(dev, &lm, &la, &h1, &h5, err, sizeof err)) /* waits for the update */
+            goto done;
+        t1 = now_s();
+        t[PH_W_OPT] = t1 - t2;
+        t[PH_STEP] = t1 - t0;
+        t[PH_CPU] = cpu_s() - c0;
+        printf("  %s %ld: %.4f s (", s < warmup ? "warmup" : "step", s < warmup ? s + 1 : s - warmup + 1,
+               t[PH_STEP]);
+        if (search) printf("arch %.4f + %.4f, ", t[PH_ARCH_FWD], t[PH_ARCH_OPT]);
+        printf("weights %.4f + %.4f), loss %.4f\n", t[PH_W_FWD], t[PH_W_OPT], search ? loss_v : loss_t);
+        fflush(stdout);
+        if (s >= warmup)
+            for (int k = 0; k < PH_COUNT; k++) times[(size_t)k * (size_t)steps + (size_t)(s - warmup)] = t[k];
+    }
+    double med[PH_COUNT];
+    for (int k = 0; k < PH_COUNT; k++) med[k] = median(times + (size_t)k * (size_t)steps, (int)steps);
+    printf("  step: median %.4f s, %.1f images/s; device memory %.1f MiB\n", med[PH_STEP],
+           (search ? 2.0 : 1.0) * N / med[PH_STEP], (double)rt_dev_bytes(dev) * mib);
+    printf("RESULT side=sharpc device=%s net=%s mode=%s batch=%d steps=%ld median_s=%.4f startup_s=%.3f "
+           "arch_step_s=%.4f arch_opt_s=%.4f w_step_s=%.4f w_opt_s=%.4f device_mib=%.1f loss=%.5f\n",
+           device, d->name, search ? "search-first" : "train", N, steps, med[PH_STEP], startup, med[PH_ARCH_FWD],
+           med[PH_ARCH_OPT], med[PH_W_FWD], med[PH_W_OPT], (double)rt_dev_bytes(dev) * mib, loss_t);
+    rc = 0;
+done:
+    if (rc) fprintf(stderr, "%s: error: %s\n", prog, err);
+    rt_dev_close(dev);
+    rt_net_free(net);
+    free(xt);
+    free(xv);
+    free(yt);
+    free(yv);
+    free(times);
+    return rc;
+#endif
+}
+
 int rt_bench_main(const RtNetDesc *d, int argc, char **argv)
 {
     const char *prog = argc > 0 ? argv[0] : "bench";
     long batch = 32, steps = 3, warmup = 1, threads = 0, seed = 0;
     double aux_weight = 0.4;
     int search = d->is_search && d->n_arch > 0;
+    const char *device = "cpu";
     for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
@@ -172,6 +282,12 @@ int rt_bench_main(const RtNetDesc *d, int argc, char **argv)
                 fprintf(stderr, "%s: --aux-weight needs a number, not '%s'\n", prog, v ? v : "");
                 return EXIT_USAGE;
             }
+        } else if (!strcmp(s, "--device")) {
+            if (!v || (strcmp(v, "cpu") && strcmp(v, "cuda") && strcmp(v, "ref"))) {
+                fprintf(stderr, "%s: --device is cpu, cuda or ref, not '%s'\n", prog, v ? v : "");
+                return EXIT_USAGE;
+            }
+            device = v;
         } else if (!strcmp(s, "--mode")) {
             if (v && !strcmp(v, "search-first")) search = 1;
             else if (v && !strcmp(v, "train")) search = 0;
@@ -196,6 +312,8 @@ int rt_bench_main(const RtNetDesc *d, int argc, char **argv)
     int nthreads = 1;
 #endif
 
+    if (strcmp(device, "cpu"))
+        return bench_device(d, prog, device, search, (int)batch, steps, warmup, (uint64_t)seed, aux_weight);
     char err[512];
     int N = (int)batch, rc = 1;
     size_t in_numel = (size_t)N * (size_t)d->in_c * (size_t)d->in_h * (size_t)d->in_w;

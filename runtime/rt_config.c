@@ -153,8 +153,9 @@ static void help(const RtNetDesc *d, const RtConfig *c, const char *prog)
     printf("  --power X           cosine power annealing exponent order (%g)\n", c->cpa_order);
     printf("  --warmup N          warmup epochs (%d)\n", c->warmup);
     printf("  --threads N         worker threads (%d; 0 = all cores)\n", c->threads);
-    printf("  --device D          cpu, cuda or auto (%s); the search and training run on the CPU:\n"
-           "                      cuda is refused (GPU loops are not implemented yet)\n", c->device);
+    printf("  --device D          cpu, cuda or auto (%s: the GPU when there is one); ref runs the\n"
+           "                      GPU's launch plan on the CPU through reference kernels (slow; checks\n"
+           "                      the device loop without a GPU)\n", c->device);
     printf("  --resume DIR        continue the run whose checkpoint is in DIR\n");
     printf("  --stop-after N      stop after epoch N of the schedule (checkpointed; --resume continues)\n");
     printf("  --subset N          use only N training images (quick runs; %lld = all)\n", (long long)c->subset);

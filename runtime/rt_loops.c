@@ -5,7 +5,13 @@
  * write log.jsonl and checkpoints into --out; the search also alphas.csv and
  * genotype.nas, the training weights.safetensors (last) and
  * weights.best.safetensors. Every random draw is a function of (seed, epoch,
- * step, sample), so a resumed run repeats an uninterrupted one bit for bit. */
+ * step, sample), so a resumed run repeats an uninterrupted one bit for bit.
+ *
+ * With --device cuda (or ref) the steps, the evaluation and the optimizers
+ * run on the device loop (device/rt_dev.h); the host keeps the parameters
+ * and optimizer states as mirrors, read back before anything is written
+ * (mirror_get) and sent after initializing or resuming (mirror_put). The
+ * next batch is prepared on the CPU while the device computes the last. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <math.h>
@@ -21,6 +27,11 @@
 #include "rt_check.h"
 #include "rt_run.h"
 #include "sharprt.h"
+#ifndef SHARPRT_NO_CUDA
+#include "rt_dev.h"
+#else
+typedef struct RtDev RtDev;
+#endif
 
 typedef struct {
     const RtNetDesc *d;
@@ -44,6 +55,11 @@ typedef struct {
     int64_t step_in_epoch;     /* steps of the current epoch done (resume) */
     double loss_sum, best_acc;
     int64_t correct, seen;
+    RtDev *dev;                /* the device loop, or NULL on the CPU */
+    struct {                   /* the last step's outcome (step_begin) */
+        double loss, loss_main;
+        int64_t top1;
+    } out;
     char path[1200];
     char err[1024];
 } Run;
@@ -176,6 +192,12 @@ static int open_out(Run *R)
     return 0;
 }
 
+/* The steps run on the device loop (--device cuda or ref, rt_main's choice). */
+static int on_device(const RtConfig *c)
+{
+    return !strcmp(c->device, "cuda") || !strcmp(c->device, "ref");
+}
+
 static int setup(Run *R, const RtNetDesc *d, RtConfig *c)
 {
     memset(R, 0, sizeof *R);
@@ -186,7 +208,9 @@ static int setup(Run *R, const RtNetDesc *d, RtConfig *c)
 #endif
     if (load_data(R)) return -1;
     R->net = rt_net_new(d, R->err, sizeof R->err);
-    if (!R->net || rt_net_reserve(R->net, c->batch, R->err, sizeof R->err)) return -1;
+    if (!R->net) return -1;
+    /* the CPU programs' activations (the device loop keeps its own) */
+    if (!on_device(c) && rt_net_reserve(R->net, c->batch, R->err, sizeof R->err)) return -1;
     size_t img = (size_t)d->in_c * d->in_h * d->in_w;
     R->x = malloc(sizeof(float) * img * (size_t)c->batch);
     R->y = malloc(sizeof(int32_t) * (size_t)c->batch);
@@ -218,6 +242,9 @@ static int setup(Run *R, const RtNetDesc *d, RtConfig *c)
 
 static void teardown(Run *R)
 {
+#ifndef SHARPRT_NO_CUDA
+    rt_dev_close(R->dev);
+#endif
     rt_dataset_free(&R->train);
     rt_dataset_free(&R->test);
     if (R->has101) rt_dataset_free(&R->test101);
@@ -343,6 +370,78 @@ static int load_checkpoint(Run *R)
     return rc;
 }
 
+/* ---- the device loop's mirrors ---- */
+
+#ifndef SHARPRT_NO_CUDA
+/* The host mirror of device array a. */
+static float *mirror(Run *R, RtDevArray a)
+{
+    switch (a) {
+    case RT_DEV_W: return R->net->w;
+    case RT_DEV_GW: return R->net->gw;
+    case RT_DEV_ARCH: return R->net->arch;
+    case RT_DEV_GARCH: return R->net->garch;
+    case RT_DEV_BUF: return R->net->buf;
+    case RT_DEV_MOM: return R->mom;
+    case RT_DEV_ADAM_M: return R->am;
+    case RT_DEV_ADAM_V: return R->av;
+    default: return NULL;
+    }
+}
+
+/* Device array a into its host mirror (nothing on the CPU, where the
+ * mirror is the array), or the mirror onto the device. */
+static int mirror_get(Run *R, RtDevArray a)
+{
+    return R->dev ? rt_dev_get(R->dev, a, mirror(R, a), R->err, sizeof R->err) : 0;
+}
+
+static int mirror_put(Run *R, RtDevArray a)
+{
+    return R->dev ? rt_dev_put(R->dev, a, mirror(R, a), R->err, sizeof R->err) : 0;
+}
+
+/* The parameters and optimizer states (not the gradients). */
+static const RtDevArray state[] = { RT_DEV_W, RT_DEV_ARCH, RT_DEV_BUF, RT_DEV_MOM, RT_DEV_ADAM_M, RT_DEV_ADAM_V };
+
+/* Every parameter and optimizer state, device to host (before a
+ * checkpoint, a weights file, a genotype) or host to device (after
+ * initializing or resuming). */
+static int mirrors_get(Run *R)
+{
+    for (size_t i = 0; i < sizeof state / sizeof state[0]; i++)
+        if (mirror_get(R, state[i])) return -1;
+    return 0;
+}
+
+static int mirrors_put(Run *R)
+{
+    for (size_t i = 0; i < sizeof state / sizeof state[0]; i++)
+        if (mirror_put(R, state[i])) return -1;
+    return 0;
+}
+#else
+enum { RT_DEV_W, RT_DEV_GW, RT_DEV_ARCH, RT_DEV_GARCH, RT_DEV_BUF };
+static int mirror_get(Run *R, int a) { (void)R, (void)a; return 0; }
+static int mirror_put(Run *R, int a) { (void)R, (void)a; return 0; }
+static int mirrors_get(Run *R) { (void)R; return 0; }
+#endif
+
+/* Opens the device loop when the run asked for one, with the host's
+ * parameters and optimizer states (initialized, loaded or resumed). */
+static int dev_start(Run *R)
+{
+    if (!on_device(R->c)) return 0;
+#ifndef SHARPRT_NO_CUDA
+    RtDevKind kind = !strcmp(R->c->device, "ref") ? RT_DEV_REF : RT_DEV_CUDA;
+    R->dev = rt_dev_open(R->net, kind, R->c->batch, R->err, sizeof R->err);
+    if (!R->dev) return -1;
+    return mirrors_put(R);
+#else
+    return rt_errf(R->err, sizeof R->err, "--device %s: built without the GPU layer", R->c->device);
+#endif
+}
+
 /* ---- steps ---- */
 
 /* Prepares batch indices idx[0..n) into R->x / R->y, augmented or not. */
@@ -354,103 +453,167 @@ static int batch(Run *R, const RtDataset *ds, const int64_t *idx, int64_t n, int
 
 static void drop_masks(Run *R, int N, double keep);
 
-/* One training forward on R->x / R->y (drop path at keep < 1), and the
- * backward when any gradient is asked for. */
-static void step(Run *R, RtNetRun *r, int N, int want_w, int want_arch, double keep)
+/* Starts a training forward on R->x / R->y (drop path at keep < 1) and the
+ * backward when any gradient is asked for (on the device loop: always all
+ * of them). Its outcome (R->out) is ready at step_end; on the device the
+ * step is still running, so R->x and R->y may take the next batch. */
+static int step_begin(Run *R, int N, int want_w, int want_arch, double keep)
 {
-    rt_net_run(R->net, r, N);
-    r->images = R->x;
-    r->labels = R->y;
-    r->gw = want_w ? R->net->gw : NULL;
-    r->garch = want_arch && R->d->n_arch ? R->net->garch : NULL;
-    r->aux_weight = (float)R->c->aux_weight;
-    r->keep_prob = (float)keep;
-    if (keep < 1 && R->d->drop_sites) {
+    const RtNetDesc *d = R->d;
+    const float *mask = NULL;
+    if (keep < 1 && d->drop_sites) {
         drop_masks(R, N, keep);
-        r->drop_mask = R->mask;
+        mask = R->mask;
     }
-    R->d->forward(r);
-    if (want_w || want_arch) R->d->backward(r);
+#ifndef SHARPRT_NO_CUDA
+    if (R->dev)
+        return rt_dev_batch(R->dev, N, R->x, R->y, mask, R->err, sizeof R->err) ||
+                       rt_dev_train(R->dev, (float)keep, (float)R->c->aux_weight, R->err, sizeof R->err)
+                   ? -1
+                   : 0;
+#endif
+    RtNetRun r;
+    rt_net_run(R->net, &r, N);
+    r.images = R->x;
+    r.labels = R->y;
+    r.gw = want_w ? R->net->gw : NULL;
+    r.garch = want_arch && d->n_arch ? R->net->garch : NULL;
+    r.aux_weight = (float)R->c->aux_weight;
+    r.keep_prob = (float)keep;
+    r.drop_mask = mask;
+    d->forward(&r);
+    if (want_w || want_arch) d->backward(&r);
+    R->out.loss = r.loss;
+    R->out.loss_main = r.loss_main;
+    R->out.top1 = k_topk_correct(N, d->classes, 1, r.logits, R->y);
+    return 0;
+}
+
+/* Waits for the step of step_begin; its losses and top-1 hits in R->out. */
+static int step_end(Run *R)
+{
+#ifndef SHARPRT_NO_CUDA
+    if (R->dev) {
+        double lm, la;
+        int64_t t5;
+        if (rt_dev_result(R->dev, &lm, &la, &R->out.top1, &t5, R->err, sizeof R->err)) return -1;
+        R->out.loss_main = lm;
+        R->out.loss = lm + (R->d->has_aux ? (double)(float)R->c->aux_weight * la : 0.0);
+    }
+#else
+    (void)R;
+#endif
+    return 0;
+}
+
+/* A whole step (begin and end). */
+static int step(Run *R, int N, int want_w, int want_arch, double keep)
+{
+    return step_begin(R, N, want_w, want_arch, keep) || step_end(R) ? -1 : 0;
 }
 
 /* Clip and SGD on the weights at learning rate lr. */
-static void weight_update(Run *R, double lr)
+static int weight_update(Run *R, double lr)
 {
-    RtSpan g = { R->net->gw, (size_t)R->d->n_w };
-    if (R->c->clip > 0) rt_clip_grad_norm(&g, 1, R->c->clip);
-    rt_sgd_step(R->net->w, R->net->gw, R->mom, (size_t)R->d->n_w, lr, R->c->momentum, R->c->wd, R->sgd_first);
+    RtConfig *c = R->c;
+    int first = R->sgd_first;
     R->sgd_first = 0;
+#ifndef SHARPRT_NO_CUDA
+    if (R->dev) return rt_dev_sgd(R->dev, lr, c->momentum, c->wd, c->clip, first, R->err, sizeof R->err);
+#endif
+    RtSpan g = { R->net->gw, (size_t)R->d->n_w };
+    if (c->clip > 0) rt_clip_grad_norm(&g, 1, c->clip);
+    rt_sgd_step(R->net->w, R->net->gw, R->mom, (size_t)R->d->n_w, lr, c->momentum, c->wd, first);
+    return 0;
 }
 
-static void arch_update(Run *R)
+static int arch_update(Run *R)
 {
     RtConfig *c = R->c;
     R->adam_step++;
-    rt_adam_step(R->net->arch, R->net->garch, R->am, R->av, (size_t)R->d->n_arch, R->adam_step, c->arch_lr, c->arch_b1,
-                 c->arch_b2, c->arch_eps, c->arch_wd);
+#ifndef SHARPRT_NO_CUDA
+    if (R->dev)
+        return rt_dev_adam(R->dev, R->adam_step, c->arch_lr, c->arch_b1, c->arch_b2, c->arch_eps, c->arch_wd,
+                           R->err, sizeof R->err);
+#endif
+    rt_adam_step(R->net->arch, R->net->garch, R->am, R->av, (size_t)R->d->n_arch, R->adam_step, c->arch_lr,
+                 c->arch_b1, c->arch_b2, c->arch_eps, c->arch_wd);
+    return 0;
 }
 
-/* The unrolled architecture gradient (§5.5) into net->garch; the train
- * batch is in xt/yt, the validation batch in R->x / R->y. */
+/* The unrolled architecture gradient (§5.5) into net->garch (and onto the
+ * device); the train batch is in xt/yt, the validation batch in xv/yv. On
+ * the device loop the vectors of the finite difference are computed on the
+ * host: the weights, their gradients and the momentum come back after each
+ * step that makes them and go out before each step that uses them. */
 static int second_order(Run *R, const float *xt, const int32_t *yt, int Nt, int Nv, const float *xv,
                         const int32_t *yv, double lr)
 {
     const RtNetDesc *d = R->d;
     size_t nw = (size_t)d->n_w, na = (size_t)d->n_arch, nb = (size_t)d->n_buf;
+    size_t img = (size_t)d->in_c * d->in_h * d->in_w;
     float *theta = malloc(sizeof(float) * nw), *v = malloc(sizeof(float) * nw), *dalpha = malloc(sizeof(float) * na);
     float *hp = malloc(sizeof(float) * na), *bufs = malloc(sizeof(float) * (nb ? nb : 1));
     int64_t *cnts = malloc(sizeof(int64_t) * (size_t)(d->n_cnt ? d->n_cnt : 1));
+    int rc = -1;
     if (!theta || !v || !dalpha || !hp || !bufs || !cnts) {
-        free(theta); free(v); free(dalpha); free(hp); free(bufs); free(cnts);
         snprintf(R->err, sizeof R->err, "out of memory in the second-order step");
-        return -1;
+        goto out;
     }
-    RtNetRun r;
     float *w = R->net->w, *gw = R->net->gw;
     /* 1-2: g = grad L_train + wd*theta; theta' = theta - lr*(momentum*b + g) */
-    memcpy(R->x, xt, sizeof(float) * (size_t)Nt * d->in_c * d->in_h * d->in_w);
+    memcpy(R->x, xt, sizeof(float) * (size_t)Nt * img);
     memcpy(R->y, yt, sizeof(int32_t) * (size_t)Nt);
-    step(R, &r, Nt, 1, 0, 1);
+    if (step(R, Nt, 1, 0, 1) || mirror_get(R, RT_DEV_W) || mirror_get(R, RT_DEV_GW)) goto out;
+#ifndef SHARPRT_NO_CUDA
+    if (!R->sgd_first && mirror_get(R, RT_DEV_MOM)) goto out;
+#endif
     memcpy(theta, w, sizeof(float) * nw);
     for (size_t i = 0; i < nw; i++) {
         float m = R->sgd_first ? 0 : (float)R->c->momentum * R->mom[i];
         w[i] = theta[i] - (float)lr * (m + gw[i] + (float)R->c->wd * theta[i]);
     }
     /* 3: in the copy (its BN statistics are thrown away afterwards) */
+    if (mirror_put(R, RT_DEV_W) || mirror_get(R, RT_DEV_BUF)) goto out;
     memcpy(bufs, R->net->buf, sizeof(float) * nb);
     memcpy(cnts, R->net->cnt, sizeof(int64_t) * (size_t)d->n_cnt);
-    memcpy(R->x, xv, sizeof(float) * (size_t)Nv * d->in_c * d->in_h * d->in_w);
+    memcpy(R->x, xv, sizeof(float) * (size_t)Nv * img);
     memcpy(R->y, yv, sizeof(int32_t) * (size_t)Nv);
-    step(R, &r, Nv, 1, 1, 1);
+    if (step(R, Nv, 1, 1, 1) || mirror_get(R, RT_DEV_GARCH) || mirror_get(R, RT_DEV_GW)) goto out;
     memcpy(dalpha, R->net->garch, sizeof(float) * na);
     memcpy(v, gw, sizeof(float) * nw);
     memcpy(R->net->buf, bufs, sizeof(float) * nb);
     memcpy(R->net->cnt, cnts, sizeof(int64_t) * (size_t)d->n_cnt);
+    if (mirror_put(R, RT_DEV_BUF)) goto out;
     /* 4-6: finite-difference Hessian-vector product on the training batch */
     RtSpan vs = { v, nw };
     double rr = 0.01 / rt_grad_norm(&vs, 1);
-    memcpy(R->x, xt, sizeof(float) * (size_t)Nt * d->in_c * d->in_h * d->in_w);
+    memcpy(R->x, xt, sizeof(float) * (size_t)Nt * img);
     memcpy(R->y, yt, sizeof(int32_t) * (size_t)Nt);
     for (size_t i = 0; i < nw; i++) w[i] = theta[i] + (float)rr * v[i];
-    step(R, &r, Nt, 0, 1, 1);
+    if (mirror_put(R, RT_DEV_W) || step(R, Nt, 0, 1, 1) || mirror_get(R, RT_DEV_GARCH)) goto out;
     memcpy(hp, R->net->garch, sizeof(float) * na);
     for (size_t i = 0; i < nw; i++) w[i] = theta[i] - (float)rr * v[i];
-    step(R, &r, Nt, 0, 1, 1);
+    if (mirror_put(R, RT_DEV_W) || step(R, Nt, 0, 1, 1) || mirror_get(R, RT_DEV_GARCH)) goto out;
     memcpy(w, theta, sizeof(float) * nw);
     /* 7: g_alpha = d_alpha - lr*h */
     for (size_t i = 0; i < na; i++)
         R->net->garch[i] = dalpha[i] - (float)(lr * (hp[i] - R->net->garch[i]) / (2 * rr));
+    rc = mirror_put(R, RT_DEV_W) || mirror_put(R, RT_DEV_GARCH) ? -1 : 0;
+out:
     free(theta); free(v); free(dalpha); free(hp); free(bufs); free(cnts);
-    return 0;
+    return rc;
 }
 
-/* Evaluates images [0, n) of ds in eval mode: mean loss, top-1, top-5. */
+/* Evaluates images [first, first + n) of ds in eval mode: mean loss,
+ * top-1, top-5. */
 static int evaluate(Run *R, const RtDataset *ds, int64_t first, int64_t n, double *loss, double *top1, double *top5)
 {
     int64_t *idx = malloc(sizeof(int64_t) * (size_t)R->c->batch);
-    if (!idx) return -1;
+    if (!idx) return rt_errf(R->err, sizeof R->err, "out of memory");
     double ls = 0;
     int64_t c1 = 0, c5 = 0;
+    int k5 = R->d->classes < 5 ? R->d->classes : 5;
     for (int64_t s = 0; s < n; s += R->c->batch) {
         int N = (int)(n - s < R->c->batch ? n - s : R->c->batch);
         for (int i = 0; i < N; i++) idx[i] = first + s + i;
@@ -458,6 +621,22 @@ static int evaluate(Run *R, const RtDataset *ds, int64_t first, int64_t n, doubl
             free(idx);
             return -1;
         }
+#ifndef SHARPRT_NO_CUDA
+        if (R->dev) {
+            double lm, la;
+            int64_t h1, h5;
+            if (rt_dev_batch(R->dev, N, R->x, R->y, NULL, R->err, sizeof R->err) ||
+                rt_dev_eval(R->dev, R->err, sizeof R->err) ||
+                rt_dev_result(R->dev, &lm, &la, &h1, &h5, R->err, sizeof R->err)) {
+                free(idx);
+                return -1;
+            }
+            ls += lm * N;
+            c1 += h1;
+            c5 += h5;
+            continue;
+        }
+#endif
         RtNetRun r;
         rt_net_run(R->net, &r, N);
         r.images = R->x;
@@ -465,7 +644,7 @@ static int evaluate(Run *R, const RtDataset *ds, int64_t first, int64_t n, doubl
         R->d->eval_forward(&r);
         ls += r.loss * N;
         c1 += k_topk_correct(N, R->d->classes, 1, r.logits, R->y);
-        c5 += k_topk_correct(N, R->d->classes, R->d->classes < 5 ? R->d->classes : 5, r.logits, R->y);
+        c5 += k_topk_correct(N, R->d->classes, k5, r.logits, R->y);
     }
     free(idx);
     *loss = ls / (double)n;
@@ -496,7 +675,7 @@ static int interrupted(Run *R, int64_t s)
     if (!sig) return 0;
     R->step_in_epoch = s;
     fprintf(stderr, "\nsignal %d: writing a checkpoint and stopping\n", sig);
-    if (save_checkpoint(R))
+    if (mirrors_get(R) || save_checkpoint(R))
         fprintf(stderr, "error: %s\n", R->err);
     else
         fprintf(stderr, "checkpoint written: %s (continue with --resume %s)\n", R->path, R->c->out);
@@ -510,20 +689,22 @@ int rt_search_run(const RtNetDesc *d, RtConfig *c)
     Run R_, *R = &R_;
     int rc = 1;
     int64_t *order = NULL, *vidx = NULL;
-    float *xt = NULL, *wsoft = NULL;
-    int32_t *yt = NULL;
+    float *xt = NULL, *xv = NULL, *wsoft = NULL;
+    int32_t *yt = NULL, *yv = NULL;
     if (setup(R, d, c)) goto done;
     RtSearchSplit sp;
     if (rt_search_split(R->ntrain, c->split, &sp, R->err, sizeof R->err)) goto done;
     if (c->resume[0] && load_checkpoint(R)) goto done;
-    if (open_out(R)) goto done;
+    if (open_out(R) || dev_start(R)) goto done;
     size_t img = (size_t)d->in_c * d->in_h * d->in_w;
     order = malloc(sizeof(int64_t) * (size_t)sp.train_n);
     vidx = malloc(sizeof(int64_t) * (size_t)(sp.valid_n + c->batch));
     xt = malloc(sizeof(float) * img * (size_t)c->batch);
     yt = malloc(sizeof(int32_t) * (size_t)c->batch);
+    xv = malloc(sizeof(float) * img * (size_t)c->batch);
+    yv = malloc(sizeof(int32_t) * (size_t)c->batch);
     wsoft = malloc(sizeof(float) * (size_t)(d->n_arch ? d->n_arch : 1));
-    if (!order || !vidx || !xt || !yt || !wsoft) {
+    if (!order || !vidx || !xt || !yt || !xv || !yv || !wsoft) {
         snprintf(R->err, sizeof R->err, "out of memory");
         goto done;
     }
@@ -539,50 +720,51 @@ int rt_search_run(const RtNetDesc *d, RtConfig *c)
         rt_search_epoch_order(c->seed, e, &sp, order, NULL);
         int64_t s0 = R->step_in_epoch;
         if (s0 == 0) R->loss_sum = 0, R->correct = 0, R->seen = 0;
+        int vready = 0; /* the next architecture batch is in R->x / R->y */
         for (int64_t s = s0; s < steps; s++) {
             if ((rc = interrupted(R, s))) goto done_rc;
             int Nt = (int)(sp.train_n - s * c->batch < c->batch ? sp.train_n - s * c->batch : c->batch);
             /* the architecture step on a random batch of the other half */
-            rt_sample_batch(c->seed, e, s, sp.valid_first, sp.valid_n, vb, vidx);
-            if (batch(R, &R->train, vidx, vb, 1, ((int64_t)e << 24) + s + 1)) goto done;
-            RtNetRun r;
+            if (!vready) {
+                rt_sample_batch(c->seed, e, s, sp.valid_first, sp.valid_n, vb, vidx);
+                if (batch(R, &R->train, vidx, vb, 1, ((int64_t)e << 24) + s + 1)) goto done;
+            }
+            vready = 0;
             if (c->second_order) {
-                float *xv = malloc(sizeof(float) * img * (size_t)vb);
-                int32_t *yv = malloc(sizeof(int32_t) * (size_t)vb);
-                if (!xv || !yv) {
-                    free(xv);
-                    free(yv);
-                    snprintf(R->err, sizeof R->err, "out of memory");
-                    goto done;
-                }
                 memcpy(xv, R->x, sizeof(float) * img * (size_t)vb);
                 memcpy(yv, R->y, sizeof(int32_t) * (size_t)vb);
                 if (batch(R, &R->train, order + s * c->batch, Nt, 1, e)) goto done;
                 memcpy(xt, R->x, sizeof(float) * img * (size_t)Nt);
                 memcpy(yt, R->y, sizeof(int32_t) * (size_t)Nt);
-                int bad = second_order(R, xt, yt, Nt, (int)vb, xv, yv, lr);
-                free(xv);
-                free(yv);
-                if (bad) goto done;
+                if (second_order(R, xt, yt, Nt, (int)vb, xv, yv, lr)) goto done;
+                if (batch(R, &R->train, order + s * c->batch, Nt, 1, e)) goto done;
             } else {
-                step(R, &r, (int)vb, 0, 1, 1);
-                if (check_loss(R, r.loss, e, s)) goto done;
+                /* the weight batch is prepared while the device computes */
+                if (step_begin(R, (int)vb, 0, 1, 1) || batch(R, &R->train, order + s * c->batch, Nt, 1, e) ||
+                    step_end(R))
+                    goto done;
+                if (check_loss(R, R->out.loss, e, s)) goto done;
             }
-            arch_update(R);
-            /* the weight step with the updated alphas */
-            if (batch(R, &R->train, order + s * c->batch, Nt, 1, e)) goto done;
-            step(R, &r, Nt, 1, 0, 1);
-            if (check_loss(R, r.loss, e, s)) goto done;
-            weight_update(R, lr);
+            if (arch_update(R)) goto done;
+            /* the weight step with the updated alphas; then the next
+             * architecture batch, while the device computes */
+            if (step_begin(R, Nt, 1, 0, 1) || weight_update(R, lr)) goto done;
+            if (!c->second_order && s + 1 < steps) {
+                rt_sample_batch(c->seed, e, s + 1, sp.valid_first, sp.valid_n, vb, vidx);
+                if (batch(R, &R->train, vidx, vb, 1, ((int64_t)e << 24) + s + 2)) goto done;
+                vready = 1;
+            }
+            if (step_end(R)) goto done;
+            if (check_loss(R, R->out.loss, e, s)) goto done;
             R->gstep++;
-            R->loss_sum += r.loss * Nt;
-            R->correct += k_topk_correct(Nt, d->classes, 1, r.logits, R->y);
+            R->loss_sum += R->out.loss * Nt;
+            R->correct += R->out.top1;
             R->seen += Nt;
             rt_progress_step(&pg, e, s + 1, R->loss_sum / (double)R->seen, (double)R->correct / (double)R->seen, Nt);
         }
         R->step_in_epoch = 0;
         double vl, v1, v5, dt = rt_clock_seconds() - t0;
-        if (evaluate(R, &R->train, sp.valid_first, sp.valid_n, &vl, &v1, &v5)) goto done;
+        if (evaluate(R, &R->train, sp.valid_first, sp.valid_n, &vl, &v1, &v5) || mirrors_get(R)) goto done;
         R->epoch = e;
         char geno[9000];
         if (rt_genotype_text(d, c, R->net->arch, geno, sizeof geno)) snprintf(geno, sizeof geno, "?");
@@ -637,6 +819,8 @@ done_rc:
     free(vidx);
     free(xt);
     free(yt);
+    free(xv);
+    free(yv);
     free(wsoft);
     teardown(R);
     return rc;
@@ -661,7 +845,7 @@ int rt_train_run(const RtNetDesc *d, RtConfig *c)
             snprintf(R->err, sizeof R->err, "--eval-only needs --weights FILE");
             goto done;
         }
-        if (rt_net_load(R->net, c->weights, 0, R->err, sizeof R->err)) goto done;
+        if (rt_net_load(R->net, c->weights, 0, R->err, sizeof R->err) || dev_start(R)) goto done;
         double l, t1, t5;
         if (evaluate(R, &R->test, 0, R->ntest, &l, &t1, &t5)) goto done;
         printf("test: %lld images, loss %.4f, top-1 %.2f%%, top-5 %.2f%%\n", (long long)R->ntest, l, 100 * t1, 100 * t5);
@@ -678,7 +862,7 @@ int rt_train_run(const RtNetDesc *d, RtConfig *c)
             R->has101 = 0;
         }
     }
-    if (open_out(R)) goto done;
+    if (open_out(R) || dev_start(R)) goto done;
     order = malloc(sizeof(int64_t) * (size_t)R->ntrain);
     if (!order) {
         snprintf(R->err, sizeof R->err, "out of memory");
@@ -696,23 +880,28 @@ int rt_train_run(const RtNetDesc *d, RtConfig *c)
         rt_shuffle(c->seed, e, RT_STREAM_SHUFFLE, 0, R->ntrain, order);
         int64_t s0 = R->step_in_epoch;
         if (s0 == 0) R->loss_sum = 0, R->correct = 0, R->seen = 0;
+        int64_t ready = -1; /* the step whose batch is in R->x / R->y */
         for (int64_t s = s0; s < steps; s++) {
             if ((rc = interrupted(R, s))) goto done_rc;
             int N = (int)(R->ntrain - s * c->batch < c->batch ? R->ntrain - s * c->batch : c->batch);
-            if (batch(R, &R->train, order + s * c->batch, N, 1, e)) goto done;
-            RtNetRun r;
-            step(R, &r, N, 1, 0, keep);
-            if (check_loss(R, r.loss, e, s)) goto done;
-            weight_update(R, lr);
+            if (ready != s && batch(R, &R->train, order + s * c->batch, N, 1, e)) goto done;
+            if (step_begin(R, N, 1, 0, keep) || weight_update(R, lr)) goto done;
+            if (R->dev && s + 1 < steps) {
+                /* the next batch, while the device computes this one */
+                int64_t n1 = R->ntrain - (s + 1) * c->batch < c->batch ? R->ntrain - (s + 1) * c->batch : c->batch;
+                if (batch(R, &R->train, order + (s + 1) * c->batch, n1, 1, e)) goto done;
+                ready = s + 1;
+            }
+            if (step_end(R) || check_loss(R, R->out.loss, e, s)) goto done;
             R->gstep++;
-            R->loss_sum += r.loss_main * N;
-            R->correct += k_topk_correct(N, d->classes, 1, r.logits, R->y);
+            R->loss_sum += R->out.loss_main * N;
+            R->correct += R->out.top1;
             R->seen += N;
             rt_progress_step(&pg, e, s + 1, R->loss_sum / (double)R->seen, (double)R->correct / (double)R->seen, N);
         }
         R->step_in_epoch = 0;
         double dt = rt_clock_seconds() - t0;
-        if (evaluate(R, &R->test, 0, R->ntest, &tl, &t1, &t5)) goto done;
+        if (evaluate(R, &R->test, 0, R->ntest, &tl, &t1, &t5) || mirrors_get(R)) goto done;
         R->epoch = e;
         char extra[160];
         snprintf(extra, sizeof extra, "test loss %.4f top-1 %.2f%% top-5 %.2f%% lr %.3g", tl, 100 * t1, 100 * t5, lr);

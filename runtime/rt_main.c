@@ -224,37 +224,53 @@ static int cmd_info(const RtNetDesc *d)
     return 0;
 }
 
-/* Says where the search or training runs (--device, rt_device_select).
- * The loops run on the CPU: with a GPU present, `auto` says so and uses the
- * CPU, `cuda` is refused. A program built without the GPU layer
- * (SHARPRT_NO_CUDA: the standalone source of `sharpc emit --train`) knows
- * only the CPU. Returns nonzero after a message when the run must not start. */
-static int report_device(const char *prog, const char *want)
+/* Says where the search or training runs (--device, rt_device_select) and
+ * leaves the choice in want: "cpu", "cuda" (the device loop on GPU 0) or
+ * "ref" (the device loop on the CUDA kernels' CPU references). `auto` takes
+ * the GPU when there is one and the network has a CUDA launch plan. A
+ * program built without the GPU layer (SHARPRT_NO_CUDA: the standalone
+ * source of `sharpc emit --train`) knows only the CPU. Returns nonzero
+ * after a message when the run must not start. */
+static int report_device(const char *prog, const RtNetDesc *d, char *want, size_t wantlen)
 {
 #ifndef SHARPRT_NO_CUDA
     RtDevice dev;
     char line[320], err[512];
+    if (!strcmp(want, "ref")) {
+        if (!d->cuda) {
+            fprintf(stderr, "%s: --device ref: network %s has no CUDA launch plan (%s)\n", prog, d->name,
+                    d->cuda_why);
+            return 1;
+        }
+        fprintf(stderr, "device: CPU, running the CUDA launch plan on reference kernels (--device ref)\n");
+        return 0;
+    }
     if (rt_device_select(want, &dev, line, sizeof line, err, sizeof err)) {
         fprintf(stderr, "%s: %s\n", prog, err);
         return 1;
     }
-    if (dev == RT_DEVICE_CUDA && !strcmp(want, "cuda")) {
-        fprintf(stderr, "%s: --device cuda: %s, but GPU search and training are not implemented yet; "
-                        "run with --device cpu\n", prog, line + strlen("device: "));
-        return 1;
-    }
-    if (dev == RT_DEVICE_CUDA)
-        fprintf(stderr, "device: CPU (found %s; GPU search and training are not implemented yet)\n",
-                line + strlen("device: "));
-    else
+    if (dev == RT_DEVICE_CUDA && !d->cuda) {
+        if (!strcmp(want, "cuda")) {
+            fprintf(stderr, "%s: --device cuda: network %s cannot run on the GPU: %s\n", prog, d->name,
+                    d->cuda_why);
+            return 1;
+        }
+        fprintf(stderr, "device: CPU (found %s, but network %s has no CUDA launch plan: %s)\n",
+                line + strlen("device: "), d->name, d->cuda_why);
+        dev = RT_DEVICE_CPU;
+    } else {
         fprintf(stderr, "%s\n", line);
+    }
+    snprintf(want, wantlen, "%s", dev == RT_DEVICE_CUDA ? "cuda" : "cpu");
     return 0;
 #else
+    (void)d;
     if (strcmp(want, "cpu") && strcmp(want, "auto")) {
         fprintf(stderr, "%s: --device %s: this program was built without the GPU layer (CPU only)\n", prog, want);
         return 1;
     }
     fprintf(stderr, "device: CPU (built without the GPU layer)\n");
+    snprintf(want, wantlen, "cpu");
     return 0;
 #endif
 }
@@ -295,7 +311,7 @@ int rt_main(const RtNetDesc *d, const char *const *settings, int nsettings, int 
         RtConfig c;
         int rc = rt_config(d, settings, nsettings, argc - skip, argv + skip, &c);
         if (rc >= 0) return rc;
-        if (report_device(prog, c.device)) return 1;
+        if (report_device(prog, d, c.device, sizeof c.device)) return 1;
         return c.search ? rt_search_run(d, &c) : rt_train_run(d, &c);
     }
     if (!strcmp(cmd, "bench")) return rt_bench_main(d, argc - 1, argv + 1);

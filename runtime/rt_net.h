@@ -93,6 +93,12 @@ typedef struct RtNetDesc {
     /* Eval forward: BN with running statistics, no drop path, no aux head;
      * sets logits (loss from r->labels when not NULL). */
     void (*eval_forward)(RtNetRun *r);
+    /* The CUDA launch plan of the same three programs (runtime/device/
+     * rt_plan.h), run by the device loop; NULL when the network has a node
+     * no CUDA kernel runs (cuda_why says which) or the program was built
+     * without the GPU layer. */
+    const struct RtCudaPlan *cuda;
+    const char *cuda_why;
 } RtNetDesc;
 
 /* ---- rt_net.c: a network instance: its memory and its weights ---- */

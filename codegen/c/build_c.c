@@ -106,6 +106,7 @@ static int compile_cmd(char **argv, const char *cc, const CgBuildOptions *opt, b
 #endif
     argv[k++] = "-I" SHARPC_RUNTIME_DIR;
     argv[k++] = "-I" SHARPC_RUNTIME_DIR "/kernels/cpu";
+    argv[k++] = "-I" SHARPC_RUNTIME_DIR "/device";
     argv[k++] = "-I" SHARPC_GEN_DIR;
     argv[k++] = "-c";
     argv[k++] = (char *)src;

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "codegen.h"
+#include "cuda_plan.h"
 #include "rt_net.h"
 #include "util.h"
 
@@ -1125,7 +1126,8 @@ void cg_emit_c(const CgProgram *p, FILE *kern, FILE *out)
                  " * activations in one arena of N * %" PRId64 " floats (%" PRId64 " without reuse). */\n",
             e.plan->per_sample, e.plan->naive);
     fprintf(out, "#include <string.h>\n\n#include \"cpu_kernels.h\"\n"
-                 "#include \"rt_net.h\"\n\n#define AT(off) (A + (ptrdiff_t)N * (off))\n\n");
+                 "#include \"rt_net.h\"\n%s\n#define AT(off) (A + (ptrdiff_t)N * (off))\n\n",
+            p->cuda ? "#include \"rt_plan.h\"\n" : "");
     fwrite(e.pbuf, 1, e.plen, out);
     fputc('\n', out);
     fwrite(bbuf, 1, blen, out);
@@ -1147,6 +1149,7 @@ void cg_emit_c(const CgProgram *p, FILE *kern, FILE *out)
     int lo = ir_find_output(g, "logits");
     int np = 0;
     for (int v = 0; v < n; v++) np += node(&e, v)->op == OP_PARAM;
+    if (p->cuda) cg_cuda_plan_emit_c(p->cuda, "net_cuda", out);
     fprintf(out, "const RtNetDesc sharp_net = {\n    ");
     emit_c_string(out, g->name);
     fprintf(out, ",\n    ");
@@ -1162,7 +1165,9 @@ void cg_emit_c(const CgProgram *p, FILE *kern, FILE *out)
             e.plan->per_sample, e.plan->naive, e.plan->small_size);
     fprintf(out, "    %d, %d, %d, /* drop-path sites, alphas shape */\n", sites,
             alphas >= 0 ? node(&e, alphas)->shape.d[0] : 0, alphas >= 0 ? node(&e, alphas)->shape.d[1] : 0);
-    fprintf(out, "    net_forward, net_backward, net_eval_forward,\n};\n");
+    fprintf(out, "    net_forward, net_backward, net_eval_forward,\n    %s, ", p->cuda ? "&net_cuda" : "NULL");
+    emit_c_string(out, p->cuda_why ? p->cuda_why : p->cuda ? "" : "built without the GPU layer");
+    fprintf(out, ",\n};\n");
     if (p->with_main)
         fprintf(out, "\nint main(int argc, char **argv)\n{\n    return rt_main(&sharp_net, argc, argv);\n}\n");
 

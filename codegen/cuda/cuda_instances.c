@@ -117,8 +117,8 @@ int cg_cuda_instances(const IrGraph *g, unsigned what, CgCudaInstList *l, char *
     if (cg_cuda_plan(g, &p, err, errlen) != 0)
         return -1;
     int rc = 0;
-    for (int s = 0; s < CG_SEC__COUNT && rc == 0; s++) {
-        bool eval = s == CG_SEC_EVAL || s == CG_SEC_EVAL_LOSS;
+    for (int s = 0; s < RT_SEC__COUNT && rc == 0; s++) {
+        bool eval = s == RT_SEC_EVAL || s == RT_SEC_EVAL_LOSS;
         if (!(what & (eval ? CG_CUDA_EVAL : CG_CUDA_TRAIN)))
             continue;
         for (int i = p.sec[s]; i < p.sec[s + 1] && rc == 0; i++) {

@@ -11,25 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct {
-    const char *name;
-    int batched;
-} spaces[] = {
-#define CG_SP_ROW(id, name, batched) { name, batched },
-    CG_SPACES(CG_SP_ROW)
-#undef CG_SP_ROW
-};
-
-const char *cg_space_name(CgSpace s) { return (unsigned)s < CG_SP__COUNT ? spaces[s].name : "?"; }
-int cg_space_batched(CgSpace s) { return (unsigned)s < CG_SP__COUNT ? spaces[s].batched : 0; }
-
 /* Walk state. */
 typedef struct {
     const IrGraph *g;
     IrBackward bw;
     IrPlan plan;        /* ir_plan for IR_FUSE_CUDA; plan.fuse: the fusions */
     CgCudaPlan *p;
-    int *pspace;        /* PARAM node: its CgSpace, -1 for a counter */
+    int *pspace;        /* PARAM node: its RtSpace, -1 for a counter */
     int64_t *poff;      /* PARAM node: offset in its space */
     int *site;          /* DROP_PATH node: its mask row */
     bool eval;          /* walking the eval forward (running statistics, no drop path, no aux head) */
@@ -71,7 +59,7 @@ static bool grow(Walk *w, void **v, int *cap, int n, size_t sz)
 /* ---- launches ---- */
 
 /* Starts a launch of kernel k with the template arguments that follow
- * (kc_nargs(k) of them) for node `node`; grid_n as in CgLaunch. */
+ * (kc_nargs(k) of them) for node `node`; grid_n as in RtPlanLaunch. */
 static void launch(Walk *w, int node, int grid_n, KcKernel k, int nt, ...)
 {
     int a[CG_CUDA_MAX_ARGS] = { 0 };
@@ -88,11 +76,11 @@ static void launch(Walk *w, int node, int grid_n, KcKernel k, int nt, ...)
         fail(w, "out of memory listing CUDA kernels");
     if (w->fail || !grow(w, (void **)&p->l, &p->capl, p->nl + 1, sizeof *p->l))
         return;
-    p->l[p->nl++] = (CgLaunch){ inst, node, grid_n, p->nargs, 0 };
+    p->l[p->nl++] = (RtPlanLaunch){ inst, node, grid_n, p->nargs, 0 };
 }
 
 /* Appends an argument to the launch begun last. */
-static void put(Walk *w, CgArg a)
+static void put(Walk *w, RtPlanArg a)
 {
     CgCudaPlan *p = w->p;
     if (w->fail || !grow(w, (void **)&p->args, &p->capargs, p->nargs + 1, sizeof *p->args))
@@ -101,17 +89,17 @@ static void put(Walk *w, CgArg a)
     p->l[p->nl - 1].nargs++;
 }
 
-static CgArg tensor(CgSpace s, int node, int64_t off, int64_t len)
+static RtPlanArg tensor(RtSpace s, int node, int64_t off, int64_t len)
 {
-    return (CgArg){ CG_ARG_TENSOR, (uint8_t)s, node, off, len, 0.f };
+    return (RtPlanArg){ RT_ARG_TENSOR, (uint8_t)s, node, off, len, 0.f };
 }
-static CgArg null_arg(void) { return (CgArg){ CG_ARG_NULL, 0, -1, 0, 0, 0.f }; }
-static CgArg lit_int(int64_t v) { return (CgArg){ CG_ARG_INT, 0, -1, v, 0, 0.f }; }
-static CgArg lit_float(float f) { return (CgArg){ CG_ARG_FLOAT, 0, -1, 0, 0, f }; }
-static CgArg runtime(CgArgKind k) { return (CgArg){ (uint8_t)k, 0, -1, 0, 0, 0.f }; }
-static CgArg ptrs(int n) { return (CgArg){ CG_ARG_PTRS, 0, -1, n, 0, 0.f }; }
+static RtPlanArg null_arg(void) { return (RtPlanArg){ RT_ARG_NULL, 0, -1, 0, 0, 0.f }; }
+static RtPlanArg lit_int(int64_t v) { return (RtPlanArg){ RT_ARG_INT, 0, -1, v, 0, 0.f }; }
+static RtPlanArg lit_float(float f) { return (RtPlanArg){ RT_ARG_FLOAT, 0, -1, 0, 0, f }; }
+static RtPlanArg runtime(RtArgKind k) { return (RtPlanArg){ (uint8_t)k, 0, -1, 0, 0, 0.f }; }
+static RtPlanArg ptrs(int n) { return (RtPlanArg){ RT_ARG_PTRS, 0, -1, n, 0, 0.f }; }
 /* The len floats of tensor a from offset `by` on. */
-static CgArg part_of(CgArg a, int64_t by, int64_t len)
+static RtPlanArg part_of(RtPlanArg a, int64_t by, int64_t len)
 {
     a.off += by;
     a.len = len;
@@ -129,61 +117,61 @@ static int dim_w(const Walk *w, int v) { return node(w, v)->shape.rank >= 4 ? no
 static const IrFuse *fz(const Walk *w) { return &w->plan.fuse; }
 
 /* Node v's forward value. */
-static CgArg val(Walk *w, int v)
+static RtPlanArg val(Walk *w, int v)
 {
     const IrNode *n = node(w, v);
     if (n->op == OP_INPUT)
-        return tensor(CG_SP_IMAGES, v, 0, numel(w, v));
+        return tensor(RT_SP_IMAGES, v, 0, numel(w, v));
     if (n->op == OP_PARAM) {
         if (w->pspace[v] < 0)
             fail(w, "internal: node %%%d: a counter is no kernel argument", v);
-        return tensor((CgSpace)w->pspace[v], v, w->poff[v], numel(w, v));
+        return tensor((RtSpace)w->pspace[v], v, w->poff[v], numel(w, v));
     }
     if (n->op == OP_ZERO && w->plan.act[v] < 0)
         return null_arg(); /* a `none` candidate: skipped by the mixed sums */
     if (!n->shape.batched)
-        return tensor(CG_SP_SMALL, v, w->plan.small[v], numel(w, v));
+        return tensor(RT_SP_SMALL, v, w->plan.small[v], numel(w, v));
     if (w->plan.act[v] < 0)
         fail(w, "internal: node %%%d (%s) has no storage", v, ir_op_name(n->op));
-    return tensor(CG_SP_ARENA, v, w->plan.act[v], numel(w, v));
+    return tensor(RT_SP_ARENA, v, w->plan.act[v], numel(w, v));
 }
 
 /* Node v's gradient. */
-static CgArg grad(Walk *w, int v)
+static RtPlanArg grad(Walk *w, int v)
 {
     const IrNode *n = node(w, v);
     if (n->op == OP_INPUT)
-        return tensor(CG_SP_GIMAGES, v, 0, numel(w, v));
+        return tensor(RT_SP_GIMAGES, v, 0, numel(w, v));
     if (n->op == OP_PARAM) {
-        if (w->pspace[v] != CG_SP_WEIGHTS && w->pspace[v] != CG_SP_ARCH)
+        if (w->pspace[v] != RT_SP_WEIGHTS && w->pspace[v] != RT_SP_ARCH)
             fail(w, "internal: node %%%d: gradient of a buffer", v);
-        return tensor(w->pspace[v] == CG_SP_WEIGHTS ? CG_SP_GWEIGHTS : CG_SP_GARCH, v, w->poff[v], numel(w, v));
+        return tensor(w->pspace[v] == RT_SP_WEIGHTS ? RT_SP_GWEIGHTS : RT_SP_GARCH, v, w->poff[v], numel(w, v));
     }
     if (!n->shape.batched)
-        return tensor(CG_SP_SMALL, v, w->plan.gsmall[v], numel(w, v));
+        return tensor(RT_SP_SMALL, v, w->plan.gsmall[v], numel(w, v));
     if (w->plan.grad[v] < 0)
         fail(w, "internal: node %%%d (%s) has no gradient storage", v, ir_op_name(n->op));
-    return tensor(CG_SP_ARENA, v, w->plan.grad[v], numel(w, v));
+    return tensor(RT_SP_ARENA, v, w->plan.grad[v], numel(w, v));
 }
 
 /* The arena's scratch tensor, its first len floats per sample (one
  * gradient piece before it is added, the per-sample losses). */
-static CgArg scratch(Walk *w, int64_t len) { return tensor(CG_SP_ARENA, -1, w->plan.scratch, len); }
+static RtPlanArg scratch(Walk *w, int64_t len) { return tensor(RT_SP_ARENA, -1, w->plan.scratch, len); }
 
 /* Reserves n floats of the workspace (reused by every launch group). */
-static CgArg work(Walk *w, int64_t at, int64_t n)
+static RtPlanArg work(Walk *w, int64_t at, int64_t n)
 {
-    if (at + n > w->p->size[CG_SP_WORK])
-        w->p->size[CG_SP_WORK] = at + n;
-    return tensor(CG_SP_WORK, -1, at, n);
+    if (at + n > w->p->size[RT_SP_WORK])
+        w->p->size[RT_SP_WORK] = at + n;
+    return tensor(RT_SP_WORK, -1, at, n);
 }
 
 /* The optional argument slot k of v (a BN's gamma or beta), else null. */
-static CgArg opt_in(Walk *w, int v, int k) { return node(w, v)->nin > k ? val(w, in_of(w, v, k)) : null_arg(); }
+static RtPlanArg opt_in(Walk *w, int v, int k) { return node(w, v)->nin > k ? val(w, in_of(w, v, k)) : null_arg(); }
 
 /* Mixed node m's row of the architecture softmax (its P candidates'
  * weights), and its weighting as the kernels' MODE. */
-static CgArg mix_row(Walk *w, int m)
+static RtPlanArg mix_row(Walk *w, int m)
 {
     const IrNode *y = node(w, m);
     return part_of(val(w, in_of(w, m, 0)), (int64_t)y->a.row * (y->nin - 1), y->nin - 1);
@@ -237,7 +225,7 @@ static void fwd_conv(Walk *w, int v)
         conv_general(w, v, KC_conv2d_fwd);
         break;
     }
-    put(w, runtime(CG_ARG_BATCH));
+    put(w, runtime(RT_ARG_BATCH));
     put(w, val(w, x));
     put(w, val(w, in_of(w, v, 1)));
     put(w, val(w, v));
@@ -255,7 +243,7 @@ static void fwd_bn_eval(Walk *w, int v)
                fz(w)->mix_first[m] == v, 0);
     else
         launch(w, v, -1, KC_bn_eval_fwd, 4, C, HW, aff, fz(w)->bn_relu[v] ? 1 : 0);
-    put(w, runtime(CG_ARG_BATCH));
+    put(w, runtime(RT_ARG_BATCH));
     put(w, lit_float(y->a.eps));
     if (mixed)
         put(w, lit_float(y->a.momentum));
@@ -280,7 +268,7 @@ static void fwd_bn(Walk *w, int v)
 {
     const IrNode *y = node(w, v);
     int C = dim_c(w, v), HW = dim_h(w, v) * dim_w(w, v), aff = y->nin >= 6;
-    CgArg sm = tensor(CG_SP_SMALL, v, w->plan.small[v], C);
+    RtPlanArg sm = tensor(RT_SP_SMALL, v, w->plan.small[v], C);
     if (w->eval) {
         fwd_bn_eval(w, v);
         return;
@@ -291,7 +279,7 @@ static void fwd_bn(Walk *w, int v)
     } else {
         launch(w, v, -1, KC_bn_train_fwd, 4, C, HW, aff, fz(w)->bn_relu[v] ? 1 : 0);
     }
-    put(w, runtime(CG_ARG_BATCH));
+    put(w, runtime(RT_ARG_BATCH));
     put(w, lit_float(y->a.eps));
     put(w, lit_float(y->a.momentum));
     put(w, val(w, in_of(w, v, 0)));
@@ -316,7 +304,7 @@ static void fwd_mixed(Walk *w, int v)
     int D = numel(w, v), P = y->nin - 1, mode = mix_mode(w, v);
     if (fz(w)->mix_first[v] < 0) {
         launch(w, v, -1, KC_mixed_fwd, 3, D, P, mode);
-        put(w, runtime(CG_ARG_BATCH));
+        put(w, runtime(RT_ARG_BATCH));
         put(w, mix_row(w, v));
         put(w, ptrs(P));
         for (int k = 0; k < P; k++)
@@ -327,11 +315,11 @@ static void fwd_mixed(Walk *w, int v)
     /* the BN candidates are in (bn_mix_fwd): add the others */
     for (int k = 0; k < P; k++) {
         int u = in_of(w, v, k + 1);
-        CgArg o = fz(w)->mixed_bn[u] ? null_arg() : val(w, u);
-        if (o.kind == CG_ARG_NULL)
+        RtPlanArg o = fz(w)->mixed_bn[u] ? null_arg() : val(w, u);
+        if (o.kind == RT_ARG_NULL)
             continue;
         launch(w, v, -1, KC_mixed_acc, 4, D, P, mode, 0);
-        put(w, runtime(CG_ARG_BATCH));
+        put(w, runtime(RT_ARG_BATCH));
         put(w, mix_row(w, v));
         put(w, lit_int(k));
         put(w, o);
@@ -343,7 +331,7 @@ static void fwd_mixed(Walk *w, int v)
  * template arguments already given. */
 static void args_x_y(Walk *w, int v)
 {
-    put(w, runtime(CG_ARG_BATCH));
+    put(w, runtime(RT_ARG_BATCH));
     put(w, val(w, in_of(w, v, 0)));
     put(w, val(w, v));
 }
@@ -395,7 +383,7 @@ static void fwd_node(Walk *w, int v)
         for (int k = 0, c0 = 0; k < y->nin; k++) {
             int u = in_of(w, v, k);
             launch(w, v, -1, KC_concat_put, 4, dim_c(w, v), dim_h(w, v) * dim_w(w, v), c0, dim_c(w, u));
-            put(w, runtime(CG_ARG_BATCH));
+            put(w, runtime(RT_ARG_BATCH));
             put(w, val(w, u));
             put(w, val(w, v));
             c0 += dim_c(w, u);
@@ -403,20 +391,20 @@ static void fwd_node(Walk *w, int v)
         return;
     case OP_ADD:
         launch(w, v, -1, KC_add_fwd, 1, D);
-        put(w, runtime(CG_ARG_BATCH));
+        put(w, runtime(RT_ARG_BATCH));
         put(w, val(w, x));
         put(w, val(w, in_of(w, v, 1)));
         put(w, val(w, v));
         for (int k = 2; k < y->nin; k++) {
             launch(w, v, -1, KC_acc, 1, D);
-            put(w, runtime(CG_ARG_BATCH));
+            put(w, runtime(RT_ARG_BATCH));
             put(w, val(w, in_of(w, v, k)));
             put(w, val(w, v));
         }
         return;
     case OP_SCALE:
         launch(w, v, -1, KC_scale, 1, D);
-        put(w, runtime(CG_ARG_BATCH));
+        put(w, runtime(RT_ARG_BATCH));
         put(w, lit_float(a->scale));
         put(w, val(w, x));
         put(w, val(w, v));
@@ -425,7 +413,7 @@ static void fwd_node(Walk *w, int v)
         if (w->plan.act[v] < 0)
             return; /* read by mixed ops only, which skip it */
         launch(w, v, -1, KC_zero, 1, D);
-        put(w, runtime(CG_ARG_BATCH));
+        put(w, runtime(RT_ARG_BATCH));
         put(w, val(w, v));
         return;
     case OP_GLOBAL_AVG_POOL:
@@ -434,7 +422,7 @@ static void fwd_node(Walk *w, int v)
         return;
     case OP_LINEAR:
         launch(w, v, -1, KC_linear_fwd, 3, numel(w, x), dim_c(w, v), y->nin > 2);
-        put(w, runtime(CG_ARG_BATCH));
+        put(w, runtime(RT_ARG_BATCH));
         put(w, val(w, x));
         put(w, val(w, in_of(w, v, 1)));
         put(w, opt_in(w, v, 2));
@@ -443,13 +431,13 @@ static void fwd_node(Walk *w, int v)
     case OP_DROP_PATH:
         if (w->eval) { /* the identity: a copy */
             launch(w, v, -1, KC_scale, 1, D);
-            put(w, runtime(CG_ARG_BATCH));
+            put(w, runtime(RT_ARG_BATCH));
             put(w, lit_float(1.f));
         } else {
             launch(w, v, -1, KC_drop_path, 1, D);
-            put(w, runtime(CG_ARG_BATCH));
-            put(w, runtime(CG_ARG_KEEP));
-            put(w, tensor(CG_SP_DROP, v, w->site[v], 1));
+            put(w, runtime(RT_ARG_BATCH));
+            put(w, runtime(RT_ARG_KEEP));
+            put(w, tensor(RT_SP_DROP, v, w->site[v], 1));
         }
         put(w, val(w, x));
         put(w, val(w, v));
@@ -482,23 +470,23 @@ static void loss_of(Walk *w, const char *name, int slot)
     if (o < 0 || !w->bw.live[o] || (w->eval && node(w, o)->aux))
         return;
     launch(w, o, -1, KC_softmax_ce, 1, dim_c(w, o));
-    put(w, runtime(CG_ARG_BATCH));
-    put(w, slot ? runtime(CG_ARG_AUX_WEIGHT) : lit_float(1.f));
+    put(w, runtime(RT_ARG_BATCH));
+    put(w, slot ? runtime(RT_ARG_AUX_WEIGHT) : lit_float(1.f));
     put(w, val(w, o));
-    put(w, tensor(CG_SP_LABELS, -1, 0, 1));
+    put(w, tensor(RT_SP_LABELS, -1, 0, 1));
     put(w, scratch(w, 1));
     put(w, w->bw.grad[o] && !w->eval ? grad(w, o) : null_arg());
     launch(w, o, -1, KC_batch_mean, 0);
-    put(w, runtime(CG_ARG_BATCH));
+    put(w, runtime(RT_ARG_BATCH));
     put(w, scratch(w, 1));
-    put(w, tensor(CG_SP_LOSS, -1, slot, 1));
+    put(w, tensor(RT_SP_LOSS, -1, slot, 1));
     for (int k = 0; k < 2 && !slot; k++) {
         launch(w, o, -1, KC_topk_correct, 1, dim_c(w, o));
-        put(w, runtime(CG_ARG_BATCH));
+        put(w, runtime(RT_ARG_BATCH));
         put(w, lit_int(k ? 5 : 1));
         put(w, val(w, o));
-        put(w, tensor(CG_SP_LABELS, -1, 0, 1));
-        put(w, tensor(CG_SP_COUNTS, -1, k, 1));
+        put(w, tensor(RT_SP_LABELS, -1, 0, 1));
+        put(w, tensor(RT_SP_COUNTS, -1, k, 1));
     }
 }
 
@@ -508,7 +496,7 @@ static bool needs(const IrGradStep *st, int i) { return (st->need >> i) & 1u; }
 
 /* Where the piece for slot i of step st goes: the input's gradient, or the
  * scratch tensor when the gradient already holds pieces (then piece_end). */
-static CgArg piece(Walk *w, const IrGradStep *st, int i)
+static RtPlanArg piece(Walk *w, const IrGradStep *st, int i)
 {
     int u = in_of(w, st->node, i);
     if (!(st->acc & (1u << i)))
@@ -525,7 +513,7 @@ static void piece_end(Walk *w, const IrGradStep *st, int i)
         return;
     int u = in_of(w, st->node, i);
     launch(w, st->node, -1, KC_acc, 1, numel(w, u));
-    put(w, runtime(CG_ARG_BATCH));
+    put(w, runtime(RT_ARG_BATCH));
     put(w, scratch(w, numel(w, u)));
     put(w, grad(w, u));
 }
@@ -552,7 +540,7 @@ static void bwd_conv(Walk *w, const IrGradStep *st)
         } else {
             conv_general(w, v, KC_conv2d_bwd_data);
         }
-        put(w, runtime(CG_ARG_BATCH));
+        put(w, runtime(RT_ARG_BATCH));
         put(w, grad(w, v));
         put(w, val(w, wt));
         put(w, piece(w, st, 0));
@@ -564,17 +552,17 @@ static void bwd_conv(Walk *w, const IrGradStep *st)
         fail(w, "internal: conv weight %%%d shared", wt);
     if (!pw) {
         conv_general(w, v, KC_conv2d_bwd_weight);
-        put(w, runtime(CG_ARG_BATCH));
+        put(w, runtime(RT_ARG_BATCH));
         put(w, val(w, x));
         put(w, grad(w, v));
         put(w, grad(w, wt));
         return;
     }
     int split = kc_split(Co, Ci, dim_h(w, v) * dim_w(w, v));
-    CgArg part = work(w, 0, (int64_t)split * Co * Ci);
+    RtPlanArg part = work(w, 0, (int64_t)split * Co * Ci);
     kc_pw_tile(Co, Ci, &bm, &bn);
     launch(w, v, -1, KC_pw_bwd_weight, 9, Ci, H, W, Co, a->sh, a->sw, bm, bn, split);
-    put(w, runtime(CG_ARG_BATCH));
+    put(w, runtime(RT_ARG_BATCH));
     put(w, val(w, x));
     put(w, grad(w, v));
     put(w, grad(w, wt));
@@ -589,14 +577,14 @@ static void bwd_conv(Walk *w, const IrGradStep *st)
 static void bwd_bn(Walk *w, const IrGradStep *st)
 {
     int v = st->node, C = dim_c(w, v), HW = dim_h(w, v) * dim_w(w, v), aff = node(w, v)->nin >= 6;
-    CgArg sm = tensor(CG_SP_SMALL, v, w->plan.small[v], C);
+    RtPlanArg sm = tensor(RT_SP_SMALL, v, w->plan.small[v], C);
     bool mixed = fz(w)->mixed_bn[v], relu = fz(w)->bn_relu[v];
     int m = fz(w)->src[v];
     if (mixed)
         launch(w, v, -1, KC_bn_mix_bwd, 5, C, HW, aff, node(w, m)->nin - 1, mix_mode(w, m));
     else
         launch(w, v, -1, KC_bn_train_bwd, 4, C, HW, aff, relu ? 1 : 0);
-    put(w, runtime(CG_ARG_BATCH));
+    put(w, runtime(RT_ARG_BATCH));
     put(w, val(w, in_of(w, v, 0)));
     if (!mixed)
         put(w, relu ? val(w, m) : null_arg());
@@ -625,9 +613,9 @@ static void bwd_mixed(Walk *w, const IrGradStep *st)
          * from their inputs and statistics), then the row's gradient added
          * into the edge weights' gradient (zeroed before the backward) */
         int nb = kc_mixed_nb(D);
-        CgArg part = work(w, 0, (int64_t)P * nb), gw = work(w, (int64_t)P * nb, P);
+        RtPlanArg part = work(w, 0, (int64_t)P * nb), gw = work(w, (int64_t)P * nb, P);
         launch(w, v, -1, KC_mixed_bwd_w, 3, D, P, nb);
-        put(w, runtime(CG_ARG_BATCH));
+        put(w, runtime(RT_ARG_BATCH));
         put(w, grad(w, v));
         put(w, ptrs(P));
         for (int k = 0; k < P; k++) {
@@ -640,13 +628,13 @@ static void bwd_mixed(Walk *w, const IrGradStep *st)
             if (!fz(w)->mixed_bn[u])
                 continue;
             launch(w, v, -1, KC_bn_mix_dot, 4, dim_c(w, u), dim_h(w, u) * dim_w(w, u), node(w, u)->nin >= 6, nb);
-            put(w, runtime(CG_ARG_BATCH));
+            put(w, runtime(RT_ARG_BATCH));
             put(w, val(w, in_of(w, u, 0)));
             put(w, grad(w, v));
             put(w, opt_in(w, u, 4));
             put(w, opt_in(w, u, 5));
-            put(w, tensor(CG_SP_SMALL, u, w->plan.small[u], dim_c(w, u)));
-            put(w, tensor(CG_SP_SMALL, u, w->plan.small[u] + dim_c(w, u), dim_c(w, u)));
+            put(w, tensor(RT_SP_SMALL, u, w->plan.small[u], dim_c(w, u)));
+            put(w, tensor(RT_SP_SMALL, u, w->plan.small[u] + dim_c(w, u), dim_c(w, u)));
             put(w, lit_int(k));
             put(w, part);
         }
@@ -674,7 +662,7 @@ static void bwd_mixed(Walk *w, const IrGradStep *st)
                 continue;
         }
         launch(w, v, -1, KC_mixed_bwd_data, 3, D, P, mode);
-        put(w, runtime(CG_ARG_BATCH));
+        put(w, runtime(RT_ARG_BATCH));
         put(w, mix_row(w, v));
         put(w, grad(w, v));
         put(w, ptrs(P));
@@ -706,49 +694,49 @@ static void bwd_step(Walk *w, const IrGradStep *st)
         if (fz(w)->bn_relu[x])
             return; /* in its BN's backward */
         launch(w, v, -1, KC_relu_bwd, 1, D);
-        put(w, runtime(CG_ARG_BATCH));
+        put(w, runtime(RT_ARG_BATCH));
         put(w, val(w, v));
         bwd_gy_gx(w, st);
         return;
     case OP_SCALE:
         launch(w, v, -1, KC_scale, 1, D);
-        put(w, runtime(CG_ARG_BATCH));
+        put(w, runtime(RT_ARG_BATCH));
         put(w, lit_float(a->scale));
         bwd_gy_gx(w, st);
         return;
     case OP_MAX_POOL:
         launch(w, v, -1, KC_maxpool_bwd, 9, dim_c(w, x), dim_h(w, x), dim_w(w, x), a->kh, a->kw, a->sh, a->sw, a->pt,
                a->pl);
-        put(w, runtime(CG_ARG_BATCH));
+        put(w, runtime(RT_ARG_BATCH));
         put(w, val(w, x));
         bwd_gy_gx(w, st);
         return;
     case OP_AVG_POOL:
         launch(w, v, -1, KC_avgpool_bwd, 10, dim_c(w, x), dim_h(w, x), dim_w(w, x), a->kh, a->kw, a->sh, a->sw, a->pt,
                a->pl, a->cip ? 1 : 0);
-        put(w, runtime(CG_ARG_BATCH));
+        put(w, runtime(RT_ARG_BATCH));
         bwd_gy_gx(w, st);
         return;
     case OP_PAD:
         launch(w, v, -1, KC_pad_bwd, 7, dim_c(w, x), dim_h(w, x), dim_w(w, x), a->pt, a->pb, a->pl, a->pr);
-        put(w, runtime(CG_ARG_BATCH));
+        put(w, runtime(RT_ARG_BATCH));
         bwd_gy_gx(w, st);
         return;
     case OP_SLICE:
         launch(w, v, -1, KC_slice_bwd, 4, dim_c(w, x), dim_h(w, x) * dim_w(w, x), a->start, a->end - a->start);
-        put(w, runtime(CG_ARG_BATCH));
+        put(w, runtime(RT_ARG_BATCH));
         bwd_gy_gx(w, st);
         return;
     case OP_GLOBAL_AVG_POOL:
         launch(w, v, -1, KC_gap_bwd, 2, dim_c(w, x), dim_h(w, x) * dim_w(w, x));
-        put(w, runtime(CG_ARG_BATCH));
+        put(w, runtime(RT_ARG_BATCH));
         bwd_gy_gx(w, st);
         return;
     case OP_DROP_PATH:
         launch(w, v, -1, KC_drop_path, 1, D);
-        put(w, runtime(CG_ARG_BATCH));
-        put(w, runtime(CG_ARG_KEEP));
-        put(w, tensor(CG_SP_DROP, v, w->site[v], 1));
+        put(w, runtime(RT_ARG_BATCH));
+        put(w, runtime(RT_ARG_KEEP));
+        put(w, tensor(RT_SP_DROP, v, w->site[v], 1));
         bwd_gy_gx(w, st);
         return;
     case OP_ADD:
@@ -757,7 +745,7 @@ static void bwd_step(Walk *w, const IrGradStep *st)
                 continue;
             bool add = (st->acc >> i) & 1u;
             launch(w, v, -1, add ? KC_acc : KC_add_bwd, 1, D);
-            put(w, runtime(CG_ARG_BATCH));
+            put(w, runtime(RT_ARG_BATCH));
             put(w, grad(w, v));
             put(w, grad(w, in_of(w, v, i)));
             if (!add)
@@ -769,7 +757,7 @@ static void bwd_step(Walk *w, const IrGradStep *st)
             int u = in_of(w, v, i);
             if (needs(st, i)) {
                 launch(w, v, -1, KC_slice_fwd, 4, dim_c(w, v), dim_h(w, v) * dim_w(w, v), c0, dim_c(w, u));
-                put(w, runtime(CG_ARG_BATCH));
+                put(w, runtime(RT_ARG_BATCH));
                 put(w, grad(w, v));
                 put(w, piece(w, st, i));
                 piece_end(w, st, i);
@@ -781,7 +769,7 @@ static void bwd_step(Walk *w, const IrGradStep *st)
         int I = numel(w, x), O = dim_c(w, v), bias = y->nin > 2;
         if (needs(st, 0)) {
             launch(w, v, -1, KC_linear_bwd_data, 2, I, O);
-            put(w, runtime(CG_ARG_BATCH));
+            put(w, runtime(RT_ARG_BATCH));
             put(w, grad(w, v));
             put(w, val(w, in_of(w, v, 1)));
             put(w, piece(w, st, 0));
@@ -791,7 +779,7 @@ static void bwd_step(Walk *w, const IrGradStep *st)
             if (bias && !needs(st, 2))
                 fail(w, "internal: linear %%%d: weight gradient without the bias's", v);
             launch(w, v, -1, KC_linear_bwd_weight, 3, I, O, bias);
-            put(w, runtime(CG_ARG_BATCH));
+            put(w, runtime(RT_ARG_BATCH));
             put(w, val(w, x));
             put(w, grad(w, v));
             put(w, grad(w, in_of(w, v, 1)));
@@ -819,10 +807,10 @@ static void bwd_step(Walk *w, const IrGradStep *st)
  * and drop-path mask rows. */
 static void layout(Walk *w)
 {
-    static const int space_of[IR_PCLASS__COUNT] = { [IR_PCLASS_WEIGHT] = CG_SP_WEIGHTS,
-                                                    [IR_PCLASS_BUFFER] = CG_SP_BUFFERS,
+    static const int space_of[IR_PCLASS__COUNT] = { [IR_PCLASS_WEIGHT] = RT_SP_WEIGHTS,
+                                                    [IR_PCLASS_BUFFER] = RT_SP_BUFFERS,
                                                     [IR_PCLASS_COUNTER] = -1,
-                                                    [IR_PCLASS_ARCH] = CG_SP_ARCH };
+                                                    [IR_PCLASS_ARCH] = RT_SP_ARCH };
     const IrGraph *g = w->g;
     CgCudaPlan *p = w->p;
     int64_t size[IR_PCLASS__COUNT];
@@ -838,16 +826,16 @@ static void layout(Walk *w)
         p->params[p->nparams++] =
             (CgPlanParam){ ir_str_get(g, n->name), v, w->pspace[v], w->poff[v], ir_shape_numel(n->shape) };
     }
-    p->size[CG_SP_WEIGHTS] = p->size[CG_SP_GWEIGHTS] = size[IR_PCLASS_WEIGHT];
-    p->size[CG_SP_ARCH] = p->size[CG_SP_GARCH] = size[IR_PCLASS_ARCH];
-    p->size[CG_SP_BUFFERS] = size[IR_PCLASS_BUFFER];
+    p->size[RT_SP_WEIGHTS] = p->size[RT_SP_GWEIGHTS] = size[IR_PCLASS_WEIGHT];
+    p->size[RT_SP_ARCH] = p->size[RT_SP_GARCH] = size[IR_PCLASS_ARCH];
+    p->size[RT_SP_BUFFERS] = size[IR_PCLASS_BUFFER];
     p->ncounters = size[IR_PCLASS_COUNTER];
-    p->size[CG_SP_DROP] = sites;
-    p->size[CG_SP_LABELS] = 1;
-    p->size[CG_SP_LOSS] = p->size[CG_SP_COUNTS] = 2;
+    p->size[RT_SP_DROP] = sites;
+    p->size[RT_SP_LABELS] = 1;
+    p->size[RT_SP_LOSS] = p->size[RT_SP_COUNTS] = 2;
     for (int v = 0; v < g->n; v++)
         if (g->nodes[v].op == OP_INPUT)
-            p->size[CG_SP_IMAGES] = p->size[CG_SP_GIMAGES] = ir_shape_numel(g->nodes[v].shape);
+            p->size[RT_SP_IMAGES] = p->size[RT_SP_GIMAGES] = ir_shape_numel(g->nodes[v].shape);
 }
 
 int cg_cuda_plan(const IrGraph *g, CgCudaPlan *p, char *err, int errlen)
@@ -871,16 +859,16 @@ int cg_cuda_plan(const IrGraph *g, CgCudaPlan *p, char *err, int errlen)
         ir_autodiff(g, &w.bw);
         ir_plan(g, &w.bw, IR_FUSE_CUDA, &w.plan);
         layout(&w);
-        p->size[CG_SP_ARENA] = w.plan.per_sample;
-        p->size[CG_SP_SMALL] = w.plan.small_size;
-        p->sec[CG_SEC_FORWARD] = p->nl;
+        p->size[RT_SP_ARENA] = w.plan.per_sample;
+        p->size[RT_SP_SMALL] = w.plan.small_size;
+        p->sec[RT_SEC_FORWARD] = p->nl;
         for (int v = 0; v < g->n && !w.fail; v++)
             if (w.bw.live[v])
                 fwd_node(&w, v);
-        p->sec[CG_SEC_LOSS] = p->nl;
+        p->sec[RT_SEC_LOSS] = p->nl;
         loss_of(&w, "logits", 0);
         loss_of(&w, "aux_logits", 1);
-        p->sec[CG_SEC_BACKWARD] = p->nl;
+        p->sec[RT_SEC_BACKWARD] = p->nl;
         /* architecture-weight gradients are built row by row: zeroed first */
         for (int v = 0; v < g->n && !w.fail; v++) {
             if (!w.bw.zeroed[v] || !w.bw.grad[v] || fz(&w)->mixed_bn[v])
@@ -891,14 +879,14 @@ int cg_cuda_plan(const IrGraph *g, CgCudaPlan *p, char *err, int errlen)
         }
         for (int s = 0; s < w.bw.nsteps && !w.fail; s++)
             bwd_step(&w, &w.bw.steps[s]);
-        p->sec[CG_SEC_EVAL] = p->nl;
+        p->sec[RT_SEC_EVAL] = p->nl;
         w.eval = true;
         for (int v = 0; v < g->n && !w.fail; v++)
             if (w.bw.live[v] && !g->nodes[v].aux)
                 fwd_node(&w, v);
-        p->sec[CG_SEC_EVAL_LOSS] = p->nl;
+        p->sec[RT_SEC_EVAL_LOSS] = p->nl;
         loss_of(&w, "logits", 0);
-        p->sec[CG_SEC__COUNT] = p->nl;
+        p->sec[RT_SEC__COUNT] = p->nl;
         ir_plan_free(&w.plan);
         ir_backward_free(&w.bw);
     }
@@ -923,33 +911,33 @@ void cg_cuda_plan_free(CgCudaPlan *p)
 
 /* ---- text form ---- */
 
-static void print_arg(const CgArg *a, FILE *out)
+static void print_arg(const RtPlanArg *a, FILE *out)
 {
-    switch ((CgArgKind)a->kind) {
-    case CG_ARG_TENSOR:
+    switch ((RtArgKind)a->kind) {
+    case RT_ARG_TENSOR:
         if (a->node >= 0)
             fprintf(out, "%%%d:", a->node);
-        fprintf(out, "%s+%" PRId64 "[%" PRId64 "]", cg_space_name((CgSpace)a->space), a->off, a->len);
+        fprintf(out, "%s+%" PRId64 "[%" PRId64 "]", rt_space_name((RtSpace)a->space), a->off, a->len);
         return;
-    case CG_ARG_NULL:
+    case RT_ARG_NULL:
         fputs("null", out);
         return;
-    case CG_ARG_INT:
+    case RT_ARG_INT:
         fprintf(out, "%" PRId64, a->off);
         return;
-    case CG_ARG_FLOAT:
+    case RT_ARG_FLOAT:
         fprintf(out, "%.9g", a->f);
         return;
-    case CG_ARG_BATCH:
+    case RT_ARG_BATCH:
         fputs("N", out);
         return;
-    case CG_ARG_KEEP:
+    case RT_ARG_KEEP:
         fputs("keep", out);
         return;
-    case CG_ARG_AUX_WEIGHT:
+    case RT_ARG_AUX_WEIGHT:
         fputs("aux_weight", out);
         return;
-    case CG_ARG_PTRS:
+    case RT_ARG_PTRS:
         fprintf(out, "ptrs%" PRId64, a->off);
         return;
     }
@@ -961,18 +949,18 @@ void cg_cuda_plan_print(const IrGraph *g, const CgCudaPlan *p, FILE *out)
     static const char *const sec_names[] = { "forward", "loss", "backward", "eval forward", "eval loss" };
     fprintf(out, "cuda plan \"%s\": %d launches, %d instantiations, %" PRId64 " counters\n", g->name, p->nl,
             p->inst.n, p->ncounters);
-    for (int s = 0; s < CG_SP__COUNT; s++)
-        fprintf(out, "  space %-8s %10" PRId64 " floats%s\n", cg_space_name((CgSpace)s), p->size[s],
-                cg_space_batched((CgSpace)s) ? " per sample" : "");
+    for (int s = 0; s < RT_SP__COUNT; s++)
+        fprintf(out, "  space %-8s %10" PRId64 " floats%s\n", rt_space_name((RtSpace)s), p->size[s],
+                rt_space_batched((RtSpace)s) ? " per sample" : "");
     for (int i = 0; i < p->nparams; i++) {
         const CgPlanParam *q = &p->params[i];
         fprintf(out, "  param %%%d %s %s+%" PRId64 " [%" PRId64 "]\n", q->node, q->name,
-                q->space < 0 ? "counter" : cg_space_name((CgSpace)q->space), q->off, q->numel);
+                q->space < 0 ? "counter" : rt_space_name((RtSpace)q->space), q->off, q->numel);
     }
-    for (int s = 0; s < CG_SEC__COUNT; s++) {
+    for (int s = 0; s < RT_SEC__COUNT; s++) {
         fprintf(out, "%s:\n", sec_names[s]);
         for (int i = p->sec[s]; i < p->sec[s + 1]; i++) {
-            const CgLaunch *l = &p->l[i];
+            const RtPlanLaunch *l = &p->l[i];
             fprintf(out, "  ");
             if (l->node >= 0)
                 fprintf(out, "%%%d ", l->node);

@@ -12,7 +12,7 @@
 
 /* Host memory of a plan at batch N, and its runtime values. */
 typedef struct {
-    float *sp[CG_SP__COUNT]; /* one buffer per space (CG_SP_LABELS and CG_SP_COUNTS hold int32) */
+    float *sp[RT_SP__COUNT]; /* one buffer per space (RT_SP_LABELS and RT_SP_COUNTS hold int32) */
     int N;
     float keep;              /* drop path's keep probability */
     float aux_weight;        /* the auxiliary loss's weight */
@@ -28,6 +28,6 @@ void plan_mem_free(PlanMem *m);
  * message in err: a tensor argument outside its space, two tensor
  * arguments of one launch that overlap, a launch geometry for another N
  * than the kernel gets, a kernel without a reference. */
-int plan_run(const CgCudaPlan *p, PlanMem *m, CgSection from, CgSection to, char *err, size_t errlen);
+int plan_run(const CgCudaPlan *p, PlanMem *m, RtSection from, RtSection to, char *err, size_t errlen);
 
 #endif

@@ -161,36 +161,36 @@ static bool write_inputs(Net *t, const char *work)
     }
     int K = g->nodes[ir_find_output(g, "logits")].shape.d[1];
     int64_t labels64[BATCH];
-    for (size_t i = 0; i < (size_t)BATCH * (size_t)p->size[CG_SP_IMAGES]; i++)
-        t->m.sp[CG_SP_IMAGES][i] = frand();
+    for (size_t i = 0; i < (size_t)BATCH * (size_t)p->size[RT_SP_IMAGES]; i++)
+        t->m.sp[RT_SP_IMAGES][i] = frand();
     for (int i = 0; i < BATCH; i++) {
         labels64[i] = (i * 5 + 1) % K;
-        ((int32_t *)t->m.sp[CG_SP_LABELS])[i] = (int32_t)labels64[i];
+        ((int32_t *)t->m.sp[RT_SP_LABELS])[i] = (int32_t)labels64[i];
     }
-    RtTensorOut bt[2] = { { "images", RT_DTYPE_F32, 4, { BATCH, is->d[1], is->d[2], is->d[3] }, t->m.sp[CG_SP_IMAGES] },
+    RtTensorOut bt[2] = { { "images", RT_DTYPE_F32, 4, { BATCH, is->d[1], is->d[2], is->d[3] }, t->m.sp[RT_SP_IMAGES] },
                           { "labels", RT_DTYPE_I64, 1, { BATCH }, labels64 } };
     snprintf(t->bpath, sizeof t->bpath, "%s/%s.batch.safetensors", work, t->base);
     ok = ok && rt_st_write(t->bpath, bt, 2, NULL, 0, t->err, sizeof t->err) == 0;
     /* the eval forward starts from the same state */
-    static const int shared[] = { CG_SP_WEIGHTS, CG_SP_ARCH, CG_SP_BUFFERS, CG_SP_IMAGES, CG_SP_LABELS };
+    static const int shared[] = { RT_SP_WEIGHTS, RT_SP_ARCH, RT_SP_BUFFERS, RT_SP_IMAGES, RT_SP_LABELS };
     for (size_t i = 0; ok && i < sizeof shared / sizeof shared[0]; i++) {
         int s = shared[i];
-        size_t n = (size_t)p->size[s] * (cg_space_batched((CgSpace)s) ? BATCH : 1u);
+        size_t n = (size_t)p->size[s] * (rt_space_batched((RtSpace)s) ? BATCH : 1u);
         memcpy(t->me.sp[s], t->m.sp[s], sizeof(float) * n);
     }
     return ok;
 }
 
 /* The plan's logits after the loss section `sec` (the softmax_ce input). */
-static const float *plan_logits(const Net *t, const PlanMem *m, CgSection sec)
+static const float *plan_logits(const Net *t, const PlanMem *m, RtSection sec)
 {
     const CgCudaPlan *p = &t->p;
     int lo = ir_find_output(t->g, "logits");
     for (int i = p->sec[sec]; i < p->sec[sec + 1]; i++)
         if (p->l[i].node == lo && p->inst.v[p->l[i].inst].kernel == KC_softmax_ce) {
-            const CgArg *a = &p->args[p->l[i].arg0 + 2];
-            if (a->kind == CG_ARG_TENSOR && a->space == CG_SP_ARENA)
-                return m->sp[CG_SP_ARENA] + (size_t)a->off * BATCH;
+            const RtPlanArg *a = &p->args[p->l[i].arg0 + 2];
+            if (a->kind == RT_ARG_TENSOR && a->space == RT_SP_ARENA)
+                return m->sp[RT_SP_ARENA] + (size_t)a->off * BATCH;
         }
     return NULL;
 }
@@ -207,7 +207,7 @@ static bool compare_with_cpu(Net *t, Cmp *c, const char *work, bool eval)
     if (!run(cmd))
         return false;
     const PlanMem *m = eval ? &t->me : &t->m;
-    const float *logits = plan_logits(t, m, eval ? CG_SEC_EVAL_LOSS : CG_SEC_LOSS);
+    const float *logits = plan_logits(t, m, eval ? RT_SEC_EVAL_LOSS : RT_SEC_LOSS);
     if (!logits) {
         snprintf(t->err, sizeof t->err, "the plan computes no loss of the logits");
         return false;
@@ -217,21 +217,21 @@ static bool compare_with_cpu(Net *t, Cmp *c, const char *work, bool eval)
         return false;
     int K = t->g->nodes[ir_find_output(t->g, "logits")].shape.d[1];
     bool aux = !eval && ir_find_output(t->g, "aux_logits") >= 0;
-    float loss = m->sp[CG_SP_LOSS][0] + (aux ? AUX_WEIGHT * m->sp[CG_SP_LOSS][1] : 0.f);
+    float loss = m->sp[RT_SP_LOSS][0] + (aux ? AUX_WEIGHT * m->sp[RT_SP_LOSS][1] : 0.f);
     Out outs[3 + 2 * t->p.nparams];
     int n = 0;
     outs[n++] = (Out){ "loss", &loss, 1 };
     outs[n++] = (Out){ "logits", logits, (size_t)BATCH * K };
     if (!eval)
-        outs[n++] = (Out){ "grad/images", m->sp[CG_SP_GIMAGES], (size_t)BATCH * (size_t)t->p.size[CG_SP_IMAGES] };
+        outs[n++] = (Out){ "grad/images", m->sp[RT_SP_GIMAGES], (size_t)BATCH * (size_t)t->p.size[RT_SP_IMAGES] };
     /* the training step: every parameter's gradient and updated BN statistic */
     char names[t->p.nparams][600];
     for (int i = 0; i < t->p.nparams && !eval; i++) {
         const CgPlanParam *q = &t->p.params[i];
         if (q->space < 0)
             continue;
-        int gs = q->space == CG_SP_WEIGHTS ? CG_SP_GWEIGHTS : q->space == CG_SP_ARCH ? CG_SP_GARCH : CG_SP_BUFFERS;
-        snprintf(names[i], sizeof names[i], "%s%s", gs == CG_SP_BUFFERS ? "" : "grad/", q->name);
+        int gs = q->space == RT_SP_WEIGHTS ? RT_SP_GWEIGHTS : q->space == RT_SP_ARCH ? RT_SP_GARCH : RT_SP_BUFFERS;
+        snprintf(names[i], sizeof names[i], "%s%s", gs == RT_SP_BUFFERS ? "" : "grad/", q->name);
         outs[n++] = (Out){ names[i], m->sp[gs] + q->off, (size_t)q->numel };
     }
     bool ok = true;
@@ -244,8 +244,8 @@ static bool compare_with_cpu(Net *t, Cmp *c, const char *work, bool eval)
             /* top-1 and top-5 hits of the CPU logits */
             float want[2], got[2];
             for (int k = 0; k < 2; k++) {
-                want[k] = (float)k_topk_correct(BATCH, K, k ? 5 : 1, cpu, (const int32_t *)m->sp[CG_SP_LABELS]);
-                got[k] = (float)((const int32_t *)m->sp[CG_SP_COUNTS])[k];
+                want[k] = (float)k_topk_correct(BATCH, K, k ? 5 : 1, cpu, (const int32_t *)m->sp[RT_SP_LABELS]);
+                got[k] = (float)((const int32_t *)m->sp[RT_SP_COUNTS])[k];
             }
             compare(c, "top-1 and top-5 hits", got, want, 2);
         }
@@ -310,14 +310,14 @@ static int check_file(const char *sharpc, const char *stdlib, const char *work, 
     Cmp c = { 0, 0, 0, "", 0 }, ce = { 0, 0, 0, "", 0 };
     printf("%s:\n", file);
     bool ok = net_open(&t, sharpc, stdlib, work, &fe) &&
-              plan_run(&t.p, &t.m, CG_SEC_FORWARD, CG_SEC_EVAL, t.err, sizeof t.err) == 0 &&
+              plan_run(&t.p, &t.m, RT_SEC_FORWARD, RT_SEC_EVAL, t.err, sizeof t.err) == 0 &&
               compare_with_cpu(&t, &c, work, false) &&
-              plan_run(&t.p, &t.me, CG_SEC_EVAL, CG_SEC__COUNT, t.err, sizeof t.err) == 0 &&
+              plan_run(&t.p, &t.me, RT_SEC_EVAL, RT_SEC__COUNT, t.err, sizeof t.err) == 0 &&
               compare_with_cpu(&t, &ce, work, true);
     if (!ok) {
         printf("  FAIL %s\n", t.err);
     } else {
-        int nt = t.p.sec[CG_SEC_EVAL], ne = t.p.sec[CG_SEC__COUNT] - nt;
+        int nt = t.p.sec[RT_SEC_EVAL], ne = t.p.sec[RT_SEC__COUNT] - nt;
         printf("  %s training step: %d launches, %d tensors (%ld values) compared; worst |a-b|/(1e-5 + 1e-4|b|) "
                "= %.3g (<= 1 passes)\n      at %s\n",
                c.failed ? "FAIL" : "ok", nt, c.tensors, c.values, c.worst, c.worst_at);

@@ -13,7 +13,7 @@
 
 #include "cpu_kernels.h"
 #include "cuda_kernels.h"
-#include "kc_ref.h"
+#include "kernel_ref.h"
 #include "sharprt.h"
 
 static const char *kdir;

@@ -4,7 +4,14 @@
 # gpu_vs_cpu: every CUDA kernel against its CPU reference at a few shapes
 # (|gpu - cpu| <= 1e-5 + 1e-4*|cpu|, worst element printed), then the
 # `sharpc emit --target cuda` model of a Fashion-MNIST genotype against the
-# --target c model on the same weights and images (same tolerance, logits).
+# --target c model on the same weights and images (same tolerance, logits),
+# then the device loop against the CPU loop (tests/cuda/run_devloop.sh with
+# --device cuda: searches of each order, a training, resume, eval), and the
+# issue-6 timings against PyTorch on the same GPU, networks and batches:
+# the sharpDARTS search network (bench/sharpdarts_search_c16.nas, batch 64,
+# first-order step time and device memory), DARTS_V2 training at batch 128
+# (images/s), and the NVRTC start-up of the search network cold (empty
+# kernel cache) and warm. Each timing prints a RESULT line.
 # Exits 77 when no GPU is present. Meant to finish in under five minutes.
 # usage: tests/gpu/run.sh [BUILD_DIR]
 set -u
@@ -35,7 +42,7 @@ python3 -c 'import torch; print("PyTorch", torch.__version__, "CUDA", torch.vers
 echo "== build ($build)"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >"$build.configure.log" 2>&1 \
   || { cat "$build.configure.log"; exit 1; }
-cmake --build "$build" -j"$(nproc)" --target gpu_vs_cpu test_nvrtc test_cuda_cache sharpc >"$build.build.log" 2>&1 \
+cmake --build "$build" -j"$(nproc)" --target gpu_vs_cpu test_nvrtc test_cuda_cache sharpc sharprt >"$build.build.log" 2>&1 \
   || { tail -n 50 "$build.build.log"; exit 1; }
 
 echo "== kernel cache"
@@ -72,5 +79,29 @@ else
 fi
 rm -rf "$e"
 fi
-echo "== done in $(( $(date +%s) - start )) s (gpu_vs_cpu exit $rc)"
+echo "== device loop against the CPU loop (--device cuda)"
+sh "$root/tests/cuda/run_devloop.sh" "$build/codegen/sharpc" "$root" "$build/devloop" cuda || rc=1
+
+echo "== timings: sharpc --device cuda against PyTorch on the same GPU"
+b=$build/bench-gpu
+mkdir -p "$b"
+py=python3
+$py -c 'import torch' 2>/dev/null || py=/usr/bin/python3
+if "$build/codegen/sharpc" build -I "$root/examples" "$root/bench/sharpdarts_search_c16.nas" -o "$b/search" &&
+   "$build/codegen/sharpc" build -I "$root/examples" "$root/examples/darts_v2.nas" -o "$b/darts_v2"; then
+  cold=$(mktemp -d /tmp/gpu-cache-XXXXXX)
+  echo "-- sharpDARTS search, C 16, 8 cells, batch 64: NVRTC cold (empty cache), then warm"
+  XDG_CACHE_HOME=$cold "$b/search" bench --device cuda --batch 64 --steps 1 --warmup 0 | grep -E 'start-up|RESULT'
+  XDG_CACHE_HOME=$cold "$b/search" bench --device cuda --batch 64 --steps 5 --warmup 2 | grep -E 'start-up|step:|RESULT'
+  rm -rf "$cold"
+  $py "$root/bench/torch_bench.py" sharpdarts_search_c16 --device cuda --batch 64 --steps 5 --warmup 2 \
+    | grep -E 'step:|RESULT'
+  echo "-- DARTS_V2, C 36, 20 cells, training step at batch 128"
+  "$b/darts_v2" bench --device cuda --mode train --batch 128 --steps 5 --warmup 2 | grep -E 'start-up|step:|RESULT'
+  $py "$root/bench/torch_bench.py" darts_v2 --device cuda --mode train --batch 128 --steps 5 --warmup 2 \
+    | grep -E 'step:|RESULT'
+else
+  echo "timings: sharpc build FAILED"; rc=1
+fi
+echo "== done in $(( $(date +%s) - start )) s (exit $rc)"
 exit $rc

@@ -58,10 +58,12 @@ for f in Makefile README.md kernels.c net.c runtime/sharprt.h runtime/rt_loops.c
 done
 [ ! -e "$E/runtime/rt_cuda.c" ] && pass "emit: train/ holds the network's C, the runtime, Makefile, README.md" ||
     fail "emit: the GPU layer was copied"
-# every quoted include names a file in the same folder (the build's -I paths)
+# every quoted include names a file in the same folder (the build's -I paths);
+# the GPU layer's, under #ifndef SHARPRT_NO_CUDA, are compiled out here
 bad=$(cd "$E" && for f in *.c runtime/*.[ch] runtime/kernels/cpu/*.[ch]; do
     d=$(dirname "$f")
-    sed -n 's/^#include "\(.*\)".*/\1/p' "$f" | while read -r h; do
+    awk '/^#ifndef SHARPRT_NO_CUDA/ { gpu = 1; next } gpu && /^#(else|endif)/ { gpu = 0 }
+         !gpu && /^#include "/ { sub(/^#include "/, ""); sub(/".*/, ""); print }' "$f" | while read -r h; do
         [ -f "$d/$h" ] || [ -f "runtime/$h" ] || [ -f "runtime/kernels/cpu/$h" ] || echo "$f:$h"
     done
 done)

@@ -1,12 +1,13 @@
-/* kc_ref.h: the CPU reference of every CUDA kernel of runtime/kernels/cuda/,
+/* kernel_ref.h: the CPU reference of every CUDA kernel of runtime/kernels/cuda/,
  * called exactly as the kernel is launched: the template arguments (the
  * instantiation's constants) and cuLaunchKernel's argument array, whose
  * entries point at each argument's value (an int, a float, a pointer, or
  * for KPtrs<P> an array of P pointers), on host memory. Each reference is a
  * composition of the plain CPU kernels of cpu_kernels.h with the CUDA
  * kernel's semantics (fused ReLUs, mixed-op multipliers, partial sums), so
- * gpu_vs_cpu compares the GPU with these, and the launch-plan interpreter
- * (tests/cuda/plan_interp.c) runs whole training steps through them. */
+ * gpu_vs_cpu compares the GPU with these, the launch-plan interpreter
+ * (tests/cuda/plan_interp.c) runs whole training steps through them, and
+ * `--device ref` runs the device loop (rt_dev.c) on them without a GPU. */
 #ifndef SHARP_KC_REF_H
 #define SHARP_KC_REF_H
 

@@ -1,8 +1,8 @@
-/* kc_ref.c: the CPU reference of each CUDA kernel (see kc_ref.h), one case
+/* kernel_ref.c: the CPU reference of each CUDA kernel (see kernel_ref.h), one case
  * per kernel, in the order of KC_KERNELS. Argument i of the launch is read
  * through the macros below; the kernels' argument lists are in the .cu
  * files (N, runtime scalars, inputs, outputs, scratch). */
-#include "kc_ref.h"
+#include "kernel_ref.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -21,7 +21,7 @@ static float *tmp_alloc(size_t n)
 {
     float *p = malloc(sizeof(float) * (n ? n : 1));
     if (!p) {
-        fprintf(stderr, "kc_ref: out of memory\n");
+        fprintf(stderr, "kernel_ref: out of memory\n");
         exit(1);
     }
     return p;
@@ -286,14 +286,65 @@ int kc_ref_launch(KcKernel k, const int *a, void **args, char *err, size_t errle
     case KC_arch_softmax_bwd: /* E P: (w, gw, galpha) */
         k_arch_softmax_bwd(a[0], a[1], ARG_P(0), ARG_P(1), ARG_P(2));
         return 0;
-    case KC_sgd_step:
-    case KC_adam_step:
-    case KC_grad_sq_part:
-    case KC_clip_coef:
-    case KC_clip_scale:
+    case KC_sgd_step: { /* FIRST: (n, neg_lr, mom, wd, p, g, buf) */
+        float *p = ARG_P(4), *buf = ARG_P(6);
+        const float *g = ARG_P(5);
+        const float neg_lr = ARG_F(1), mom = ARG_F(2), wd = ARG_F(3);
+        for (int i = 0; i < ARG_I(0); i++) {
+            const float d = wd != 0.f ? fmaf(p[i], wd, g[i]) : g[i];
+            const float b = a[0] ? d : buf[i] * mom + d;
+            buf[i] = b;
+            p[i] = fmaf(b, neg_lr, p[i]);
+        }
+        return 0;
+    }
+    case KC_adam_step: { /* (n, neg_step, bc2_sqrt, wd, b1, b2, one_b1, one_b2, eps, p, g, m, v) */
+        float *p = ARG_P(9), *m = ARG_P(11), *v = ARG_P(12);
+        const float *g = ARG_P(10);
+        const float neg_step = ARG_F(1), bc2_sqrt = ARG_F(2), wd = ARG_F(3), b1 = ARG_F(4), b2 = ARG_F(5);
+        const float one_b1 = ARG_F(6), one_b2 = ARG_F(7), eps = ARG_F(8);
+        for (int i = 0; i < ARG_I(0); i++) {
+            const float gi = wd != 0.f ? fmaf(p[i], wd, g[i]) : g[i];
+            const float mi = fmaf(gi, one_b1, m[i] * b1);
+            const float vi = fmaf(one_b2 * gi, gi, v[i] * b2);
+            m[i] = mi;
+            v[i] = vi;
+            p[i] = p[i] + (neg_step * mi) / (sqrtf(vi) / bc2_sqrt + eps);
+        }
+        return 0;
+    }
+    case KC_grad_sq_part: { /* NB: (n, g, part) with part double */
+        const float *g = ARG_P(1);
+        double *part = *(double *const *)args[2], s = 0.0;
+        for (int i = 0; i < ARG_I(0); i++)
+            s += (double)g[i] * g[i];
+        part[0] = s;
+        for (int b = 1; b < a[0]; b++)
+            part[b] = 0.0;
+        return 0;
+    }
+    case KC_clip_coef: { /* NB: (max_norm, part, norm, coef) with part and norm double */
+        const double *part = *(double *const *)args[1];
+        double *norm = *(double *const *)args[2], s = 0.0;
+        for (int b = 0; b < a[0]; b++)
+            s += part[b];
+        const double total = sqrt(s);
+        *norm = total;
+        const float c = ARG_F(0) / ((float)total + 1e-6f);
+        *ARG_P(3) = isfinite(total) && c < 1.f ? c : 1.f;
+        return 0;
+    }
+    case KC_clip_scale: { /* (n, coef, g) */
+        const float c = *ARG_P(1);
+        float *g = ARG_P(2);
+        if (c != 1.f)
+            for (int i = 0; i < ARG_I(0); i++)
+                g[i] *= c;
+        return 0;
+    }
     case KC__COUNT:
         break;
     }
-    snprintf(err, errlen, "kc_ref: no CPU reference for kernel %s (the optimizers' is rt_optim.c)", kc_name(k));
+    snprintf(err, errlen, "kernel_ref: no CPU reference for kernel %s", kc_name(k));
     return -1;
 }

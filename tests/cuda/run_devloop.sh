@@ -1,0 +1,75 @@
+#!/bin/sh
+# run_devloop.sh SHARPC SRC_DIR WORK_DIR [DEVICE]: the device loop (the
+# program's CUDA launch plan, interpreted by runtime/device/rt_dev.c) against
+# the CPU loop, from the same seed: a first-order search (Max-W) and a
+# second-order search (scalar) of two steps each, and a final training
+# (DARTS_V2 with the auxiliary head, drop path, cutout, clipping) of eight
+# steps, on random CIFAR-format data (so the script needs no data set on a
+# GPU machine); the checkpoints (weights, architecture
+# parameters, BN statistics, SGD momentum, Adam moments) must agree within
+# |a-b| <= 1e-5 + 1e-4*|b|. Then a resumed device run repeats an
+# uninterrupted one, and --eval-only agrees with the CPU's.
+#
+# DEVICE is `ref` (the default; the CUDA kernels' CPU references, no GPU
+# needed) or `cuda` (tests/gpu/run.sh on a GPU machine). Differences of two
+# float implementations grow with every step (a max-pool tie or a ReLU at
+# zero decided the other way moves a whole gradient), so the searches
+# compare after two steps: enough to cover the state a step hands the next.
+set -u
+SHARPC=$1
+SRC=$2
+W=$3
+DEV=${4:-ref}
+PY=${SHARPC_REF_PYTHON:-/usr/bin/python3}
+fail() { echo "devloop: FAIL: $*"; exit 1; }
+checks=0
+ok() { checks=$((checks + 1)); echo "devloop: ok: $*"; }
+rm -rf "$W" && mkdir -p "$W" && cd "$W" || exit 1
+CMP="$PY $SRC/tests/cuda/compare_st.py"
+
+# runs EXE with ARGS on the CPU (into c_OUT) and on DEV (into d_OUT), then
+# compares the two checkpoints: same OUT ARGS...
+both() {
+    out=$1; shift
+    "$@" --device cpu --out "c_$out" >"c_$out.log" 2>&1 || { cat "c_$out.log"; fail "$out on the CPU"; }
+    "$@" --device "$DEV" --out "d_$out" >"d_$out.log" 2>&1 || { cat "d_$out.log"; fail "$out on --device $DEV"; }
+    grep -q "^device: " "d_$out.log" || fail "$out: no device line"
+    $CMP "c_$out/checkpoint.safetensors" "d_$out/checkpoint.safetensors" || fail "$out: the checkpoints differ"
+}
+
+"$PY" "$SRC/tests/cuda/random_cifar.py" rc 32 || fail "writing random CIFAR-10 batches"
+"$SHARPC" build -I "$SRC/examples" "$SRC/tests/cuda/devloop_search.nas" -o search_mw || fail "sharpc build (max_w)"
+sed 's/weighting max_w/weighting scalar/' "$SRC/tests/cuda/devloop_search.nas" >devloop_scalar.nas
+"$SHARPC" build -I "$SRC/examples" devloop_scalar.nas -o search_sc || fail "sharpc build (scalar)"
+"$SHARPC" build -I "$SRC/examples" "$SRC/tests/cuda/devloop_train.nas" -o train || fail "sharpc build (DARTS_V2)"
+
+S="--data rc --subset 32 --epochs 1 --batch 8 --threads 2 --final-C 4 --final-layers 3 --final-epochs 1"
+both first ./search_mw $S --order first
+ok "first-order Max-W search, 2 steps: --device $DEV agrees with the CPU"
+both second ./search_sc $S --order second
+ok "second-order scalar search, 2 steps: --device $DEV agrees with the CPU"
+
+T="--data rc --subset 32 --epochs 2 --batch 8 --threads 2"
+both train ./train $T
+$CMP c_train/weights.safetensors d_train/weights.safetensors || fail "train: weights.safetensors differ"
+ok "final training (DARTS_V2, aux head, drop path, cutout, clip), 8 steps: --device $DEV agrees with the CPU"
+
+# a resumed device run repeats the uninterrupted one (the mirrors go back)
+./train $T --device "$DEV" --stop-after 1 --out r1 >r1.log 2>&1 || { cat r1.log; fail "first half on $DEV"; }
+./train $T --device "$DEV" --resume r1 >r1r.log 2>&1 || { cat r1r.log; fail "resumed run on $DEV"; }
+if [ "$DEV" = ref ]; then tol="0 0"; else tol="1e-5 1e-4"; fi
+$CMP d_train/checkpoint.safetensors r1/checkpoint.safetensors $tol || fail "the resumed run differs"
+ok "a resumed --device $DEV training repeats the uninterrupted one (tolerance $tol)"
+
+c=$(./train $T --device cpu --eval-only --weights d_train/weights.safetensors 2>/dev/null)
+d=$(./train $T --device "$DEV" --eval-only --weights d_train/weights.safetensors 2>/dev/null)
+echo "  cpu: $c"
+echo "  $DEV: $d"
+[ -n "$c" ] && [ "${c%%loss*}" = "${d%%loss*}" ] && [ "${c##*top-1}" = "${d##*top-1}" ] \
+    || fail "--eval-only on $DEV disagrees with the CPU"
+ok "--eval-only on --device $DEV: the same top-1 and top-5 as the CPU"
+# the step benchmark on the device (tests/gpu/run.sh times with it)
+./search_mw bench --device "$DEV" --batch 8 --steps 1 --warmup 1 >bench.log 2>&1 \
+    && grep -q "^RESULT side=sharpc device=$DEV .*median_s=" bench.log || { cat bench.log; fail "bench --device $DEV"; }
+ok "bench --device $DEV times search steps: $(grep '^  step:' bench.log | sed 's/^ *//')"
+echo "devloop: all $checks checks passed"
