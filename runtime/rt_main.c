@@ -15,15 +15,23 @@
 #include "rt_net.h"
 #include "rt_run.h"
 #include "sharprt.h"
+#ifndef SHARPRT_NO_CUDA
+#include "rt_dev.h"
+#endif
 
 #define EXIT_USAGE 2
 
 static const char *usage =
-    "usage: %s gradients|info [OPTIONS]   (`%s --help` for search / training)\n"
+    "usage: %s gradients|info|bench|cuda-compile [OPTIONS]   (`%s --help` for search / training)\n"
     "\n"
     "commands:\n"
     "  info        describe the network: parameters, memory per sample\n"
     "  bench       time training or search steps on synthetic data (`bench --help`)\n"
+    "  cuda-compile [--arch N]\n"
+    "              compile the network's CUDA kernels with NVRTC into the disk cache\n"
+    "              ($XDG_CACHE_HOME/sharpc or ~/.cache/sharpc) for sm_N (80: A100,\n"
+    "              90: H100/H200; default: this machine's GPU), no GPU needed with\n"
+    "              --arch: a later start on such a GPU loads them from the cache\n"
     "  gradients   one forward and backward on a given batch, for checks:\n"
     "              --weights W.safetensors  every parameter (state_dict names)\n"
     "              --batch B.safetensors    `images` F32 [N,C,H,W], `labels` I64 [N]\n"
@@ -275,6 +283,38 @@ static int report_device(const char *prog, const RtNetDesc *d, char *want, size_
 #endif
 }
 
+/* `EXE cuda-compile [--arch N]`: the kernels into the disk cache. */
+static int cmd_cuda_compile(const RtNetDesc *d, const char *prog, int argc, char **argv)
+{
+    int arch = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf(usage, prog, prog);
+            return 0;
+        }
+        char *end = NULL;
+        if (!strcmp(argv[i], "--arch") && i + 1 < argc && (arch = (int)strtol(argv[i + 1], &end, 10)) >= 50 &&
+            arch < 1000 && *end == 0) {
+            i++;
+            continue;
+        }
+        fprintf(stderr, "%s cuda-compile: expected --arch N (e.g. 80 or 90), not '%s'\n", prog, argv[i]);
+        return EXIT_USAGE;
+    }
+#ifndef SHARPRT_NO_CUDA
+    char err[4096];
+    if (rt_dev_precompile(d, arch, err, sizeof err)) {
+        fprintf(stderr, "%s cuda-compile: %s\n", prog, err);
+        return 1;
+    }
+    return 0;
+#else
+    (void)d;
+    fprintf(stderr, "%s cuda-compile: this program was built without the GPU layer\n", prog);
+    return 1;
+#endif
+}
+
 int rt_main(const RtNetDesc *d, const char *const *settings, int nsettings, int argc, char **argv)
 {
     const char *prog = argc > 0 ? argv[0] : "sharp";
@@ -299,7 +339,7 @@ int rt_main(const RtNetDesc *d, const char *const *settings, int nsettings, int 
 #endif
     Opts o = { 0 };
     o.aux_weight = 0.4;
-    if (strcmp(cmd, "gradients") && strcmp(cmd, "info") && strcmp(cmd, "bench")) {
+    if (strcmp(cmd, "gradients") && strcmp(cmd, "info") && strcmp(cmd, "bench") && strcmp(cmd, "cuda-compile")) {
         /* the default command: search for a search space, train otherwise */
         int skip = !strcmp(cmd, "search") || !strcmp(cmd, "train");
         if (skip && !strcmp(cmd, d->is_search ? "train" : "search")) {
@@ -315,6 +355,7 @@ int rt_main(const RtNetDesc *d, const char *const *settings, int nsettings, int 
         return c.search ? rt_search_run(d, &c) : rt_train_run(d, &c);
     }
     if (!strcmp(cmd, "bench")) return rt_bench_main(d, argc - 1, argv + 1);
+    if (!strcmp(cmd, "cuda-compile")) return cmd_cuda_compile(d, prog, argc - 2, argv + 2);
     int rc = parse(prog, argc - 2, argv + 2, &o);
     if (rc >= 0) return rc;
 #ifdef _OPENMP

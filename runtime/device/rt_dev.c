@@ -46,8 +46,9 @@ struct RtDev {
     int opt_args[OPT__COUNT][1];
     char opt_expr[OPT__COUNT][64];
     void **fn;                  /* CUDA functions, per instantiation */
-    RtCudaImage *img[KC_NFILES];
-    RtCudaModule *mod[KC_NFILES];
+    RtCudaImage **img;          /* the loaded programs and their modules */
+    RtCudaModule **mod;
+    int nmod;
     /* the plan's arguments resolved for (res_N, res_keep, res_aux) */
     Val *vals;
     void **argv;
@@ -149,47 +150,96 @@ static const RtCudaSource *source_named(const char *name)
     return NULL;
 }
 
-static int compile_kernels(RtDev *dev, char *err, size_t errlen)
+/* Most expressions per NVRTC program: a source file's instantiations are
+ * split into programs of this many, compiled in parallel. */
+#define EXPRS_PER_PROGRAM 24
+
+/* One NVRTC program: expressions [first, first + n) of the job list. */
+typedef struct {
+    int file;
+    int first, n;
+    RtCudaImage *img;
+    int rc;
+    char err[2048];
+} Job;
+
+/* Compiles every instantiation for arch (0: the present GPU) through the
+ * disk cache; with load, loads each program and resolves dev->fn. */
+static int compile_kernels(RtDev *dev, int arch, int load, char *err, size_t errlen)
 {
     const RtCudaSource *hdr = source_named(KC_HEADER);
     const char **exprs = malloc(sizeof *exprs * (size_t)dev->ninst);
+    int *idx = malloc(sizeof *idx * (size_t)dev->ninst);
+    Job *jobs = calloc((size_t)dev->ninst, sizeof *jobs);
     dev->fn = calloc((size_t)dev->ninst, sizeof *dev->fn);
-    if (!exprs || !dev->fn) {
+    if (!exprs || !idx || !jobs || !dev->fn) {
         free(exprs);
+        free(idx);
+        free(jobs);
         return rt_errf(err, errlen, "out of memory");
     }
-    double t0 = rt_clock_seconds();
-    int programs = 0, hits = 0, rc = 0;
-    fprintf(stderr, "compiling %d CUDA kernel instantiations with NVRTC...\n", dev->ninst);
-    for (int f = 0; f < KC_NFILES && rc == 0; f++) {
-        int n = 0;
+    /* the instantiations by source file, in programs of EXPRS_PER_PROGRAM */
+    int n = 0, njobs = 0;
+    for (int f = 0; f < KC_NFILES; f++) {
+        int start = n;
         for (int i = 0; i < dev->ninst; i++)
-            if (strcmp(kc_file(inst_kernel(dev, i)), kc_files[f]) == 0)
+            if (strcmp(kc_file(inst_kernel(dev, i)), kc_files[f]) == 0) {
+                idx[n] = i;
                 exprs[n++] = inst_expr(dev, i);
-        if (n == 0)
-            continue;
-        const RtCudaSource *src = source_named(kc_files[f]);
-        if (!src || !hdr) {
-            rc = rt_errf(err, errlen, "kernel source %s is not built into this program", kc_files[f]);
+            }
+        for (int k = start; k < n; k += EXPRS_PER_PROGRAM) {
+            jobs[njobs].file = f;
+            jobs[njobs].first = k;
+            jobs[njobs].n = n - k < EXPRS_PER_PROGRAM ? n - k : EXPRS_PER_PROGRAM;
+            njobs++;
+        }
+    }
+    double t0 = rt_clock_seconds();
+    fprintf(stderr, "compiling %d CUDA kernel instantiations (%d NVRTC programs)...\n", dev->ninst, njobs);
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic, 1)
+#endif
+    for (int j = 0; j < njobs; j++) {
+        Job *b = &jobs[j];
+        const RtCudaSource *src = source_named(kc_files[b->file]);
+        RtCudaCompile opt = { 0 };
+        opt.arch = arch;
+        if (!src || !hdr)
+            b->rc = rt_errf(b->err, sizeof b->err, "kernel source %s is not built into this program",
+                            kc_files[b->file]);
+        else
+            b->rc = rt_nvrtc_compile(src, hdr, 1, exprs + b->first, b->n, &opt, &b->img, b->err, sizeof b->err);
+    }
+    int rc = 0, hits = 0;
+    for (int j = 0; j < njobs && rc == 0; j++) {
+        Job *b = &jobs[j];
+        if (b->rc) {
+            rc = rt_errf(err, errlen, "%s", b->err);
             break;
         }
-        RtCudaCompile opt = { 0 };
-        rc = rt_nvrtc_compile(src, hdr, 1, exprs, n, &opt, &dev->img[f], err, errlen);
-        if (rc == 0)
-            rc = rt_cuda_module_load(dev->img[f], &dev->mod[f], err, errlen);
-        if (rc != 0)
+        hits += b->img->from_cache;
+        if (!load)
+            continue;
+        RtCudaModule *mod = NULL;
+        if (rt_cuda_module_load(b->img, &mod, err, errlen)) {
+            rc = -1;
             break;
-        programs++;
-        hits += dev->img[f]->from_cache;
-        for (int i = 0; i < dev->ninst && rc == 0; i++)
-            if (strcmp(kc_file(inst_kernel(dev, i)), kc_files[f]) == 0 &&
-                !(dev->fn[i] = rt_cuda_function(dev->mod[f], inst_expr(dev, i), err, errlen)))
+        }
+        dev->mod[dev->nmod] = mod;
+        dev->img[dev->nmod++] = b->img;
+        b->img = NULL; /* the device owns it now */
+        for (int k = b->first; k < b->first + b->n && rc == 0; k++)
+            if (!(dev->fn[idx[k]] = rt_cuda_function(mod, exprs[k], err, errlen)))
                 rc = -1;
     }
-    free(exprs);
+    for (int j = 0; j < njobs; j++)
+        rt_cuda_image_free(jobs[j].img);
     if (rc == 0)
-        fprintf(stderr, "CUDA kernels ready in %.1f s (%d programs, %d from the cache)\n", rt_clock_seconds() - t0,
-                programs, hits);
+        fprintf(stderr, "CUDA kernels %s in %.1f s (%d of %d programs from the cache)\n",
+                load ? "ready" : "compiled", rt_clock_seconds() - t0, hits, njobs);
+    free(exprs);
+    free(idx);
+    free(jobs);
     return rc;
 }
 
@@ -203,6 +253,20 @@ static void set_opt(RtDev *dev, int o, KcKernel k, int arg)
         snprintf(dev->opt_expr[o], sizeof dev->opt_expr[o], "%s<%d>", kc_name(k), arg);
     else
         snprintf(dev->opt_expr[o], sizeof dev->opt_expr[o], "%s", kc_name(k));
+}
+
+/* The instantiations: the plan's, then the optimizers' (over the flat
+ * weight and architecture arrays). */
+static void inst_setup(RtDev *dev)
+{
+    dev->nb = kc_norm_nb(dev->d->n_w);
+    set_opt(dev, OPT_SGD1, KC_sgd_step, 1);
+    set_opt(dev, OPT_SGD0, KC_sgd_step, 0);
+    set_opt(dev, OPT_SQ_PART, KC_grad_sq_part, dev->nb);
+    set_opt(dev, OPT_COEF, KC_clip_coef, dev->nb);
+    set_opt(dev, OPT_SCALE, KC_clip_scale, 0);
+    set_opt(dev, OPT_ADAM, KC_adam_step, 0);
+    dev->ninst = dev->p->ninst + OPT__COUNT;
 }
 
 /* Checks that the plan fits the network and refers only to what exists. */
@@ -275,20 +339,13 @@ RtDev *rt_dev_open(RtNet *net, RtDevKind kind, int maxN, char *err, size_t errle
     dev->arr[RT_DEV_ARCH] = dev->sp[RT_SP_ARCH];
     dev->arr[RT_DEV_GARCH] = dev->sp[RT_SP_GARCH];
     dev->arr[RT_DEV_BUF] = dev->sp[RT_SP_BUFFERS];
-    dev->nb = kc_norm_nb(d->n_w);
+    inst_setup(dev);
     if (mem_alloc(dev, (size_t)d->n_w * 4, &dev->arr[RT_DEV_MOM], err, errlen) ||
         mem_alloc(dev, (size_t)d->n_arch * 4, &dev->arr[RT_DEV_ADAM_M], err, errlen) ||
         mem_alloc(dev, (size_t)d->n_arch * 4, &dev->arr[RT_DEV_ADAM_V], err, errlen) ||
         mem_alloc(dev, (size_t)dev->nb * 8, &dev->part, err, errlen) || mem_alloc(dev, 8, &dev->norm, err, errlen) ||
         mem_alloc(dev, 4, &dev->coef, err, errlen))
         goto fail;
-    set_opt(dev, OPT_SGD1, KC_sgd_step, 1);
-    set_opt(dev, OPT_SGD0, KC_sgd_step, 0);
-    set_opt(dev, OPT_SQ_PART, KC_grad_sq_part, dev->nb);
-    set_opt(dev, OPT_COEF, KC_clip_coef, dev->nb);
-    set_opt(dev, OPT_SCALE, KC_clip_scale, 0);
-    set_opt(dev, OPT_ADAM, KC_adam_step, 0);
-    dev->ninst = p->ninst + OPT__COUNT;
     dev->vals = malloc(sizeof *dev->vals * (size_t)(p->nargs ? p->nargs : 1));
     dev->argv = malloc(sizeof *dev->argv * (size_t)(p->nargs ? p->nargs : 1));
     dev->argv0 = malloc(sizeof *dev->argv0 * (size_t)(p->nl ? p->nl : 1));
@@ -296,12 +353,38 @@ RtDev *rt_dev_open(RtNet *net, RtDevKind kind, int maxN, char *err, size_t errle
         rt_errf(err, errlen, "out of memory");
         goto fail;
     }
-    if (kind == RT_DEV_CUDA && compile_kernels(dev, err, errlen))
-        goto fail;
+    if (kind == RT_DEV_CUDA) {
+        dev->mod = calloc((size_t)dev->ninst, sizeof *dev->mod);
+        dev->img = calloc((size_t)dev->ninst, sizeof *dev->img);
+        if (!dev->mod || !dev->img) {
+            rt_errf(err, errlen, "out of memory");
+            goto fail;
+        }
+        if (compile_kernels(dev, 0, 1, err, errlen))
+            goto fail;
+    }
     return dev;
 fail:
     rt_dev_close(dev);
     return NULL;
+}
+
+int rt_dev_precompile(const RtNetDesc *d, int arch, char *err, size_t errlen)
+{
+    if (!d->cuda)
+        return rt_errf(err, errlen, "network %s has no CUDA launch plan (%s)", d->name, d->cuda_why);
+    RtDev *dev = calloc(1, sizeof *dev);
+    if (!dev)
+        return rt_errf(err, errlen, "out of memory");
+    dev->d = d;
+    dev->p = d->cuda;
+    int rc = check_plan(dev, err, errlen);
+    if (rc == 0) {
+        inst_setup(dev);
+        rc = compile_kernels(dev, arch, 0, err, errlen);
+    }
+    rt_dev_close(dev);
+    return rc;
 }
 
 void rt_dev_close(RtDev *dev)
@@ -316,10 +399,12 @@ void rt_dev_close(RtDev *dev)
     mem_free(dev, dev->part);
     mem_free(dev, dev->norm);
     mem_free(dev, dev->coef);
-    for (int f = 0; f < KC_NFILES; f++) {
-        rt_cuda_module_free(dev->mod[f]);
-        rt_cuda_image_free(dev->img[f]);
+    for (int m = 0; m < dev->nmod; m++) {
+        rt_cuda_module_free(dev->mod[m]);
+        rt_cuda_image_free(dev->img[m]);
     }
+    free(dev->mod);
+    free(dev->img);
     free(dev->fn);
     free(dev->vals);
     free(dev->argv);
@@ -479,6 +564,9 @@ int rt_dev_result(RtDev *dev, double *loss_main, double *loss_aux, int64_t *top1
     int32_t hits[2] = { 0, 0 };
     if (!dev->last)
         return rt_errf(err, errlen, "no step has run on the device");
+    /* a kernel's fault shows here, named as such, not as the copy's */
+    if (dev->kind == RT_DEV_CUDA && rt_cuda_sync(err, errlen))
+        return -1;
     if (mem_get(dev, loss, dev->sp[RT_SP_LOSS], sizeof loss, err, errlen) ||
         mem_get(dev, hits, dev->sp[RT_SP_COUNTS], sizeof hits, err, errlen))
         return -1;

