@@ -66,7 +66,9 @@ bool cg_ship_c(const CgProgram *p, const CgShipOptions *opt);
 
 /* ship/ship_train.c: the standalone training program of p in dir (which
  * exists and is empty): the network's generated C, the runtime's sources
- * it needs, a Makefile and a README.md. False with a message on stderr. */
-bool cg_ship_train(const CgProgram *p, const char *dir);
+ * it needs, a Makefile and a README.md; with cuda also the GPU layer (the
+ * device loop, the CUDA kernel sources, p's launch plan in net.c). False
+ * with a message on stderr. */
+bool cg_ship_train(const CgProgram *p, const char *dir, bool cuda);
 
 #endif

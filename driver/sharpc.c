@@ -118,7 +118,9 @@ static const char *usage_emit =
     "  --embed-weights  model.c carries the weights as const data (needs --weights);\n"
     "                   otherwise the model loads a safetensors file at creation\n"
     "  --train          also write DIR/train: a standalone program that trains the\n"
-    "                   network from scratch (run `make` there, then `./train --help`)\n"
+    "                   network from scratch (run `make` there, then `./train --help`);\n"
+    "                   with --target cuda it also trains on a GPU: the network's CUDA\n"
+    "                   launch plan and kernel sources, compiled by NVRTC when it runs\n"
     "  --network NAME   the network to emit\n"
     "  -v               say what is written\n"
     "  -I DIR           also look for imported files in DIR\n"
@@ -214,8 +216,6 @@ static int parse_args(const char *cmd, int argc, char **argv, Args *a)
     if (emit && !a->target) return usage_error(cmd, "%s", "say which language to write: --target c");
     if (emit && strcmp(a->target, "c") != 0 && strcmp(a->target, "cuda") != 0)
         return usage_error(cmd, "unknown target '%s' (targets: c, cuda)", a->target);
-    if (emit && a->train && strcmp(a->target, "c") != 0)
-        return usage_error(cmd, "%s", "--train is available for --target c only");
     if (emit && a->embed && !a->weights)
         return usage_error(cmd, "%s", "--embed-weights needs the weights: --weights FILE");
     return -1;
@@ -292,7 +292,7 @@ static int cmd_backend(const char *cmd, int argc, char **argv, bool (*step)(cons
             CgCudaPlan cuda;
             char why[512];
             bool has_cuda = false;
-            if (step == do_build) {
+            if (step == do_build || (step == do_emit && a.train && !strcmp(a.target, "cuda"))) {
                 has_cuda = cg_cuda_plan(g, &cuda, why, sizeof why) == 0;
                 if (has_cuda) p.cuda = &cuda;
                 else p.cuda_why = why;

@@ -146,7 +146,7 @@ bool cg_ship_c(const CgProgram *p, const CgShipOptions *opt)
             fprintf(stderr, "sharpc emit: cannot create %s: %s\n", tdir, strerror(errno));
             ok = false;
         } else {
-            ok = cg_ship_train(p, tdir);
+            ok = cg_ship_train(p, tdir, opt->cuda);
         }
     }
     if (ok) {

@@ -61,23 +61,84 @@ static bool make_dir(const char *path)
 
 /* The runtime's sources and headers, and the kernels', in one program. */
 typedef struct {
+    bool cuda;             /* with the GPU layer (--target cuda) */
     ShipNames rt_c, rt_h;  /* sources and headers in runtime/ */
     ShipNames k_c, k_h;    /* sources and headers in runtime/kernels/cpu/ */
+    ShipNames d_c, d_h;    /* the device loop in runtime/device/ (cuda) */
+    ShipNames cu, cuh, ch; /* the CUDA kernel sources in runtime/kernels/cuda/ (cuda) */
 } Sources;
 
 static void sources_free(Sources *s)
 {
-    ship_names_free(&s->rt_c);
-    ship_names_free(&s->rt_h);
-    ship_names_free(&s->k_c);
-    ship_names_free(&s->k_h);
+    ShipNames *all[] = { &s->rt_c, &s->rt_h, &s->k_c, &s->k_h, &s->d_c, &s->d_h, &s->cu, &s->cuh, &s->ch };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) ship_names_free(all[i]);
+}
+
+/* Writes dir/runtime/device/rt_cuda_sources.c: the CUDA kernel sources as C
+ * arrays (what CMake's embed_cuda_sources.cmake makes for libsharprt), for
+ * NVRTC at the program's start. */
+static bool write_cuda_sources(const char *ddir, const Sources *s)
+{
+    FILE *f = ship_open(ddir, "rt_cuda_sources.c");
+    if (!f) return false;
+    fprintf(f, "/* rt_cuda_sources.c: the CUDA kernel sources of runtime/kernels/cuda, as NVRTC\n"
+               " * compiles them at the program's start. Written by sharpc emit. */\n"
+               "#include \"rt_dev.h\"\n\n");
+    const ShipNames *lists[] = { &s->cu, &s->cuh };
+    int n = 0;
+    bool ok = true;
+    for (int l = 0; l < 2 && ok; l++)
+        for (int i = 0; i < lists[l]->n && ok; i++, n++) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/kernels/cuda/%s", SHARPC_RUNTIME_DIR, lists[l]->name[i]);
+            FILE *in = fopen(path, "rb");
+            if (!in) {
+                fprintf(stderr, "sharpc emit: cannot read %s: %s\n", path, strerror(errno));
+                ok = false;
+                break;
+            }
+            fprintf(f, "static const char src%d[] = {", n);
+            int c, k = 0;
+            while ((c = fgetc(in)) != EOF) fprintf(f, "%s%d,", k++ % 24 ? "" : "\n    ", c);
+            fprintf(f, "\n    0};\n");
+            fclose(in);
+        }
+    fprintf(f, "\nconst RtCudaSource rt_cuda_sources[] = {\n");
+    n = 0;
+    for (int l = 0; l < 2; l++)
+        for (int i = 0; i < lists[l]->n; i++, n++) fprintf(f, "    { \"%s\", src%d },\n", lists[l]->name[i], n);
+    fprintf(f, "};\nconst int rt_cuda_nsources = %d;\n", n);
+    return ship_close(f, ddir, "rt_cuda_sources.c") && ok;
+}
+
+/* Copies the GPU layer: runtime/device and the CUDA kernel sources. */
+static bool copy_device(const char *dir, Sources *s)
+{
+    const char *dev = SHARPC_RUNTIME_DIR "/device", *cu = SHARPC_RUNTIME_DIR "/kernels/cuda";
+    if (!ship_list_dir(dev, ".c", NULL, &s->d_c) || !ship_list_dir(dev, ".h", NULL, &s->d_h) ||
+        !ship_list_dir(cu, ".cu", NULL, &s->cu) || !ship_list_dir(cu, ".cuh", NULL, &s->cuh) ||
+        !ship_list_dir(cu, ".h", NULL, &s->ch))
+        return false;
+    char ddir[4096], cdir[4096];
+    snprintf(ddir, sizeof ddir, "%s/runtime/device", dir);
+    snprintf(cdir, sizeof cdir, "%s/runtime/kernels/cuda", dir);
+    if (!make_dir(ddir) || !make_dir(cdir)) return false;
+    const ShipNames *dl[] = { &s->d_c, &s->d_h };
+    for (int l = 0; l < 2; l++)
+        for (int i = 0; i < dl[l]->n; i++)
+            if (!copy_file(dev, ddir, dl[l]->name[i])) return false;
+    const ShipNames *cl[] = { &s->cu, &s->cuh, &s->ch };
+    for (int l = 0; l < 3; l++)
+        for (int i = 0; i < cl[l]->n; i++)
+            if (!copy_file(cu, cdir, cl[l]->name[i])) return false;
+    return write_cuda_sources(ddir, s);
 }
 
 /* Copies the runtime into dir/runtime and writes cpu_kernels_all.h. */
 static bool copy_runtime(const char *dir, Sources *s)
 {
     const char *rt = SHARPC_RUNTIME_DIR, *kern = SHARPC_RUNTIME_DIR "/kernels/cpu";
-    const char *const *out = left_out_names();
+    const char *const *out = s->cuda ? NULL : left_out_names();
     if (!ship_list_dir(rt, ".c", out, &s->rt_c) || !ship_list_dir(rt, ".h", out, &s->rt_h) ||
         !ship_list_dir(kern, ".c", out, &s->k_c) || !ship_list_dir(kern, ".h", out, &s->k_h))
         return false;
@@ -97,7 +158,8 @@ static bool copy_runtime(const char *dir, Sources *s)
     fprintf(f, "/* cpu_kernels_all.h: every CPU kernel source, pasted into kernels.c as\n"
                " * `static inline` (kernels.c defines K_FN first). Written by sharpc emit. */\n");
     for (int i = 0; i < s->k_c.n; i++) fprintf(f, "#include \"%s\"\n", s->k_c.name[i]);
-    return ship_close(f, kdir, "cpu_kernels_all.h");
+    if (!ship_close(f, kdir, "cpu_kernels_all.h")) return false;
+    return !s->cuda || copy_device(dir, s);
 }
 
 /* Prints `NAME = prefix/a.c prefix/b.c ...` wrapped, one file a line. */
@@ -122,10 +184,11 @@ static bool write_makefile(const CgProgram *p, const Sources *s, FILE *m)
             "#   make CC=clang     another compiler; CFLAGS=... replaces the flags\n"
             "# NATIVE touches the kernel units only: the runtime keeps CFLAGS, so that\n"
             "# `make OPENMP=1 NATIVE=1` gives the `sharpc build` executable's numbers.\n"
+            "%s"
             "CC = cc\n"
             "CFLAGS = -std=c99 -O2 -Wall -Wextra -Werror -pedantic\n"
-            "CPPFLAGS = -Iruntime -Iruntime/kernels/cpu -DSHARPRT_NO_CUDA\n"
-            "LDLIBS = -lm\n"
+            "CPPFLAGS = -Iruntime -Iruntime/kernels/cpu %s\n"
+            "LDLIBS = -lm%s\n"
             "KFLAGS =\n\n"
             "ifeq ($(OPENMP),1)\n"
             "XFLAGS += -fopenmp\n"
@@ -139,17 +202,33 @@ static bool write_makefile(const CgProgram *p, const Sources *s, FILE *m)
             "endif\n\n"
             "# the runtime: data sets, augmentation, optimizers, schedules,\n"
             "# checkpoints, safetensors, the training loop, the command line\n",
-            p->g->name, p->source);
+            p->g->name, p->source,
+            s->cuda ? "# The GPU layer (runtime/device, runtime/rt_cuda.c) opens the CUDA driver and\n"
+                      "# NVRTC with dlopen when the program runs (no CUDA needed to build): NVRTC\n"
+                      "# compiles the kernels of runtime/kernels/cuda at the first start, into the\n"
+                      "# disk cache; `make cache ARCH=90` does it ahead of time (no GPU needed).\n"
+                    : "",
+            s->cuda ? "-Iruntime/device -Iruntime/kernels/cuda" : "-DSHARPRT_NO_CUDA", s->cuda ? " -ldl" : "");
     make_list(m, "RT_SRCS", "runtime/", &s->rt_c);
-    for (size_t i = 0; i < sizeof left_out / sizeof left_out[0]; i++)
-        fprintf(m, "# not here: %s, %s\n", left_out[i].name, left_out[i].why);
+    if (s->cuda) {
+        fputs("# the device loop: the network's CUDA launch plan (in net.c) run on the GPU,\n"
+              "# or on the CUDA kernels' CPU references (--device ref)\n", m);
+        make_list(m, "DEV_SRCS", "runtime/device/", &s->d_c);
+        fputs("DEV_SRCS += runtime/device/rt_cuda_sources.c\n", m);
+    } else {
+        for (size_t i = 0; i < sizeof left_out / sizeof left_out[0]; i++)
+            fprintf(m, "# not here: %s, %s\n", left_out[i].name, left_out[i].why);
+        fputs("DEV_SRCS =\n", m);
+    }
     fputs("# the CPU kernels (the runtime calls a few; kernels.c pastes them all)\n", m);
     make_list(m, "KERNEL_SRCS", "runtime/kernels/cpu/", &s->k_c);
     fputs("HEADERS =", m);
     for (int i = 0; i < s->rt_h.n; i++) fprintf(m, " \\\n    runtime/%s", s->rt_h.name[i]);
     for (int i = 0; i < s->k_h.n; i++) fprintf(m, " \\\n    runtime/kernels/cpu/%s", s->k_h.name[i]);
+    for (int i = 0; i < s->d_h.n; i++) fprintf(m, " \\\n    runtime/device/%s", s->d_h.name[i]);
+    for (int i = 0; i < s->ch.n; i++) fprintf(m, " \\\n    runtime/kernels/cuda/%s", s->ch.name[i]);
     fputs(" \\\n    runtime/kernels/cpu/cpu_kernels_all.h\n", m);
-    fputs("RT_OBJS = $(RT_SRCS:.c=.o)\n"
+    fputs("RT_OBJS = $(RT_SRCS:.c=.o) $(DEV_SRCS:.c=.o)\n"
           "KERNEL_OBJS = $(KERNEL_SRCS:.c=.o)\n\n"
           "all: train\n\n"
           "# net.c: the network's forward, backward and eval programs, settings, main();\n"
@@ -168,9 +247,18 @@ static bool write_makefile(const CgProgram *p, const Sources *s, FILE *m)
           "runtime/%.o: runtime/%.c $(HEADERS)\n"
           "\t$(CC) $(CPPFLAGS) $(CFLAGS) $(XFLAGS) -c $< -o $@\n\n"
           "clean:\n"
-          "\trm -f train kernels.o net.o libsharprt.a $(RT_OBJS) $(KERNEL_OBJS)\n\n"
-          ".PHONY: all clean\n",
+          "\trm -f train kernels.o net.o libsharprt.a $(RT_OBJS) $(KERNEL_OBJS)\n\n",
           m);
+    if (s->cuda)
+        fputs("# the GPU kernels into the NVRTC disk cache for sm_$(ARCH) (80: A100,\n"
+              "# 90: H100/H200), so the first start on such a GPU compiles nothing\n"
+              "ARCH = 90\n"
+              "cache: train\n"
+              "\t./train cuda-compile --arch $(ARCH)\n\n"
+              ".PHONY: all clean cache\n",
+              m);
+    else
+        fputs(".PHONY: all clean\n", m);
     return true;
 }
 
@@ -190,7 +278,7 @@ static void readme_settings(const CgProgram *p, FILE *r)
     if (any) fputs("\n", r);
 }
 
-static bool write_readme(const CgProgram *p, FILE *r)
+static bool write_readme(const CgProgram *p, bool cuda, FILE *r)
 {
     fprintf(r,
             "# %s: standalone training program\n\n"
@@ -230,6 +318,22 @@ static bool write_readme(const CgProgram *p, FILE *r)
             "that is not finite stops the run with a message and keeps the last good\n"
             "checkpoint.\n\n",
             p->g->name, p->source, p->g->name);
+    if (cuda)
+        fputs("## On a GPU\n\n"
+              "This program carries the GPU layer (`sharpc emit --target cuda --train`):\n"
+              "with an NVIDIA GPU and its driver, `--device auto` (the default) or\n"
+              "`--device cuda` trains on GPU 0 with weights, activations and optimizer\n"
+              "states on the device, running the network's CUDA launch plan (in\n"
+              "`net.c`) with the kernel templates of `runtime/kernels/cuda/`. NVRTC\n"
+              "(`libnvrtc`, part of the CUDA toolkit) specializes the kernels to every\n"
+              "layer's shapes at the first start and caches them on disk\n"
+              "(`$XDG_CACHE_HOME/sharpc` or `~/.cache/sharpc`); `make cache ARCH=90`\n"
+              "fills the cache ahead of time without a GPU. Nothing CUDA is needed to\n"
+              "build: the driver and NVRTC are opened with `dlopen` at run time, and\n"
+              "without them the program trains on the CPU. `--device ref` runs the GPU's\n"
+              "launch plan on the CPU through the kernels' reference implementations\n"
+              "(slow; a check without a GPU). `./train bench --device cuda` times steps.\n\n",
+              r);
     readme_settings(p, r);
     fputs("## Output (in `--out DIR`)\n\n"
           "| file | what |\n| --- | --- |\n"
@@ -243,7 +347,7 @@ static bool write_readme(const CgProgram *p, FILE *r)
     return true;
 }
 
-bool cg_ship_train(const CgProgram *p, const char *dir)
+bool cg_ship_train(const CgProgram *p, const char *dir, bool cuda)
 {
     char kern[4096], net[4096];
     snprintf(kern, sizeof kern, "%s/kernels.c", dir);
@@ -251,10 +355,11 @@ bool cg_ship_train(const CgProgram *p, const char *dir)
     if (!cg_write_c(p, kern, net)) return false;
     Sources s;
     memset(&s, 0, sizeof s);
+    s.cuda = cuda;
     bool ok = copy_runtime(dir, &s);
     FILE *f;
     if (ok) ok = (f = ship_open(dir, "Makefile")) && write_makefile(p, &s, f) & ship_close(f, dir, "Makefile");
-    if (ok) ok = (f = ship_open(dir, "README.md")) && write_readme(p, f) & ship_close(f, dir, "README.md");
+    if (ok) ok = (f = ship_open(dir, "README.md")) && write_readme(p, cuda, f) & ship_close(f, dir, "README.md");
     sources_free(&s);
     return ok;
 }

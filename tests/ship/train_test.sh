@@ -13,7 +13,11 @@
 # - --stop-after then --resume repeats the uninterrupted run; gzip'd IDX
 #   files load with ZLIB=1;
 # - valgrind (memcheck) reports no error and no leak for a short run and a
-#   resumed one of the clang build.
+#   resumed one of the clang build;
+# - `emit --target cuda --train` adds the GPU layer (the device loop, the
+#   CUDA kernel sources, the launch plan in net.c); it builds the same strict
+#   way, trains on --device ref as the CPU run does, and `make cache ARCH=90`
+#   compiles its kernels with NVRTC.
 # The data: a few Fashion-MNIST images cut from Debian's dataset-fashion-mnist.
 set -u
 SHARPC=$(readlink -f "$1")
@@ -156,6 +160,29 @@ if command -v valgrind >/dev/null 2>&1; then
         { cat "$T/vg1.log" "$T/vg2.log"; fail "valgrind"; }
 else
     echo "skip valgrind (not installed)"
+fi
+
+# ---- the CUDA target's training program: the GPU layer, run on --device ref ----
+"$SHARPC" emit "$HERE/train_fm.nas" --target cuda -o "$T/g" --train >"$T/emitg.log" 2>&1 ||
+    { cat "$T/emitg.log"; die "sharpc emit --target cuda --train"; }
+EG=$T/g/train
+for f in runtime/rt_cuda.c runtime/device/rt_dev.c runtime/device/rt_cuda_sources.c runtime/device/rt_plan.h \
+    runtime/kernels/cuda/conv.cu runtime/kernels/cuda/cuda_kernels.h; do
+    [ -s "$EG/$f" ] || fail "emit --target cuda: train/$f missing"
+done
+grep -q "net_cuda" "$EG/net.c" && pass "emit --target cuda --train: the GPU layer and the launch plan are there" ||
+    fail "emit --target cuda: net.c carries no launch plan"
+if (cd "$EG" && make -j2 CC=gcc OPENMP=1 NATIVE=1 ZLIB=1 >make.log 2>&1) && [ -x "$EG/train" ]; then
+    pass "make CC=gcc OPENMP=1 NATIVE=1 ZLIB=1 (the CUDA target's train/, strict C99)"
+    "$EG/train" $A --device ref --out "$T/run_g" >"$T/run_g.log" 2>&1 || { cat "$T/run_g.log"; fail "run --device ref"; }
+    "$PY" "$ROOT/tests/cuda/compare_st.py" "$T/run_ref/weights.safetensors" "$T/run_g/weights.safetensors" &&
+        pass "the CUDA target's program on --device ref trains as sharpc build's on the CPU" ||
+        fail "--device ref weights differ from the CPU run's"
+    (cd "$EG" && XDG_CACHE_HOME=$T/kc make cache ARCH=90 >cache.log 2>&1) &&
+        grep -q "CUDA kernels compiled" "$EG/cache.log" && pass "make cache ARCH=90 compiles the kernels with NVRTC" ||
+        { cat "$EG/cache.log"; fail "make cache ARCH=90"; }
+else
+    tail -30 "$EG/make.log"; fail "make (the CUDA target's train/)"
 fi
 
 [ $fails -eq 0 ] && echo "ship_train: all checks passed" || echo "ship_train: $fails failed"
