@@ -390,7 +390,9 @@ static float *mirror(Run *R, RtDevArray a)
 }
 
 /* Device array a into its host mirror (nothing on the CPU, where the
- * mirror is the array), or the mirror onto the device. */
+ * mirror is the array), or the mirror onto the device. Only whole states
+ * cross: the steps, the optimizers and the second-order step stay on the
+ * device. */
 static int mirror_get(Run *R, RtDevArray a)
 {
     return R->dev ? rt_dev_get(R->dev, a, mirror(R, a), R->err, sizeof R->err) : 0;
@@ -421,9 +423,6 @@ static int mirrors_put(Run *R)
     return 0;
 }
 #else
-enum { RT_DEV_W, RT_DEV_GW, RT_DEV_ARCH, RT_DEV_GARCH, RT_DEV_BUF };
-static int mirror_get(Run *R, int a) { (void)R, (void)a; return 0; }
-static int mirror_put(Run *R, int a) { (void)R, (void)a; return 0; }
 static int mirrors_get(Run *R) { (void)R; return 0; }
 #endif
 
@@ -541,14 +540,18 @@ static int arch_update(Run *R)
     return 0;
 }
 
-/* The unrolled architecture gradient (§5.5) into net->garch (and onto the
- * device); the train batch is in xt/yt, the validation batch in xv/yv. On
- * the device loop the vectors of the finite difference are computed on the
- * host: the weights, their gradients and the momentum come back after each
- * step that makes them and go out before each step that uses them. */
+/* The unrolled architecture gradient (§5.5) into net->garch, or on the
+ * device loop into the device's (rt_dev_unrolled: the same steps, all on
+ * the device); the train batch is in xt/yt, the validation batch in
+ * xv/yv. */
 static int second_order(Run *R, const float *xt, const int32_t *yt, int Nt, int Nv, const float *xv,
                         const int32_t *yv, double lr)
 {
+#ifndef SHARPRT_NO_CUDA
+    if (R->dev)
+        return rt_dev_unrolled(R->dev, xt, yt, Nt, xv, yv, Nv, lr, R->c->momentum, R->c->wd, R->sgd_first,
+                               (float)R->c->aux_weight, R->err, sizeof R->err);
+#endif
     const RtNetDesc *d = R->d;
     size_t nw = (size_t)d->n_w, na = (size_t)d->n_arch, nb = (size_t)d->n_buf;
     size_t img = (size_t)d->in_c * d->in_h * d->in_w;
@@ -564,42 +567,37 @@ static int second_order(Run *R, const float *xt, const int32_t *yt, int Nt, int 
     /* 1-2: g = grad L_train + wd*theta; theta' = theta - lr*(momentum*b + g) */
     memcpy(R->x, xt, sizeof(float) * (size_t)Nt * img);
     memcpy(R->y, yt, sizeof(int32_t) * (size_t)Nt);
-    if (step(R, Nt, 1, 0, 1) || mirror_get(R, RT_DEV_W) || mirror_get(R, RT_DEV_GW)) goto out;
-#ifndef SHARPRT_NO_CUDA
-    if (!R->sgd_first && mirror_get(R, RT_DEV_MOM)) goto out;
-#endif
+    if (step(R, Nt, 1, 0, 1)) goto out;
     memcpy(theta, w, sizeof(float) * nw);
     for (size_t i = 0; i < nw; i++) {
         float m = R->sgd_first ? 0 : (float)R->c->momentum * R->mom[i];
         w[i] = theta[i] - (float)lr * (m + gw[i] + (float)R->c->wd * theta[i]);
     }
     /* 3: in the copy (its BN statistics are thrown away afterwards) */
-    if (mirror_put(R, RT_DEV_W) || mirror_get(R, RT_DEV_BUF)) goto out;
     memcpy(bufs, R->net->buf, sizeof(float) * nb);
     memcpy(cnts, R->net->cnt, sizeof(int64_t) * (size_t)d->n_cnt);
     memcpy(R->x, xv, sizeof(float) * (size_t)Nv * img);
     memcpy(R->y, yv, sizeof(int32_t) * (size_t)Nv);
-    if (step(R, Nv, 1, 1, 1) || mirror_get(R, RT_DEV_GARCH) || mirror_get(R, RT_DEV_GW)) goto out;
+    if (step(R, Nv, 1, 1, 1)) goto out;
     memcpy(dalpha, R->net->garch, sizeof(float) * na);
     memcpy(v, gw, sizeof(float) * nw);
     memcpy(R->net->buf, bufs, sizeof(float) * nb);
     memcpy(R->net->cnt, cnts, sizeof(int64_t) * (size_t)d->n_cnt);
-    if (mirror_put(R, RT_DEV_BUF)) goto out;
     /* 4-6: finite-difference Hessian-vector product on the training batch */
     RtSpan vs = { v, nw };
     double rr = 0.01 / rt_grad_norm(&vs, 1);
     memcpy(R->x, xt, sizeof(float) * (size_t)Nt * img);
     memcpy(R->y, yt, sizeof(int32_t) * (size_t)Nt);
     for (size_t i = 0; i < nw; i++) w[i] = theta[i] + (float)rr * v[i];
-    if (mirror_put(R, RT_DEV_W) || step(R, Nt, 0, 1, 1) || mirror_get(R, RT_DEV_GARCH)) goto out;
+    if (step(R, Nt, 0, 1, 1)) goto out;
     memcpy(hp, R->net->garch, sizeof(float) * na);
     for (size_t i = 0; i < nw; i++) w[i] = theta[i] - (float)rr * v[i];
-    if (mirror_put(R, RT_DEV_W) || step(R, Nt, 0, 1, 1) || mirror_get(R, RT_DEV_GARCH)) goto out;
+    if (step(R, Nt, 0, 1, 1)) goto out;
     memcpy(w, theta, sizeof(float) * nw);
     /* 7: g_alpha = d_alpha - lr*h */
     for (size_t i = 0; i < na; i++)
         R->net->garch[i] = dalpha[i] - (float)(lr * (hp[i] - R->net->garch[i]) / (2 * rr));
-    rc = mirror_put(R, RT_DEV_W) || mirror_put(R, RT_DEV_GARCH) ? -1 : 0;
+    rc = 0;
 out:
     free(theta); free(v); free(dalpha); free(hp); free(bufs); free(cnts);
     return rc;

@@ -106,8 +106,10 @@ static int add_optimizers(const IrGraph *g, CgCudaInstList *l)
              cg_cuda_inst_add(l, KC_sgd_step, (const int[]){ 0 }) >= 0 &&
              cg_cuda_inst_add(l, KC_grad_sq_part, &nb) >= 0 && cg_cuda_inst_add(l, KC_clip_coef, &nb) >= 0 &&
              cg_cuda_inst_add(l, KC_clip_scale, NULL) >= 0;
-    if (ok && na > 0)
-        ok = cg_cuda_inst_add(l, KC_adam_step, NULL) >= 0;
+    if (ok && na > 0) /* Adam, and the second-order step's vector kernels */
+        ok = cg_cuda_inst_add(l, KC_adam_step, NULL) >= 0 && cg_cuda_inst_add(l, KC_vec_copy, NULL) >= 0 &&
+             cg_cuda_inst_add(l, KC_vec_axpy, NULL) >= 0 && cg_cuda_inst_add(l, KC_unrolled_w, NULL) >= 0 &&
+             cg_cuda_inst_add(l, KC_hvp_combine, NULL) >= 0;
     return ok ? 0 : -1;
 }
 

@@ -97,7 +97,7 @@ static bool write_cuda_sources(const char *ddir, const Sources *s)
                 ok = false;
                 break;
             }
-            fprintf(f, "static const char src%d[] = {", n);
+            fprintf(f, "static const unsigned char src%d[] = {", n);
             int c, k = 0;
             while ((c = fgetc(in)) != EOF) fprintf(f, "%s%d,", k++ % 24 ? "" : "\n    ", c);
             fprintf(f, "\n    0};\n");
@@ -106,7 +106,8 @@ static bool write_cuda_sources(const char *ddir, const Sources *s)
     fprintf(f, "\nconst RtCudaSource rt_cuda_sources[] = {\n");
     n = 0;
     for (int l = 0; l < 2; l++)
-        for (int i = 0; i < lists[l]->n; i++, n++) fprintf(f, "    { \"%s\", src%d },\n", lists[l]->name[i], n);
+        for (int i = 0; i < lists[l]->n; i++, n++)
+            fprintf(f, "    { \"%s\", (const char *)src%d },\n", lists[l]->name[i], n);
     fprintf(f, "};\nconst int rt_cuda_nsources = %d;\n", n);
     return ship_close(f, ddir, "rt_cuda_sources.c") && ok;
 }

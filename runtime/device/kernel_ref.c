@@ -342,6 +342,33 @@ int kc_ref_launch(KcKernel k, const int *a, void **args, char *err, size_t errle
                 g[i] *= c;
         return 0;
     }
+    case KC_vec_copy: /* (n, x, y) */
+        memcpy(ARG_P(2), ARG_P(1), sizeof(float) * (size_t)ARG_I(0));
+        return 0;
+    case KC_vec_axpy: { /* (n, a, x, y, out) */
+        const float s = ARG_F(1), *x = ARG_P(2), *y = ARG_P(3);
+        float *o = ARG_P(4);
+        for (int i = 0; i < ARG_I(0); i++)
+            o[i] = x[i] + s * y[i];
+        return 0;
+    }
+    case KC_unrolled_w: { /* (n, lr, mom, wd, first, theta, g, buf, w) */
+        const float lr = ARG_F(1), mom = ARG_F(2), wd = ARG_F(3), *th = ARG_P(5), *g = ARG_P(6), *b = ARG_P(7);
+        float *w = ARG_P(8);
+        for (int i = 0; i < ARG_I(0); i++) {
+            const float m = ARG_I(4) ? 0.f : mom * b[i];
+            w[i] = th[i] - lr * (m + g[i] + wd * th[i]);
+        }
+        return 0;
+    }
+    case KC_hvp_combine: { /* (n, c, dalpha, hp, g) with c double */
+        const double c = *(const double *)args[1];
+        const float *da = ARG_P(2), *hp = ARG_P(3);
+        float *g = ARG_P(4);
+        for (int i = 0; i < ARG_I(0); i++)
+            g[i] = da[i] - (float)(c * (double)(hp[i] - g[i]));
+        return 0;
+    }
     case KC__COUNT:
         break;
     }

@@ -27,7 +27,11 @@ typedef union {
 } Val;
 
 /* The optimizers' instantiations, after the plan's. */
-enum { OPT_SGD1, OPT_SGD0, OPT_SQ_PART, OPT_COEF, OPT_SCALE, OPT_ADAM, OPT__COUNT };
+enum {
+    OPT_SGD1, OPT_SGD0, OPT_SQ_PART, OPT_COEF, OPT_SCALE, OPT_ADAM, /* the optimizers */
+    OPT_COPY, OPT_AXPY, OPT_UNROLLED_W, OPT_HVP,                     /* the second-order step */
+    OPT__COUNT
+};
 
 struct RtDev {
     RtDevKind kind;
@@ -39,6 +43,7 @@ struct RtDev {
     uint64_t arr[RT_DEV__COUNT]; /* base of each mirrored array */
     int64_t numel[RT_DEV__COUNT];
     uint64_t part, norm, coef;  /* clipping: NB partial sums (double), the norm (double), the factor */
+    uint64_t theta, v, dalpha, hp, bufs; /* the second-order step's vectors (allocated at its first use) */
     int nb;                     /* kc_norm_nb(n_w) */
     /* instantiations: the plan's, then OPT__COUNT of the optimizers */
     int ninst;
@@ -266,6 +271,10 @@ static void inst_setup(RtDev *dev)
     set_opt(dev, OPT_COEF, KC_clip_coef, dev->nb);
     set_opt(dev, OPT_SCALE, KC_clip_scale, 0);
     set_opt(dev, OPT_ADAM, KC_adam_step, 0);
+    set_opt(dev, OPT_COPY, KC_vec_copy, 0);
+    set_opt(dev, OPT_AXPY, KC_vec_axpy, 0);
+    set_opt(dev, OPT_UNROLLED_W, KC_unrolled_w, 0);
+    set_opt(dev, OPT_HVP, KC_hvp_combine, 0);
     dev->ninst = dev->p->ninst + OPT__COUNT;
 }
 
@@ -399,6 +408,11 @@ void rt_dev_close(RtDev *dev)
     mem_free(dev, dev->part);
     mem_free(dev, dev->norm);
     mem_free(dev, dev->coef);
+    mem_free(dev, dev->theta);
+    mem_free(dev, dev->v);
+    mem_free(dev, dev->dalpha);
+    mem_free(dev, dev->hp);
+    mem_free(dev, dev->bufs);
     for (int m = 0; m < dev->nmod; m++) {
         rt_cuda_module_free(dev->mod[m]);
         rt_cuda_image_free(dev->img[m]);
@@ -622,4 +636,103 @@ int rt_dev_adam(RtDev *dev, int64_t t, double lr, double b1, double b2, double e
     v.u = dev->arr[RT_DEV_ADAM_V];
     void *a[] = { &vn, &vstep, &vbc2, &vwd, &vb1, &vb2, &v1b1, &v1b2, &veps, &p, &g, &m, &v };
     return launch(dev, dev->p->ninst + OPT_ADAM, n, a, err, errlen);
+}
+
+/* ---- the second-order architecture gradient ---- */
+
+/* y = x over n floats (device addresses). */
+static int vcopy(RtDev *dev, int n, uint64_t x, uint64_t y, char *err, size_t errlen)
+{
+    Val vn = { .i = n }, a, b;
+    a.u = x;
+    b.u = y;
+    void *args[] = { &vn, &a, &b };
+    return n ? launch(dev, dev->p->ninst + OPT_COPY, n, args, err, errlen) : 0;
+}
+
+/* out = x + s*y over n floats. */
+static int vaxpy(RtDev *dev, int n, float s, uint64_t x, uint64_t y, uint64_t out, char *err, size_t errlen)
+{
+    Val vn = { .i = n }, vs = { .f = s }, a, b, o;
+    a.u = x;
+    b.u = y;
+    o.u = out;
+    void *args[] = { &vn, &vs, &a, &b, &o };
+    return launch(dev, dev->p->ninst + OPT_AXPY, n, args, err, errlen);
+}
+
+/* A training step on batch (x, y, N). */
+static int train_on(RtDev *dev, const float *x, const int32_t *y, int N, float aux, char *err, size_t errlen)
+{
+    return rt_dev_batch(dev, N, x, y, NULL, err, errlen) || rt_dev_train(dev, 1.f, aux, err, errlen) ? -1 : 0;
+}
+
+int rt_dev_unrolled(RtDev *dev, const float *xt, const int32_t *yt, int Nt, const float *xv, const int32_t *yv,
+                    int Nv, double lr, double momentum, double wd, int first, float aux, char *err, size_t errlen)
+{
+    const RtNetDesc *d = dev->d;
+    int nw = (int)d->n_w, na = (int)d->n_arch, nb = (int)d->n_buf, base = dev->p->ninst;
+    if (!dev->theta &&
+        (mem_alloc(dev, (size_t)nw * 4, &dev->theta, err, errlen) || mem_alloc(dev, (size_t)nw * 4, &dev->v, err, errlen) ||
+         mem_alloc(dev, (size_t)na * 4, &dev->dalpha, err, errlen) ||
+         mem_alloc(dev, (size_t)na * 4, &dev->hp, err, errlen) || mem_alloc(dev, (size_t)nb * 4, &dev->bufs, err, errlen)))
+        return -1;
+    uint64_t w = dev->arr[RT_DEV_W], gw = dev->arr[RT_DEV_GW], garch = dev->arr[RT_DEV_GARCH];
+    /* 1-2: g = grad L_train; theta' = theta - lr*(momentum*b + g + wd*theta) */
+    if (train_on(dev, xt, yt, Nt, aux, err, errlen) || vcopy(dev, nw, w, dev->theta, err, errlen))
+        return -1;
+    {
+        Val vn = { .i = nw }, vlr = { .f = (float)lr }, vm = { .f = (float)momentum }, vwd = { .f = (float)wd };
+        Val vf = { .i = first != 0 }, th, g, b, o;
+        th.u = dev->theta;
+        g.u = gw;
+        b.u = dev->arr[RT_DEV_MOM];
+        o.u = w;
+        void *args[] = { &vn, &vlr, &vm, &vwd, &vf, &th, &g, &b, &o };
+        if (launch(dev, base + OPT_UNROLLED_W, nw, args, err, errlen))
+            return -1;
+    }
+    /* 3: the validation gradients in the copy; its BN statistics (and
+     * counters) are thrown away afterwards */
+    int64_t *cnts = malloc(sizeof(int64_t) * (size_t)(d->n_cnt ? d->n_cnt : 1));
+    if (!cnts)
+        return rt_errf(err, errlen, "out of memory");
+    memcpy(cnts, dev->net->cnt, sizeof(int64_t) * (size_t)d->n_cnt);
+    int rc = vcopy(dev, nb, dev->arr[RT_DEV_BUF], dev->bufs, err, errlen) ||
+             train_on(dev, xv, yv, Nv, aux, err, errlen) || vcopy(dev, na, garch, dev->dalpha, err, errlen) ||
+             vcopy(dev, nw, gw, dev->v, err, errlen) || vcopy(dev, nb, dev->bufs, dev->arr[RT_DEV_BUF], err, errlen);
+    memcpy(dev->net->cnt, cnts, sizeof(int64_t) * (size_t)d->n_cnt);
+    free(cnts);
+    if (rc)
+        return -1;
+    /* 4-6: r = 0.01/|v|; the architecture gradients at theta +- r*v on the
+     * training batch */
+    double norm = 0;
+    {
+        Val vn = { .i = nw }, vmax = { .f = 1.f }, g, part, vnorm, coef;
+        g.u = dev->v;
+        part.u = dev->part;
+        vnorm.u = dev->norm;
+        coef.u = dev->coef;
+        void *a1[] = { &vn, &g, &part }, *a2[] = { &vmax, &part, &vnorm, &coef };
+        if (launch(dev, base + OPT_SQ_PART, nw, a1, err, errlen) || launch(dev, base + OPT_COEF, 1, a2, err, errlen) ||
+            mem_get(dev, &norm, dev->norm, sizeof norm, err, errlen))
+            return -1;
+    }
+    double r = 0.01 / norm;
+    if (vaxpy(dev, nw, (float)r, dev->theta, dev->v, w, err, errlen) || train_on(dev, xt, yt, Nt, aux, err, errlen) ||
+        vcopy(dev, na, garch, dev->hp, err, errlen) || vaxpy(dev, nw, (float)-r, dev->theta, dev->v, w, err, errlen) ||
+        train_on(dev, xt, yt, Nt, aux, err, errlen) || vcopy(dev, nw, dev->theta, w, err, errlen))
+        return -1;
+    /* 7: g_alpha = d_alpha - lr*(hp - hm)/(2r) */
+    Val vn = { .i = na }, da, hp, g;
+    union {
+        double d;
+        uint64_t u;
+    } c = { .d = lr / (2 * r) };
+    da.u = dev->dalpha;
+    hp.u = dev->hp;
+    g.u = garch;
+    void *args[] = { &vn, &c, &da, &hp, &g };
+    return launch(dev, base + OPT_HVP, na, args, err, errlen);
 }

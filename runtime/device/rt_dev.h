@@ -82,6 +82,14 @@ int rt_dev_result(RtDev *dev, double *loss_main, double *loss_aux, int64_t *top1
  * then SGD with momentum and coupled weight decay (rt_sgd_step). */
 int rt_dev_sgd(RtDev *dev, double lr, double momentum, double wd, double clip, int first, char *err,
                size_t errlen);
+/* The second-order architecture gradient (sharpdarts.md §5.5, the loop's
+ * second_order()) into the device's architecture gradients, all on the
+ * device: the training batch (xt, yt, Nt), the validation batch (xv, yv,
+ * Nv), the weight step's lr, momentum and decay, first: no momentum yet.
+ * The weights, BN statistics and counters are as before; the weight
+ * gradients are not. */
+int rt_dev_unrolled(RtDev *dev, const float *xt, const int32_t *yt, int Nt, const float *xv, const int32_t *yv,
+                    int Nv, double lr, double momentum, double wd, int first, float aux, char *err, size_t errlen);
 /* Adam on the architecture parameters (rt_adam_step), step t from 1. */
 int rt_dev_adam(RtDev *dev, int64_t t, double lr, double b1, double b2, double eps, double wd, char *err,
                 size_t errlen);

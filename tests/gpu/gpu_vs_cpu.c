@@ -624,6 +624,26 @@ static void t_optim(int n)
         cmp_host(what, &gotf, &wantf, 1);
         cmp(k == 0 ? "  clip_scale: clipped gradient" : "  clip_scale: unclipped gradient", dg, g, n);
     }
+    /* the second-order step's vector kernels, against their references */
+    float *th = rnd(n), *y1 = zeros(n), *y2 = zeros(n);
+    RtDevPtr dth = dev(th, n), dy = dev(NULL, n);
+    float a = 0.01f, flr = 0.025f, fmom = 0.9f, fwd = 3e-4f;
+    int zero = 0;
+    double c = 3.5;
+    ref(KC_vec_copy, NULL, ARGS(&n, &th, &y1));
+    launch(KC_vec_copy, NULL, n, ARGS(&n, &dth, &dy));
+    cmp("vec_copy", dy, y1, n);
+    ref(KC_vec_axpy, NULL, ARGS(&n, &a, &th, &g, &y1));
+    launch(KC_vec_axpy, NULL, n, ARGS(&n, &a, &dth, &dg, &dy));
+    cmp("vec_axpy", dy, y1, n);
+    ref(KC_unrolled_w, NULL, ARGS(&n, &flr, &fmom, &fwd, &zero, &th, &g, &buf, &y2));
+    launch(KC_unrolled_w, NULL, n, ARGS(&n, &flr, &fmom, &fwd, &zero, &dth, &dg, &dbuf, &dy));
+    cmp("unrolled_w", dy, y2, n);
+    ref(KC_hvp_combine, NULL, ARGS(&n, &c, &th, &g, &y2)); /* g = th - c*(hp - g), hp = g, g = y2 */
+    launch(KC_hvp_combine, NULL, n, ARGS(&n, &c, &dth, &dg, &dy));
+    cmp("hvp_combine", dy, y2, n);
+    free(th), free(y1), free(y2);
+    rt_cuda_free(dth), rt_cuda_free(dy);
     free(p), free(g), free(buf), free(m), free(v), free(pa);
     RtDevPtr all[] = { dp, dg, dbuf, dpa, dm, dv, part, dnorm, dcoef };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)

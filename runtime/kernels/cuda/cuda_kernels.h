@@ -73,7 +73,11 @@
     X(adam_step, "optim.cu", 0)         \
     X(grad_sq_part, "optim.cu", 1)      \
     X(clip_coef, "optim.cu", 1)         \
-    X(clip_scale, "optim.cu", 0)
+    X(clip_scale, "optim.cu", 0)        \
+    X(vec_copy, "optim.cu", 0)          \
+    X(vec_axpy, "optim.cu", 0)          \
+    X(unrolled_w, "optim.cu", 0)        \
+    X(hvp_combine, "optim.cu", 0)
 
 typedef enum {
 #define KC_ENUM(id, file, nargs) KC_##id,
@@ -313,6 +317,10 @@ static inline void kc_launch(KcKernel k, const int *a, int N, KcLaunch *l)
     case KC_sgd_step: /* N: the element count */
     case KC_adam_step:
     case KC_clip_scale:
+    case KC_vec_copy:
+    case KC_vec_axpy:
+    case KC_unrolled_w:
+    case KC_hvp_combine:
         l->grid[0] = kc_blocks(n);
         break;
     case KC_grad_sq_part: /* NB */

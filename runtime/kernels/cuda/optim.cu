@@ -1,7 +1,9 @@
 /* optim.cu: the optimizers on the device, so that weights, architecture
  * parameters and optimizer states stay on the GPU (rt_sgd_step,
  * rt_adam_step and rt_clip_grad_norm of rt_optim.c, whose arithmetic they
- * repeat: PyTorch 1.13's, fused multiply-adds where torch fuses them).
+ * repeat: PyTorch 1.13's, fused multiply-adds where torch fuses them), and
+ * the vector steps of the second-order architecture gradient (§5.5; the
+ * loop's second_order()).
  *
  * The tensor is flat: the batch argument N of these kernels is its element
  * count n (the loops keep all weights, and all their gradients, each in one
@@ -89,4 +91,42 @@ __global__ void __launch_bounds__(SHARP_NT) clip_scale(int n, const float *__res
         return;
     for (i64 i = k_tid(); i < n; i += k_step())
         g[i] *= c;
+}
+
+/* y = x. x, y: (n). */
+__global__ void __launch_bounds__(SHARP_NT) vec_copy(int n, const float *__restrict__ x, float *__restrict__ y)
+{
+    for (i64 i = k_tid(); i < n; i += k_step())
+        y[i] = x[i];
+}
+
+/* out = x + a*y (the weights moved along v: theta +- r*v). x, y, out: (n). */
+__global__ void __launch_bounds__(SHARP_NT)
+vec_axpy(int n, float a, const float *__restrict__ x, const float *__restrict__ y, float *__restrict__ out)
+{
+    for (i64 i = k_tid(); i < n; i += k_step())
+        out[i] = x[i] + a * y[i];
+}
+
+/* The virtual SGD step of the unrolled model (§5.5 steps 1-2):
+ * w = theta - lr*(m + g + wd*theta), m = momentum*buf (0 when FIRST: no
+ * momentum yet). theta, g, buf, w: (n). */
+__global__ void __launch_bounds__(SHARP_NT)
+unrolled_w(int n, float lr, float mom, float wd, int first, const float *__restrict__ theta,
+           const float *__restrict__ g, const float *__restrict__ buf, float *__restrict__ w)
+{
+    for (i64 i = k_tid(); i < n; i += k_step()) {
+        const float m = first ? 0.f : mom * buf[i];
+        w[i] = theta[i] - lr * (m + g[i] + wd * theta[i]);
+    }
+}
+
+/* The architecture gradient of §5.5 step 7: g = dalpha - c*(hp - g), with
+ * c = lr/(2r) in double, g holding the gradient at theta - r*v and hp the
+ * one at theta + r*v. dalpha, hp, g: (n). */
+__global__ void __launch_bounds__(SHARP_NT)
+hvp_combine(int n, double c, const float *__restrict__ dalpha, const float *__restrict__ hp, float *__restrict__ g)
+{
+    for (i64 i = k_tid(); i < n; i += k_step())
+        g[i] = dalpha[i] - (float)(c * (double)(hp[i] - g[i]));
 }
