@@ -434,6 +434,12 @@ static int dev_start(Run *R)
 #ifndef SHARPRT_NO_CUDA
     RtDevKind kind = !strcmp(R->c->device, "ref") ? RT_DEV_REF : RT_DEV_CUDA;
     R->dev = rt_dev_open(R->net, kind, R->c->batch, R->err, sizeof R->err);
+    if (!R->dev && R->c->device_auto) {
+        /* the GPU was only the default: say why, and run on the CPU */
+        fprintf(stderr, "warning: the GPU could not start (%s); running on the CPU (--device cpu)\n", R->err);
+        snprintf(R->c->device, sizeof R->c->device, "cpu");
+        return rt_net_reserve(R->net, R->c->batch, R->err, sizeof R->err);
+    }
     if (!R->dev) return -1;
     return mirrors_put(R);
 #else

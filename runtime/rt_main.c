@@ -351,6 +351,7 @@ int rt_main(const RtNetDesc *d, const char *const *settings, int nsettings, int 
         RtConfig c;
         int rc = rt_config(d, settings, nsettings, argc - skip, argv + skip, &c);
         if (rc >= 0) return rc;
+        c.device_auto = !strcmp(c.device, "auto");
         if (report_device(prog, d, c.device, sizeof c.device)) return 1;
         return c.search ? rt_search_run(d, &c) : rt_train_run(d, &c);
     }

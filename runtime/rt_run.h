@@ -17,7 +17,8 @@ typedef struct RtConfig {
     int stop_after;           /* stop (checkpointed) after this epoch; 0: run all */
     uint64_t seed;
     char data[1024], out[1024], resume[1024], dataset[32], weights[1024];
-    char device[16];          /* --device: cpu, cuda or auto (rt_device_select) */
+    char device[16];          /* --device: cpu, cuda, ref or auto; rt_main leaves cpu, cuda or ref */
+    int device_auto;          /* the GPU was chosen by auto: a failed start falls back to the CPU */
     /* weights: SGD under cosine power annealing or cosine */
     double lr, lr_min, momentum, wd, clip;
     int cpa;                  /* 1 cosine_power, 0 cosine */
