@@ -12,6 +12,21 @@
 
 #include "ir.h"
 
+/* ---- c/paths.c: where the runtime is ---- */
+
+typedef enum {
+    CG_PATH_RUNTIME,     /* runtime/ (sources and headers) */
+    CG_PATH_GEN,         /* CMake's generated headers (cpu_kernels_all.h) */
+    CG_PATH_RUNTIME_LIB, /* libsharprt.a */
+    CG_PATH_SHIP_LIB,    /* codegen/ship/lib */
+} CgPath;
+
+/* The path, from the environment (SHARPC_RUNTIME_DIR, SHARPC_GEN_DIR,
+ * SHARPC_RUNTIME_LIB, SHARPC_SHIP_LIB_DIR) or as built. */
+const char *cg_path(CgPath which);
+/* prefix + the path + sub, in buf. */
+const char *cg_path_join(CgPath which, const char *prefix, const char *sub, char *buf, size_t len);
+
 /* ---- c/emit_c.c: the network as C ---- */
 
 /* Everything the C emitter needs about one network. */

@@ -15,9 +15,6 @@
 #include "codegen.h"
 #include "util.h"
 
-#ifndef SHARPC_RUNTIME_DIR
-#error "SHARPC_RUNTIME_DIR must name runtime/ (set by CMake)"
-#endif
 #ifndef SHARPC_RUNTIME_LIB
 #error "SHARPC_RUNTIME_LIB must name libsharprt.a (set by CMake)"
 #endif
@@ -104,10 +101,11 @@ static int compile_cmd(char **argv, const char *cc, const CgBuildOptions *opt, b
     /* libsharprt was built with the sanitizers: the program must be too */
     argv[k++] = "-fsanitize=address,undefined";
 #endif
-    argv[k++] = "-I" SHARPC_RUNTIME_DIR;
-    argv[k++] = "-I" SHARPC_RUNTIME_DIR "/kernels/cpu";
-    argv[k++] = "-I" SHARPC_RUNTIME_DIR "/device";
-    argv[k++] = "-I" SHARPC_GEN_DIR;
+    static char inc[4][4200]; /* the same for every call */
+    argv[k++] = (char *)cg_path_join(CG_PATH_RUNTIME, "-I", NULL, inc[0], sizeof inc[0]);
+    argv[k++] = (char *)cg_path_join(CG_PATH_RUNTIME, "-I", "/kernels/cpu", inc[1], sizeof inc[1]);
+    argv[k++] = (char *)cg_path_join(CG_PATH_RUNTIME, "-I", "/device", inc[2], sizeof inc[2]);
+    argv[k++] = (char *)cg_path_join(CG_PATH_GEN, "-I", NULL, inc[3], sizeof inc[3]);
     argv[k++] = "-c";
     argv[k++] = (char *)src;
     argv[k++] = "-o";
@@ -161,7 +159,7 @@ bool cg_build_c(const CgProgram *p, const CgBuildOptions *opt)
 #endif
     largv[k++] = kobj;
     largv[k++] = nobj;
-    largv[k++] = SHARPC_RUNTIME_LIB;
+    largv[k++] = (char *)cg_path(CG_PATH_RUNTIME_LIB);
     largv[k++] = "-lm";
 #ifdef SHARPC_LINK_ZLIB
     largv[k++] = "-lz";

@@ -15,10 +15,6 @@
 #include "ship.h"
 #include "util.h"
 
-#ifndef SHARPC_RUNTIME_DIR
-#error "SHARPC_RUNTIME_DIR must name runtime/ (set by CMake)"
-#endif
-
 static const uint32_t *ins(const IrGraph *g, int v) { return ir_inputs(g, v); }
 
 /* Launches kernel k with template arguments a: `name<a...><<<grid, NT>>>(args)`. */
@@ -145,7 +141,7 @@ void ship_call_cuda(Writer *w, int v)
 static bool copy_cuda(FILE *out, const char *name)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/kernels/cuda/%s", SHARPC_RUNTIME_DIR, name);
+    snprintf(path, sizeof path, "%s/kernels/cuda/%s", cg_path(CG_PATH_RUNTIME), name);
     FILE *f = fopen(path, "r");
     if (!f) {
         fprintf(stderr, "sharpc emit: cannot read %s\n", path);

@@ -6,10 +6,6 @@
 
 #include "ship.h"
 
-#ifndef SHARPC_SHIP_LIB_DIR
-#error "SHARPC_SHIP_LIB_DIR must name codegen/ship/lib (set by CMake)"
-#endif
-
 static bool write_makefile(const CgProgram *p, const CgShipOptions *opt, FILE *m)
 {
     fprintf(m, "# Makefile: builds `classify`, the classifier of the network '%s'\n"
@@ -109,8 +105,9 @@ static bool write_readme(const CgProgram *p, const CgShipOptions *opt, FILE *r)
 bool ship_files(const CgProgram *p, const CgShipOptions *opt, const char *dir)
 {
     FILE *f;
-    bool ok = (f = ship_open(dir, "main.c")) && ship_copy_file(f, SHARPC_SHIP_LIB_DIR "/main.c") &
-                                                 ship_close(f, dir, "main.c");
+    char lib[4200];
+    cg_path_join(CG_PATH_SHIP_LIB, NULL, "/main.c", lib, sizeof lib);
+    bool ok = (f = ship_open(dir, "main.c")) && ship_copy_file(f, lib) & ship_close(f, dir, "main.c");
     if (ok) ok = (f = ship_open(dir, "Makefile")) && write_makefile(p, opt, f) & ship_close(f, dir, "Makefile");
     if (ok) ok = (f = ship_open(dir, "README.md")) && write_readme(p, opt, f) & ship_close(f, dir, "README.md");
     return ok;

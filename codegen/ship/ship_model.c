@@ -17,13 +17,6 @@
 #include "ship_shake.h"
 #include "util.h"
 
-#ifndef SHARPC_RUNTIME_DIR
-#error "SHARPC_RUNTIME_DIR must name runtime/ (set by CMake)"
-#endif
-#ifndef SHARPC_SHIP_LIB_DIR
-#error "SHARPC_SHIP_LIB_DIR must name codegen/ship/lib (set by CMake)"
-#endif
-
 static const uint32_t *ins(const IrGraph *g, int v) { return ir_inputs(g, v); }
 
 void ship_use_kernel(Writer *w, const char *k)
@@ -297,12 +290,15 @@ static void write_forward(Writer *w)
 static int kernel_sources(char ***paths)
 {
     ShipNames l = { 0 };
-    if (!ship_list_dir(SHARPC_RUNTIME_DIR "/kernels/cpu", ".c", NULL, &l)) return 0;
+    char kdir[4200];
+    cg_path_join(CG_PATH_RUNTIME, NULL, "/kernels/cpu", kdir, sizeof kdir);
+    if (!ship_list_dir(kdir, ".c", NULL, &l)) return 0;
     *paths = xmalloc(sizeof **paths * (size_t)(l.n + 1));
-    (*paths)[0] = xstrdup(SHARPC_RUNTIME_DIR "/kernels/cpu/cpu_kernels.h");
+    char hdr[4300];
+    (*paths)[0] = xstrdup(cg_path_join(CG_PATH_RUNTIME, NULL, "/kernels/cpu/cpu_kernels.h", hdr, sizeof hdr));
     for (int i = 0; i < l.n; i++) {
         char path[4096];
-        snprintf(path, sizeof path, "%s/%s", SHARPC_RUNTIME_DIR "/kernels/cpu", l.name[i]);
+        snprintf(path, sizeof path, "%s/%s", kdir, l.name[i]);
         (*paths)[i + 1] = xstrdup(path);
     }
     int n = l.n + 1;
@@ -453,7 +449,8 @@ static bool write_source(Writer *w, const CgProgram *p, FILE *c)
         return false;
     }
     fputc('\n', c);
-    if (!ship_copy_file(c, SHARPC_SHIP_LIB_DIR "/model_load.c")) {
+    char lib[4200];
+    if (!ship_copy_file(c, cg_path_join(CG_PATH_SHIP_LIB, NULL, "/model_load.c", lib, sizeof lib))) {
         free(fwd);
         return false;
     }
@@ -484,9 +481,10 @@ static bool write_source(Writer *w, const CgProgram *p, FILE *c)
     free(order);
 
     fputc('\n', c);
-    ok = ship_copy_file(c, w->cuda ? SHARPC_SHIP_LIB_DIR "/model_api_cuda.cu" : SHARPC_SHIP_LIB_DIR "/model_api.c");
+    ok = ship_copy_file(c, cg_path_join(CG_PATH_SHIP_LIB, NULL, w->cuda ? "/model_api_cuda.cu" : "/model_api.c", lib,
+                                        sizeof lib));
     fputc('\n', c);
-    ok = ok && ship_copy_file(c, SHARPC_SHIP_LIB_DIR "/model_create.c");
+    ok = ok && ship_copy_file(c, cg_path_join(CG_PATH_SHIP_LIB, NULL, "/model_create.c", lib, sizeof lib));
     fprintf(c, "\n/* ---- the network, block by block ---- */\n\n");
     fputs(fwd, c);
     free(fwd);

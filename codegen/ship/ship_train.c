@@ -22,10 +22,6 @@
 #include "ship.h"
 #include "util.h"
 
-#ifndef SHARPC_RUNTIME_DIR
-#error "SHARPC_RUNTIME_DIR must name runtime/ (set by CMake)"
-#endif
-
 /* Runtime sources a CPU training program leaves out, and why. */
 static const struct {
     const char *name, *why;
@@ -90,7 +86,7 @@ static bool write_cuda_sources(const char *ddir, const Sources *s)
     for (int l = 0; l < 2 && ok; l++)
         for (int i = 0; i < lists[l]->n && ok; i++, n++) {
             char path[4096];
-            snprintf(path, sizeof path, "%s/kernels/cuda/%s", SHARPC_RUNTIME_DIR, lists[l]->name[i]);
+            snprintf(path, sizeof path, "%s/kernels/cuda/%s", cg_path(CG_PATH_RUNTIME), lists[l]->name[i]);
             FILE *in = fopen(path, "rb");
             if (!in) {
                 fprintf(stderr, "sharpc emit: cannot read %s: %s\n", path, strerror(errno));
@@ -115,7 +111,9 @@ static bool write_cuda_sources(const char *ddir, const Sources *s)
 /* Copies the GPU layer: runtime/device and the CUDA kernel sources. */
 static bool copy_device(const char *dir, Sources *s)
 {
-    const char *dev = SHARPC_RUNTIME_DIR "/device", *cu = SHARPC_RUNTIME_DIR "/kernels/cuda";
+    char dev[4200], cu[4200];
+    cg_path_join(CG_PATH_RUNTIME, NULL, "/device", dev, sizeof dev);
+    cg_path_join(CG_PATH_RUNTIME, NULL, "/kernels/cuda", cu, sizeof cu);
     if (!ship_list_dir(dev, ".c", NULL, &s->d_c) || !ship_list_dir(dev, ".h", NULL, &s->d_h) ||
         !ship_list_dir(cu, ".cu", NULL, &s->cu) || !ship_list_dir(cu, ".cuh", NULL, &s->cuh) ||
         !ship_list_dir(cu, ".h", NULL, &s->ch))
@@ -138,7 +136,9 @@ static bool copy_device(const char *dir, Sources *s)
 /* Copies the runtime into dir/runtime and writes cpu_kernels_all.h. */
 static bool copy_runtime(const char *dir, Sources *s)
 {
-    const char *rt = SHARPC_RUNTIME_DIR, *kern = SHARPC_RUNTIME_DIR "/kernels/cpu";
+    const char *rt = cg_path(CG_PATH_RUNTIME);
+    char kern[4200];
+    cg_path_join(CG_PATH_RUNTIME, NULL, "/kernels/cpu", kern, sizeof kern);
     const char *const *out = s->cuda ? NULL : left_out_names();
     if (!ship_list_dir(rt, ".c", out, &s->rt_c) || !ship_list_dir(rt, ".h", out, &s->rt_h) ||
         !ship_list_dir(kern, ".c", out, &s->k_c) || !ship_list_dir(kern, ".h", out, &s->k_h))

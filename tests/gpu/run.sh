@@ -14,6 +14,11 @@
 # kernel cache) and warm. Each timing prints a RESULT line.
 # Exits 77 when no GPU is present. Meant to finish in under five minutes.
 # usage: tests/gpu/run.sh [BUILD_DIR]
+# With gpu-kit/ in the repository (tests/gpu/prepare.sh, built on the
+# development machine and carried: the GPU machine has no flex or bison),
+# the kit's sharpc, library and test programs are used, pointed at this
+# copy's runtime/ through SHARPC_RUNTIME_DIR and friends; otherwise the
+# script builds everything in BUILD_DIR.
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$root/build-gpu}
@@ -39,18 +44,30 @@ done
 python3 -c 'import torch; print("PyTorch", torch.__version__, "CUDA", torch.version.cuda, "GPU", torch.cuda.is_available() and torch.cuda.get_device_name(0))' 2>/dev/null \
   || echo "PyTorch: not importable"
 
-echo "== build ($build)"
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >"$build.configure.log" 2>&1 \
-  || { cat "$build.configure.log"; exit 1; }
-cmake --build "$build" -j"$(nproc)" --target gpu_vs_cpu test_nvrtc test_cuda_cache sharpc sharprt >"$build.build.log" 2>&1 \
-  || { tail -n 50 "$build.build.log"; exit 1; }
+kit=${SHARPC_GPU_KIT:-$root/gpu-kit}
+if [ -x "$kit/bin/sharpc" ]; then
+  echo "== the carried kit ($kit): $(ls "$kit/bin" | tr '\n' ' ')"
+  export SHARPC_RUNTIME_DIR="$root/runtime" SHARPC_GEN_DIR="$kit/gen" SHARPC_RUNTIME_LIB="$kit/lib/libsharprt.a"
+  export SHARPC_SHIP_LIB_DIR="$root/codegen/ship/lib"
+  sharpc=$kit/bin/sharpc gpu_vs_cpu=$kit/bin/gpu_vs_cpu test_cache=$kit/bin/test_cuda_cache
+  mkdir -p "$build"
+else
+  echo "== build ($build)"
+  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >"$build.configure.log" 2>&1 \
+    || { cat "$build.configure.log"; exit 1; }
+  cmake --build "$build" -j"$(nproc)" --target gpu_vs_cpu test_cuda_cache sharpc sharprt >"$build.build.log" 2>&1 \
+    || { tail -n 50 "$build.build.log"; exit 1; }
+  sharpc=$build/codegen/sharpc gpu_vs_cpu=$build/tests/gpu/gpu_vs_cpu test_cache=$build/tests/cuda/test_cuda_cache
+fi
+command -v cc >/dev/null 2>&1 && echo "C compiler: $(cc --version | head -1)" || echo "C compiler: none (sharpc build needs one)"
 
 echo "== kernel cache"
-"$build/tests/cuda/test_cuda_cache" "$root/runtime/kernels/cuda" || exit 1
+"$test_cache" "$root/runtime/kernels/cuda" || exit 1
 
 echo "== gpu_vs_cpu"
-"$build/tests/gpu/gpu_vs_cpu" "$root/runtime/kernels/cuda"
+"$gpu_vs_cpu" "$root/runtime/kernels/cuda"
 rc=$?
+[ $rc -eq 77 ] && { echo "no GPU here: stopping"; exit 77; }
 
 if [ $rc -eq 0 ]; then
 echo "== emitted model.cu against model.c (tests/ship/fashion_found.nas)"
@@ -62,8 +79,8 @@ e=$(mktemp -d /tmp/gpu-ship-XXXXXX)
 nas=$root/tests/ship/fashion_found.nas
 if $py "$root/tests/ship/ship_parity.py" --write-weights fashion_found "$e/W.safetensors" &&
    $py -c "import numpy as np; np.random.seed(1); np.save('$e/x.npy', np.random.randn(64, 1, 28, 28).astype('<f4'))" &&
-   "$build/codegen/sharpc" emit "$nas" --target c -o "$e/c" --weights "$e/W.safetensors" &&
-   "$build/codegen/sharpc" emit "$nas" --target cuda -o "$e/g" --weights "$e/W.safetensors" &&
+   "$sharpc" emit "$nas" --target c -o "$e/c" --weights "$e/W.safetensors" &&
+   "$sharpc" emit "$nas" --target cuda -o "$e/g" --weights "$e/W.safetensors" &&
    make -C "$e/c" OPENMP=1 NATIVE=1 >/dev/null && make -C "$e/g" NVCC="$cuda/bin/nvcc" ARCH="$arch" >/dev/null &&
    "$e/c/classify" "$e/x.npy" --weights "$e/W.safetensors" --logits "$e/Lc.npy" --bench -q &&
    "$e/g/classify" "$e/x.npy" --weights "$e/W.safetensors" --logits "$e/Lg.npy" --bench -q &&
@@ -80,15 +97,16 @@ fi
 rm -rf "$e"
 fi
 echo "== device loop against the CPU loop (--device cuda)"
-sh "$root/tests/cuda/run_devloop.sh" "$build/codegen/sharpc" "$root" "$build/devloop" cuda || rc=1
+[ -x /usr/bin/python3 ] || export SHARPC_REF_PYTHON="$(command -v python3)"
+sh "$root/tests/cuda/run_devloop.sh" "$sharpc" "$root" "$build/devloop" cuda || rc=1
 
 echo "== timings: sharpc --device cuda against PyTorch on the same GPU"
 b=$build/bench-gpu
 mkdir -p "$b"
 py=python3
 $py -c 'import torch' 2>/dev/null || py=/usr/bin/python3
-if "$build/codegen/sharpc" build -I "$root/examples" "$root/bench/sharpdarts_search_c16.nas" -o "$b/search" &&
-   "$build/codegen/sharpc" build -I "$root/examples" "$root/examples/darts_v2.nas" -o "$b/darts_v2"; then
+if "$sharpc" build -I "$root/examples" "$root/bench/sharpdarts_search_c16.nas" -o "$b/search" &&
+   "$sharpc" build -I "$root/examples" "$root/examples/darts_v2.nas" -o "$b/darts_v2"; then
   cold=$(mktemp -d /tmp/gpu-cache-XXXXXX)
   echo "-- sharpDARTS search, C 16, 8 cells, batch 64: NVRTC cold (empty cache), then warm"
   XDG_CACHE_HOME=$cold "$b/search" bench --device cuda --batch 64 --steps 1 --warmup 0 | grep -E 'start-up|RESULT'
