@@ -334,6 +334,11 @@ int rt_main(const RtNetDesc *d, const char *const *settings, int nsettings, int 
         setenv("OMP_WAIT_POLICY", "active", 1);
         if (!getenv("GOMP_SPINCOUNT"))
             setenv("GOMP_SPINCOUNT", "1000", 1);
+        /* the kernels keep their scratch on the stack (the weight
+         * gradient's tiles take up to 400 KB): worker threads get 8 MB
+         * whatever the platform's default */
+        if (!getenv("OMP_STACKSIZE"))
+            setenv("OMP_STACKSIZE", "8M", 1);
         execv("/proc/self/exe", argv);
     }
 #endif
