@@ -281,7 +281,7 @@ int rt_device_select(const char *want, RtDevice *dev, char *line, size_t linelen
     char why[256];
     int auto_ = !want || !*want || strcmp(want, "auto") == 0;
     if (!auto_ && strcmp(want, "cpu") != 0 && strcmp(want, "cuda") != 0)
-        return rt_errf(err, errlen, "--device %s: expected cpu, cuda or auto", want);
+        return rt_errf(err, errlen, "--device %s: expected cpu, cuda, ref or auto", want);
     if (!auto_ && strcmp(want, "cpu") == 0) {
         *dev = RT_DEVICE_CPU;
         if (line && linelen)

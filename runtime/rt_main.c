@@ -298,11 +298,20 @@ static int cmd_cuda_compile(const RtNetDesc *d, const char *prog, int argc, char
             i++;
             continue;
         }
-        fprintf(stderr, "%s cuda-compile: expected --arch N (e.g. 80 or 90), not '%s'\n", prog, argv[i]);
+        if (!strcmp(argv[i], "--arch"))
+            fprintf(stderr, "%s cuda-compile: --arch needs a compute capability such as 80 or 90, not '%s'\n",
+                    prog, i + 1 < argc ? argv[i + 1] : "");
+        else
+            fprintf(stderr, "%s cuda-compile: unknown option '%s' (expected --arch N)\n", prog, argv[i]);
         return EXIT_USAGE;
     }
 #ifndef SHARPRT_NO_CUDA
     char err[4096];
+    if (arch == 0 && !rt_cuda_available(err, sizeof err)) {
+        fprintf(stderr, "%s cuda-compile: no CUDA GPU here (%s); give --arch N (80: A100, 90: H100/H200) to "
+                        "compile for one\n", prog, err);
+        return 1;
+    }
     if (rt_dev_precompile(d, arch, err, sizeof err)) {
         fprintf(stderr, "%s cuda-compile: %s\n", prog, err);
         return 1;
