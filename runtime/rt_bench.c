@@ -158,6 +158,45 @@ static int parse_int(const char *prog, const char *opt, const char *v, long lo, 
     return 0;
 }
 
+/* What both benches time with: the network (weights from the seed), a
+ * training and a validation batch of synthetic data, the step times. */
+typedef struct {
+    RtNet *net;
+    float *xt, *xv;
+    int32_t *yt, *yv;
+    double *times; /* PH_COUNT x steps */
+} BenchData;
+
+static void bench_data_free(BenchData *b)
+{
+    rt_net_free(b->net);
+    free(b->xt);
+    free(b->xv);
+    free(b->yt);
+    free(b->yv);
+    free(b->times);
+}
+
+static int bench_data_new(const RtNetDesc *d, int N, long steps, uint64_t seed, BenchData *b, char *err,
+                          size_t errlen)
+{
+    size_t in_numel = (size_t)N * (size_t)d->in_c * (size_t)d->in_h * (size_t)d->in_w;
+    b->xt = malloc(sizeof(float) * in_numel);
+    b->xv = malloc(sizeof(float) * in_numel);
+    b->yt = malloc(sizeof(int32_t) * (size_t)N);
+    b->yv = malloc(sizeof(int32_t) * (size_t)N);
+    b->times = calloc((size_t)steps * PH_COUNT, sizeof(double));
+    b->net = rt_net_new(d, err, errlen);
+    if (!b->net || !b->xt || !b->xv || !b->yt || !b->yv || !b->times) {
+        if (b->net) snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    init_params(b->net, seed);
+    synth_batch(d, seed, BENCH_STREAM_TRAIN, N, b->xt, b->yt);
+    synth_batch(d, seed, BENCH_STREAM_VALID, N, b->xv, b->yv);
+    return 0;
+}
+
 /* `EXE bench --device cuda|ref`: the same steps on the device loop. */
 static int bench_device(const RtNetDesc *d, const char *prog, const char *device, int search, int N, long steps,
                         long warmup, uint64_t seed, double aux_weight)
@@ -169,22 +208,15 @@ static int bench_device(const RtNetDesc *d, const char *prog, const char *device
 #else
     char err[512];
     int rc = 1;
-    size_t in_numel = (size_t)N * (size_t)d->in_c * (size_t)d->in_h * (size_t)d->in_w;
-    float *xt = malloc(sizeof(float) * in_numel), *xv = malloc(sizeof(float) * in_numel);
-    int32_t *yt = malloc(sizeof(int32_t) * (size_t)N), *yv = malloc(sizeof(int32_t) * (size_t)N);
-    double *times = calloc((size_t)steps * PH_COUNT, sizeof(double));
-    RtNet *net = rt_net_new(d, err, sizeof err);
+    BenchData b = { 0 };
     RtDev *dev = NULL;
     double startup = 0, lm = 0, la = 0, loss_v = 0, loss_t = 0;
     int64_t h1, h5;
-    if (!net || !xt || !xv || !yt || !yv || !times) {
-        if (net) snprintf(err, sizeof err, "out of memory");
-        goto done;
-    }
-    init_params(net, seed);
-    synth_batch(d, seed, BENCH_STREAM_TRAIN, N, xt, yt);
-    synth_batch(d, seed, BENCH_STREAM_VALID, N, xv, yv);
-    double t0 = now_s();
+    if (bench_data_new(d, N, steps, seed, &b, err, sizeof err)) goto done;
+    RtNet *net = b.net;
+    const float *xt = b.xt, *xv = b.xv;
+    const int32_t *yt = b.yt, *yv = b.yv;
+    double *times = b.times, t0 = now_s();
     dev = rt_dev_open(net, strcmp(device, "ref") ? RT_DEV_CUDA : RT_DEV_REF, N, err, sizeof err);
     if (!dev || rt_dev_put(dev, RT_DEV_W, net->w, err, sizeof err) ||
         rt_dev_put(dev, RT_DEV_ARCH, net->arch, err, sizeof err) ||
@@ -246,12 +278,7 @@ static int bench_device(const RtNetDesc *d, const char *prog, const char *device
 done:
     if (rc) fprintf(stderr, "%s: error: %s\n", prog, err);
     rt_dev_close(dev);
-    rt_net_free(net);
-    free(xt);
-    free(xv);
-    free(yt);
-    free(yv);
-    free(times);
+    bench_data_free(&b);
     return rc;
 #endif
 }
@@ -314,24 +341,19 @@ int rt_bench_main(const RtNetDesc *d, int argc, char **argv)
 
     if (strcmp(device, "cpu"))
         return bench_device(d, prog, device, search, (int)batch, steps, warmup, (uint64_t)seed, aux_weight);
-    char err[512];
+    char err[512] = "out of memory";
     int N = (int)batch, rc = 1;
-    size_t in_numel = (size_t)N * (size_t)d->in_c * (size_t)d->in_h * (size_t)d->in_w;
-    float *xt = malloc(sizeof(float) * in_numel), *xv = malloc(sizeof(float) * in_numel);
-    int32_t *yt = malloc(sizeof(int32_t) * (size_t)N), *yv = malloc(sizeof(int32_t) * (size_t)N);
+    BenchData b = { 0 };
     float *mom = calloc((size_t)(d->n_w > 0 ? d->n_w : 1), sizeof(float));
     float *am = calloc((size_t)(d->n_arch > 0 ? d->n_arch : 1), sizeof(float));
     float *av = calloc((size_t)(d->n_arch > 0 ? d->n_arch : 1), sizeof(float));
-    double *times = calloc((size_t)steps * PH_COUNT, sizeof(double));
-    RtNet *net = rt_net_new(d, err, sizeof err);
-    if (!net || !xt || !xv || !yt || !yv || !mom || !am || !av || !times) {
-        if (net) snprintf(err, sizeof err, "out of memory");
+    if (!mom || !am || !av || bench_data_new(d, N, steps, (uint64_t)seed, &b, err, sizeof err) ||
+        rt_net_reserve(b.net, N, err, sizeof err))
         goto done;
-    }
-    if (rt_net_reserve(net, N, err, sizeof err)) goto done;
-    init_params(net, (uint64_t)seed);
-    synth_batch(d, (uint64_t)seed, BENCH_STREAM_TRAIN, N, xt, yt);
-    synth_batch(d, (uint64_t)seed, BENCH_STREAM_VALID, N, xv, yv);
+    RtNet *net = b.net;
+    float *xt = b.xt, *xv = b.xv;
+    int32_t *yt = b.yt, *yv = b.yv;
+    double *times = b.times;
     long rss_ready = proc_status_kib("VmRSS");
 
     double mib = 1.0 / 1048576.0;
@@ -424,14 +446,9 @@ int rt_bench_main(const RtNetDesc *d, int argc, char **argv)
     rc = 0;
 done:
     if (rc) fprintf(stderr, "%s: error: %s\n", prog, err);
-    rt_net_free(net);
-    free(xt);
-    free(xv);
-    free(yt);
-    free(yv);
+    bench_data_free(&b);
     free(mom);
     free(am);
     free(av);
-    free(times);
     return rc;
 }

@@ -549,7 +549,8 @@ static int arch_update(Run *R)
 /* The unrolled architecture gradient (§5.5) into net->garch, or on the
  * device loop into the device's (rt_dev_unrolled: the same steps, all on
  * the device); the train batch is in xt/yt, the validation batch in
- * xv/yv. */
+ * xv/yv. R->x / R->y hold the train batch on return (its last steps run
+ * on it; the device path leaves them alone). */
 static int second_order(Run *R, const float *xt, const int32_t *yt, int Nt, int Nv, const float *xv,
                         const int32_t *yv, double lr)
 {
@@ -740,8 +741,8 @@ int rt_search_run(const RtNetDesc *d, RtConfig *c)
                 if (batch(R, &R->train, order + s * c->batch, Nt, 1, e)) goto done;
                 memcpy(xt, R->x, sizeof(float) * img * (size_t)Nt);
                 memcpy(yt, R->y, sizeof(int32_t) * (size_t)Nt);
+                /* R->x / R->y still hold the training batch afterwards */
                 if (second_order(R, xt, yt, Nt, (int)vb, xv, yv, lr)) goto done;
-                if (batch(R, &R->train, order + s * c->batch, Nt, 1, e)) goto done;
             } else {
                 /* the weight batch is prepared while the device computes */
                 if (step_begin(R, (int)vb, 0, 1, 1) || batch(R, &R->train, order + s * c->batch, Nt, 1, e) ||

@@ -329,6 +329,7 @@ int rt_main(const RtNetDesc *d, const char *const *settings, int nsettings, int 
     const char *prog = argc > 0 ? argv[0] : "sharp";
     const char *cmd = argc > 1 ? argv[1] : "";
 #ifdef _OPENMP
+    int again = 0;
     if (!getenv("OMP_WAIT_POLICY")) {
         /* Threads that spin long at the end of each of the thousands of
          * parallel kernels of a step waste the cores as soon as anything
@@ -337,19 +338,23 @@ int rt_main(const RtNetDesc *d, const char *const *settings, int nsettings, int 
          * once (passive) pay a wake-up per kernel: the Fashion-MNIST search
          * step took 0.79 s passive against 0.69 s spinning 1,000 times
          * before sleeping, which cost 4% with two other busy processes on
-         * the 2 cores (5,000 spins: 33%). libgomp reads these when it
-         * loads, so set them and restart; OMP_WAIT_POLICY (and
+         * the 2 cores (5,000 spins: 33%). OMP_WAIT_POLICY (and
          * GOMP_SPINCOUNT) in the environment are left alone. */
         setenv("OMP_WAIT_POLICY", "active", 1);
         if (!getenv("GOMP_SPINCOUNT"))
             setenv("GOMP_SPINCOUNT", "1000", 1);
+        again = 1;
+    }
+    if (!getenv("OMP_STACKSIZE")) {
         /* the kernels keep their scratch on the stack (the weight
          * gradient's tiles take up to 400 KB): worker threads get 8 MB
          * whatever the platform's default */
-        if (!getenv("OMP_STACKSIZE"))
-            setenv("OMP_STACKSIZE", "8M", 1);
-        execv("/proc/self/exe", argv);
+        setenv("OMP_STACKSIZE", "8M", 1);
+        again = 1;
     }
+    /* libgomp reads these when it loads: set them, then restart */
+    if (again)
+        execv("/proc/self/exe", argv);
 #endif
     Opts o = { 0 };
     o.aux_weight = 0.4;

@@ -56,13 +56,9 @@ int cg_cuda_inst_add(CgCudaInstList *l, KcKernel k, const int *args)
     memset(&in, 0, sizeof in);
     in.kernel = k;
     in.nargs = kc_nargs(k);
-    int len = snprintf(in.expr, sizeof in.expr, "%s", kc_name(k));
-    for (int i = 0; i < in.nargs; i++) {
+    for (int i = 0; i < in.nargs; i++)
         in.args[i] = args[i];
-        len += snprintf(in.expr + len, sizeof in.expr - (size_t)len, "%s%d", i ? "," : "<", args[i]);
-    }
-    if (in.nargs)
-        snprintf(in.expr + len, sizeof in.expr - (size_t)len, ">");
+    kc_expr(k, in.args, in.expr, sizeof in.expr);
     in.hash = str_hash(in.expr);
     if ((l->n + 1) * 2 > l->nslots && rehash(l) != 0)
         return -1;

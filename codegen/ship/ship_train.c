@@ -70,44 +70,6 @@ static void sources_free(Sources *s)
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) ship_names_free(all[i]);
 }
 
-/* Writes dir/runtime/device/rt_cuda_sources.c: the CUDA kernel sources as C
- * arrays (what CMake's embed_cuda_sources.cmake makes for libsharprt), for
- * NVRTC at the program's start. */
-static bool write_cuda_sources(const char *ddir, const Sources *s)
-{
-    FILE *f = ship_open(ddir, "rt_cuda_sources.c");
-    if (!f) return false;
-    fprintf(f, "/* rt_cuda_sources.c: the CUDA kernel sources of runtime/kernels/cuda, as NVRTC\n"
-               " * compiles them at the program's start. Written by sharpc emit. */\n"
-               "#include \"rt_dev.h\"\n\n");
-    const ShipNames *lists[] = { &s->cu, &s->cuh };
-    int n = 0;
-    bool ok = true;
-    for (int l = 0; l < 2 && ok; l++)
-        for (int i = 0; i < lists[l]->n && ok; i++, n++) {
-            char path[4096];
-            snprintf(path, sizeof path, "%s/kernels/cuda/%s", cg_path(CG_PATH_RUNTIME), lists[l]->name[i]);
-            FILE *in = fopen(path, "rb");
-            if (!in) {
-                fprintf(stderr, "sharpc emit: cannot read %s: %s\n", path, strerror(errno));
-                ok = false;
-                break;
-            }
-            fprintf(f, "static const unsigned char src%d[] = {", n);
-            int c, k = 0;
-            while ((c = fgetc(in)) != EOF) fprintf(f, "%s%d,", k++ % 24 ? "" : "\n    ", c);
-            fprintf(f, "\n    0};\n");
-            fclose(in);
-        }
-    fprintf(f, "\nconst RtCudaSource rt_cuda_sources[] = {\n");
-    n = 0;
-    for (int l = 0; l < 2; l++)
-        for (int i = 0; i < lists[l]->n; i++, n++)
-            fprintf(f, "    { \"%s\", (const char *)src%d },\n", lists[l]->name[i], n);
-    fprintf(f, "};\nconst int rt_cuda_nsources = %d;\n", n);
-    return ship_close(f, ddir, "rt_cuda_sources.c") && ok;
-}
-
 /* Copies the GPU layer: runtime/device and the CUDA kernel sources. */
 static bool copy_device(const char *dir, Sources *s)
 {
@@ -130,7 +92,9 @@ static bool copy_device(const char *dir, Sources *s)
     for (int l = 0; l < 3; l++)
         for (int i = 0; i < cl[l]->n; i++)
             if (!copy_file(cu, cdir, cl[l]->name[i])) return false;
-    return write_cuda_sources(ddir, s);
+    /* the sources as C arrays for NVRTC, as CMake made them for libsharprt */
+    char gen[4200];
+    return copy_file(cg_path_join(CG_PATH_GEN, NULL, NULL, gen, sizeof gen), ddir, "rt_cuda_sources.c");
 }
 
 /* Copies the runtime into dir/runtime and writes cpu_kernels_all.h. */

@@ -2,7 +2,9 @@
 # cuda/*.cu and sharp_cuda.cuh) into libsharprt as C strings, so a program
 # compiles its kernels with NVRTC with no source tree around. Included by
 # runtime/CMakeLists.txt; sets SHARPRT_CUDA_SOURCES_C to the generated file.
-# CMake re-runs (and regenerates it) when a source changes.
+# CMake re-runs (and regenerates it) when a source changes. The file lives
+# in SHARPC_GEN_DIR, where `sharpc emit --target cuda --train` copies it
+# from.
 set(_kdir ${CMAKE_CURRENT_SOURCE_DIR}/kernels/cuda)
 file(GLOB _cuda_files CONFIGURE_DEPENDS ${_kdir}/*.cu ${_kdir}/*.cuh)
 list(SORT _cuda_files)
@@ -22,5 +24,5 @@ foreach(_f ${_cuda_files})
 endforeach()
 string(APPEND _out "\nconst RtCudaSource rt_cuda_sources[] = {\n${_table}};\n")
 string(APPEND _out "const int rt_cuda_nsources = ${_i};\n")
-set(SHARPRT_CUDA_SOURCES_C ${CMAKE_CURRENT_BINARY_DIR}/gen/rt_cuda_sources.c)
+set(SHARPRT_CUDA_SOURCES_C ${SHARPC_GEN_DIR}/rt_cuda_sources.c)
 file(CONFIGURE OUTPUT ${SHARPRT_CUDA_SOURCES_C} CONTENT "${_out}" @ONLY)

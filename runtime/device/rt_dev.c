@@ -61,6 +61,7 @@ struct RtDev {
     int res_N;
     float res_keep, res_aux;
     int last;                   /* 0: nothing run; 1: training step; 2: eval */
+    int drop_ones;              /* the drop-path masks on the device are all ones */
     size_t bytes;               /* device memory allocated */
 };
 
@@ -145,7 +146,7 @@ static int launch(RtDev *dev, int i, int n, void **argv, char *err, size_t errle
     return rt_cuda_launch(dev->fn[i], g.grid, g.block, argv, err, errlen);
 }
 
-/* ---- kernels: NVRTC, one program per source file ---- */
+/* ---- kernels: NVRTC, programs of one source file's instantiations ---- */
 
 static const RtCudaSource *source_named(const char *name)
 {
@@ -254,10 +255,7 @@ static void set_opt(RtDev *dev, int o, KcKernel k, int arg)
 {
     dev->opt_kernel[o] = k;
     dev->opt_args[o][0] = arg;
-    if (kc_nargs(k))
-        snprintf(dev->opt_expr[o], sizeof dev->opt_expr[o], "%s<%d>", kc_name(k), arg);
-    else
-        snprintf(dev->opt_expr[o], sizeof dev->opt_expr[o], "%s", kc_name(k));
+    kc_expr(k, dev->opt_args[o], dev->opt_expr[o], sizeof dev->opt_expr[o]);
 }
 
 /* The instantiations: the plan's, then the optimizers' (over the flat
@@ -458,24 +456,36 @@ int rt_dev_batch(RtDev *dev, int N, const float *x, const int32_t *y, const floa
     if (mem_put(dev, dev->sp[RT_SP_IMAGES], x, (size_t)N * (size_t)p->size[RT_SP_IMAGES] * 4, err, errlen) ||
         mem_put(dev, dev->sp[RT_SP_LABELS], y, (size_t)N * 4, err, errlen))
         return -1;
-    if (p->size[RT_SP_DROP] > 0) {
-        /* (drop_sites, N) masks, or all ones when drop path is off */
-        size_t n = (size_t)N * (size_t)p->size[RT_SP_DROP];
-        if (mask)
-            return mem_put(dev, dev->sp[RT_SP_DROP], mask, n * 4, err, errlen);
-        float *ones = malloc(n * 4);
-        if (!ones)
+    if (p->size[RT_SP_DROP] == 0 || (!mask && dev->drop_ones))
+        return 0;
+    /* (drop_sites, N) masks, or all ones when drop path is off (sent once,
+     * for the whole space: the masks' layout depends on N) */
+    size_t n = (size_t)(mask ? N : dev->maxN) * (size_t)p->size[RT_SP_DROP];
+    float *ones = NULL;
+    if (!mask) {
+        if (!(ones = malloc(n * 4)))
             return rt_errf(err, errlen, "out of memory");
         for (size_t i = 0; i < n; i++)
             ones[i] = 1.f;
-        int rc = mem_put(dev, dev->sp[RT_SP_DROP], ones, n * 4, err, errlen);
-        free(ones);
-        return rc;
     }
-    return 0;
+    int rc = mem_put(dev, dev->sp[RT_SP_DROP], mask ? mask : ones, n * 4, err, errlen);
+    free(ones);
+    dev->drop_ones = !mask && rc == 0;
+    return rc;
 }
 
 /* ---- running the plan ---- */
+
+/* Sets v to tensor argument a at batch N: a device address, or a host
+ * pointer on the references. */
+static void tensor_val(const RtDev *dev, const RtPlanArg *a, int N, Val *v)
+{
+    uint64_t off = (uint64_t)a->off * (rt_space_batched((RtSpace)a->space) ? (uint64_t)N : 1u) * 4u;
+    if (dev->kind == RT_DEV_REF)
+        v->p = (char *)(uintptr_t)dev->sp[a->space] + off;
+    else
+        v->u = dev->sp[a->space] + off;
+}
 
 /* Lays out every launch's arguments for the current N, keep and aux. */
 static int resolve(RtDev *dev, float keep, float aux, char *err, size_t errlen)
@@ -494,14 +504,7 @@ static int resolve(RtDev *dev, float keep, float aux, char *err, size_t errlen)
             Val *v = &dev->vals[ai];
             v->u = 0;
             switch ((RtArgKind)a->kind) {
-            case RT_ARG_TENSOR: {
-                uint64_t off = (uint64_t)a->off * (rt_space_batched((RtSpace)a->space) ? (uint64_t)N : 1u) * 4u;
-                if (dev->kind == RT_DEV_REF)
-                    v->p = (char *)(uintptr_t)dev->sp[a->space] + off;
-                else
-                    v->u = dev->sp[a->space] + off;
-                break;
-            }
+            case RT_ARG_TENSOR: tensor_val(dev, a, N, v); break;
             case RT_ARG_NULL: break;
             case RT_ARG_INT: v->i = (int)a->off; break;
             case RT_ARG_FLOAT: v->f = a->f; break;
@@ -514,16 +517,9 @@ static int resolve(RtDev *dev, float keep, float aux, char *err, size_t errlen)
                     return rt_errf(err, errlen, "the CUDA plan: launch %d has a KPtrs past its arguments", li);
                 dev->argv[na++] = &dev->vals[ai + 1];
                 for (int j = 1; j <= a->off; j++) {
-                    const RtPlanArg *e = &p->args[ai + j];
-                    Val *t = &dev->vals[ai + j];
-                    t->u = 0;
-                    if (e->kind == RT_ARG_TENSOR) {
-                        uint64_t off = (uint64_t)e->off * (rt_space_batched((RtSpace)e->space) ? (uint64_t)N : 1u) * 4u;
-                        if (dev->kind == RT_DEV_REF)
-                            t->p = (char *)(uintptr_t)dev->sp[e->space] + off;
-                        else
-                            t->u = dev->sp[e->space] + off;
-                    }
+                    dev->vals[ai + j].u = 0; /* a null entry */
+                    if (p->args[ai + j].kind == RT_ARG_TENSOR)
+                        tensor_val(dev, &p->args[ai + j], N, &dev->vals[ai + j]);
                 }
                 k += (int)a->off;
                 continue;
@@ -564,6 +560,8 @@ int rt_dev_train(RtDev *dev, float keep, float aux_weight, char *err, size_t err
 
 int rt_dev_eval(RtDev *dev, char *err, size_t errlen)
 {
+    /* the eval sections read neither keep nor aux: keep the training
+     * step's layout when the batch size matches, so it is not redone */
     float keep = dev->res_N == dev->N ? dev->res_keep : 1.f, aux = dev->res_N == dev->N ? dev->res_aux : 0.f;
     if (resolve(dev, keep, aux, err, errlen) || run(dev, RT_SEC_EVAL, RT_SEC__COUNT, err, errlen))
         return -1;
@@ -593,23 +591,37 @@ int rt_dev_result(RtDev *dev, double *loss_main, double *loss_aux, int64_t *top1
 
 /* ---- optimizers ---- */
 
+/* The global norm of the n floats at g into dev->norm (double), and the
+ * clipping factor for max_norm into dev->coef (rt_clip_grad_norm's). */
+static int norm_launch(RtDev *dev, int n, uint64_t g, float max_norm, char *err, size_t errlen)
+{
+    Val vn = { .i = n }, vmax = { .f = max_norm }, vg, part, norm, coef;
+    vg.u = g; /* host or device address alike: 8 bytes either way */
+    part.u = dev->part;
+    norm.u = dev->norm;
+    coef.u = dev->coef;
+    void *a1[] = { &vn, &vg, &part }, *a2[] = { &vmax, &part, &norm, &coef };
+    int base = dev->p->ninst;
+    return launch(dev, base + OPT_SQ_PART, n, a1, err, errlen) || launch(dev, base + OPT_COEF, 1, a2, err, errlen)
+               ? -1
+               : 0;
+}
+
 int rt_dev_sgd(RtDev *dev, double lr, double momentum, double wd, double clip, int first, char *err,
                size_t errlen)
 {
     int n = (int)dev->d->n_w, base = dev->p->ninst;
     if (n == 0)
         return 0;
-    Val vn = { .i = n }, vmax = { .f = (float)clip }, vlr = { .f = (float)-lr }, vmom = { .f = (float)momentum };
-    Val vwd = { .f = (float)wd }, w, g, buf, part, norm, coef;
-    uint64_t *ptrs[] = { &w.u, &g.u, &buf.u, &part.u, &norm.u, &coef.u };
-    uint64_t bases[] = { dev->arr[RT_DEV_W], dev->arr[RT_DEV_GW], dev->arr[RT_DEV_MOM], dev->part, dev->norm,
-                         dev->coef };
-    for (int i = 0; i < 6; i++)
-        *ptrs[i] = bases[i]; /* host or device address alike: 8 bytes either way */
+    Val vn = { .i = n }, vlr = { .f = (float)-lr }, vmom = { .f = (float)momentum }, vwd = { .f = (float)wd };
+    Val w, g, buf, coef;
+    w.u = dev->arr[RT_DEV_W];
+    g.u = dev->arr[RT_DEV_GW];
+    buf.u = dev->arr[RT_DEV_MOM];
+    coef.u = dev->coef;
     if (clip > 0) {
-        void *a1[] = { &vn, &g, &part }, *a2[] = { &vmax, &part, &norm, &coef }, *a3[] = { &vn, &coef, &g };
-        if (launch(dev, base + OPT_SQ_PART, n, a1, err, errlen) || launch(dev, base + OPT_COEF, 1, a2, err, errlen) ||
-            launch(dev, base + OPT_SCALE, n, a3, err, errlen))
+        void *a[] = { &vn, &coef, &g };
+        if (norm_launch(dev, n, g.u, (float)clip, err, errlen) || launch(dev, base + OPT_SCALE, n, a, err, errlen))
             return -1;
     }
     /* momentum 0 keeps no buffer in torch: the step is then p -= lr * d */
@@ -708,21 +720,13 @@ int rt_dev_unrolled(RtDev *dev, const float *xt, const int32_t *yt, int Nt, cons
     /* 4-6: r = 0.01/|v|; the architecture gradients at theta +- r*v on the
      * training batch */
     double norm = 0;
-    {
-        Val vn = { .i = nw }, vmax = { .f = 1.f }, g, part, vnorm, coef;
-        g.u = dev->v;
-        part.u = dev->part;
-        vnorm.u = dev->norm;
-        coef.u = dev->coef;
-        void *a1[] = { &vn, &g, &part }, *a2[] = { &vmax, &part, &vnorm, &coef };
-        if (launch(dev, base + OPT_SQ_PART, nw, a1, err, errlen) || launch(dev, base + OPT_COEF, 1, a2, err, errlen) ||
-            mem_get(dev, &norm, dev->norm, sizeof norm, err, errlen))
-            return -1;
-    }
+    if (norm_launch(dev, nw, dev->v, 1.f, err, errlen) || mem_get(dev, &norm, dev->norm, sizeof norm, err, errlen))
+        return -1;
     double r = 0.01 / norm;
+    /* the training batch goes up once for both */
     if (vaxpy(dev, nw, (float)r, dev->theta, dev->v, w, err, errlen) || train_on(dev, xt, yt, Nt, aux, err, errlen) ||
         vcopy(dev, na, garch, dev->hp, err, errlen) || vaxpy(dev, nw, (float)-r, dev->theta, dev->v, w, err, errlen) ||
-        train_on(dev, xt, yt, Nt, aux, err, errlen) || vcopy(dev, nw, dev->theta, w, err, errlen))
+        rt_dev_train(dev, 1.f, aux, err, errlen) || vcopy(dev, nw, dev->theta, w, err, errlen))
         return -1;
     /* 7: g_alpha = d_alpha - lr*(hp - hm)/(2r) */
     Val vn = { .i = na }, da, hp, g;

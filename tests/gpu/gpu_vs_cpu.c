@@ -113,11 +113,7 @@ static RtCudaSource header;
 static void launch(KcKernel k, const int *a, int N, void **args)
 {
     char expr[160];
-    int len = snprintf(expr, sizeof expr, "%s", kc_name(k));
-    for (int i = 0; i < kc_nargs(k); i++)
-        len += snprintf(expr + len, sizeof expr - (size_t)len, "%s%d", i ? "," : "<", a[i]);
-    if (kc_nargs(k))
-        snprintf(expr + len, sizeof expr - (size_t)len, ">");
+    kc_expr(k, a, expr, sizeof expr);
     Loaded *l = NULL;
     for (int i = 0; i < ncache; i++)
         if (strcmp(cache[i].expr, expr) == 0)

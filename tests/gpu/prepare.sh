@@ -3,7 +3,7 @@
 # a GPU machine that cannot build sharpc (no flex or bison there), into
 # KIT_DIR (default gpu-kit/ in the repository, ignored by git): bin/sharpc,
 # bin/gpu_vs_cpu, bin/test_cuda_cache, lib/libsharprt.a, gen/ (CMake's
-# generated headers). The build is for any x86-64 (no -march=native in the
+# generated files). The build is for any x86-64 (no -march=native in the
 # library; `sharpc build` still compiles each program's kernels for the
 # machine it runs on) and without zlib (the GPU checks read no .gz file).
 # Carry the kit with the device tool (`carry: ["gpu-kit"]`); run.sh finds it
@@ -21,6 +21,6 @@ rm -rf "$kit"
 mkdir -p "$kit/bin" "$kit/lib" "$kit/gen"
 cp "$b/codegen/sharpc" "$b/tests/gpu/gpu_vs_cpu" "$b/tests/cuda/test_cuda_cache" "$kit/bin/"
 cp "$b/runtime/libsharprt.a" "$kit/lib/"
-cp -r "$b/codegen/gen/." "$kit/gen/"
+cp -r "$b/gen/." "$kit/gen/"
 strip "$kit/bin/"* 2>/dev/null || true
 echo "gpu kit in $kit ($(du -sh "$kit" | cut -f1)); carry it: run tests/gpu/run.sh there"

@@ -7,6 +7,7 @@
  *   the number of template arguments (all int). A kernel instantiation is
  *   written "name<a0,a1,...>" (the NVRTC name expression); a kernel with no
  *   template arguments is written "name".
+ * - kc_expr(): the NVRTC name expression of an instantiation.
  * - kc_launch(): the grid and block of an instantiation at batch N.
  * - kc_pw_tile(), kc_dw_vw(), kc_split(), kc_mixed_nb(), kc_norm_nb(): the tuning choices
  *   that become template arguments, so every user picks the same ones. */
@@ -14,6 +15,7 @@
 #define SHARP_CUDA_KERNELS_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Threads per block of every kernel (SHARP_NT in sharp_cuda.cuh). */
@@ -121,6 +123,17 @@ static inline int kc_nargs(KcKernel k)
 #undef KC_NARGS
     };
     return (unsigned)k < KC__COUNT ? n[k] : 0;
+}
+
+/* Writes the name expression of k<a...> ("name<a0,a1,...>", or "name"
+ * without template arguments) into buf. */
+static inline void kc_expr(KcKernel k, const int *a, char *buf, size_t len)
+{
+    int n = snprintf(buf, len, "%s", kc_name(k));
+    for (int i = 0; i < kc_nargs(k) && n >= 0 && (size_t)n < len; i++)
+        n += snprintf(buf + n, len - (size_t)n, "%s%d", i ? "," : "<", a[i]);
+    if (kc_nargs(k) && n >= 0 && (size_t)n < len)
+        snprintf(buf + n, len - (size_t)n, ">");
 }
 
 /* Output length of a window op (k_out_size of cpu_kernels.h). */
