@@ -174,6 +174,9 @@ static void help(const RtNetDesc *d, const RtConfig *c, const char *prog)
     } else {
         printf("  --drop-path X       drop path probability (%g)\n", c->drop_path);
         printf("  --aux-weight X      auxiliary loss weight (%g)\n", c->aux_weight);
+        printf("  --time-budget MIN   train as many epochs as fit in MIN minutes, at most --epochs: a few\n"
+               "                      steps and a test batch are timed first (%g; 0 = off, train --epochs)\n",
+               c->time_budget);
         printf("  --eval-only         evaluate --weights on the test set and exit\n");
         printf("  --weights FILE      weights to evaluate (safetensors)\n");
     }
@@ -197,7 +200,7 @@ static const Flag flags[] = {
     F("--cutout", 'i', cutout), F("--drop-path", 'd', drop_path), F("--aux-weight", 'd', aux_weight),
     F("--subset", 'l', subset), F("--final-C", 'i', final_C), F("--final-layers", 'i', final_layers),
     F("--final-epochs", 'i', final_epochs), F("--final-aux", 'i', final_aux), F("--stop-after", 'i', stop_after),
-    F("--autoaugment", 'i', autoaugment), F("--device", 's', device),
+    F("--autoaugment", 'i', autoaugment), F("--device", 's', device), F("--time-budget", 'd', time_budget),
 };
 #undef F
 
@@ -262,6 +265,10 @@ int rt_config(const RtNetDesc *d, const char *const *settings, int nsettings, in
     }
     if (c->epochs < 1 || c->batch < 1) {
         fprintf(stderr, "%s: --epochs and --batch must be at least 1\n", prog);
+        return EXIT_USAGE;
+    }
+    if (c->search && c->time_budget > 0) {
+        fprintf(stderr, "%s: --time-budget applies to training, not to the search (set --epochs)\n", prog);
         return EXIT_USAGE;
     }
     if (c->warmup >= c->epochs) c->warmup = c->epochs > 1 ? c->epochs - 1 : 0;

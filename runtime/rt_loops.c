@@ -52,6 +52,7 @@ typedef struct {
     int64_t adam_step, gstep;  /* Adam steps; global weight steps */
     double *lr;
     int epoch;                 /* epochs completed */
+    int ckpt_epochs;           /* the resumed run's epochs (its checkpoint), 0 if not known */
     int64_t step_in_epoch;     /* steps of the current epoch done (resume) */
     double loss_sum, best_acc;
     int64_t correct, seen;
@@ -198,6 +199,18 @@ static int on_device(const RtConfig *c)
     return !strcmp(c->device, "cuda") || !strcmp(c->device, "ref");
 }
 
+/* The learning rate of every epoch of c->epochs into R->lr. */
+static int schedule(Run *R)
+{
+    const RtConfig *c = R->c;
+    int n;
+    if (c->cpa)
+        return rt_cpa_schedule(c->epochs, c->lr, c->lr_min, c->cpa_order, c->warmup, 1, 1, R->lr, &n, R->err,
+                               sizeof R->err);
+    for (int e = 0; e < c->epochs; e++) R->lr[e] = rt_cosine_lr(c->epochs, c->lr, c->lr_min, e);
+    return 0;
+}
+
 static int setup(Run *R, const RtNetDesc *d, RtConfig *c)
 {
     memset(R, 0, sizeof *R);
@@ -223,14 +236,7 @@ static int setup(Run *R, const RtNetDesc *d, RtConfig *c)
         snprintf(R->err, sizeof R->err, "out of memory");
         return -1;
     }
-    int n;
-    if (c->cpa) {
-        if (rt_cpa_schedule(c->epochs, c->lr, c->lr_min, c->cpa_order, c->warmup, 1, 1, R->lr, &n, R->err,
-                            sizeof R->err))
-            return -1;
-    } else {
-        for (int e = 0; e < c->epochs; e++) R->lr[e] = rt_cosine_lr(c->epochs, c->lr, c->lr_min, e);
-    }
+    if (schedule(R)) return -1;
     init_params(R);
     R->sgd_first = 1;
     R->best_acc = -1;
@@ -318,16 +324,17 @@ static int save_checkpoint(Run *R)
         st.epoch = R->epoch;
         st.step = R->gstep;
         st.rng = rt_rng_init(R->c->seed, 0);
-        char v[6][40];
+        char v[7][40];
         snprintf(v[0], sizeof v[0], "%lld", (long long)R->step_in_epoch);
         snprintf(v[1], sizeof v[1], "%.17g", R->loss_sum);
         snprintf(v[2], sizeof v[2], "%lld", (long long)R->correct);
         snprintf(v[3], sizeof v[3], "%lld", (long long)R->seen);
         snprintf(v[4], sizeof v[4], "%.17g", R->best_acc);
         snprintf(v[5], sizeof v[5], "%d %lld", R->sgd_first, (long long)R->adam_step);
-        RtStMeta meta[6] = { { "step_in_epoch", v[0] }, { "loss_sum", v[1] }, { "correct", v[2] },
-                             { "seen", v[3] }, { "best_acc", v[4] }, { "optim", v[5] } };
-        rc = rt_ckpt_save(out_path(R, "checkpoint.safetensors"), l.t, l.n, &st, meta, 6, R->err, sizeof R->err);
+        snprintf(v[6], sizeof v[6], "%d", R->c->epochs);
+        RtStMeta meta[7] = { { "step_in_epoch", v[0] }, { "loss_sum", v[1] }, { "correct", v[2] },
+                             { "seen", v[3] }, { "best_acc", v[4] }, { "optim", v[5] }, { "epochs", v[6] } };
+        rc = rt_ckpt_save(out_path(R, "checkpoint.safetensors"), l.t, l.n, &st, meta, 7, R->err, sizeof R->err);
     } else {
         snprintf(R->err, sizeof R->err, "out of memory");
     }
@@ -356,6 +363,7 @@ static int load_checkpoint(Run *R)
         if ((s = rt_st_meta(f, "correct"))) R->correct = strtoll(s, NULL, 10);
         if ((s = rt_st_meta(f, "seen"))) R->seen = strtoll(s, NULL, 10);
         if ((s = rt_st_meta(f, "best_acc"))) R->best_acc = strtod(s, NULL);
+        if ((s = rt_st_meta(f, "epochs"))) R->ckpt_epochs = (int)strtol(s, NULL, 10);
         if ((s = rt_st_meta(f, "optim"))) {
             long long a = 0;
             sscanf(s, "%d %lld", &R->sgd_first, &a);
@@ -658,6 +666,63 @@ static int evaluate(Run *R, const RtDataset *ds, int64_t first, int64_t n, doubl
     return 0;
 }
 
+/* --time-budget: the epochs of training that fit in the budget, at most
+ * --epochs, into c->epochs (and its schedule). A resumed run keeps the
+ * epochs its checkpoint was written with. Otherwise a few training steps on
+ * the first batch are timed with its augmentation (their gradients are not
+ * applied, and the batch-norm statistics they move are put back, so the run
+ * is the one `--epochs N` with the N printed gives) and a test batch; an
+ * epoch is its steps plus the test set. */
+static int fit_epochs(Run *R, int64_t steps)
+{
+    RtConfig *c = R->c;
+    const RtNetDesc *d = R->d;
+    int fit;
+    if (R->ckpt_epochs > 0) {
+        fit = R->ckpt_epochs < c->epochs ? R->ckpt_epochs : c->epochs;
+        fprintf(stderr, "time budget: the resumed run trains %d epochs, as when it started\n", fit);
+    } else {
+        int N = (int)(R->ntrain < c->batch ? R->ntrain : c->batch), timed = 4;
+        int64_t *idx = malloc(sizeof(int64_t) * (size_t)N);
+        float *bufs = malloc(sizeof(float) * (size_t)(d->n_buf ? d->n_buf : 1));
+        int64_t *cnts = malloc(sizeof(int64_t) * (size_t)(d->n_cnt ? d->n_cnt : 1));
+        if (!idx || !bufs || !cnts) {
+            free(idx), free(bufs), free(cnts);
+            return rt_errf(R->err, sizeof R->err, "out of memory");
+        }
+        for (int i = 0; i < N; i++) idx[i] = i;
+        memcpy(bufs, R->net->buf, sizeof(float) * (size_t)d->n_buf);
+        memcpy(cnts, R->net->cnt, sizeof(int64_t) * (size_t)d->n_cnt);
+        double t0 = 0, tl, t1, t5;
+        int bad = 0;
+        for (int k = 0; k <= timed && !bad; k++) {
+            if (k == 1) t0 = rt_clock_seconds(); /* the first step warms up */
+            bad = batch(R, &R->train, idx, N, 1, 1) || step(R, N, 1, 0, 1);
+        }
+        double t_step = (rt_clock_seconds() - t0) / timed * ((double)c->batch / N);
+        memcpy(R->net->buf, bufs, sizeof(float) * (size_t)d->n_buf);
+        memcpy(R->net->cnt, cnts, sizeof(int64_t) * (size_t)d->n_cnt);
+        memset(R->net->gw, 0, sizeof(float) * (size_t)d->n_w);
+        free(idx), free(bufs), free(cnts);
+#ifndef SHARPRT_NO_CUDA
+        if (!bad && R->dev) bad = mirrors_put(R);
+#endif
+        int64_t ne = R->ntest < c->batch ? R->ntest : c->batch;
+        double te = rt_clock_seconds();
+        if (bad || evaluate(R, &R->test, 0, ne, &tl, &t1, &t5)) return -1;
+        double t_img = (rt_clock_seconds() - te) / (double)ne;
+        double epoch_s = (double)steps * t_step + t_img * (double)(R->ntest + (R->has101 ? R->test101.n : 0));
+        double n = floor(c->time_budget * 60 / epoch_s);
+        fit = n < 1 ? 1 : n < c->epochs ? (int)n : c->epochs;
+        fprintf(stderr, "time budget %g min: a step takes %.3f s, an epoch with its test about %.0f s; "
+                "training %d epochs%s\n", c->time_budget, t_step, epoch_s, fit,
+                n < 1 ? " (one epoch is over the budget)" : fit == c->epochs ? " (--epochs)" : "");
+    }
+    c->epochs = fit;
+    if (c->warmup >= c->epochs) c->warmup = c->epochs > 1 ? c->epochs - 1 : 0;
+    return schedule(R);
+}
+
 /* Softmaxed alphas (both roles, row by row) into w. */
 static void softmax_alphas(const Run *R, float *w)
 {
@@ -874,12 +939,14 @@ int rt_train_run(const RtNetDesc *d, RtConfig *c)
         goto done;
     }
     int64_t steps = (R->ntrain + c->batch - 1) / c->batch;
+    if (c->time_budget > 0 && fit_epochs(R, steps)) goto done;
     RtProgress pg;
     rt_progress_init(&pg, stderr, c->epochs, steps, -1);
     fprintf(stderr, "train %s: %lld images, batch %d, %d epochs, drop path %g, aux weight %g\n", d->name,
             (long long)R->ntrain, c->batch, c->epochs, c->drop_path, d->has_aux ? c->aux_weight : 0.0);
     double t1 = 0, t5 = 0, tl = 0;
-    for (int e = R->epoch + 1; e <= c->epochs; e++) {
+    int first_epoch = R->epoch + 1;
+    for (int e = first_epoch; e <= c->epochs; e++) {
         double lr = R->lr[e - 1], t0 = rt_clock_seconds();
         double keep = 1 - rt_drop_path_prob(c->drop_path, e, c->epochs);
         rt_shuffle(c->seed, e, RT_STREAM_SHUFFLE, 0, R->ntrain, order);
@@ -914,6 +981,7 @@ int rt_train_run(const RtNetDesc *d, RtConfig *c)
         RtJson j;
         rt_json_init(&j);
         rt_json_int(&j, "epoch", e);
+        rt_json_int(&j, "epochs", c->epochs);
         rt_json_num(&j, "lr", lr);
         rt_json_num(&j, "drop_path", 1 - keep);
         rt_json_num(&j, "train_loss", R->loss_sum / (double)R->seen);
@@ -944,8 +1012,12 @@ int rt_train_run(const RtNetDesc *d, RtConfig *c)
             break;
         }
     }
-    printf("training done: test top-1 %.2f%% (best %.2f%%), top-5 %.2f%%; weights in %s/weights.safetensors\n",
-           100 * t1, 100 * R->best_acc, 100 * t5, c->out);
+    if (R->epoch < first_epoch)
+        printf("the run in %s had trained its %d epochs already (best test top-1 %.2f%%); nothing to do\n", c->out,
+               R->epoch, 100 * R->best_acc);
+    else
+        printf("training done: test top-1 %.2f%% (best %.2f%%), top-5 %.2f%%; weights in %s/weights.safetensors\n",
+               100 * t1, 100 * R->best_acc, 100 * t5, c->out);
     rc = 0;
     goto done_rc;
 done:

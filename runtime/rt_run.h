@@ -33,6 +33,7 @@ typedef struct RtConfig {
     /* final training */
     double drop_path, aux_weight;
     int eval_only;
+    double time_budget;       /* minutes: train the epochs that fit, at most epochs; 0 = off */
     /* runs on a subset of the data (tests, smoke runs): 0 = all */
     int64_t subset;
     /* the network the search's genotype.nas describes */

@@ -95,6 +95,20 @@ epochs_of() { "$PY" -c 'import json,sys; print(" ".join(str(json.loads(l)["epoch
 [ "$(epochs_of t2/log.jsonl)" = "1" ] || fail "a fresh run appended to the earlier run's log.jsonl ('$(epochs_of t2/log.jsonl)')"
 ok "a resumed run appends to log.jsonl, a fresh run into the same --out starts it anew"
 
+# --- --time-budget: the timing steps leave no trace; the epochs fit, and a resumed run keeps them ---
+./train $T --time-budget 1000 --out t6 >t6.log 2>&1 || { cat t6.log; fail "--time-budget 1000"; }
+grep -q "training 2 epochs (--epochs)" t6.log || { cat t6.log; fail "--time-budget 1000 did not keep --epochs 2"; }
+cmp t1/weights.safetensors t6/weights.safetensors || fail "a --time-budget run differs from the --epochs run it chose"
+./train $T --epochs 5 --time-budget 0.0001 --out t7 >t7.log 2>&1 || { cat t7.log; fail "--time-budget 0.0001"; }
+grep -q "training 1 epochs (one epoch is over the budget)" t7.log || { cat t7.log; fail "a tiny --time-budget"; }
+[ "$(epochs_of t7/log.jsonl)" = "1" ] || fail "a tiny --time-budget ran epochs '$(epochs_of t7/log.jsonl)', not '1'"
+cmp t2/weights.safetensors t7/weights.safetensors || fail "a 1-epoch --time-budget run differs from --epochs 1"
+./train $T --time-budget 1000 --stop-after 1 --out t8 >/dev/null 2>&1 || fail "first half of a --time-budget run"
+./train $T --time-budget 0.0001 --resume t8 >t8.log 2>&1 || { cat t8.log; fail "resumed --time-budget run"; }
+grep -q "resumed run trains 2 epochs" t8.log || { cat t8.log; fail "the resumed run did not keep its 2 epochs"; }
+cmp t1/weights.safetensors t8/weights.safetensors || fail "a resumed --time-budget run differs"
+ok "--time-budget: timing leaves the run bit-identical to --epochs N; it fits 1 epoch into a tiny budget; a resumed run keeps its epochs"
+
 # --- SIGINT mid-epoch writes a checkpoint; resuming gives the same result ---
 ./train $T --out t3 >t3.log 2>&1 &
 pid=$!
