@@ -17,6 +17,16 @@ static bool is_depthwise(const IrGraph *g, int v)
     return n->a.groups == ci && n->shape.d[1] == ci;
 }
 
+/* A 1x1 conv of stride 1, no padding, one group: a GEMM over the pixels,
+ * whose kernels can apply a plain ReLU to its input while packing it. */
+static bool is_pointwise(const IrGraph *g, int v)
+{
+    const IrNode *n = &g->nodes[v];
+    const IrAttrs *a = &n->a;
+    return n->op == OP_CONV2D && a->kh == 1 && a->kw == 1 && a->sh == 1 && a->sw == 1 && a->pt == 0 &&
+           a->pb == 0 && a->pl == 0 && a->pr == 0 && a->groups == 1;
+}
+
 void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
 {
     int n = g->n;
@@ -27,6 +37,7 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
     f->prologue = xcalloc((size_t)n, sizeof(bool));
     f->bn_stats = xcalloc((size_t)n, sizeof(bool));
     f->recompute = xcalloc((size_t)n, sizeof(bool));
+    f->dwpw = xcalloc((size_t)n, sizeof(bool));
     f->mixed_bn = xcalloc((size_t)n, sizeof(bool));
     f->src = xmalloc((size_t)n * sizeof(int));
     f->mix_slot = xmalloc((size_t)n * sizeof(int));
@@ -36,11 +47,12 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
     int *user = xmalloc((size_t)n * sizeof(int));
     int *slot = xmalloc((size_t)n * sizeof(int));
     bool *convs_only = xmalloc((size_t)n * sizeof(bool)); /* every use: slot 0 of a depthwise conv */
+    bool *plain_ok = xmalloc((size_t)n * sizeof(bool));   /* every use: slot 0 of a depthwise or pointwise conv */
     bool *mixed_only = xmalloc((size_t)n * sizeof(bool)); /* every use: a candidate of a mixed node */
     for (int v = 0; v < n; v++) {
         f->src[v] = f->mix_slot[v] = f->mix_first[v] = -1;
         user[v] = slot[v] = -1;
-        convs_only[v] = mixed_only[v] = true;
+        convs_only[v] = mixed_only[v] = plain_ok[v] = true;
     }
     for (int v = 0; v < n; v++) {
         if (!bw->live[v]) continue;
@@ -51,12 +63,13 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
             user[u] = v;
             slot[u] = i;
             if (i != 0 || !is_depthwise(g, v)) convs_only[u] = false;
+            if (i != 0 || !(is_depthwise(g, v) || is_pointwise(g, v))) plain_ok[u] = false;
             if (i == 0 || g->nodes[v].op != OP_MIXED) mixed_only[u] = false;
         }
     }
     for (int i = 0; i < g->nouts; i++) {
         int u = g->outs[i].node;
-        convs_only[u] = mixed_only[u] = false;
+        convs_only[u] = mixed_only[u] = plain_ok[u] = false;
         uses[u]++;
     }
     for (int v = 0; v < n; v++) {
@@ -73,6 +86,12 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
             f->bn_stats[x] = true;
             f->src[x] = v;
             f->src[v] = (int)ir_inputs(g, x)[0];
+        } else if (t == IR_FUSE_CPU && nd->op == OP_RELU && plain_ok[v] && !f->prologue[x]) {
+            /* a plain RELU (its input is used elsewhere too, or is no BN):
+             * the depthwise and pointwise convs read the input through the
+             * ReLU (the pointwise GEMMs as they pack it) */
+            f->prologue[v] = true;
+            f->src[v] = x;
         }
         if (nd->op == OP_BATCH_NORM && uses[v] == 1 && mixed_only[v]) {
             int m = user[v];
@@ -81,13 +100,16 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
             f->mix_slot[v] = slot[v] - 1;
             if (f->mix_first[m] < 0 || f->mix_first[m] > v) f->mix_first[m] = v;
         }
-        if (t == IR_FUSE_CPU && is_depthwise(g, v) && uses[v] == 1 && slot[v] == 0 && g->nodes[user[v]].op == OP_CONV2D)
+        if (t == IR_FUSE_CPU && is_depthwise(g, v) && uses[v] == 1 && slot[v] == 0 && g->nodes[user[v]].op == OP_CONV2D) {
             f->recompute[v] = true;
+            f->dwpw[v] = is_pointwise(g, user[v]);
+        }
     }
     free(uses);
     free(user);
     free(slot);
     free(convs_only);
+    free(plain_ok);
     free(mixed_only);
 }
 
@@ -96,6 +118,7 @@ void ir_fuse_free(IrFuse *f)
     free(f->prologue);
     free(f->bn_stats);
     free(f->recompute);
+    free(f->dwpw);
     free(f->mixed_bn);
     free(f->bn_relu);
     free(f->src);
@@ -106,7 +129,7 @@ void ir_fuse_free(IrFuse *f)
 
 void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out)
 {
-    int chains = 0, recomputed = 0, mixed = 0;
+    int chains = 0, with_bn = 0, recomputed = 0, dwpw = 0, mixed = 0;
     for (int v = 0; v < f->n; v++) {
         if (f->bn_relu[v]) {
             fprintf(out, "  fuse %%%d batch_norm + %%%d relu (one kernel)\n", v, f->src[v]);
@@ -114,12 +137,19 @@ void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out)
         }
         if (f->prologue[v]) {
             int bn = (int)ir_inputs(g, v)[0];
-            fprintf(out, "  fuse %%%d batch_norm + %%%d relu -> convs read %%%d\n", bn, v, f->src[v]);
+            if (f->bn_stats[bn]) {
+                fprintf(out, "  fuse %%%d batch_norm + %%%d relu -> convs read %%%d\n", bn, v, f->src[v]);
+                with_bn++;
+            } else {
+                fprintf(out, "  fuse %%%d relu -> convs read %%%d\n", v, f->src[v]);
+            }
             chains++;
         }
         if (f->recompute[v]) {
-            fprintf(out, "  recompute %%%d conv2d (depthwise) for the weight gradient\n", v);
+            fprintf(out, "  recompute %%%d conv2d (depthwise) for the weight gradient%s\n", v,
+                    f->dwpw[v] ? "; forward fused with its pointwise conv" : "");
             recomputed++;
+            dwpw += f->dwpw[v];
         }
         if (f->mixed_bn[v]) {
             fprintf(out, "  fuse %%%d batch_norm into %%%d mixed (weighted accumulation; reads its input)\n", v,
@@ -127,6 +157,8 @@ void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out)
             mixed++;
         }
     }
-    fprintf(out, "fusions: %d bn+relu chains, %d recomputed convs, %d mixed batch norms\n", chains, recomputed,
-            mixed);
+    fprintf(out,
+            "fusions: %d relu prologues (%d with their batch norm), %d recomputed convs (%d fused with their "
+            "pointwise conv), %d mixed batch norms\n",
+            chains, with_bn, recomputed, dwpw, mixed);
 }

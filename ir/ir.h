@@ -264,8 +264,11 @@ void ir_backward_print(const IrGraph *g, const IrBackward *bw, FILE *out);
  * - prologue: a RELU that feeds only depthwise convs stores nothing; each
  *   conv applies it to its input as it reads it, in the forward and in the
  *   weight gradient, and the RELU's backward takes its mask from the same
- *   recomputed value. When the RELU's input is a BATCH_NORM consumed by
- *   nothing else, that BN stores no output either (bn_stats): the convs read
+ *   recomputed value. A plain RELU (its input is stored) may also feed
+ *   pointwise convs (1x1, stride 1, unpadded, one group), whose GEMMs apply
+ *   it as they pack their panels. When the RELU's input is a BATCH_NORM
+ *   consumed by nothing else and the convs are depthwise, that BN stores no
+ *   output either (bn_stats): the convs read
  *   the BN's input through x_eff = relu((x - mean[c])*scale[c] + shift[c])
  *   with scale = gamma*invstd, shift = beta (BN + ReLU fused into the conv).
  *   Nor an output gradient: the BN's backward takes the RELU's output
@@ -274,6 +277,10 @@ void ir_backward_print(const IrGraph *g, const IrBackward *bw, FILE *out);
  * - recompute: a depthwise conv whose one consumer is a conv keeps its
  *   output only during the forward; the consumer's weight gradient
  *   recomputes it (a cheap depthwise pass) into a short-lived buffer.
+ *   When that consumer is pointwise (1x1, stride 1, unpadded, one group),
+ *   the two run as one forward kernel (dwpw): each sample's depthwise
+ *   planes stay in cache for the pointwise GEMM, in a slice of the
+ *   depthwise output's buffer that each thread reuses.
  * - mixed_bn: a BATCH_NORM candidate of a MIXED node stores no output and
  *   no output gradient: its forward adds c_k * y straight into the MIXED
  *   output (the weighted accumulation fused into the candidate; mix_first
@@ -284,7 +291,7 @@ void ir_backward_print(const IrGraph *g, const IrBackward *bw, FILE *out);
  *   stores no output and no output gradient: the BN + ReLU kernel writes
  *   the RELU's output, and the BN's backward masks the RELU's gradient by
  *   that output (the RELU's own step does nothing).
- * The CPU programs use prologue, recompute and mixed_bn; the CUDA kernels
+ * The CPU programs use prologue, recompute, dwpw and mixed_bn; the CUDA kernels
  * implement bn_relu and mixed_bn (IrFuseTarget). */
 typedef enum {
     IR_FUSE_CPU,  /* prologue, bn_stats, recompute, mixed_bn */
@@ -297,6 +304,7 @@ typedef struct {
     bool *prologue;  /* [n] RELU applied by its consumer convs, never stored */
     bool *bn_stats;  /* [n] BATCH_NORM feeding a prologue RELU only: statistics, no output */
     bool *recompute; /* [n] depthwise CONV2D recomputed for its consumer's weight gradient */
+    bool *dwpw;      /* [n] recompute CONV2D whose consumer is pointwise: one fused forward */
     bool *mixed_bn;  /* [n] BATCH_NORM candidate accumulated into its MIXED node, never stored */
     bool *bn_relu;   /* [n] BATCH_NORM fused with its one consumer, a RELU (CUDA), never stored */
     int *src;        /* [n] prologue RELU: the stored tensor its convs read; bn_stats BN: its RELU;

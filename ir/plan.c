@@ -236,7 +236,7 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget target, IrPlan
             p->small[v] = small;
             small += round_up(numel);
         }
-        if (nd->op == OP_BATCH_NORM || (f->prologue[v] && g->nodes[ir_inputs(g, v)[0]].op == OP_BATCH_NORM)) {
+        if (nd->op == OP_BATCH_NORM || (f->prologue[v] && f->bn_stats[ir_inputs(g, v)[0]])) {
             /* BN: saved batch mean and inverse std, then for a mixed_bn BN its scale
              * and shift; fused RELU: its BN's scale and shift */
             p->small[v] = small;

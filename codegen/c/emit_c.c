@@ -243,13 +243,14 @@ static char *next_buf(char (*tb)[64], int *tn) { return tb[(*tn)++ % 8]; }
 static const IrFuse *fz(Emit *e) { return &e->plan->fuse; }
 
 /* Adds the prologue arguments (mean, scale, shift) of the fused RELU r:
- * its BN's saved mean (running mean in the eval forward) and the scale and
- * shift stored at small[r]; NULLs for a plain RELU. */
+ * its bn_stats BN's saved mean (running mean in the eval forward) and the
+ * scale and shift stored at small[r]; NULLs for a plain RELU (its input is
+ * stored, whatever op made it). */
 static void kc_pre(Emit *e, KCall *c, int r)
 {
     TBUF;
     int b = in_of(e, r, 0);
-    if (node(e, b)->op != OP_BATCH_NORM) {
+    if (!fz(e)->bn_stats[b]) {
         for (int i = 0; i < 3; i++) kc_rt(c, "const real *", "NULL");
         return;
     }
@@ -404,6 +405,38 @@ static void emit_bn_into_mixed(Emit *e, int v)
     emit_close(e);
 }
 
+/* The forward of dwpw depthwise conv d and its pointwise consumer p in
+ * one call: d's buffer serves as the kernel's scratch. */
+static void emit_dwpw_fwd(Emit *e, int d, int p)
+{
+    TBUF;
+    KCall c;
+    const IrNode *dn = node(e, d);
+    const IrAttrs *a = &dn->a;
+    const IrShape *xs = &node(e, in_of(e, d, 0))->shape;
+    int x = in_of(e, d, 0);
+    bool pre = fz(e)->prologue[x];
+    check_sym(e, d);
+    kc_begin(&c, "k_conv2d_dwpw_fwd");
+    kc_lit(&c, "N");
+    kc_int(&c, xs->d[1]); kc_int(&c, xs->d[2]); kc_int(&c, xs->d[3]);
+    kc_int(&c, a->kh); kc_int(&c, a->kw); kc_int(&c, a->sh); kc_int(&c, a->sw);
+    kc_int(&c, a->pt); kc_int(&c, a->pl); kc_int(&c, a->dh); kc_int(&c, a->dw);
+    kc_int(&c, node(e, p)->shape.d[1]);
+    kc_int(&c, pre);
+    if (pre) {
+        kc_pre(e, &c, x);
+    } else {
+        for (int i = 0; i < 3; i++) kc_rt(&c, "const real *", "NULL");
+    }
+    kc_rt(&c, "const real *", "%s", T(pre ? fz(e)->src[x] : x));
+    kc_rt(&c, "const real *", "%s", T(in_of(e, d, 1)));
+    kc_rt(&c, "real *", "%s", T(d));
+    kc_rt(&c, "const real *", "%s", T(in_of(e, p, 1)));
+    kc_rt(&c, "real *", "%s", T(p));
+    kc_end(e, &c);
+}
+
 static void fwd_node(Emit *e, int v)
 {
     const IrNode *n = node(e, v);
@@ -419,7 +452,12 @@ static void fwd_node(Emit *e, int v)
         return;
     case OP_CONV2D:
         check_sym(e, v);
+        if (fz(e)->dwpw[v]) return; /* in its pointwise consumer's call */
         emit_comment(e, v);
+        if (fz(e)->dwpw[x]) {
+            emit_dwpw_fwd(e, x, v);
+            return;
+        }
         emit_conv_fwd(e, v, T(v));
         return;
     case OP_BATCH_NORM: {
@@ -807,17 +845,11 @@ static void bwd_step(Emit *e, const IrGradStep *st)
             emit_line(e, "/* in the backward of its batch norm %%%d */", x);
             return;
         }
-        if (fz(e)->prologue[v]) {
-            kc_begin(&c, "k_relu_bwd_pre");
-            kc_lit(&c, "N"); kc_int(&c, ys->d[1]); kc_int(&c, ys->d[2] * ys->d[3]);
-            kc_pre(e, &c, v);
-            kc_rt(&c, "const real *", "%s", T(fz(e)->src[v]));
-            bwd_simple(e, st, &c);
-            return;
-        }
+        /* a plain prologue RELU's mask comes from its input (x > 0 where
+         * relu(x) > 0), which its convs read */
         kc_begin(&c, st->acc & 1u ? "k_relu_bwd_acc" : "k_relu_bwd");
         kc_lit(&c, "(ptrdiff_t)N * %" PRId64, numel(e, v));
-        kc_rt(&c, "const real *", "%s", T(v));
+        kc_rt(&c, "const real *", "%s", T(fz(e)->prologue[v] ? fz(e)->src[v] : v));
         bwd_piece(e, st, &c, st->acc & 1u);
         return;
     case OP_SCALE:

@@ -92,6 +92,46 @@ static void same_bits(const char *what, const real *a, const real *b, ptrdiff_t 
     }
 }
 
+/* The depthwise conv (C channels, weights wd, input x) of a conv case
+ * fused with a pointwise conv to C + 3 channels: k_conv2d_dwpw_fwd must
+ * have the bits of the two fast convs, without a prologue, through the BN +
+ * ReLU one (pm, ps, pb) and through a plain ReLU, on 1 and 2 threads. The
+ * pointwise weights come from a local sequence, so that the shared random
+ * stream of the later cases is unchanged. */
+static void dwpw_case(int N, int C, int H, int W, int kh, int kw, int sh, int sw, int ph, int pw,
+                      int dh, int dw, const real *x, const real *wd, const real *pm,
+                      const real *ps, const real *pb, const char *what)
+{
+    int Ho = k_out_size(H, kh, sh, ph, dh), Wo = k_out_size(W, kw, sw, pw, dw), Cp = C + 3;
+    ptrdiff_t nz = (ptrdiff_t)N * C * Ho * Wo, ny = (ptrdiff_t)N * Cp * Ho * Wo;
+    real *z = tensor(nz, 1), *z2 = tensor(nz, 1), *y = tensor(ny, 1), *y2 = tensor(ny, 1);
+    real *wp = malloc(sizeof(real) * (size_t)Cp * C); /* not tensor(): no draws from the shared stream */
+    if (!wp) {
+        fprintf(stderr, "%s:%d: out of memory\n", __FILE__, __LINE__);
+        exit(1);
+    }
+    for (int i = 0; i < Cp * C; i++)
+        wp[i] = (real)((unsigned)(i * 2654435761u) % 1000u) / 1000 - (real)0.5;
+    static const char *kinds[3] = {"plain", "bn+relu", "relu"};
+    for (int pre = 0; pre < 3; pre++)
+        for (int threads = 1; threads <= 2; threads++) {
+            set_threads(threads);
+            const real *m = pre == 1 ? pm : NULL, *sc = pre == 1 ? ps : NULL, *sb = pre == 1 ? pb : NULL;
+            if (pre)
+                k_conv2d_fwd_pre(N, C, H, W, C, kh, kw, sh, sw, ph, pw, dh, dw, C, m, sc, sb, x, wd, z);
+            else
+                k_conv2d_fwd(N, C, H, W, C, kh, kw, sh, sw, ph, pw, dh, dw, C, x, wd, z);
+            k_conv2d_fwd(N, C, Ho, Wo, Cp, 1, 1, 1, 1, 0, 0, 1, 1, 1, z, wp, y);
+            k_conv2d_dwpw_fwd(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Cp, pre != 0, m, sc, sb, x, wd,
+                              z2, wp, y2);
+            char sub[220];
+            snprintf(sub, sizeof sub, "%s dwpw %s (%d threads)", what, kinds[pre], threads);
+            same_bits(sub, y2, y, ny);
+            total_elems += (long)ny;
+        }
+    free(wp), free(z), free(z2), free(y), free(y2);
+}
+
 /* One conv case: fwd, bwd_data and bwd_weight, fast vs reference. */
 static void conv_case(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh, int sw, int ph,
                       int pw, int dh, int dw, int g)
@@ -195,6 +235,19 @@ static void conv_case(int N, int Ci, int H, int W, int Co, int kh, int kw, int s
     k_conv2d_bwd_weight_pre(CV, NULL, NULL, NULL, x, gy, gw[0]);
     snprintf(sub, sizeof sub, "%s pre relu-only gw", what);
     cmp(sub, 2, gw[0], gw0, nw);
+    /* the fast relu-only prologues (depthwise planes, pointwise GEMM
+     * panels) have the bits of the fast conv on the stored relu(x) */
+    int pointwise = kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 && g == 1;
+    if (pointwise || (g == Ci && g == Co && H * W <= 64 * 64)) {
+        k_conv2d_fwd(CV, xe, w, y[1]);
+        snprintf(sub, sizeof sub, "%s pre relu-only y bits", what);
+        same_bits(sub, y[0], y[1], ny);
+        k_conv2d_bwd_weight(CV, xe, gy, gw[1]);
+        snprintf(sub, sizeof sub, "%s pre relu-only gw bits", what);
+        same_bits(sub, gw[0], gw[1], nw);
+    }
+    if (g == Ci && g == Co)
+        dwpw_case(N, Ci, H, W, kh, kw, sh, sw, ph, pw, dh, dw, x, w, pm, ps, pb, what);
     free(pm), free(ps), free(pb), free(xe);
 #undef CV
     free(x), free(w), free(gy), free(y0), free(gx0), free(gw0);

@@ -140,11 +140,20 @@ static void conv_pack_a(int kc, int mr, int mb, const real *a, ptrdiff_t ars, pt
             p[k * mb + i] = i < mr ? a[i * ars + k * acs] : 0;
 }
 
+/* ReLU with the arithmetic of k_relu_fwd (and k_pre_val): a conv that
+ * reads its input through it gets the bits the stored ReLU output has. */
+static inline real conv_relu(real v)
+{
+    return v > 0 ? v : (real)0;
+}
+
 /* Packs a kc x nc block of B (B(k, j) at b[k*bks + j*bjs]) as CONV_NR-wide
- * strips, each kc x CONV_NR contiguous, the last one zero padded. Row-major
- * B (bjs 1) is read row by row and column-major B column by column, in
- * memory order either way, so that the hardware prefetcher follows. */
-static void conv_pack_b(int kc, int nc, const real *b, ptrdiff_t bks, ptrdiff_t bjs, real *p)
+ * strips, each kc x CONV_NR contiguous, the last one zero padded; rb != 0
+ * packs relu(B) (a fused ReLU prologue). Row-major B (bjs 1) is read row by
+ * row and column-major B column by column, in memory order either way, so
+ * that the hardware prefetcher follows. */
+static inline __attribute__((always_inline)) void conv_pack_b_body(int kc, int nc, const real *b, ptrdiff_t bks,
+                                                                   ptrdiff_t bjs, real *p, int rb)
 {
     if (bjs != 1) {
         for (int j0 = 0; j0 < nc; j0 += CONV_NR)
@@ -152,7 +161,7 @@ static void conv_pack_b(int kc, int nc, const real *b, ptrdiff_t bks, ptrdiff_t 
                 real *d = p + (ptrdiff_t)j0 * kc + j;
                 const real *c = b + (ptrdiff_t)(j0 + j) * bjs;
                 for (int k = 0; k < kc; k++)
-                    d[k * CONV_NR] = j0 + j < nc ? c[k * bks] : 0;
+                    d[k * CONV_NR] = j0 + j < nc ? (rb ? conv_relu(c[k * bks]) : c[k * bks]) : 0;
             }
         return;
     }
@@ -162,11 +171,19 @@ static void conv_pack_b(int kc, int nc, const real *b, ptrdiff_t bks, ptrdiff_t 
         const real *r = b + k * ldb;
         for (int j0 = 0; j0 < full; j0 += CONV_NR)
             for (int j = 0; j < CONV_NR; j++)
-                p[((ptrdiff_t)j0 * kc + k * CONV_NR) + j] = r[j0 + j];
+                p[((ptrdiff_t)j0 * kc + k * CONV_NR) + j] = rb ? conv_relu(r[j0 + j]) : r[j0 + j];
         if (full < nc)
             for (int j = 0; j < CONV_NR; j++)
-                p[(ptrdiff_t)full * kc + k * CONV_NR + j] = full + j < nc ? r[full + j] : 0;
+                p[(ptrdiff_t)full * kc + k * CONV_NR + j] =
+                    full + j < nc ? (rb ? conv_relu(r[full + j]) : r[full + j]) : 0;
     }
+}
+static void conv_pack_b(int kc, int nc, const real *b, ptrdiff_t bks, ptrdiff_t bjs, real *p, int rb)
+{
+    if (rb)
+        conv_pack_b_body(kc, nc, b, bks, bjs, p, 1);
+    else
+        conv_pack_b_body(kc, nc, b, bks, bjs, p, 0);
 }
 
 /* The lines of the next column panel that conv_gemm asks for while it
@@ -203,14 +220,15 @@ static inline void conv_ahead(ConvAhead *a, int upto)
  * the panel. Row-major B whose rows are not a multiple of 1 KiB apart is
  * read in place instead, except a last partial strip: packing costs as
  * much as the products when the depth is a few channels (a 16 -> 16
- * pointwise conv). */
+ * pointwise conv). rb != 0 multiplies by relu(B) (packed, never read in
+ * place). */
 CONV_WIDE static void conv_gemm(int M, int Nc, int K, const real *A, ptrdiff_t ars, ptrdiff_t acs,
                                 const real *B, ptrdiff_t bks, ptrdiff_t bjs, real *C, ptrdiff_t ldc,
-                                int acc)
+                                int acc, int rb)
 {
     real ap[(CONV_MG + CONV_MR) * CONV_KC], bp[CONV_KC * CONV_JP], ct[CONV_MR * CONV_NR];
     int nkb = (K + CONV_KC - 1) / CONV_KC, ks = (K + nkb - 1) / nkb;
-    int direct = bjs == 1 && bks % 256 != 0;
+    int direct = !rb && bjs == 1 && bks % 256 != 0;
     for (int k0 = 0; k0 < K; k0 += ks) {
         int kc = conv_min(ks, K - k0), ac = acc || k0 > 0;
         for (int p0 = 0; p0 < Nc; p0 += CONV_JP) {
@@ -226,9 +244,9 @@ CONV_WIDE static void conv_gemm(int M, int Nc, int K, const real *A, ptrdiff_t a
                 step = (ah.total + calls - 1) / calls;
             }
             if (!direct)
-                conv_pack_b(kc, pc, bk, bks, bjs, bp);
+                conv_pack_b(kc, pc, bk, bks, bjs, bp, rb);
             else if (pfull < pc)
-                conv_pack_b(kc, pc - pfull, bk + pfull, bks, 1, bp + (ptrdiff_t)pfull * kc);
+                conv_pack_b(kc, pc - pfull, bk + pfull, bks, 1, bp + (ptrdiff_t)pfull * kc, 0);
             for (int g0 = 0; g0 < M; g0 += CONV_MG) {
                 int mg = conv_min(CONV_MG, M - g0);
                 real *pa = ap;
@@ -271,10 +289,11 @@ CONV_WIDE static void conv_gemm(int M, int Nc, int K, const real *A, ptrdiff_t a
  * along contiguous rows, for 4 x 4 pairs at a time in CONV_VL lanes of real
  * that run over all G row sets (samples), then each pair's total is added to
  * the real_acc D. Summing several samples in the lanes keeps the horizontal
- * sums rare when L is short. */
-CONV_WIDE static void conv_gemm_nt_lanes(int M, int Nn, int L, int G, const real *A,
-                                         ptrdiff_t lda, ptrdiff_t sa, const real *B, ptrdiff_t ldb,
-                                         ptrdiff_t sb, real_acc *D, ptrdiff_t ldd)
+ * sums rare when L is short. rb != 0 reads relu(B) (conv_gemm_nt_lanes
+ * compiles it as a constant). */
+static inline __attribute__((always_inline)) void
+conv_gemm_nt_lanes_body(int M, int Nn, int L, int G, const real *A, ptrdiff_t lda, ptrdiff_t sa,
+                        const real *B, ptrdiff_t ldb, ptrdiff_t sb, real_acc *D, ptrdiff_t ldd, int rb)
 {
     int Lv = L - L % CONV_VL;
     for (int i0 = 0; i0 < M; i0 += 4)
@@ -301,6 +320,12 @@ CONV_WIDE static void conv_gemm_nt_lanes(int M, int Nn, int L, int G, const real
                     for (int l = 0; l < CONV_VL; l++) {
                         real x0 = a0[p + l], x1 = a1[p + l], x2 = a2[p + l], x3 = a3[p + l];
                         real y0 = b0[p + l], y1 = b1[p + l], y2 = b2[p + l], y3 = b3[p + l];
+                        if (rb) {
+                            y0 = conv_relu(y0);
+                            y1 = conv_relu(y1);
+                            y2 = conv_relu(y2);
+                            y3 = conv_relu(y3);
+                        }
                         c[0][0][l] += x0 * y0;
                         c[0][1][l] += x0 * y1;
                         c[0][2][l] += x0 * y2;
@@ -321,7 +346,8 @@ CONV_WIDE static void conv_gemm_nt_lanes(int M, int Nn, int L, int G, const real
                 for (int p = Lv; p < L; p++)
                     for (int i = 0; i < 4; i++)
                         for (int j = 0; j < 4; j++)
-                            t[i][j] += A[g * sa + ao[i] + p] * B[g * sb + bo[j] + p];
+                            t[i][j] += A[g * sa + ao[i] + p] *
+                                       (rb ? conv_relu(B[g * sb + bo[j] + p]) : B[g * sb + bo[j] + p]);
             }
             for (int i = 0; i < mr; i++)
                 for (int j = 0; j < nr; j++) {
@@ -343,17 +369,58 @@ CONV_WIDE static void conv_gemm_nt_lanes(int M, int Nn, int L, int G, const real
  * only for short rows of many channels (kernels_bench, one thread: C64 7x7
  * 28 -> 53 GFLOP/s, C576->144 8x8 29 -> 40, but C16 28x28 32 -> 12 and C72
  * 16x16 29 -> 16): rows of CONV_NT_GEMM_MAX or more use the lanes. */
+/* Values of the relu(B) rows conv_gemm_nt_lanes_relu keeps on the stack. */
+#define CONV_RELU_ROWS (4 * 4096)
+
+/* The lanes over relu(B): every 4 rows of B go through the ReLU once, into
+ * a stack buffer, and all rows of A run over them (a ReLU in the lanes'
+ * inner loop would cost a max per four products, recomputed for every 4
+ * rows of A); the same products in the same order. */
+CONV_WIDE static void conv_gemm_nt_lanes_relu(int M, int Nn, int L, int G, const real *A,
+                                              ptrdiff_t lda, ptrdiff_t sa, const real *B,
+                                              ptrdiff_t ldb, ptrdiff_t sb, real_acc *D, ptrdiff_t ldd)
+{
+    if ((ptrdiff_t)4 * G * L > CONV_RELU_ROWS) {
+        conv_gemm_nt_lanes_body(M, Nn, L, G, A, lda, sa, B, ldb, sb, D, ldd, 1);
+        return;
+    }
+    real rows[CONV_RELU_ROWS];
+    ptrdiff_t gl = (ptrdiff_t)G * L;
+    for (int j0 = 0; j0 < Nn; j0 += 4) {
+        int nr = conv_min(4, Nn - j0);
+        for (int j = 0; j < nr; j++)
+            for (int g = 0; g < G; g++) {
+                const real *src = B + g * sb + (ptrdiff_t)(j0 + j) * ldb;
+                real *dst = rows + j * gl + (ptrdiff_t)g * L;
+                for (int p = 0; p < L; p++)
+                    dst[p] = conv_relu(src[p]);
+            }
+        conv_gemm_nt_lanes_body(M, nr, L, G, A, lda, sa, rows, gl, L, D + j0, ldd, 0);
+    }
+}
+
+/* The lanes, over relu(B) when rb != 0. */
+CONV_WIDE static void conv_gemm_nt_lanes(int M, int Nn, int L, int G, const real *A,
+                                         ptrdiff_t lda, ptrdiff_t sa, const real *B, ptrdiff_t ldb,
+                                         ptrdiff_t sb, real_acc *D, ptrdiff_t ldd, int rb)
+{
+    if (rb)
+        conv_gemm_nt_lanes_relu(M, Nn, L, G, A, lda, sa, B, ldb, sb, D, ldd);
+    else
+        conv_gemm_nt_lanes_body(M, Nn, L, G, A, lda, sa, B, ldb, sb, D, ldd, 0);
+}
+
 static void conv_gemm_nt_acc(int M, int Nn, int L, int G, const real *A, ptrdiff_t lda,
                              ptrdiff_t sa, const real *B, ptrdiff_t ldb, ptrdiff_t sb, real_acc *D,
-                             ptrdiff_t ldd)
+                             ptrdiff_t ldd, int rb)
 {
     if (L >= CONV_NT_GEMM_MAX) {
-        conv_gemm_nt_lanes(M, Nn, L, G, A, lda, sa, B, ldb, sb, D, ldd);
+        conv_gemm_nt_lanes(M, Nn, L, G, A, lda, sa, B, ldb, sb, D, ldd, rb);
         return;
     }
     real t[CONV_WB * CONV_WB];
     for (int g = 0, held = 0; g < G; g++) {
-        conv_gemm(M, Nn, L, A + g * sa, lda, 1, B + g * sb, 1, ldb, t, Nn, held > 0);
+        conv_gemm(M, Nn, L, A + g * sa, lda, 1, B + g * sb, 1, ldb, t, Nn, held > 0, rb);
         held += L;
         if (g + 1 == G || held + L > CONV_WSUM) {
             for (int i = 0; i < M; i++)
@@ -995,6 +1062,50 @@ CONV_WIDE static void conv_dw_fwd(int N, const ConvShape *s, const ConvDw *d, co
     }
 }
 
+/* k_conv2d_dwpw_fwd's fast path (sd depthwise with geometry d, sp the
+ * pointwise conv on its output): the planes of conv_dw_fwd, one sample at
+ * a time into the thread's slice of z, then that sample's GEMM of
+ * conv_dense_fwd (the whole plane as one column block, as conv_dense_fwd
+ * takes it at any batch of more than a few samples; the sums are the same
+ * for any column block). */
+CONV_WIDE static void conv_dwpw_fwd(int N, const ConvShape *sd, const ConvDw *d,
+                                    const ConvShape *sp, const real *x, const real *wd, real *z,
+                                    const real *wp, real *y, int pre, const real *pm,
+                                    const real *ps, const real *pb)
+{
+    ptrdiff_t off[CONV_DW_TAPS];
+    int taps = sd->kh * sd->kw, L = d->px.L, n = (sd->Ho - 1) * L + sd->Wo, C = sd->Co;
+    conv_dw_x_offsets(sd, d, off);
+    ConvGrid grid;
+    int square = sd->kh == sd->kw && sd->dh == sd->dw;
+    const ConvGrid *gr = square && conv_dw_grid(taps, off, sd->kh, sd->dw, 0, &grid) ? &grid : NULL;
+    int T = k_par((double)N * C * sd->P * (taps + sp->Co)) ? k_omp_max_threads() : 1;
+    (void)T; /* without OpenMP */
+    K_OMP(parallel num_threads(T))
+    {
+        real buf[CONV_DW_PAD], ob[CONV_DW_PAD];
+        memset(buf, 0, sizeof(real) * (size_t)d->zx);
+        int me = k_omp_thread(), nt = k_omp_nthreads();
+        K_OMP(for schedule(static))
+        for (int i = 0; i < N; i++) {
+            /* the thread's own slice while there are no more threads than samples */
+            real *zs = z + (ptrdiff_t)(nt <= N ? me : i) * C * sd->P;
+            const real *xs = x + (ptrdiff_t)i * C * sd->H * sd->W;
+            for (int c = 0; c < C; c++) {
+                ConvPre pv;
+                real *zp = zs + (ptrdiff_t)c * sd->P;
+                conv_dw_fill(xs + (ptrdiff_t)c * sd->H * sd->W, sd->H, sd->W, sd->ph, sd->pw, d->px,
+                             conv_pre_at(&pv, pre, pm, ps, pb, c), buf);
+                conv_dw_eng(taps, n, buf, off, wd + (ptrdiff_t)c * taps, ob, gr);
+                for (int r = 0; r < sd->Ho; r++)
+                    conv_copy(zp + (ptrdiff_t)r * sd->Wo, ob + (ptrdiff_t)r * L, sd->Wo);
+            }
+            conv_gemm(sp->Co, (int)sp->P, C, wp, C, 1, zs, sp->P, 1, y + (ptrdiff_t)i * sp->Co * sp->P,
+                      sp->P, 0, 0);
+        }
+    }
+}
+
 /* Depthwise data gradient over all N*C planes. gy is padded (plt rows
  * above, plg columns left); gx row ih = rh + k*sh, column iw = q + j*sw
  * takes the taps (a, b) with ih + ph - a*dh and iw + pw - b*dw divisible by
@@ -1162,8 +1273,9 @@ static ptrdiff_t conv_panel_cols(const ConvShape *s)
 }
 
 /* Dense forward: one task per (sample, group, column chunk); pointwise
- * convs multiply x directly, others through im2col panels. */
-static void conv_dense_fwd(int N, const ConvShape *s, const real *x, const real *w, real *y)
+ * convs multiply x directly (relu(x) when rb != 0: pointwise only), others
+ * through im2col panels. */
+static void conv_dense_fwd(int N, const ConvShape *s, const real *x, const real *w, real *y, int rb)
 {
     int pointwise = conv_is_pointwise(s), kp = conv_panel_rows(s);
     int T = k_par((double)N * s->Co * s->K * s->P) ? k_omp_max_threads() : 1;
@@ -1180,13 +1292,13 @@ static void conv_dense_fwd(int N, const ConvShape *s, const real *x, const real 
         const real *wg = w + (ptrdiff_t)gi * s->Cog * s->K;
         real *yg = y + ((ptrdiff_t)n * s->Co + (ptrdiff_t)gi * s->Cog) * s->P + j0;
         if (pointwise) {
-            conv_gemm(s->Co, jb, s->K, wg, s->K, 1, xg + j0, s->P, 1, yg, s->P, 0);
+            conv_gemm(s->Co, jb, s->K, wg, s->K, 1, xg + j0, s->P, 1, yg, s->P, 0, rb);
             continue;
         }
         for (int k0 = 0; k0 < s->K; k0 += kp) {
             int kc = conv_min(kp, s->K - k0);
             conv_im2col(s, k0, kc, j0, jb, (real *)xg, panel, jb, 0);
-            conv_gemm(s->Cog, jb, kc, wg + k0, s->K, 1, panel, jb, 1, yg, s->P, k0 > 0);
+            conv_gemm(s->Cog, jb, kc, wg + k0, s->K, 1, panel, jb, 1, yg, s->P, k0 > 0, 0);
         }
     }
 }
@@ -1207,7 +1319,7 @@ static void conv_dense_bwd_data(int N, const ConvShape *s, const real *gy, const
             ptrdiff_t j0 = t % tiles * jc;
             int jb = (int)(s->P - j0 < jc ? s->P - j0 : jc);
             conv_gemm(s->Ci, jb, s->Co, w, 1, s->Ci, gy + (ptrdiff_t)n * s->Co * s->P + j0, s->P, 1,
-                      gx + (ptrdiff_t)n * s->Ci * s->P + j0, s->P, acc);
+                      gx + (ptrdiff_t)n * s->Ci * s->P + j0, s->P, acc, 0);
         }
         return;
     }
@@ -1226,7 +1338,7 @@ static void conv_dense_bwd_data(int N, const ConvShape *s, const real *gy, const
             int jb = (int)(s->P - j0 < jc ? s->P - j0 : jc);
             for (int k0 = 0; k0 < s->K; k0 += kp) {
                 int kc = conv_min(kp, s->K - k0);
-                conv_gemm(kc, jb, s->Cog, wg + k0, 1, s->K, gyg + j0, s->P, 1, panel, jb, 0);
+                conv_gemm(kc, jb, s->Cog, wg + k0, 1, s->K, gyg + j0, s->P, 1, panel, jb, 0, 0);
                 conv_im2col(s, k0, kc, j0, jb, xg, panel, jb, 1);
             }
         }
@@ -1235,10 +1347,11 @@ static void conv_dense_bwd_data(int N, const ConvShape *s, const real *gy, const
 
 /* Adds the share of samples n..n+G-1 of one weight-gradient tile (output
  * channels co0..co0+cb-1 of group gi, taps k0..k0+kb-1) into acc (cb x kb,
- * rows kb apart). Pointwise convs read x directly, all G samples in one
- * pass; others build im2col panels of one sample at a time. */
+ * rows kb apart). Pointwise convs read x directly (relu(x) when rb != 0:
+ * pointwise only), all G samples in one pass; others build im2col panels
+ * of one sample at a time. */
 static void conv_wgrad_tile(const ConvShape *s, int n, int G, int gi, int co0, int cb, int k0,
-                            int kb, const real *x, const real *gy, real_acc *acc)
+                            int kb, const real *x, const real *gy, real_acc *acc, int rb)
 {
     real panel[CONV_WPANEL];
     ptrdiff_t HW = (ptrdiff_t)s->H * s->W;
@@ -1246,7 +1359,7 @@ static void conv_wgrad_tile(const ConvShape *s, int n, int G, int gi, int co0, i
     const real *gyc = gy + ((ptrdiff_t)n * s->Co + (ptrdiff_t)gi * s->Cog + co0) * s->P;
     if (conv_is_pointwise(s)) {
         conv_gemm_nt_acc(cb, kb, (int)s->P, G, gyc, s->P, s->Co * s->P, xg + (ptrdiff_t)k0 * s->P,
-                         s->P, s->Ci * HW, acc, kb);
+                         s->P, s->Ci * HW, acc, kb, rb);
         return;
     }
     ptrdiff_t jc = CONV_WPANEL / kb;
@@ -1255,7 +1368,7 @@ static void conv_wgrad_tile(const ConvShape *s, int n, int G, int gi, int co0, i
             int jb = (int)(s->P - j0 < jc ? s->P - j0 : jc);
             conv_im2col(s, k0, kb, j0, jb, (real *)(xg + g * s->Ci * HW), panel, jb, 0);
             conv_gemm_nt_acc(cb, kb, jb, 1, gyc + g * s->Co * s->P + j0, s->P, 0, panel, jb, 0,
-                             acc, kb);
+                             acc, kb, 0);
         }
 }
 
@@ -1284,9 +1397,9 @@ static int conv_wgrad_edge(int n, int unit)
  * CONV_NR for conv_gemm's strips). With at least as many tiles as threads,
  * each tile is one task over the whole batch; otherwise every thread sums a
  * fixed slice of the batch for each tile and the slices are added in thread
- * order. */
+ * order. rb != 0: the weight gradient of relu(x) (pointwise only). */
 static void conv_dense_bwd_weight(int N, const ConvShape *s, const real *x, const real *gy,
-                                  real *gw)
+                                  real *gw, int rb)
 {
     int short_rows = conv_is_pointwise(s) && s->P < CONV_NT_GEMM_MAX;
     int cw = conv_wgrad_edge(s->Cog, 4), kw = conv_wgrad_edge(s->K, short_rows ? CONV_NR : 4);
@@ -1303,7 +1416,7 @@ static void conv_dense_bwd_weight(int N, const ConvShape *s, const real *x, cons
             for (int i = 0; i < cb * kb; i++)
                 acc[i] = 0;
             for (int n = 0; n < N; n += G)
-                conv_wgrad_tile(s, n, conv_min(G, N - n), gi, co0, cb, k0, kb, x, gy, acc);
+                conv_wgrad_tile(s, n, conv_min(G, N - n), gi, co0, cb, k0, kb, x, gy, acc, rb);
             for (int i = 0; i < cb; i++)
                 for (int k = 0; k < kb; k++)
                     gw[((ptrdiff_t)gi * s->Cog + co0 + i) * s->K + k0 + k] = (real)acc[i * kb + k];
@@ -1322,7 +1435,7 @@ static void conv_dense_bwd_weight(int N, const ConvShape *s, const real *x, cons
             for (int i = 0; i < cb * kb; i++)
                 acc[i] = 0;
             for (int n = n0; n < n1; n += G)
-                conv_wgrad_tile(s, n, conv_min(G, n1 - n), gi, co0, cb, k0, kb, x, gy, acc);
+                conv_wgrad_tile(s, n, conv_min(G, n1 - n), gi, co0, cb, k0, kb, x, gy, acc, rb);
             for (int r = 0; r < nt; r++) {
                 if (r == me)
                     for (int i = 0; i < cb * kb; i++)
@@ -1358,7 +1471,7 @@ K_FN void k_conv2d_fwd(int N, int Ci, int H, int W, int Co, int kh, int kw, int 
     if (conv_is_depthwise(&s, &d))
         conv_dw_fwd(N, &s, &d, x, w, y, 0, NULL, NULL, NULL);
     else
-        conv_dense_fwd(N, &s, x, w, y);
+        conv_dense_fwd(N, &s, x, w, y, 0);
 }
 
 /* Input gradient of one shape into gx: written, or added when acc != 0. */
@@ -1409,11 +1522,12 @@ K_FN void k_conv2d_bwd_weight(int N, int Ci, int H, int W, int Co, int kh, int k
     if (conv_is_depthwise(&s, &d))
         conv_dw_bwd_weight(N, &s, &d, x, gy, gw, 0, NULL, NULL, NULL);
     else
-        conv_dense_bwd_weight(N, &s, x, gy, gw);
+        conv_dense_bwd_weight(N, &s, x, gy, gw, 0);
 }
 
 /* Fused-prologue forward: depthwise convs transform each plane as they pad
- * it on the stack; other convs run the reference. */
+ * it on the stack; pointwise convs under a plain ReLU pack relu(x) into the
+ * GEMM's panels; other convs run the reference. */
 K_FN void k_conv2d_fwd_pre(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh, int sw,
                            int ph, int pw, int dh, int dw, int g,
                            const real *pre_mean, const real *pre_scale, const real *pre_shift,
@@ -1425,13 +1539,16 @@ K_FN void k_conv2d_fwd_pre(int N, int Ci, int H, int W, int Co, int kh, int kw, 
         return;
     if (conv_is_depthwise(&s, &d))
         conv_dw_fwd(N, &s, &d, x, w, y, 1, pre_mean, pre_scale, pre_shift);
+    else if (!pre_scale && conv_is_pointwise(&s))
+        conv_dense_fwd(N, &s, x, w, y, 1);
     else
         k_conv2d_fwd_pre_ref(N, Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g, pre_mean, pre_scale,
                              pre_shift, x, w, y);
 }
 
 /* Fused-prologue weight gradient (overwrites gw): depthwise convs transform
- * each plane as they pad it on the stack; others run the reference. */
+ * each plane as they pad it on the stack; pointwise convs under a plain
+ * ReLU read relu(x) in the GEMMs; others run the reference. */
 K_FN void k_conv2d_bwd_weight_pre(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh,
                                   int sw, int ph, int pw, int dh, int dw, int g,
                                   const real *pre_mean, const real *pre_scale,
@@ -1445,7 +1562,33 @@ K_FN void k_conv2d_bwd_weight_pre(int N, int Ci, int H, int W, int Co, int kh, i
     }
     if (conv_is_depthwise(&s, &d))
         conv_dw_bwd_weight(N, &s, &d, x, gy, gw, 1, pre_mean, pre_scale, pre_shift);
+    else if (!pre_scale && conv_is_pointwise(&s))
+        conv_dense_bwd_weight(N, &s, x, gy, gw, 1);
     else
         k_conv2d_bwd_weight_pre_ref(N, Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g, pre_mean,
                                     pre_scale, pre_shift, x, gy, gw);
+}
+
+/* Depthwise + pointwise forward (see cpu_kernels.h): fused when the
+ * depthwise path applies, else the two convs through z. */
+K_FN void k_conv2d_dwpw_fwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw, int ph,
+                            int pw, int dh, int dw, int Co, int pre, const real *pre_mean,
+                            const real *pre_scale, const real *pre_shift, const real *x,
+                            const real *wd, real *z, const real *wp, real *y)
+{
+    ConvShape sd = conv_shape(C, H, W, C, kh, kw, sh, sw, ph, pw, dh, dw, C);
+    ConvDw d;
+    if (sd.Ho <= 0 || sd.Wo <= 0 || N <= 0)
+        return;
+    ConvShape sp = conv_shape(C, sd.Ho, sd.Wo, Co, 1, 1, 1, 1, 0, 0, 1, 1, 1);
+    if (conv_is_depthwise(&sd, &d)) {
+        conv_dwpw_fwd(N, &sd, &d, &sp, x, wd, z, wp, y, pre != 0, pre_mean, pre_scale, pre_shift);
+        return;
+    }
+    if (pre)
+        k_conv2d_fwd_pre(N, C, H, W, C, kh, kw, sh, sw, ph, pw, dh, dw, C, pre_mean, pre_scale, pre_shift,
+                         x, wd, z);
+    else
+        k_conv2d_fwd(N, C, H, W, C, kh, kw, sh, sw, ph, pw, dh, dw, C, x, wd, z);
+    k_conv2d_fwd(N, C, sd.Ho, sd.Wo, Co, 1, 1, 1, 1, 0, 0, 1, 1, 1, z, wp, y);
 }

@@ -178,8 +178,9 @@ K_FN void k_conv2d_bwd_weight(int N, int Ci, int H, int W, int Co, int kh, int k
  * channel c instead of x, zero padding applied after the transform; with
  * pre_scale == NULL, x_eff = relu(x) (pre_mean, pre_shift unused). The
  * arithmetic is that of k_bn_train_fwd / k_relu_fwd, so x_eff has the bits
- * the unfused chain would have stored. Depthwise convs take the tuned paths;
- * any other conv runs the reference.
+ * the unfused chain would have stored. Depthwise convs take the tuned paths,
+ * and so do pointwise ones (1x1, stride 1, unpadded, one group) with
+ * pre_scale == NULL; any other conv runs the reference.
  * x: (N, Ci, H, W), pre_*: (Ci), w, y, gy, gw as above. */
 K_FN void k_conv2d_fwd_pre(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh, int sw,
                            int ph, int pw, int dh, int dw, int g,
@@ -189,6 +190,22 @@ K_FN void k_conv2d_bwd_weight_pre(int N, int Ci, int H, int W, int Co, int kh, i
                                   int sw, int ph, int pw, int dh, int dw, int g,
                                   const real *pre_mean, const real *pre_scale,
                                   const real *pre_shift, const real *x, const real *gy, real *gw);
+
+/* A depthwise conv (C channels; with pre != 0 it reads its input through
+ * the prologue of k_conv2d_fwd_pre, pre_* as there) whose
+ * one consumer is a pointwise conv to Co channels (1x1, stride 1, no
+ * padding, one group), in one pass: each sample's depthwise planes go into
+ * a slice of z that the same thread reuses, and the pointwise GEMM reads
+ * them there while they are in cache, so the depthwise output makes no
+ * round trip through memory. z is the depthwise output's buffer
+ * (N, C, Ho, Wo), used as scratch: afterwards it does not hold that
+ * output. y gets the bits of k_conv2d_fwd_pre (pre) or k_conv2d_fwd into
+ * z, then k_conv2d_fwd.
+ * x: (N, C, H, W), wd: (C, 1, kh, kw), wp: (Co, C, 1, 1), y: (N, Co, Ho, Wo). */
+K_FN void k_conv2d_dwpw_fwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw, int ph,
+                            int pw, int dh, int dw, int Co, int pre, const real *pre_mean,
+                            const real *pre_scale, const real *pre_shift, const real *x,
+                            const real *wd, real *z, const real *wp, real *y);
 
 /* x_eff of one value of channel c (see k_conv2d_fwd_pre). */
 static inline real k_pre_val(real v, const real *pre_mean, const real *pre_scale,
