@@ -280,7 +280,9 @@ void ir_backward_print(const IrGraph *g, const IrBackward *bw, FILE *out);
  *   When that consumer is pointwise (1x1, stride 1, unpadded, one group),
  *   the two run as one forward kernel (dwpw): each sample's depthwise
  *   planes stay in cache for the pointwise GEMM, in a slice of the
- *   depthwise output's buffer that each thread reuses.
+ *   depthwise output's buffer that each thread reuses; and the pointwise
+ *   weight gradient recomputes the planes it needs as its tiles ask for
+ *   them, in slices of the recompute buffer.
  * - mixed_bn: a BATCH_NORM candidate of a MIXED node stores no output and
  *   no output gradient: its forward adds c_k * y straight into the MIXED
  *   output (the weighted accumulation fused into the candidate; mix_first

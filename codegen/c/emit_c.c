@@ -405,33 +405,43 @@ static void emit_bn_into_mixed(Emit *e, int v)
     emit_close(e);
 }
 
-/* The forward of dwpw depthwise conv d and its pointwise consumer p in
- * one call: d's buffer serves as the kernel's scratch. */
+/* Starts a call of a fused depthwise + pointwise kernel (`name`) for dwpw
+ * depthwise conv d and its pointwise consumer p: the shapes, the prologue
+ * of d's input, that input, d's weights and the scratch z (d's buffer in
+ * the forward, its recompute buffer in the backward); the caller adds the
+ * pointwise operands and ends the call. */
+static void kc_dwpw_begin(Emit *e, KCall *c, const char *name, int d, int p, const char *z)
+{
+    TBUF;
+    const IrAttrs *a = &node(e, d)->a;
+    int x = in_of(e, d, 0);
+    const IrShape *xs = &node(e, x)->shape;
+    bool pre = fz(e)->prologue[x];
+    check_sym(e, d);
+    kc_begin(c, name);
+    kc_lit(c, "N");
+    kc_int(c, xs->d[1]); kc_int(c, xs->d[2]); kc_int(c, xs->d[3]);
+    kc_int(c, a->kh); kc_int(c, a->kw); kc_int(c, a->sh); kc_int(c, a->sw);
+    kc_int(c, a->pt); kc_int(c, a->pl); kc_int(c, a->dh); kc_int(c, a->dw);
+    kc_int(c, node(e, p)->shape.d[1]);
+    kc_int(c, pre);
+    if (pre) {
+        kc_pre(e, c, x);
+    } else {
+        for (int i = 0; i < 3; i++) kc_rt(c, "const real *", "NULL");
+    }
+    kc_rt(c, "const real *", "%s", T(pre ? fz(e)->src[x] : x));
+    kc_rt(c, "const real *", "%s", T(in_of(e, d, 1)));
+    kc_rt(c, "real *", "%s", z);
+}
+
+/* The forward of dwpw depthwise conv d and its pointwise consumer p in one
+ * call: d's buffer serves as the kernel's scratch. */
 static void emit_dwpw_fwd(Emit *e, int d, int p)
 {
     TBUF;
     KCall c;
-    const IrNode *dn = node(e, d);
-    const IrAttrs *a = &dn->a;
-    const IrShape *xs = &node(e, in_of(e, d, 0))->shape;
-    int x = in_of(e, d, 0);
-    bool pre = fz(e)->prologue[x];
-    check_sym(e, d);
-    kc_begin(&c, "k_conv2d_dwpw_fwd");
-    kc_lit(&c, "N");
-    kc_int(&c, xs->d[1]); kc_int(&c, xs->d[2]); kc_int(&c, xs->d[3]);
-    kc_int(&c, a->kh); kc_int(&c, a->kw); kc_int(&c, a->sh); kc_int(&c, a->sw);
-    kc_int(&c, a->pt); kc_int(&c, a->pl); kc_int(&c, a->dh); kc_int(&c, a->dw);
-    kc_int(&c, node(e, p)->shape.d[1]);
-    kc_int(&c, pre);
-    if (pre) {
-        kc_pre(e, &c, x);
-    } else {
-        for (int i = 0; i < 3; i++) kc_rt(&c, "const real *", "NULL");
-    }
-    kc_rt(&c, "const real *", "%s", T(pre ? fz(e)->src[x] : x));
-    kc_rt(&c, "const real *", "%s", T(in_of(e, d, 1)));
-    kc_rt(&c, "real *", "%s", T(d));
+    kc_dwpw_begin(e, &c, "k_conv2d_dwpw_fwd", d, p, T(d));
     kc_rt(&c, "const real *", "%s", T(in_of(e, p, 1)));
     kc_rt(&c, "real *", "%s", T(p));
     kc_end(e, &c);
@@ -775,6 +785,16 @@ static void bwd_step(Emit *e, const IrGradStep *st)
             bool pre = fz(e)->prologue[x];
             open_guard(e, v, 1);
             char xb[64];
+            if (fz(e)->dwpw[x]) {
+                /* the depthwise input recomputed inside the weight gradient */
+                snprintf(xb, sizeof xb, "AT(%" PRId64 ")", e->plan->recomp[x]);
+                kc_dwpw_begin(e, &c, "k_conv2d_dwpw_bwd_weight", x, v, xb);
+                kc_rt(&c, "const real *", "%s", G(v));
+                kc_rt(&c, "real *", "%s", piece_dst(e, st, 1, db, sizeof db));
+                kc_end(e, &c);
+                emit_close(e);
+                return;
+            }
             if (fz(e)->recompute[x]) {
                 snprintf(xb, sizeof xb, "AT(%" PRId64 ")", e->plan->recomp[x]);
                 emit_line(e, "/* recompute %%%d */", x);

@@ -93,11 +93,12 @@ static void same_bits(const char *what, const real *a, const real *b, ptrdiff_t 
 }
 
 /* The depthwise conv (C channels, weights wd, input x) of a conv case
- * fused with a pointwise conv to C + 3 channels: k_conv2d_dwpw_fwd must
- * have the bits of the two fast convs, without a prologue, through the BN +
- * ReLU one (pm, ps, pb) and through a plain ReLU, on 1 and 2 threads. The
- * pointwise weights come from a local sequence, so that the shared random
- * stream of the later cases is unchanged. */
+ * fused with a pointwise conv to C + 3 channels: k_conv2d_dwpw_fwd and
+ * k_conv2d_dwpw_bwd_weight must have the bits of the two fast kernels,
+ * without a prologue, through the BN + ReLU one (pm, ps, pb) and through a
+ * plain ReLU, on 1 and 2 threads. The pointwise weights and gradients come
+ * from local sequences, so that the shared random stream of the later
+ * cases is unchanged. */
 static void dwpw_case(int N, int C, int H, int W, int kh, int kw, int sh, int sw, int ph, int pw,
                       int dh, int dw, const real *x, const real *wd, const real *pm,
                       const real *ps, const real *pb, const char *what)
@@ -112,6 +113,9 @@ static void dwpw_case(int N, int C, int H, int W, int kh, int kw, int sh, int sw
     }
     for (int i = 0; i < Cp * C; i++)
         wp[i] = (real)((unsigned)(i * 2654435761u) % 1000u) / 1000 - (real)0.5;
+    real *gyp = tensor(ny, 1), *gw = tensor((ptrdiff_t)Cp * C, 1), *gw2 = tensor((ptrdiff_t)Cp * C, 1);
+    for (ptrdiff_t i = 0; i < ny; i++)
+        gyp[i] = (real)((unsigned)(i * 40503u + 7u) % 997u) / 997 - (real)0.5;
     static const char *kinds[3] = {"plain", "bn+relu", "relu"};
     for (int pre = 0; pre < 3; pre++)
         for (int threads = 1; threads <= 2; threads++) {
@@ -128,8 +132,15 @@ static void dwpw_case(int N, int C, int H, int W, int kh, int kw, int sh, int sw
             snprintf(sub, sizeof sub, "%s dwpw %s (%d threads)", what, kinds[pre], threads);
             same_bits(sub, y2, y, ny);
             total_elems += (long)ny;
+            /* the pointwise weight gradient, its input recomputed inside */
+            k_conv2d_bwd_weight(N, C, Ho, Wo, Cp, 1, 1, 1, 1, 0, 0, 1, 1, 1, z, gyp, gw);
+            k_conv2d_dwpw_bwd_weight(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Cp, pre != 0, m, sc, sb, x,
+                                     wd, z2, gyp, gw2);
+            snprintf(sub, sizeof sub, "%s dwpw %s gw (%d threads)", what, kinds[pre], threads);
+            same_bits(sub, gw2, gw, (ptrdiff_t)Cp * C);
+            total_elems += (long)Cp * C;
         }
-    free(wp), free(z), free(z2), free(y), free(y2);
+    free(wp), free(z), free(z2), free(y), free(y2), free(gyp), free(gw), free(gw2);
 }
 
 /* One conv case: fwd, bwd_data and bwd_weight, fast vs reference. */

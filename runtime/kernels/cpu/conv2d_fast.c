@@ -1062,6 +1062,48 @@ CONV_WIDE static void conv_dw_fwd(int N, const ConvShape *s, const ConvDw *d, co
     }
 }
 
+/* A depthwise conv as the source of another kernel's input (the fused
+ * depthwise + pointwise kernels): its shape, geometry, tap offsets and
+ * grid, input, weights and prologue. */
+typedef struct {
+    const ConvShape *s;
+    const ConvDw *d;
+    ptrdiff_t off[CONV_DW_TAPS];
+    ConvGrid grid;
+    const ConvGrid *gr; /* &grid or NULL */
+    int taps, n;        /* taps; values of a padded output run */
+    const real *x, *w;
+    int pre;
+    const real *pm, *ps, *pb;
+    real *z;            /* weight gradients: the threads' scratch slices, slice values apart */
+    ptrdiff_t slice;
+} ConvDwSrc;
+
+static void conv_dw_src_init(ConvDwSrc *r, const ConvShape *s, const ConvDw *d, const real *x,
+                             const real *w, int pre, const real *pm, const real *ps, const real *pb)
+{
+    r->s = s, r->d = d, r->x = x, r->w = w, r->pre = pre, r->pm = pm, r->ps = ps, r->pb = pb;
+    r->taps = s->kh * s->kw;
+    r->n = (s->Ho - 1) * d->px.L + s->Wo;
+    conv_dw_x_offsets(s, d, r->off);
+    int square = s->kh == s->kw && s->dh == s->dw;
+    r->gr = square && conv_dw_grid(r->taps, r->off, s->kh, s->dw, 0, &r->grid) ? &r->grid : NULL;
+}
+
+/* Output plane (sample i, channel c) of the depthwise source into zp (Ho x
+ * Wo), as conv_dw_fwd computes it; buf (its zero border in place, as
+ * conv_dw_fwd keeps it) and ob are CONV_DW_PAD-value work planes. */
+static void conv_dw_src_plane(const ConvDwSrc *r, int i, int c, real *buf, real *ob, real *zp)
+{
+    const ConvShape *s = r->s;
+    ConvPre pv;
+    conv_dw_fill(r->x + ((ptrdiff_t)i * s->Ci + c) * s->H * s->W, s->H, s->W, s->ph, s->pw, r->d->px,
+                 conv_pre_at(&pv, r->pre, r->pm, r->ps, r->pb, c), buf);
+    conv_dw_eng(r->taps, r->n, buf, r->off, r->w + (ptrdiff_t)c * r->taps, ob, r->gr);
+    for (int row = 0; row < s->Ho; row++)
+        conv_copy(zp + (ptrdiff_t)row * s->Wo, ob + (ptrdiff_t)row * r->d->px.L, s->Wo);
+}
+
 /* k_conv2d_dwpw_fwd's fast path (sd depthwise with geometry d, sp the
  * pointwise conv on its output): the planes of conv_dw_fwd, one sample at
  * a time into the thread's slice of z, then that sample's GEMM of
@@ -1073,13 +1115,10 @@ CONV_WIDE static void conv_dwpw_fwd(int N, const ConvShape *sd, const ConvDw *d,
                                     const real *wp, real *y, int pre, const real *pm,
                                     const real *ps, const real *pb)
 {
-    ptrdiff_t off[CONV_DW_TAPS];
-    int taps = sd->kh * sd->kw, L = d->px.L, n = (sd->Ho - 1) * L + sd->Wo, C = sd->Co;
-    conv_dw_x_offsets(sd, d, off);
-    ConvGrid grid;
-    int square = sd->kh == sd->kw && sd->dh == sd->dw;
-    const ConvGrid *gr = square && conv_dw_grid(taps, off, sd->kh, sd->dw, 0, &grid) ? &grid : NULL;
-    int T = k_par((double)N * C * sd->P * (taps + sp->Co)) ? k_omp_max_threads() : 1;
+    ConvDwSrc src;
+    conv_dw_src_init(&src, sd, d, x, wd, pre, pm, ps, pb);
+    int C = sd->Co;
+    int T = k_par((double)N * C * sd->P * (src.taps + sp->Co)) ? k_omp_max_threads() : 1;
     (void)T; /* without OpenMP */
     K_OMP(parallel num_threads(T))
     {
@@ -1090,16 +1129,8 @@ CONV_WIDE static void conv_dwpw_fwd(int N, const ConvShape *sd, const ConvDw *d,
         for (int i = 0; i < N; i++) {
             /* the thread's own slice while there are no more threads than samples */
             real *zs = z + (ptrdiff_t)(nt <= N ? me : i) * C * sd->P;
-            const real *xs = x + (ptrdiff_t)i * C * sd->H * sd->W;
-            for (int c = 0; c < C; c++) {
-                ConvPre pv;
-                real *zp = zs + (ptrdiff_t)c * sd->P;
-                conv_dw_fill(xs + (ptrdiff_t)c * sd->H * sd->W, sd->H, sd->W, sd->ph, sd->pw, d->px,
-                             conv_pre_at(&pv, pre, pm, ps, pb, c), buf);
-                conv_dw_eng(taps, n, buf, off, wd + (ptrdiff_t)c * taps, ob, gr);
-                for (int r = 0; r < sd->Ho; r++)
-                    conv_copy(zp + (ptrdiff_t)r * sd->Wo, ob + (ptrdiff_t)r * L, sd->Wo);
-            }
+            for (int c = 0; c < C; c++)
+                conv_dw_src_plane(&src, i, c, buf, ob, zs + (ptrdiff_t)c * sd->P);
             conv_gemm(sp->Co, (int)sp->P, C, wp, C, 1, zs, sp->P, 1, y + (ptrdiff_t)i * sp->Co * sp->P,
                       sp->P, 0, 0);
         }
@@ -1348,15 +1379,29 @@ static void conv_dense_bwd_data(int N, const ConvShape *s, const real *gy, const
 /* Adds the share of samples n..n+G-1 of one weight-gradient tile (output
  * channels co0..co0+cb-1 of group gi, taps k0..k0+kb-1) into acc (cb x kb,
  * rows kb apart). Pointwise convs read x directly (relu(x) when rb != 0:
- * pointwise only), all G samples in one pass; others build im2col panels
- * of one sample at a time. */
+ * pointwise only), all G samples in one pass, or with a depthwise source
+ * (src, pointwise only) its planes of channels k0..k0+kb-1, computed into
+ * the thread's scratch slice (the same rows, so the same sums); others
+ * build im2col panels of one sample at a time. */
 static void conv_wgrad_tile(const ConvShape *s, int n, int G, int gi, int co0, int cb, int k0,
-                            int kb, const real *x, const real *gy, real_acc *acc, int rb)
+                            int kb, const real *x, const real *gy, real_acc *acc, int rb,
+                            const ConvDwSrc *src)
 {
     real panel[CONV_WPANEL];
     ptrdiff_t HW = (ptrdiff_t)s->H * s->W;
-    const real *xg = x + ((ptrdiff_t)n * s->Ci + (ptrdiff_t)gi * s->Cig) * HW;
     const real *gyc = gy + ((ptrdiff_t)n * s->Co + (ptrdiff_t)gi * s->Cog + co0) * s->P;
+    if (src) {
+        real buf[CONV_DW_PAD], ob[CONV_DW_PAD];
+        real *zb = src->z + (ptrdiff_t)k_omp_thread() * src->slice;
+        memset(buf, 0, sizeof(real) * (size_t)src->d->zx);
+        for (int g = 0; g < G; g++)
+            for (int c = 0; c < kb; c++)
+                conv_dw_src_plane(src, n + g, k0 + c, buf, ob, zb + ((ptrdiff_t)g * kb + c) * s->P);
+        conv_gemm_nt_acc(cb, kb, (int)s->P, G, gyc, s->P, s->Co * s->P, zb, s->P, (ptrdiff_t)kb * s->P,
+                         acc, kb, 0);
+        return;
+    }
+    const real *xg = x + ((ptrdiff_t)n * s->Ci + (ptrdiff_t)gi * s->Cig) * HW;
     if (conv_is_pointwise(s)) {
         conv_gemm_nt_acc(cb, kb, (int)s->P, G, gyc, s->P, s->Co * s->P, xg + (ptrdiff_t)k0 * s->P,
                          s->P, s->Ci * HW, acc, kb, rb);
@@ -1397,9 +1442,11 @@ static int conv_wgrad_edge(int n, int unit)
  * CONV_NR for conv_gemm's strips). With at least as many tiles as threads,
  * each tile is one task over the whole batch; otherwise every thread sums a
  * fixed slice of the batch for each tile and the slices are added in thread
- * order. rb != 0: the weight gradient of relu(x) (pointwise only). */
+ * order. rb != 0: the weight gradient of relu(x) (pointwise only); src: of
+ * the depthwise source's output instead of x (pointwise only; see
+ * conv_wgrad_tile). */
 static void conv_dense_bwd_weight(int N, const ConvShape *s, const real *x, const real *gy,
-                                  real *gw, int rb)
+                                  real *gw, int rb, const ConvDwSrc *src)
 {
     int short_rows = conv_is_pointwise(s) && s->P < CONV_NT_GEMM_MAX;
     int cw = conv_wgrad_edge(s->Cog, 4), kw = conv_wgrad_edge(s->K, short_rows ? CONV_NR : 4);
@@ -1416,7 +1463,7 @@ static void conv_dense_bwd_weight(int N, const ConvShape *s, const real *x, cons
             for (int i = 0; i < cb * kb; i++)
                 acc[i] = 0;
             for (int n = 0; n < N; n += G)
-                conv_wgrad_tile(s, n, conv_min(G, N - n), gi, co0, cb, k0, kb, x, gy, acc, rb);
+                conv_wgrad_tile(s, n, conv_min(G, N - n), gi, co0, cb, k0, kb, x, gy, acc, rb, src);
             for (int i = 0; i < cb; i++)
                 for (int k = 0; k < kb; k++)
                     gw[((ptrdiff_t)gi * s->Cog + co0 + i) * s->K + k0 + k] = (real)acc[i * kb + k];
@@ -1435,7 +1482,7 @@ static void conv_dense_bwd_weight(int N, const ConvShape *s, const real *x, cons
             for (int i = 0; i < cb * kb; i++)
                 acc[i] = 0;
             for (int n = n0; n < n1; n += G)
-                conv_wgrad_tile(s, n, conv_min(G, n1 - n), gi, co0, cb, k0, kb, x, gy, acc, rb);
+                conv_wgrad_tile(s, n, conv_min(G, n1 - n), gi, co0, cb, k0, kb, x, gy, acc, rb, src);
             for (int r = 0; r < nt; r++) {
                 if (r == me)
                     for (int i = 0; i < cb * kb; i++)
@@ -1522,7 +1569,7 @@ K_FN void k_conv2d_bwd_weight(int N, int Ci, int H, int W, int Co, int kh, int k
     if (conv_is_depthwise(&s, &d))
         conv_dw_bwd_weight(N, &s, &d, x, gy, gw, 0, NULL, NULL, NULL);
     else
-        conv_dense_bwd_weight(N, &s, x, gy, gw, 0);
+        conv_dense_bwd_weight(N, &s, x, gy, gw, 0, NULL);
 }
 
 /* Fused-prologue forward: depthwise convs transform each plane as they pad
@@ -1563,10 +1610,22 @@ K_FN void k_conv2d_bwd_weight_pre(int N, int Ci, int H, int W, int Co, int kh, i
     if (conv_is_depthwise(&s, &d))
         conv_dw_bwd_weight(N, &s, &d, x, gy, gw, 1, pre_mean, pre_scale, pre_shift);
     else if (!pre_scale && conv_is_pointwise(&s))
-        conv_dense_bwd_weight(N, &s, x, gy, gw, 1);
+        conv_dense_bwd_weight(N, &s, x, gy, gw, 1, NULL);
     else
         k_conv2d_bwd_weight_pre_ref(N, Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g, pre_mean,
                                     pre_scale, pre_shift, x, gy, gw);
+}
+
+/* The fused kernels' fallback: the depthwise conv (through the prologue
+ * when pre) into z. */
+static void conv_dw_into(int N, int C, int H, int W, int kh, int kw, int sh, int sw, int ph, int pw,
+                         int dh, int dw, int pre, const real *pm, const real *ps, const real *pb,
+                         const real *x, const real *wd, real *z)
+{
+    if (pre)
+        k_conv2d_fwd_pre(N, C, H, W, C, kh, kw, sh, sw, ph, pw, dh, dw, C, pm, ps, pb, x, wd, z);
+    else
+        k_conv2d_fwd(N, C, H, W, C, kh, kw, sh, sw, ph, pw, dh, dw, C, x, wd, z);
 }
 
 /* Depthwise + pointwise forward (see cpu_kernels.h): fused when the
@@ -1585,10 +1644,37 @@ K_FN void k_conv2d_dwpw_fwd(int N, int C, int H, int W, int kh, int kw, int sh, 
         conv_dwpw_fwd(N, &sd, &d, &sp, x, wd, z, wp, y, pre != 0, pre_mean, pre_scale, pre_shift);
         return;
     }
-    if (pre)
-        k_conv2d_fwd_pre(N, C, H, W, C, kh, kw, sh, sw, ph, pw, dh, dw, C, pre_mean, pre_scale, pre_shift,
-                         x, wd, z);
-    else
-        k_conv2d_fwd(N, C, H, W, C, kh, kw, sh, sw, ph, pw, dh, dw, C, x, wd, z);
+    conv_dw_into(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, pre, pre_mean, pre_scale, pre_shift, x, wd, z);
     k_conv2d_fwd(N, C, sd.Ho, sd.Wo, Co, 1, 1, 1, 1, 0, 0, 1, 1, 1, z, wp, y);
+}
+
+/* Weight gradient of a pointwise conv (C -> Co) whose input is a
+ * depthwise conv's output, recomputed (see cpu_kernels.h): fused when the
+ * depthwise path applies and the threads' slices fit in z, else the two
+ * kernels through z. */
+K_FN void k_conv2d_dwpw_bwd_weight(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                                   int ph, int pw, int dh, int dw, int Co, int pre,
+                                   const real *pre_mean, const real *pre_scale,
+                                   const real *pre_shift, const real *x, const real *wd, real *z,
+                                   const real *gy, real *gwp)
+{
+    ConvShape sd = conv_shape(C, H, W, C, kh, kw, sh, sw, ph, pw, dh, dw, C);
+    ConvDw d;
+    if (sd.Ho <= 0 || sd.Wo <= 0 || N <= 0) {
+        memset(gwp, 0, sizeof(real) * (size_t)Co * (size_t)C);
+        return;
+    }
+    ConvShape sp = conv_shape(C, sd.Ho, sd.Wo, Co, 1, 1, 1, 1, 0, 0, 1, 1, 1);
+    /* the largest slice a tile asks for: a sample group of the widest tile */
+    int kedge = conv_wgrad_edge(C, sp.P < CONV_NT_GEMM_MAX ? CONV_NR : 4);
+    ptrdiff_t slice = (ptrdiff_t)conv_wgrad_group(&sp) * kedge * sp.P;
+    if (conv_is_depthwise(&sd, &d) && (ptrdiff_t)k_omp_max_threads() * slice <= (ptrdiff_t)N * C * sp.P) {
+        ConvDwSrc src;
+        conv_dw_src_init(&src, &sd, &d, x, wd, pre, pre_mean, pre_scale, pre_shift);
+        src.z = z, src.slice = slice;
+        conv_dense_bwd_weight(N, &sp, NULL, gy, gwp, 0, &src);
+        return;
+    }
+    conv_dw_into(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, pre, pre_mean, pre_scale, pre_shift, x, wd, z);
+    k_conv2d_bwd_weight(N, C, sd.Ho, sd.Wo, Co, 1, 1, 1, 1, 0, 0, 1, 1, 1, z, gy, gwp);
 }

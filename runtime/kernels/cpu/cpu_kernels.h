@@ -207,6 +207,17 @@ K_FN void k_conv2d_dwpw_fwd(int N, int C, int H, int W, int kh, int kw, int sh, 
                             const real *pre_scale, const real *pre_shift, const real *x,
                             const real *wd, real *z, const real *wp, real *y);
 
+/* The weight gradient gwp (Co, C, 1, 1) of that pointwise conv, its input
+ * (the depthwise output, not stored) recomputed plane by plane into the
+ * threads' slices of z (N, C, Ho, Wo; scratch, as above) as the tiles ask
+ * for it: the bits of k_conv2d_fwd(_pre) into z, then k_conv2d_bwd_weight.
+ * gy: (N, Co, Ho, Wo). */
+K_FN void k_conv2d_dwpw_bwd_weight(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                                   int ph, int pw, int dh, int dw, int Co, int pre,
+                                   const real *pre_mean, const real *pre_scale,
+                                   const real *pre_shift, const real *x, const real *wd, real *z,
+                                   const real *gy, real *gwp);
+
 /* x_eff of one value of channel c (see k_conv2d_fwd_pre). */
 static inline real k_pre_val(real v, const real *pre_mean, const real *pre_scale,
                              const real *pre_shift, int c)
