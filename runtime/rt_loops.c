@@ -554,6 +554,35 @@ static int arch_update(Run *R)
     return 0;
 }
 
+/* The batch-norm running statistics and counters, saved around steps
+ * whose effect on them is thrown away (the second-order step's copy, the
+ * time budget's timing steps). */
+typedef struct {
+    float *buf;
+    int64_t *cnt;
+} BnState;
+
+/* Saves R's statistics into b (allocated); -1 when out of memory. */
+static int bn_save(const Run *R, BnState *b)
+{
+    const RtNetDesc *d = R->d;
+    b->buf = malloc(sizeof(float) * (size_t)(d->n_buf ? d->n_buf : 1));
+    b->cnt = malloc(sizeof(int64_t) * (size_t)(d->n_cnt ? d->n_cnt : 1));
+    if (!b->buf || !b->cnt) return -1;
+    memcpy(b->buf, R->net->buf, sizeof(float) * (size_t)d->n_buf);
+    memcpy(b->cnt, R->net->cnt, sizeof(int64_t) * (size_t)d->n_cnt);
+    return 0;
+}
+
+/* Puts the saved statistics back into R and frees b. */
+static void bn_restore(Run *R, BnState *b)
+{
+    memcpy(R->net->buf, b->buf, sizeof(float) * (size_t)R->d->n_buf);
+    memcpy(R->net->cnt, b->cnt, sizeof(int64_t) * (size_t)R->d->n_cnt);
+    free(b->buf), free(b->cnt);
+    b->buf = NULL, b->cnt = NULL;
+}
+
 /* The unrolled architecture gradient (§5.5) into net->garch, or on the
  * device loop into the device's (rt_dev_unrolled: the same steps, all on
  * the device); the train batch is in xt/yt, the validation batch in
@@ -568,13 +597,13 @@ static int second_order(Run *R, const float *xt, const int32_t *yt, int Nt, int 
                                (float)R->c->aux_weight, R->err, sizeof R->err);
 #endif
     const RtNetDesc *d = R->d;
-    size_t nw = (size_t)d->n_w, na = (size_t)d->n_arch, nb = (size_t)d->n_buf;
+    size_t nw = (size_t)d->n_w, na = (size_t)d->n_arch;
     size_t img = (size_t)d->in_c * d->in_h * d->in_w;
     float *theta = malloc(sizeof(float) * nw), *v = malloc(sizeof(float) * nw), *dalpha = malloc(sizeof(float) * na);
-    float *hp = malloc(sizeof(float) * na), *bufs = malloc(sizeof(float) * (nb ? nb : 1));
-    int64_t *cnts = malloc(sizeof(int64_t) * (size_t)(d->n_cnt ? d->n_cnt : 1));
+    float *hp = malloc(sizeof(float) * na);
+    BnState bn = { NULL, NULL };
     int rc = -1;
-    if (!theta || !v || !dalpha || !hp || !bufs || !cnts) {
+    if (!theta || !v || !dalpha || !hp) {
         snprintf(R->err, sizeof R->err, "out of memory in the second-order step");
         goto out;
     }
@@ -589,15 +618,16 @@ static int second_order(Run *R, const float *xt, const int32_t *yt, int Nt, int 
         w[i] = theta[i] - (float)lr * (m + gw[i] + (float)R->c->wd * theta[i]);
     }
     /* 3: in the copy (its BN statistics are thrown away afterwards) */
-    memcpy(bufs, R->net->buf, sizeof(float) * nb);
-    memcpy(cnts, R->net->cnt, sizeof(int64_t) * (size_t)d->n_cnt);
+    if (bn_save(R, &bn)) {
+        snprintf(R->err, sizeof R->err, "out of memory in the second-order step");
+        goto out;
+    }
     memcpy(R->x, xv, sizeof(float) * (size_t)Nv * img);
     memcpy(R->y, yv, sizeof(int32_t) * (size_t)Nv);
     if (step(R, Nv, 1, 1, 1)) goto out;
     memcpy(dalpha, R->net->garch, sizeof(float) * na);
     memcpy(v, gw, sizeof(float) * nw);
-    memcpy(R->net->buf, bufs, sizeof(float) * nb);
-    memcpy(R->net->cnt, cnts, sizeof(int64_t) * (size_t)d->n_cnt);
+    bn_restore(R, &bn);
     /* 4-6: finite-difference Hessian-vector product on the training batch */
     RtSpan vs = { v, nw };
     double rr = 0.01 / rt_grad_norm(&vs, 1);
@@ -614,7 +644,7 @@ static int second_order(Run *R, const float *xt, const int32_t *yt, int Nt, int 
         R->net->garch[i] = dalpha[i] - (float)(lr * (hp[i] - R->net->garch[i]) / (2 * rr));
     rc = 0;
 out:
-    free(theta); free(v); free(dalpha); free(hp); free(bufs); free(cnts);
+    free(theta); free(v); free(dalpha); free(hp); free(bn.buf); free(bn.cnt);
     return rc;
 }
 
@@ -676,7 +706,6 @@ static int evaluate(Run *R, const RtDataset *ds, int64_t first, int64_t n, doubl
 static int fit_epochs(Run *R, int64_t steps)
 {
     RtConfig *c = R->c;
-    const RtNetDesc *d = R->d;
     int fit;
     if (R->ckpt_epochs > 0) {
         fit = R->ckpt_epochs < c->epochs ? R->ckpt_epochs : c->epochs;
@@ -684,15 +713,12 @@ static int fit_epochs(Run *R, int64_t steps)
     } else {
         int N = (int)(R->ntrain < c->batch ? R->ntrain : c->batch), timed = 4;
         int64_t *idx = malloc(sizeof(int64_t) * (size_t)N);
-        float *bufs = malloc(sizeof(float) * (size_t)(d->n_buf ? d->n_buf : 1));
-        int64_t *cnts = malloc(sizeof(int64_t) * (size_t)(d->n_cnt ? d->n_cnt : 1));
-        if (!idx || !bufs || !cnts) {
-            free(idx), free(bufs), free(cnts);
+        BnState bn = { NULL, NULL };
+        if (!idx || bn_save(R, &bn)) {
+            free(idx), free(bn.buf), free(bn.cnt);
             return rt_errf(R->err, sizeof R->err, "out of memory");
         }
         for (int i = 0; i < N; i++) idx[i] = i;
-        memcpy(bufs, R->net->buf, sizeof(float) * (size_t)d->n_buf);
-        memcpy(cnts, R->net->cnt, sizeof(int64_t) * (size_t)d->n_cnt);
         double t0 = 0, tl, t1, t5;
         int bad = 0;
         for (int k = 0; k <= timed && !bad; k++) {
@@ -700,10 +726,8 @@ static int fit_epochs(Run *R, int64_t steps)
             bad = batch(R, &R->train, idx, N, 1, 1) || step(R, N, 1, 0, 1);
         }
         double t_step = (rt_clock_seconds() - t0) / timed * ((double)c->batch / N);
-        memcpy(R->net->buf, bufs, sizeof(float) * (size_t)d->n_buf);
-        memcpy(R->net->cnt, cnts, sizeof(int64_t) * (size_t)d->n_cnt);
-        memset(R->net->gw, 0, sizeof(float) * (size_t)d->n_w);
-        free(idx), free(bufs), free(cnts);
+        bn_restore(R, &bn); /* the gradients are overwritten by the next backward */
+        free(idx);
 #ifndef SHARPRT_NO_CUDA
         if (!bad && R->dev) bad = mirrors_put(R);
 #endif
