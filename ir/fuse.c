@@ -38,6 +38,7 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
     f->bn_stats = xcalloc((size_t)n, sizeof(bool));
     f->recompute = xcalloc((size_t)n, sizeof(bool));
     f->dwpw = xcalloc((size_t)n, sizeof(bool));
+    f->dwpw_bwd = xcalloc((size_t)n, sizeof(bool));
     f->mixed_bn = xcalloc((size_t)n, sizeof(bool));
     f->src = xmalloc((size_t)n * sizeof(int));
     f->mix_slot = xmalloc((size_t)n * sizeof(int));
@@ -103,8 +104,19 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
         if (t == IR_FUSE_CPU && is_depthwise(g, v) && uses[v] == 1 && slot[v] == 0 && g->nodes[user[v]].op == OP_CONV2D) {
             f->recompute[v] = true;
             f->dwpw[v] = is_pointwise(g, user[v]);
+            if (f->dwpw[v]) f->src[v] = user[v];
         }
     }
+    /* a dwpw pair whose backward steps are adjacent (pointwise, then
+     * depthwise): the two run as one step, so the pieces every other step
+     * adds keep their order */
+    int *at = xmalloc((size_t)n * sizeof(int));
+    for (int v = 0; v < n; v++) at[v] = -1;
+    for (int s = 0; s < bw->nsteps; s++) at[bw->steps[s].node] = s;
+    for (int v = 0; v < n; v++)
+        if (f->dwpw[v] && at[v] >= 0 && at[user[v]] >= 0 && at[user[v]] + 1 == at[v])
+            f->dwpw_bwd[v] = true;
+    free(at);
     free(uses);
     free(user);
     free(slot);
@@ -119,6 +131,7 @@ void ir_fuse_free(IrFuse *f)
     free(f->bn_stats);
     free(f->recompute);
     free(f->dwpw);
+    free(f->dwpw_bwd);
     free(f->mixed_bn);
     free(f->bn_relu);
     free(f->src);
@@ -129,7 +142,7 @@ void ir_fuse_free(IrFuse *f)
 
 void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out)
 {
-    int chains = 0, with_bn = 0, recomputed = 0, dwpw = 0, mixed = 0;
+    int chains = 0, with_bn = 0, recomputed = 0, dwpw = 0, dwpw_bwd = 0, mixed = 0;
     for (int v = 0; v < f->n; v++) {
         if (f->bn_relu[v]) {
             fprintf(out, "  fuse %%%d batch_norm + %%%d relu (one kernel)\n", v, f->src[v]);
@@ -146,10 +159,12 @@ void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out)
             chains++;
         }
         if (f->recompute[v]) {
-            fprintf(out, "  recompute %%%d conv2d (depthwise) for the weight gradient%s\n", v,
-                    f->dwpw[v] ? "; forward fused with its pointwise conv" : "");
+            fprintf(out, "  recompute %%%d conv2d (depthwise) for the weight gradient%s%s\n", v,
+                    f->dwpw[v] ? "; forward fused with its pointwise conv" : "",
+                    f->dwpw_bwd[v] ? ", and the data gradients" : "");
             recomputed++;
             dwpw += f->dwpw[v];
+            dwpw_bwd += f->dwpw_bwd[v];
         }
         if (f->mixed_bn[v]) {
             fprintf(out, "  fuse %%%d batch_norm into %%%d mixed (weighted accumulation; reads its input)\n", v,
@@ -159,6 +174,6 @@ void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out)
     }
     fprintf(out,
             "fusions: %d relu prologues (%d with their batch norm), %d recomputed convs (%d fused with their "
-            "pointwise conv), %d mixed batch norms\n",
-            chains, with_bn, recomputed, dwpw, mixed);
+            "pointwise conv, %d of them in the backward too), %d mixed batch norms\n",
+            chains, with_bn, recomputed, dwpw, dwpw_bwd, mixed);
 }

@@ -282,7 +282,13 @@ void ir_backward_print(const IrGraph *g, const IrBackward *bw, FILE *out);
  *   planes stay in cache for the pointwise GEMM, in a slice of the
  *   depthwise output's buffer that each thread reuses; and the pointwise
  *   weight gradient recomputes the planes it needs as its tiles ask for
- *   them, in slices of the recompute buffer.
+ *   them, in slices of the recompute buffer. When the depthwise conv's
+ *   backward step directly follows the pointwise one's (dwpw_bwd), the
+ *   pointwise data gradient, the depthwise data gradient and the
+ *   depthwise weight gradient run as one kernel in the pointwise step:
+ *   each sample's depthwise output gradient stays in cache in a slice of
+ *   its buffer (the depthwise step does nothing; the gradient of the
+ *   depthwise input starts at the pointwise step).
  * - mixed_bn: a BATCH_NORM candidate of a MIXED node stores no output and
  *   no output gradient: its forward adds c_k * y straight into the MIXED
  *   output (the weighted accumulation fused into the candidate; mix_first
@@ -293,7 +299,7 @@ void ir_backward_print(const IrGraph *g, const IrBackward *bw, FILE *out);
  *   stores no output and no output gradient: the BN + ReLU kernel writes
  *   the RELU's output, and the BN's backward masks the RELU's gradient by
  *   that output (the RELU's own step does nothing).
- * The CPU programs use prologue, recompute, dwpw and mixed_bn; the CUDA kernels
+ * The CPU programs use prologue, recompute, dwpw, dwpw_bwd and mixed_bn; the CUDA kernels
  * implement bn_relu and mixed_bn (IrFuseTarget). */
 typedef enum {
     IR_FUSE_CPU,  /* prologue, bn_stats, recompute, mixed_bn */
@@ -307,10 +313,13 @@ typedef struct {
     bool *bn_stats;  /* [n] BATCH_NORM feeding a prologue RELU only: statistics, no output */
     bool *recompute; /* [n] depthwise CONV2D recomputed for its consumer's weight gradient */
     bool *dwpw;      /* [n] recompute CONV2D whose consumer is pointwise: one fused forward */
+    bool *dwpw_bwd;  /* [n] dwpw CONV2D whose backward step follows its consumer's: the data
+                        gradients and its weight gradient in one kernel, in the consumer's step */
     bool *mixed_bn;  /* [n] BATCH_NORM candidate accumulated into its MIXED node, never stored */
     bool *bn_relu;   /* [n] BATCH_NORM fused with its one consumer, a RELU (CUDA), never stored */
     int *src;        /* [n] prologue RELU: the stored tensor its convs read; bn_stats BN: its RELU;
-                        mixed_bn BN: its MIXED node; bn_relu BN: its RELU */
+                        mixed_bn BN: its MIXED node; bn_relu BN: its RELU; dwpw CONV2D: its
+                        pointwise consumer */
     int *mix_slot;   /* [n] mixed_bn BN: its candidate index k in the MIXED node (input k + 1) */
     int *mix_first;  /* [n] MIXED node: its first mixed_bn candidate in node order, or -1 */
 } IrFuse;

@@ -199,7 +199,9 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget target, IrPlan
                 READ(u, t);
             }
             if (st->need & (1u << i)) {
-                if (gstart[u] < 0 || gstart[u] > t) gstart[u] = t;
+                /* a dwpw_bwd conv's step runs in its consumer's */
+                int tw = f->dwpw_bwd[v] ? 2 * n - f->src[v] : t;
+                if (gstart[u] < 0 || gstart[u] > tw) gstart[u] = tw;
             }
         }
     }

@@ -755,6 +755,46 @@ static void bwd_piece(Emit *e, const IrGradStep *st, KCall *c, bool adds)
 }
 static void bwd_simple(Emit *e, const IrGradStep *st, KCall *c) { bwd_piece(e, st, c, false); }
 
+/* The backward step of node v (it has one). */
+static const IrGradStep *step_of(Emit *e, int v)
+{
+    for (int s = 0; s < e->bw->nsteps; s++)
+        if (e->bw->steps[s].node == v) return &e->bw->steps[s];
+    die("no backward step for %%%d", v);
+    return NULL;
+}
+
+/* The data gradient of pointwise conv p (step st) with the whole backward
+ * step of its dwpw_bwd depthwise input d in one call: d's output gradient
+ * serves as the kernel's scratch; the gradient of d's input and of its
+ * weights are what d's step would write, each when its guard holds. */
+static void emit_dwpw_bwd(Emit *e, const IrGradStep *st, int d)
+{
+    TBUF;
+    KCall c;
+    char gx[256], gw[256], gb[64], db[64];
+    int p = st->node, xin = in_of(e, d, 0);
+    const IrGradStep *sd = step_of(e, d);
+    if (needs(sd, 0))
+        snprintf(gx, sizeof gx, "(%s) ? %s : NULL", guard(e, xin, gb, sizeof gb), G(xin));
+    else
+        snprintf(gx, sizeof gx, "NULL");
+    if (needs(sd, 1))
+        snprintf(gw, sizeof gw, "(%s) ? %s : NULL", guard(e, in_of(e, d, 1), gb, sizeof gb),
+                 piece_dst(e, sd, 1, db, sizeof db));
+    else
+        snprintf(gw, sizeof gw, "NULL");
+    open_guard(e, p, 0);
+    kc_dwpw_begin(e, &c, "k_conv2d_dwpw_bwd_data", d, p, G(d));
+    kc_rt(&c, "const real *", "%s", T(in_of(e, p, 1)));
+    kc_rt(&c, "const real *", "%s", G(p));
+    kc_rt(&c, "real *", "%s", gx);
+    kc_int(&c, sd->acc & 1u);
+    kc_rt(&c, "real *", "%s", gw);
+    kc_end(e, &c);
+    emit_close(e);
+}
+
 static void bwd_step(Emit *e, const IrGradStep *st)
 {
     int v = st->node;
@@ -769,7 +809,13 @@ static void bwd_step(Emit *e, const IrGradStep *st)
     emit_comment(e, v);
     switch (n->op) {
     case OP_CONV2D:
-        if (needs(st, 0)) {
+        if (fz(e)->dwpw_bwd[v]) {
+            emit_line(e, "/* in the backward of its pointwise conv %%%d */", fz(e)->src[v]);
+            return;
+        }
+        if (needs(st, 0) && fz(e)->dwpw_bwd[x]) {
+            emit_dwpw_bwd(e, st, x);
+        } else if (needs(st, 0)) {
             /* a later piece is added straight into the gradient */
             bool add = st->acc & 1u;
             kc_begin(&c, add ? "k_conv2d_bwd_data_acc" : "k_conv2d_bwd_data");

@@ -94,7 +94,8 @@ static void same_bits(const char *what, const real *a, const real *b, ptrdiff_t 
 
 /* The depthwise conv (C channels, weights wd, input x) of a conv case
  * fused with a pointwise conv to C + 3 channels: k_conv2d_dwpw_fwd and
- * k_conv2d_dwpw_bwd_weight must have the bits of the two fast kernels,
+ * k_conv2d_dwpw_bwd_weight must have the bits of the two fast kernels
+ * (k_conv2d_dwpw_bwd_data those of the three it replaces),
  * without a prologue, through the BN + ReLU one (pm, ps, pb) and through a
  * plain ReLU, on 1 and 2 threads. The pointwise weights and gradients come
  * from local sequences, so that the shared random stream of the later
@@ -116,6 +117,8 @@ static void dwpw_case(int N, int C, int H, int W, int kh, int kw, int sh, int sw
     real *gyp = tensor(ny, 1), *gw = tensor((ptrdiff_t)Cp * C, 1), *gw2 = tensor((ptrdiff_t)Cp * C, 1);
     for (ptrdiff_t i = 0; i < ny; i++)
         gyp[i] = (real)((unsigned)(i * 40503u + 7u) % 997u) / 997 - (real)0.5;
+    ptrdiff_t nx = (ptrdiff_t)N * C * H * W, nwd = (ptrdiff_t)C * kh * kw;
+    real *gx = tensor(nx, 1), *gx2 = tensor(nx, 1), *gwd = tensor(nwd, 1), *gwd2 = tensor(nwd, 1);
     static const char *kinds[3] = {"plain", "bn+relu", "relu"};
     for (int pre = 0; pre < 3; pre++)
         for (int threads = 1; threads <= 2; threads++) {
@@ -139,7 +142,34 @@ static void dwpw_case(int N, int C, int H, int W, int kh, int kw, int sh, int sw
             snprintf(sub, sizeof sub, "%s dwpw %s gw (%d threads)", what, kinds[pre], threads);
             same_bits(sub, gw2, gw, (ptrdiff_t)Cp * C);
             total_elems += (long)Cp * C;
+            /* the data gradients and the depthwise weight gradient through
+             * the depthwise output's gradient, never stored: written, and
+             * added to what gx holds (acc) */
+            k_conv2d_bwd_data(N, C, Ho, Wo, Cp, 1, 1, 1, 1, 0, 0, 1, 1, 1, gyp, wp, z);
+            for (int acc = 0; acc < 2; acc++) {
+                for (ptrdiff_t i = 0; i < nx; i++)
+                    gx[i] = gx2[i] = (real)((unsigned)(i * 69069u + 1u) % 991u) / 991;
+                if (acc)
+                    k_conv2d_bwd_data_acc(N, C, H, W, C, kh, kw, sh, sw, ph, pw, dh, dw, C, z, wd, gx);
+                else
+                    k_conv2d_bwd_data(N, C, H, W, C, kh, kw, sh, sw, ph, pw, dh, dw, C, z, wd, gx);
+                if (pre)
+                    k_conv2d_bwd_weight_pre(N, C, H, W, C, kh, kw, sh, sw, ph, pw, dh, dw, C, m, sc, sb, x, z,
+                                            gwd);
+                else
+                    k_conv2d_bwd_weight(N, C, H, W, C, kh, kw, sh, sw, ph, pw, dh, dw, C, x, z, gwd);
+                k_conv2d_dwpw_bwd_data(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Cp, pre != 0, m, sc, sb, x,
+                                       wd, z2, wp, gyp, gx2, acc, gwd2);
+                snprintf(sub, sizeof sub, "%s dwpw %s gx%s (%d threads)", what, kinds[pre], acc ? " acc" : "",
+                         threads);
+                same_bits(sub, gx2, gx, nx);
+                snprintf(sub, sizeof sub, "%s dwpw %s gwd%s (%d threads)", what, kinds[pre], acc ? " acc" : "",
+                         threads);
+                same_bits(sub, gwd2, gwd, nwd);
+                total_elems += (long)(nx + nwd);
+            }
         }
+    free(gx), free(gx2), free(gwd), free(gwd2);
     free(wp), free(z), free(z2), free(y), free(y2), free(gyp), free(gw), free(gw2);
 }
 

@@ -1137,103 +1137,153 @@ CONV_WIDE static void conv_dwpw_fwd(int N, const ConvShape *sd, const ConvDw *d,
     }
 }
 
-/* Depthwise data gradient over all N*C planes. gy is padded (plt rows
- * above, plg columns left); gx row ih = rh + k*sh, column iw = q + j*sw
- * takes the taps (a, b) with ih + ph - a*dh and iw + pw - b*dw divisible by
- * the strides, from gy row k + (rh + ph - a*dh)/sh, column
- * j + (q + pw - b*dw)/sw: per residue rh and phase q one flat correlation
- * over (k, j), into phase rows that are then interleaved into gx. Each tap
- * belongs to exactly one (rh, q); the lists are built once per call.
- * acc != 0 adds the rows to gx instead of writing them. */
-CONV_WIDE static void conv_dw_bwd_data(int N, const ConvShape *s, const ConvDw *d,
-                                       const real *gy, const real *w, real *gx, int acc)
+/* Depthwise data gradient, per plane. gy is padded (plt rows above, plg
+ * columns left); gx row ih = rh + k*sh, column iw = q + j*sw takes the taps
+ * (a, b) with ih + ph - a*dh and iw + pw - b*dw divisible by the strides,
+ * from gy row k + (rh + ph - a*dh)/sh, column j + (q + pw - b*dw)/sw: per
+ * residue rh and phase q one flat correlation over (k, j), into phase rows
+ * that are then interleaved into gx. Each tap belongs to exactly one
+ * (rh, q); the lists are built once per call (conv_dw_back_init). */
+typedef struct {
+    const ConvShape *s;
+    const ConvDw *d;
+    ptrdiff_t off[CONV_DW_TAPS], QS;
+    int tap[CONV_DW_TAPS], first[CONV_DW_PH * CONV_DW_PH + 1], nt;
+    ConvGrid grid;
+    const ConvGrid *gr; /* &grid or NULL */
+} ConvDwBack;
+
+static void conv_dw_back_init(ConvDwBack *b, const ConvShape *s, const ConvDw *d)
 {
-    ptrdiff_t planes = (ptrdiff_t)N * s->Co, HW = (ptrdiff_t)s->H * s->W;
-    ptrdiff_t off[CONV_DW_TAPS], QS = (ptrdiff_t)d->hk * d->pg.L;
-    int taps = s->kh * s->kw, tap[CONV_DW_TAPS], first[CONV_DW_PH * CONV_DW_PH + 1], nt = 0;
-    int L = d->pg.L;
+    int L = d->pg.L, nt = 0;
+    b->s = s, b->d = d;
+    b->QS = (ptrdiff_t)d->hk * L;
     for (int rh = 0; rh < s->sh; rh++)
         for (int q = 0; q < s->sw; q++) {
-            first[rh * s->sw + q] = nt;
+            b->first[rh * s->sw + q] = nt;
             for (int a = 0; a < s->kh; a++) {
                 int vr = rh + s->ph - a * s->dh;
-                for (int b = 0; b < s->kw && vr % s->sh == 0; b++) {
-                    int vc = q + s->pw - b * s->dw;
+                for (int c = 0; c < s->kw && vr % s->sh == 0; c++) {
+                    int vc = q + s->pw - c * s->dw;
                     if (vc % s->sw)
                         continue;
-                    off[nt] = (ptrdiff_t)(vr / s->sh + d->plt) * L + vc / s->sw + d->plg;
-                    tap[nt++] = a * s->kw + b;
+                    b->off[nt] = (ptrdiff_t)(vr / s->sh + d->plt) * L + vc / s->sw + d->plg;
+                    b->tap[nt++] = a * s->kw + c;
                 }
             }
         }
-    first[s->sh * s->sw] = nt;
+    b->first[s->sh * s->sw] = nt;
+    b->nt = nt;
     /* at stride 1 the one tap list is a grid read backwards (window rows
      * and columns reversed): the grid engine takes the weights reversed */
-    ConvGrid grid;
     int square = s->sh == 1 && s->sw == 1 && s->kh == s->kw && s->dh == s->dw;
-    const ConvGrid *gr = square && conv_dw_grid(nt, off, s->kh, s->dw, 1, &grid) ? &grid : NULL;
-    K_OMP(parallel if(k_par((double)planes * s->P * taps)))
-    {
-        real buf[CONV_DW_PAD], tb[CONV_DW_PAD], wv[CONV_DW_TAPS];
-        memset(buf, 0, sizeof(real) * (size_t)d->zg);
-        K_OMP(for schedule(static))
-        for (ptrdiff_t nc = 0; nc < planes; nc++) {
-            const real *wc = w + (nc % s->Co) * taps;
-            real *gxp = gx + nc * HW;
-            if (nc + 1 < planes)
-                conv_prefetch(gy + (nc + 1) * s->P, s->P);
-            conv_dw_fill(gy + nc * s->P, s->Ho, s->Wo, d->plt, d->plg, d->pg, NULL, buf);
-            for (int t = 0; t < nt; t++)
-                wv[t] = wc[tap[gr ? nt - 1 - t : t]];
-            for (int rh = 0; rh < s->sh && rh < s->H; rh++) {
-                int nrow = (s->H - rh + s->sh - 1) / s->sh;
-                for (int q = 0; q < s->sw && q < s->W; q++) {
-                    int n = (s->W - q + s->sw - 1) / s->sw, t0 = first[rh * s->sw + q];
-                    conv_dw_eng(first[rh * s->sw + q + 1] - t0, (nrow - 1) * L + n, buf, off + t0,
-                                wv + t0, tb + q * QS, gr);
+    b->gr = square && conv_dw_grid(nt, b->off, s->kh, s->dw, 1, &b->grid) ? &b->grid : NULL;
+}
+
+/* The data gradient of one plane: gyp (Ho x Wo) and the channel's weights
+ * wc into gxp (H x W), written, or added when acc != 0; buf (its zero
+ * border in place, d->zg values zeroed once) and tb are CONV_DW_PAD-value
+ * work planes. */
+CONV_WIDE static void conv_dw_back_plane(const ConvDwBack *b, const real *gyp, const real *wc,
+                                         real *gxp, int acc, real *buf, real *tb)
+{
+    const ConvShape *s = b->s;
+    const ConvDw *d = b->d;
+    int nt = b->nt, L = d->pg.L;
+    ptrdiff_t QS = b->QS;
+    real wv[CONV_DW_TAPS];
+    conv_dw_fill(gyp, s->Ho, s->Wo, d->plt, d->plg, d->pg, NULL, buf);
+    for (int t = 0; t < nt; t++)
+        wv[t] = wc[b->tap[b->gr ? nt - 1 - t : t]];
+    for (int rh = 0; rh < s->sh && rh < s->H; rh++) {
+        int nrow = (s->H - rh + s->sh - 1) / s->sh;
+        for (int q = 0; q < s->sw && q < s->W; q++) {
+            int n = (s->W - q + s->sw - 1) / s->sw, t0 = b->first[rh * s->sw + q];
+            conv_dw_eng(b->first[rh * s->sw + q + 1] - t0, (nrow - 1) * L + n, buf, b->off + t0,
+                        wv + t0, tb + q * QS, b->gr);
+        }
+        for (int k = 0; k < nrow; k++) {
+            real *o = gxp + (ptrdiff_t)(rh + k * s->sh) * s->W;
+            const real *t = tb + (ptrdiff_t)k * L;
+            if (acc && s->sw == 1) {
+                for (int iw = 0; iw < s->W; iw++)
+                    o[iw] += t[iw];
+            } else if (s->sw == 1) {
+                conv_copy(o, t, s->W);
+            } else if (s->sw == 2 && !acc) {
+                const real *t1 = t + QS;
+                int h = s->W / 2;
+                for (int j = 0; j < h; j++) {
+                    o[2 * j] = t[j];
+                    o[2 * j + 1] = t1[j];
                 }
-                for (int k = 0; k < nrow; k++) {
-                    real *o = gxp + (ptrdiff_t)(rh + k * s->sh) * s->W;
-                    const real *t = tb + (ptrdiff_t)k * L;
-                    if (acc && s->sw == 1) {
-                        for (int iw = 0; iw < s->W; iw++)
-                            o[iw] += t[iw];
-                    } else if (s->sw == 1) {
-                        conv_copy(o, t, s->W);
-                    } else if (s->sw == 2 && !acc) {
-                        const real *t1 = t + QS;
-                        int h = s->W / 2;
-                        for (int j = 0; j < h; j++) {
-                            o[2 * j] = t[j];
-                            o[2 * j + 1] = t1[j];
-                        }
-                        if (s->W % 2)
-                            o[s->W - 1] = t[h];
-                    } else {
-                        /* columns q, q + sw, ... from phase row q */
-                        for (int q = 0; q < s->sw; q++) {
-                            const real *tq = t + q * QS;
-                            for (int iw = q, k = 0; iw < s->W; iw += s->sw, k++)
-                                o[iw] = acc ? o[iw] + tq[k] : tq[k];
-                        }
-                    }
+                if (s->W % 2)
+                    o[s->W - 1] = t[h];
+            } else {
+                /* columns q, q + sw, ... from phase row q */
+                for (int q = 0; q < s->sw; q++) {
+                    const real *tq = t + q * QS;
+                    for (int iw = q, k = 0; iw < s->W; iw += s->sw, k++)
+                        o[iw] = acc ? o[iw] + tq[k] : tq[k];
                 }
             }
         }
     }
 }
 
+/* Depthwise data gradient over all N*C planes; acc != 0 adds the rows to
+ * gx instead of writing them. */
+CONV_WIDE static void conv_dw_bwd_data(int N, const ConvShape *s, const ConvDw *d,
+                                       const real *gy, const real *w, real *gx, int acc)
+{
+    ptrdiff_t planes = (ptrdiff_t)N * s->Co, HW = (ptrdiff_t)s->H * s->W;
+    int taps = s->kh * s->kw;
+    ConvDwBack b;
+    conv_dw_back_init(&b, s, d);
+    K_OMP(parallel if(k_par((double)planes * s->P * taps)))
+    {
+        real buf[CONV_DW_PAD], tb[CONV_DW_PAD];
+        memset(buf, 0, sizeof(real) * (size_t)d->zg);
+        K_OMP(for schedule(static))
+        for (ptrdiff_t nc = 0; nc < planes; nc++) {
+            if (nc + 1 < planes)
+                conv_prefetch(gy + (nc + 1) * s->P, s->P);
+            conv_dw_back_plane(&b, gy + nc * s->P, w + (nc % s->Co) * taps, gx + nc * HW, acc, buf, tb);
+        }
+    }
+}
+
+/* One sample's share of the depthwise weight gradient of one channel:
+ * part[t] = the dot product of the gy plane gyp with the x_eff plane xp
+ * (prologue pc) shifted by tap t, in float lanes over the plane
+ * (conv_dw_wdot); xb and gb are work planes whose borders hold zeros
+ * (d->zx and d->zy values zeroed once); off: conv_dw_x_offsets. */
+static void conv_dw_wgrad_plane(const ConvShape *s, const ConvDw *d, const ptrdiff_t *off,
+                                const ConvPre *pc, const real *xp, const real *gyp, real *xb,
+                                real *gb, real *part)
+{
+    int taps = s->kh * s->kw;
+    int n = (s->Ho * d->px.L + CONV_VL - 1) / CONV_VL * CONV_VL;
+    ConvPh pg = {1, 1, s->Ho, d->px.L};
+    conv_dw_fill(xp, s->H, s->W, s->ph, s->pw, d->px, pc, xb);
+    conv_dw_fill(gyp, s->Ho, s->Wo, 0, 0, pg, NULL, gb);
+    if (taps == 9)
+        conv_dw_wdot_9(taps, n, gb, xb, off, part);
+    else if (taps == 25)
+        conv_dw_wdot_25(taps, n, gb, xb, off, part);
+    else
+        conv_dw_wdot_n(taps, n, gb, xb, off, part);
+}
+
 /* Depthwise weight gradient, parallel over channels: per sample the x_eff
  * plane is padded on the stack and gy copied with rows L apart (zeros
  * between), each tap summed over the flat plane in float lanes
- * (conv_dw_wdot), the planes added in real_acc in sample order. */
+ * (conv_dw_wgrad_plane), the planes added in real_acc in sample order. */
 CONV_WIDE static void conv_dw_bwd_weight(int N, const ConvShape *s, const ConvDw *d,
                                          const real *x, const real *gy, real *gw, int pre,
                                          const real *pm, const real *ps, const real *pb)
 {
     int C = s->Co, taps = s->kh * s->kw;
-    int n = (s->Ho * d->px.L + CONV_VL - 1) / CONV_VL * CONV_VL;
-    ConvPh pg = {1, 1, s->Ho, d->px.L};
     ptrdiff_t off[CONV_DW_TAPS];
     conv_dw_x_offsets(s, d, off);
     K_OMP(parallel if(k_par((double)N * C * s->P * taps)))
@@ -1254,19 +1304,75 @@ CONV_WIDE static void conv_dw_bwd_weight(int N, const ConvShape *s, const ConvDw
                     conv_prefetch(x + (nc + C) * s->H * s->W, (ptrdiff_t)s->H * s->W);
                     conv_prefetch(gy + (nc + C) * s->P, s->P);
                 }
-                conv_dw_fill(x + nc * s->H * s->W, s->H, s->W, s->ph, s->pw, d->px, pc, xb);
-                conv_dw_fill(gy + nc * s->P, s->Ho, s->Wo, 0, 0, pg, NULL, gb);
-                if (taps == 9)
-                    conv_dw_wdot_9(taps, n, gb, xb, off, part);
-                else if (taps == 25)
-                    conv_dw_wdot_25(taps, n, gb, xb, off, part);
-                else
-                    conv_dw_wdot_n(taps, n, gb, xb, off, part);
+                conv_dw_wgrad_plane(s, d, off, pc, x + nc * s->H * s->W, gy + nc * s->P, xb, gb, part);
                 for (int t = 0; t < taps; t++)
                     acc[t] += part[t];
             }
             for (int t = 0; t < taps; t++)
                 gw[(ptrdiff_t)c * taps + t] = (real)acc[t];
+        }
+    }
+}
+
+/* k_conv2d_dwpw_bwd_data's fast path (sd depthwise with geometry d, sp the
+ * pointwise conv on its output), parallel over samples: per sample the
+ * depthwise output's gradient, wp^T gy (conv_dense_bwd_data's GEMM with
+ * the whole plane as one column block: the same sums), into the thread's
+ * slice of z, then from there each channel's data gradient into gx
+ * (conv_dw_back_plane) and its weight-gradient share into parts (after the
+ * slices: one row of taps per sample and channel); gw is the sum of the
+ * shares in real_acc in sample order, as conv_dw_bwd_weight adds them. gx
+ * or gw NULL: not wanted. */
+CONV_WIDE static void conv_dwpw_bwd_data(int N, const ConvShape *sd, const ConvDw *d,
+                                         const ConvShape *sp, const real *x, const real *wd,
+                                         real *z, const real *wp, const real *gy, real *gx,
+                                         int acc, real *gw, int pre, const real *pm,
+                                         const real *ps, const real *pb, int T)
+{
+    int C = sd->Co, taps = sd->kh * sd->kw;
+    ptrdiff_t HW = (ptrdiff_t)sd->H * sd->W, off[CONV_DW_TAPS];
+    real *parts = z + (ptrdiff_t)conv_min(T, N) * C * sd->P;
+    ConvDwBack b;
+    conv_dw_back_init(&b, sd, d);
+    conv_dw_x_offsets(sd, d, off);
+    (void)T; /* without OpenMP */
+    K_OMP(parallel num_threads(T))
+    {
+        real buf[CONV_DW_PAD], tb[CONV_DW_PAD], xb[CONV_DW_PAD], gb[CONV_DW_PAD];
+        memset(buf, 0, sizeof(real) * (size_t)d->zg);
+        memset(xb, 0, sizeof(real) * (size_t)d->zx);
+        memset(gb, 0, sizeof(real) * (size_t)d->zy);
+        int me = k_omp_thread(), nt = k_omp_nthreads();
+        K_OMP(for schedule(static))
+        for (int i = 0; i < N; i++) {
+            /* the thread's own slice while there are no more threads than samples */
+            real *zs = z + (ptrdiff_t)(nt <= N ? me : i) * C * sd->P;
+            conv_gemm(C, (int)sp->P, sp->Co, wp, 1, C, gy + (ptrdiff_t)i * sp->Co * sp->P, sp->P, 1, zs,
+                      sp->P, 0, 0);
+            for (int c = 0; c < C; c++) {
+                ptrdiff_t nc = (ptrdiff_t)i * C + c;
+                if (gx)
+                    conv_dw_back_plane(&b, zs + (ptrdiff_t)c * sd->P, wd + (ptrdiff_t)c * taps,
+                                       gx + nc * HW, acc, buf, tb);
+                if (gw) {
+                    ConvPre pv;
+                    conv_dw_wgrad_plane(sd, d, off, conv_pre_at(&pv, pre, pm, ps, pb, c), x + nc * HW,
+                                        zs + (ptrdiff_t)c * sd->P, xb, gb, parts + nc * taps);
+                }
+            }
+        }
+        if (gw) {
+            K_OMP(for schedule(static))
+            for (int c = 0; c < C; c++) {
+                real_acc sum[CONV_DW_TAPS];
+                for (int t = 0; t < taps; t++)
+                    sum[t] = 0;
+                for (int i = 0; i < N; i++)
+                    for (int t = 0; t < taps; t++)
+                        sum[t] += parts[((ptrdiff_t)i * C + c) * taps + t];
+                for (int t = 0; t < taps; t++)
+                    gw[(ptrdiff_t)c * taps + t] = (real)sum[t];
+            }
         }
     }
 }
@@ -1677,4 +1783,42 @@ K_FN void k_conv2d_dwpw_bwd_weight(int N, int C, int H, int W, int kh, int kw, i
     }
     conv_dw_into(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, pre, pre_mean, pre_scale, pre_shift, x, wd, z);
     k_conv2d_bwd_weight(N, C, sd.Ho, sd.Wo, Co, 1, 1, 1, 1, 0, 0, 1, 1, 1, z, gy, gwp);
+}
+
+/* The data gradients of a depthwise conv and the pointwise conv on its
+ * output, and the depthwise weight gradient (see cpu_kernels.h): fused when
+ * the depthwise path applies and the threads' slices and the weight
+ * gradient's shares fit in z, else the three kernels through z. */
+K_FN void k_conv2d_dwpw_bwd_data(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                                 int ph, int pw, int dh, int dw, int Co, int pre,
+                                 const real *pre_mean, const real *pre_scale,
+                                 const real *pre_shift, const real *x, const real *wd, real *z,
+                                 const real *wp, const real *gy, real *gx, int acc, real *gwd)
+{
+    ConvShape sd = conv_shape(C, H, W, C, kh, kw, sh, sw, ph, pw, dh, dw, C);
+    ConvDw d;
+    int taps = kh * kw;
+    if (sd.Ho <= 0 || sd.Wo <= 0 || N <= 0) {
+        if (gx && !acc)
+            memset(gx, 0, sizeof(real) * (size_t)N * (size_t)C * (size_t)H * (size_t)W);
+        if (gwd)
+            memset(gwd, 0, sizeof(real) * (size_t)C * (size_t)taps);
+        return;
+    }
+    ConvShape sp = conv_shape(C, sd.Ho, sd.Wo, Co, 1, 1, 1, 1, 0, 0, 1, 1, 1);
+    int T = k_par((double)N * C * sd.P * (taps + Co)) ? k_omp_max_threads() : 1;
+    ptrdiff_t need = ((ptrdiff_t)conv_min(T, N) * sd.P + (ptrdiff_t)N * taps) * C;
+    if (conv_is_depthwise(&sd, &d) && need <= (ptrdiff_t)N * C * sd.P) {
+        conv_dwpw_bwd_data(N, &sd, &d, &sp, x, wd, z, wp, gy, gx, acc, gwd, pre != 0, pre_mean,
+                           pre_scale, pre_shift, T);
+        return;
+    }
+    conv_bwd_data(N, &sp, gy, wp, z, 0);
+    if (gx)
+        conv_bwd_data(N, &sd, z, wd, gx, acc);
+    if (gwd && pre)
+        k_conv2d_bwd_weight_pre(N, C, H, W, C, kh, kw, sh, sw, ph, pw, dh, dw, C, pre_mean, pre_scale,
+                                pre_shift, x, z, gwd);
+    else if (gwd)
+        k_conv2d_bwd_weight(N, C, H, W, C, kh, kw, sh, sw, ph, pw, dh, dw, C, x, z, gwd);
 }
