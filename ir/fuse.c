@@ -39,6 +39,7 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
     f->recompute = xcalloc((size_t)n, sizeof(bool));
     f->dwpw = xcalloc((size_t)n, sizeof(bool));
     f->dwpw_bwd = xcalloc((size_t)n, sizeof(bool));
+    f->bn_moments = xcalloc((size_t)n, sizeof(bool));
     f->mixed_bn = xcalloc((size_t)n, sizeof(bool));
     f->src = xmalloc((size_t)n * sizeof(int));
     f->mix_slot = xmalloc((size_t)n * sizeof(int));
@@ -117,6 +118,20 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
         if (f->dwpw[v] && at[v] >= 0 && at[user[v]] >= 0 && at[user[v]] + 1 == at[v])
             f->dwpw_bwd[v] = true;
     free(at);
+    /* a training BN of a dwpw pair's pointwise output whose forward comes
+     * next (only parameters between): the fused kernel hands it the plane
+     * moments */
+    for (int v = 0; v < n; v++) {
+        const IrNode *nd = &g->nodes[v];
+        if (t != IR_FUSE_CPU || !bw->live[v] || nd->op != OP_BATCH_NORM || f->mixed_bn[v] || nd->aux)
+            continue;
+        int p = (int)ir_inputs(g, v)[0];
+        if (g->nodes[p].op != OP_CONV2D || !f->dwpw[ir_inputs(g, p)[0]]) continue;
+        bool next = true;
+        for (int u = p + 1; u < v; u++)
+            if (bw->live[u] && g->nodes[u].op != OP_PARAM && g->nodes[u].op != OP_INPUT) next = false;
+        f->bn_moments[v] = next;
+    }
     free(uses);
     free(user);
     free(slot);
@@ -132,6 +147,7 @@ void ir_fuse_free(IrFuse *f)
     free(f->recompute);
     free(f->dwpw);
     free(f->dwpw_bwd);
+    free(f->bn_moments);
     free(f->mixed_bn);
     free(f->bn_relu);
     free(f->src);

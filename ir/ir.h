@@ -288,7 +288,12 @@ void ir_backward_print(const IrGraph *g, const IrBackward *bw, FILE *out);
  *   depthwise weight gradient run as one kernel in the pointwise step:
  *   each sample's depthwise output gradient stays in cache in a slice of
  *   its buffer (the depthwise step does nothing; the gradient of the
- *   depthwise input starts at the pointwise step).
+ *   depthwise input starts at the pointwise step). A training BN of the
+ *   pointwise output whose forward comes next (bn_moments) takes its
+ *   statistics from per-plane moments that the fused forward computes
+ *   while each sample's output is in cache (k_bn_plane_moments), passed in
+ *   the scratch tensor, which the forward uses for nothing else; the BN
+ *   then reads its input only to normalize it.
  * - mixed_bn: a BATCH_NORM candidate of a MIXED node stores no output and
  *   no output gradient: its forward adds c_k * y straight into the MIXED
  *   output (the weighted accumulation fused into the candidate; mix_first
@@ -299,7 +304,7 @@ void ir_backward_print(const IrGraph *g, const IrBackward *bw, FILE *out);
  *   stores no output and no output gradient: the BN + ReLU kernel writes
  *   the RELU's output, and the BN's backward masks the RELU's gradient by
  *   that output (the RELU's own step does nothing).
- * The CPU programs use prologue, recompute, dwpw, dwpw_bwd and mixed_bn; the CUDA kernels
+ * The CPU programs use prologue, recompute, dwpw, dwpw_bwd, bn_moments and mixed_bn; the CUDA kernels
  * implement bn_relu and mixed_bn (IrFuseTarget). */
 typedef enum {
     IR_FUSE_CPU,  /* prologue, bn_stats, recompute, mixed_bn */
@@ -315,6 +320,8 @@ typedef struct {
     bool *dwpw;      /* [n] recompute CONV2D whose consumer is pointwise: one fused forward */
     bool *dwpw_bwd;  /* [n] dwpw CONV2D whose backward step follows its consumer's: the data
                         gradients and its weight gradient in one kernel, in the consumer's step */
+    bool *bn_moments; /* [n] BATCH_NORM of a dwpw pair's pointwise output, next in the forward:
+                         the fused kernel computes its plane moments (in the scratch tensor) */
     bool *mixed_bn;  /* [n] BATCH_NORM candidate accumulated into its MIXED node, never stored */
     bool *bn_relu;   /* [n] BATCH_NORM fused with its one consumer, a RELU (CUDA), never stored */
     int *src;        /* [n] prologue RELU: the stored tensor its convs read; bn_stats BN: its RELU;

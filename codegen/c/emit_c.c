@@ -319,6 +319,20 @@ static void emit_comment(Emit *e, int v)
               n->region >= 0 ? "  " : "", ir_str_get(e->g, n->region));
 }
 
+/* Starts the training forward call of BN v, through its input: from the
+ * plane moments in the scratch tensor for a bn_moments BN (see ir.h). */
+static void kc_bn_train_begin(Emit *e, KCall *c, int v)
+{
+    const IrNode *n = node(e, v);
+    TBUF;
+    bool mo = fz(e)->bn_moments[v];
+    kc_begin(c, mo ? "k_bn_train_fwd_moments" : "k_bn_train_fwd");
+    kc_lit(c, "N"); kc_int(c, n->shape.d[1]); kc_int(c, n->shape.d[2] * n->shape.d[3]);
+    kc_real(c, n->a.eps); kc_real(c, n->a.momentum);
+    if (mo) kc_rt(c, "const real *", "AT(%" PRId64 ")", e->plan->scratch);
+    kc_rt(c, "const real *", "%s", T(in_of(e, v, 0)));
+}
+
 /* The per-channel scale and shift of BN v into the small slots at offsets
  * scale and shift: from the running estimates (eval), or from the batch
  * statistics (training: k_bn_train_fwd without an output saves them in
@@ -327,7 +341,7 @@ static void emit_bn_scale_shift(Emit *e, int v, int64_t scale, int64_t shift)
 {
     const IrNode *n = node(e, v);
     const IrAttrs *a = &n->a;
-    int C = n->shape.d[1], HW = n->shape.d[2] * n->shape.d[3];
+    int C = n->shape.d[1];
     int64_t sm = e->plan->small[v];
     bool aff = n->nin >= 6;
     KCall c;
@@ -339,9 +353,7 @@ static void emit_bn_scale_shift(Emit *e, int v, int64_t scale, int64_t shift)
         kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 5)) : "NULL");
         kc_rt(&c, "const real *", "%s", T(in_of(e, v, 2)));
     } else {
-        kc_begin(&c, "k_bn_train_fwd");
-        kc_lit(&c, "N"); kc_int(&c, C); kc_int(&c, HW); kc_real(&c, a->eps); kc_real(&c, a->momentum);
-        kc_rt(&c, "const real *", "%s", T(in_of(e, v, 0)));
+        kc_bn_train_begin(e, &c, v);
         kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 4)) : "NULL");
         kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 5)) : "NULL");
         kc_rt(&c, "real *", "NULL");
@@ -435,8 +447,17 @@ static void kc_dwpw_begin(Emit *e, KCall *c, const char *name, int d, int p, con
     kc_rt(c, "real *", "%s", z);
 }
 
+/* The bn_moments BN of pointwise conv p, or -1. */
+static int moments_bn(Emit *e, int p)
+{
+    for (int v = p + 1; v < e->g->n; v++)
+        if (fz(e)->bn_moments[v] && in_of(e, v, 0) == p) return v;
+    return -1;
+}
+
 /* The forward of dwpw depthwise conv d and its pointwise consumer p in one
- * call: d's buffer serves as the kernel's scratch. */
+ * call: d's buffer serves as the kernel's scratch; in training, the plane
+ * moments of a bn_moments BN of p go to the scratch tensor. */
 static void emit_dwpw_fwd(Emit *e, int d, int p)
 {
     TBUF;
@@ -444,6 +465,10 @@ static void emit_dwpw_fwd(Emit *e, int d, int p)
     kc_dwpw_begin(e, &c, "k_conv2d_dwpw_fwd", d, p, T(d));
     kc_rt(&c, "const real *", "%s", T(in_of(e, p, 1)));
     kc_rt(&c, "real *", "%s", T(p));
+    if (!e->eval && moments_bn(e, p) >= 0)
+        kc_rt(&c, "real *", "AT(%" PRId64 ")", e->plan->scratch);
+    else
+        kc_rt(&c, "real *", "NULL");
     kc_end(e, &c);
 }
 
@@ -496,9 +521,7 @@ static void fwd_node(Emit *e, int v)
             kc_end(e, &c);
             return;
         }
-        kc_begin(&c, "k_bn_train_fwd");
-        kc_lit(&c, "N"); kc_int(&c, C); kc_int(&c, HW); kc_real(&c, a->eps); kc_real(&c, a->momentum);
-        kc_rt(&c, "const real *", "%s", T(x));
+        kc_bn_train_begin(e, &c, v);
         kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 4)) : "NULL");
         kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 5)) : "NULL");
         kc_rt(&c, "real *", "%s", T(v));

@@ -119,6 +119,10 @@ static void dwpw_case(int N, int C, int H, int W, int kh, int kw, int sh, int sw
         gyp[i] = (real)((unsigned)(i * 40503u + 7u) % 997u) / 997 - (real)0.5;
     ptrdiff_t nx = (ptrdiff_t)N * C * H * W, nwd = (ptrdiff_t)C * kh * kw;
     real *gx = tensor(nx, 1), *gx2 = tensor(nx, 1), *gwd = tensor(nwd, 1), *gwd2 = tensor(nwd, 1);
+    real *mo = tensor(2 * (ptrdiff_t)N * Cp, 1), *bo[2], *sm[2], *si[2], *rm[2], *rv[2];
+    for (int k = 0; k < 2; k++)
+        bo[k] = tensor(ny, 1), sm[k] = tensor(Cp, 1), si[k] = tensor(Cp, 1), rm[k] = tensor(Cp, 1),
+        rv[k] = tensor(Cp, 1);
     static const char *kinds[3] = {"plain", "bn+relu", "relu"};
     for (int pre = 0; pre < 3; pre++)
         for (int threads = 1; threads <= 2; threads++) {
@@ -130,11 +134,30 @@ static void dwpw_case(int N, int C, int H, int W, int kh, int kw, int sh, int sw
                 k_conv2d_fwd(N, C, H, W, C, kh, kw, sh, sw, ph, pw, dh, dw, C, x, wd, z);
             k_conv2d_fwd(N, C, Ho, Wo, Cp, 1, 1, 1, 1, 0, 0, 1, 1, 1, z, wp, y);
             k_conv2d_dwpw_fwd(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Cp, pre != 0, m, sc, sb, x, wd,
-                              z2, wp, y2);
+                              z2, wp, y2, mo);
             char sub[220];
             snprintf(sub, sizeof sub, "%s dwpw %s (%d threads)", what, kinds[pre], threads);
             same_bits(sub, y2, y, ny);
             total_elems += (long)ny;
+            /* a batch norm of y from the moments computed with it: every
+             * output and statistic with the bits of the BN that reads y */
+            for (int k = 0; k < 2; k++) {
+                for (int c = 0; c < Cp; c++)
+                    rm[k][c] = (real)0.1 * (real)c, rv[k][c] = 1 + (real)0.01 * (real)c;
+                if (k)
+                    k_bn_train_fwd_moments(N, Cp, Ho * Wo, (real)1e-5, (real)0.1, mo, y, NULL, NULL, bo[k],
+                                           sm[k], si[k], rm[k], rv[k]);
+                else
+                    k_bn_train_fwd(N, Cp, Ho * Wo, (real)1e-5, (real)0.1, y, NULL, NULL, bo[k], sm[k], si[k],
+                                   rm[k], rv[k]);
+            }
+            snprintf(sub, sizeof sub, "%s dwpw %s bn from moments (%d threads)", what, kinds[pre], threads);
+            same_bits(sub, bo[1], bo[0], ny);
+            same_bits(sub, sm[1], sm[0], Cp);
+            same_bits(sub, si[1], si[0], Cp);
+            same_bits(sub, rm[1], rm[0], Cp);
+            same_bits(sub, rv[1], rv[0], Cp);
+            total_elems += (long)ny + 4 * Cp;
             /* the pointwise weight gradient, its input recomputed inside */
             k_conv2d_bwd_weight(N, C, Ho, Wo, Cp, 1, 1, 1, 1, 0, 0, 1, 1, 1, z, gyp, gw);
             k_conv2d_dwpw_bwd_weight(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Cp, pre != 0, m, sc, sb, x,
@@ -169,7 +192,9 @@ static void dwpw_case(int N, int C, int H, int W, int kh, int kw, int sh, int sw
                 total_elems += (long)(nx + nwd);
             }
         }
-    free(gx), free(gx2), free(gwd), free(gwd2);
+    free(gx), free(gx2), free(gwd), free(gwd2), free(mo);
+    for (int k = 0; k < 2; k++)
+        free(bo[k]), free(sm[k]), free(si[k]), free(rm[k]), free(rv[k]);
     free(wp), free(z), free(z2), free(y), free(y2), free(gyp), free(gw), free(gw2);
 }
 

@@ -141,46 +141,40 @@ K_FN void k_bn_eval_bwd(int N, int C, int HW, real eps,
     }
 }
 
-/* Sum of n values of p (one plane), vectorized in real lanes; the tuned
- * kernels add the planes' sums in real_acc. A plane is at most a few
- * thousand values, so real lanes lose nothing the tolerance against
- * PyTorch (whose own reductions run in float) would notice, and they run
- * twice the lanes of real_acc. */
-static inline real bn_sum(int n, const real *p)
-{
-    real s = 0;
-    K_OMP(simd reduction(+:s))
-    for (int i = 0; i < n; i++)
-        s += p[i];
-    return s;
-}
-
-/* Training forward, tuned: channels in parallel, vectorized moments (each
- * plane in real lanes, the planes in real_acc). */
-K_FN void k_bn_train_fwd(int N, int C, int HW, real eps, real momentum,
-                         const real *x, const real *gamma, const real *beta,
-                         real *y, real *save_mean, real *save_invstd,
-                         real *run_mean, real *run_var)
+/* Training forward, tuned: channels in parallel, each plane's moments
+ * (k_bn_plane_moments: one read of the plane from memory, or given by its
+ * producer) merged in sample order in real_acc: the sums added for the
+ * mean, the squared deviations by Chan et al.'s pairwise update (the
+ * deviation of each plane's mean from the merged mean, weighted by the
+ * counts). We differ from the reference's two passes over the batch (sum,
+ * then squared deviations from the batch mean) only by rounding. */
+static void bn_train_fwd(int N, int C, int HW, real eps, real momentum, const real *moments,
+                         const real *x, const real *gamma, const real *beta, real *y,
+                         real *save_mean, real *save_invstd, real *run_mean, real *run_var)
 {
     ptrdiff_t M = (ptrdiff_t)N * HW;
     K_OMP(parallel for if(k_par((double)M * C)) schedule(static))
     for (int c = 0; c < C; c++) {
-        real_acc s = 0;
-        for (int n = 0; n < N; n++)
-            s += bn_sum(HW, x + ((ptrdiff_t)n * C + c) * HW);
+        /* the reciprocals do not depend on the merged values, so the
+         * divisions stay off the chain of merges */
+        real_acc s = 0, m = 0, v = 0, ihw = 1 / (real_acc)HW;
+        for (int n = 0; n < N; n++) {
+            real mo[2];
+            if (moments) {
+                mo[0] = moments[((ptrdiff_t)n * C + c) * 2];
+                mo[1] = moments[((ptrdiff_t)n * C + c) * 2 + 1];
+            } else {
+                if (n + 1 < N)
+                    k_prefetch(x + ((ptrdiff_t)(n + 1) * C + c) * HW, HW);
+                k_bn_plane_moments(HW, x + ((ptrdiff_t)n * C + c) * HW, mo);
+            }
+            s += mo[0];
+            real_acc r = 1 / (real_acc)(n + 1), dm = mo[0] * ihw - m;
+            m += dm * r;
+            v += mo[1] + dm * dm * ((real_acc)n * r * HW);
+        }
         real_acc mean = s / (real_acc)M;
         real mu = (real)mean;
-        real_acc v = 0;
-        for (int n = 0; n < N; n++) {
-            const real *xp = x + ((ptrdiff_t)n * C + c) * HW;
-            real r = 0;
-            K_OMP(simd reduction(+:r))
-            for (int i = 0; i < HW; i++) {
-                real d = xp[i] - mu;
-                r += d * d;
-            }
-            v += r;
-        }
         real_acc var = v / (real_acc)M;
         real invstd = (real)(1.0 / sqrt(var + (real_acc)eps));
         real a = gamma ? gamma[c] * invstd : invstd;
@@ -203,6 +197,24 @@ K_FN void k_bn_train_fwd(int N, int C, int HW, real eps, real momentum,
             run_var[c] = (real)((1 - (real_acc)momentum) * run_var[c] + (real_acc)momentum * unbiased);
         }
     }
+}
+
+K_FN void k_bn_train_fwd(int N, int C, int HW, real eps, real momentum,
+                         const real *x, const real *gamma, const real *beta,
+                         real *y, real *save_mean, real *save_invstd,
+                         real *run_mean, real *run_var)
+{
+    bn_train_fwd(N, C, HW, eps, momentum, NULL, x, gamma, beta, y, save_mean, save_invstd,
+                 run_mean, run_var);
+}
+
+K_FN void k_bn_train_fwd_moments(int N, int C, int HW, real eps, real momentum,
+                                 const real *moments, const real *x, const real *gamma,
+                                 const real *beta, real *y, real *save_mean,
+                                 real *save_invstd, real *run_mean, real *run_var)
+{
+    bn_train_fwd(N, C, HW, eps, momentum, moments, x, gamma, beta, y, save_mean, save_invstd,
+                 run_mean, run_var);
 }
 
 /* The output gradient of bn_train_bwd at element i of plane xp, gp of
@@ -232,7 +244,7 @@ static void bn_train_bwd(int N, int C, int HW, const real *x, const real *gy, re
         for (int n = 0; n < N; n++) {
             const real *xp = x + ((ptrdiff_t)n * C + c) * HW;
             const real *gp = gy + ((ptrdiff_t)n * C + c) * HW;
-            real a = 0, b = 0; /* one plane in real lanes (see bn_sum) */
+            real a = 0, b = 0; /* one plane in real lanes (see k_bn_plane_moments) */
             if (pscale) {
                 K_OMP(simd reduction(+:a) reduction(+:b))
                 for (int i = 0; i < HW; i++) {

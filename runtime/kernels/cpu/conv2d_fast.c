@@ -80,7 +80,7 @@ static inline int conv_min(int a, int b)
 #define CONV_PANEL 16384 /* values of an im2col panel on the stack */
 #define CONV_PK 128      /* most rows of an im2col panel */
 #define CONV_WPANEL 8192 /* values of a weight-gradient im2col panel */
-#define CONV_WSUM 512    /* products per lane set summed in real before real_acc */
+#define CONV_WSUM 2048   /* products per lane set summed in real before real_acc */
 #define CONV_NT_GEMM_MAX 128 /* weight-gradient rows at least this long use the lanes */
 #define CONV_LINE (64 / (int)sizeof(real)) /* values per cache line (prefetches) */
 _Static_assert(CONV_NT_GEMM_MAX <= CONV_WSUM, "a short weight-gradient row fits one real sum");
@@ -1112,7 +1112,7 @@ static void conv_dw_src_plane(const ConvDwSrc *r, int i, int c, real *buf, real 
  * for any column block). */
 CONV_WIDE static void conv_dwpw_fwd(int N, const ConvShape *sd, const ConvDw *d,
                                     const ConvShape *sp, const real *x, const real *wd, real *z,
-                                    const real *wp, real *y, int pre, const real *pm,
+                                    const real *wp, real *y, real *mo, int pre, const real *pm,
                                     const real *ps, const real *pb)
 {
     ConvDwSrc src;
@@ -1131,8 +1131,10 @@ CONV_WIDE static void conv_dwpw_fwd(int N, const ConvShape *sd, const ConvDw *d,
             real *zs = z + (ptrdiff_t)(nt <= N ? me : i) * C * sd->P;
             for (int c = 0; c < C; c++)
                 conv_dw_src_plane(&src, i, c, buf, ob, zs + (ptrdiff_t)c * sd->P);
-            conv_gemm(sp->Co, (int)sp->P, C, wp, C, 1, zs, sp->P, 1, y + (ptrdiff_t)i * sp->Co * sp->P,
-                      sp->P, 0, 0);
+            real *yi = y + (ptrdiff_t)i * sp->Co * sp->P;
+            conv_gemm(sp->Co, (int)sp->P, C, wp, C, 1, zs, sp->P, 1, yi, sp->P, 0, 0);
+            for (int c = 0; mo && c < sp->Co; c++)
+                k_bn_plane_moments((int)sp->P, yi + (ptrdiff_t)c * sp->P, mo + ((ptrdiff_t)i * sp->Co + c) * 2);
         }
     }
 }
@@ -1739,7 +1741,7 @@ static void conv_dw_into(int N, int C, int H, int W, int kh, int kw, int sh, int
 K_FN void k_conv2d_dwpw_fwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw, int ph,
                             int pw, int dh, int dw, int Co, int pre, const real *pre_mean,
                             const real *pre_scale, const real *pre_shift, const real *x,
-                            const real *wd, real *z, const real *wp, real *y)
+                            const real *wd, real *z, const real *wp, real *y, real *moments)
 {
     ConvShape sd = conv_shape(C, H, W, C, kh, kw, sh, sw, ph, pw, dh, dw, C);
     ConvDw d;
@@ -1747,11 +1749,16 @@ K_FN void k_conv2d_dwpw_fwd(int N, int C, int H, int W, int kh, int kw, int sh, 
         return;
     ConvShape sp = conv_shape(C, sd.Ho, sd.Wo, Co, 1, 1, 1, 1, 0, 0, 1, 1, 1);
     if (conv_is_depthwise(&sd, &d)) {
-        conv_dwpw_fwd(N, &sd, &d, &sp, x, wd, z, wp, y, pre != 0, pre_mean, pre_scale, pre_shift);
+        conv_dwpw_fwd(N, &sd, &d, &sp, x, wd, z, wp, y, moments, pre != 0, pre_mean, pre_scale,
+                      pre_shift);
         return;
     }
     conv_dw_into(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, pre, pre_mean, pre_scale, pre_shift, x, wd, z);
     k_conv2d_fwd(N, C, sd.Ho, sd.Wo, Co, 1, 1, 1, 1, 0, 0, 1, 1, 1, z, wp, y);
+    ptrdiff_t planes = (ptrdiff_t)N * Co;
+    K_OMP(parallel for if(moments && k_par((double)planes * sp.P)) schedule(static))
+    for (ptrdiff_t q = 0; q < (moments ? planes : 0); q++)
+        k_bn_plane_moments((int)sp.P, y + q * sp.P, moments + q * 2);
 }
 
 /* Weight gradient of a pointwise conv (C -> Co) whose input is a

@@ -63,6 +63,25 @@ typedef double real_acc;
 
 /* ---- shared helpers (header only) ---- */
 
+/* Keeps a function out of its callers, so that every caller gets the bits
+ * of one compiled body (a body inlined into a caller that prefers other
+ * vector widths would sum its lanes in another order). */
+#if defined(__GNUC__)
+#define K_NOINLINE __attribute__((noinline, unused))
+#else
+#define K_NOINLINE
+#endif
+
+/* Asks for the n values at p in the cache ahead of their use: a loop over
+ * the planes of one channel reads short runs far apart, which the
+ * hardware prefetchers do not follow, so the next plane's loads would
+ * otherwise wait on memory. */
+static inline void k_prefetch(const real *p, ptrdiff_t n)
+{
+    for (ptrdiff_t i = 0; i < n; i += 64 / (ptrdiff_t)sizeof(real))
+        __builtin_prefetch(p + i, 0, 3);
+}
+
 /* K_OMP(parallel for) expands to `#pragma omp parallel for` in an OpenMP
  * build and to nothing otherwise (no unknown-pragma warnings). */
 #ifdef _OPENMP
@@ -200,12 +219,13 @@ K_FN void k_conv2d_bwd_weight_pre(int N, int Ci, int H, int W, int Co, int kh, i
  * round trip through memory. z is the depthwise output's buffer
  * (N, C, Ho, Wo), used as scratch: afterwards it does not hold that
  * output. y gets the bits of k_conv2d_fwd_pre (pre) or k_conv2d_fwd into
- * z, then k_conv2d_fwd.
+ * z, then k_conv2d_fwd. moments != NULL: also the batch norm's plane
+ * moments of y (N, Co, 2; k_bn_plane_moments), while y is in cache.
  * x: (N, C, H, W), wd: (C, 1, kh, kw), wp: (Co, C, 1, 1), y: (N, Co, Ho, Wo). */
 K_FN void k_conv2d_dwpw_fwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw, int ph,
                             int pw, int dh, int dw, int Co, int pre, const real *pre_mean,
                             const real *pre_scale, const real *pre_shift, const real *x,
-                            const real *wd, real *z, const real *wp, real *y);
+                            const real *wd, real *z, const real *wp, real *y, real *moments);
 
 /* The weight gradient gwp (Co, C, 1, 1) of that pointwise conv, its input
  * (the depthwise output, not stored) recomputed plane by plane into the
@@ -281,6 +301,37 @@ K_FN void k_bn_train_fwd(int N, int C, int HW, real eps, real momentum,
                          const real *x, const real *gamma, const real *beta,
                          real *y, real *save_mean, real *save_invstd,
                          real *run_mean, real *run_var);
+/* The moments of one plane of n values that k_bn_train_fwd takes, in real
+ * lanes (a plane is at most a few thousand values): m[0] its sum, m[1] the
+ * sum of squared deviations from its own mean, in a second pass that finds
+ * the plane in cache. A producer that still holds its output planes in
+ * cache (k_conv2d_dwpw_fwd) computes them with this function and the BN
+ * merges them; one compiled body (K_NOINLINE) gives every caller the same
+ * bits. Real lanes lose nothing the tolerance against PyTorch (whose own
+ * reductions run in float) would notice, and they run twice the lanes of
+ * real_acc, in which the planes are merged. */
+static K_NOINLINE void k_bn_plane_moments(int n, const real *p, real *m)
+{
+    real s = 0, r = 0;
+    K_OMP(simd reduction(+:s))
+    for (int i = 0; i < n; i++)
+        s += p[i];
+    real mean = s / (real)n;
+    K_OMP(simd reduction(+:r))
+    for (int i = 0; i < n; i++) {
+        real d = p[i] - mean;
+        r += d * d;
+    }
+    m[0] = s;
+    m[1] = r;
+}
+/* k_bn_train_fwd with the plane moments given: moments (N, C, 2) as
+ * k_bn_plane_moments writes them, for plane (n, c) at (n*C + c)*2; the
+ * same bits as k_bn_train_fwd, which reads x for them. */
+K_FN void k_bn_train_fwd_moments(int N, int C, int HW, real eps, real momentum,
+                                 const real *moments, const real *x, const real *gamma,
+                                 const real *beta, real *y, real *save_mean,
+                                 real *save_invstd, real *run_mean, real *run_var);
 /* Training backward from the saved statistics (overwrites gx, ggamma, gbeta;
  * ggamma and gbeta may be NULL, and are for a non-affine BN).
  * x, gy, gx: (N, C, HW); gamma, save_mean, save_invstd, ggamma, gbeta: (C). */
