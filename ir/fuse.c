@@ -126,7 +126,11 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
         if (t != IR_FUSE_CPU || !bw->live[v] || nd->op != OP_BATCH_NORM || f->mixed_bn[v] || nd->aux)
             continue;
         int p = (int)ir_inputs(g, v)[0];
-        if (g->nodes[p].op != OP_CONV2D || !f->dwpw[ir_inputs(g, p)[0]]) continue;
+        /* two moments per plane fit the scratch tensor, which holds any
+         * one tensor, when a plane has two values */
+        if (g->nodes[p].op != OP_CONV2D || !f->dwpw[ir_inputs(g, p)[0]] ||
+            (int64_t)nd->shape.d[2] * nd->shape.d[3] < 2)
+            continue;
         bool next = true;
         for (int u = p + 1; u < v; u++)
             if (bw->live[u] && g->nodes[u].op != OP_PARAM && g->nodes[u].op != OP_INPUT) next = false;
@@ -158,7 +162,7 @@ void ir_fuse_free(IrFuse *f)
 
 void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out)
 {
-    int chains = 0, with_bn = 0, recomputed = 0, dwpw = 0, dwpw_bwd = 0, mixed = 0;
+    int chains = 0, with_bn = 0, recomputed = 0, dwpw = 0, dwpw_bwd = 0, mixed = 0, moments = 0;
     for (int v = 0; v < f->n; v++) {
         if (f->bn_relu[v]) {
             fprintf(out, "  fuse %%%d batch_norm + %%%d relu (one kernel)\n", v, f->src[v]);
@@ -187,9 +191,15 @@ void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out)
                     f->src[v]);
             mixed++;
         }
+        if (f->bn_moments[v]) {
+            fprintf(out, "  fuse %%%d batch_norm statistics into %%%d conv2d (plane moments)\n", v,
+                    (int)ir_inputs(g, v)[0]);
+            moments++;
+        }
     }
     fprintf(out,
             "fusions: %d relu prologues (%d with their batch norm), %d recomputed convs (%d fused with their "
-            "pointwise conv, %d of them in the backward too), %d mixed batch norms\n",
-            chains, with_bn, recomputed, dwpw, dwpw_bwd, mixed);
+            "pointwise conv, %d of them in the backward too), %d mixed batch norms, %d batch norms from "
+            "their conv's plane moments\n",
+            chains, with_bn, recomputed, dwpw, dwpw_bwd, mixed, moments);
 }
