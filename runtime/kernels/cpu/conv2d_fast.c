@@ -1544,15 +1544,21 @@ static int conv_wgrad_edge(int n, int unit)
     return e < CONV_WB ? e : CONV_WB;
 }
 
+/* Slices of the batch that a weight gradient of fewer tiles than this
+ * sums apart and then adds in slice order. A constant, not the thread
+ * count, so that the bits do not depend on the threads (they take the
+ * slices in turn); two, the cores of the machines we measure on. */
+#define CONV_WSLICES 2
+
 /* Dense weight gradient gw_g = sum_n gy[n, g] cols[n]^T, in tiles of at
  * most CONV_WB x CONV_WB (conv_wgrad_edge: rows in multiples of 4 for the
  * lanes' 4 x 4 blocks, columns of short pointwise rows in multiples of
- * CONV_NR for conv_gemm's strips). With at least as many tiles as threads,
- * each tile is one task over the whole batch; otherwise every thread sums a
- * fixed slice of the batch for each tile and the slices are added in thread
- * order. rb != 0: the weight gradient of relu(x) (pointwise only); src: of
- * the depthwise source's output instead of x (pointwise only; see
- * conv_wgrad_tile). */
+ * CONV_NR for conv_gemm's strips). With at least CONV_WSLICES tiles, each
+ * tile is one task over the whole batch; otherwise each tile is summed
+ * over CONV_WSLICES fixed slices of the batch, one task each, and the
+ * slices are added in order. rb != 0: the weight gradient of relu(x)
+ * (pointwise only); src: of the depthwise source's output instead of x
+ * (pointwise only; see conv_wgrad_tile). */
 static void conv_dense_bwd_weight(int N, const ConvShape *s, const real *x, const real *gy,
                                   real *gw, int rb, const ConvDwSrc *src)
 {
@@ -1561,8 +1567,8 @@ static void conv_dense_bwd_weight(int N, const ConvShape *s, const real *x, cons
     int cbs = (s->Cog + cw - 1) / cw, kbs = (s->K + kw - 1) / kw;
     int ntile = s->g * cbs * kbs, G = conv_wgrad_group(s);
     int work = k_par((double)N * s->Co * s->K * s->P);
-    int T = work ? k_omp_max_threads() : 1;
-    if (ntile >= T) {
+    (void)work; /* without OpenMP */
+    if (ntile >= CONV_WSLICES) {
         K_OMP(parallel for if(work) schedule(dynamic))
         for (int t = 0; t < ntile; t++) {
             real_acc acc[CONV_WB * CONV_WB];
@@ -1578,30 +1584,28 @@ static void conv_dense_bwd_weight(int N, const ConvShape *s, const real *x, cons
         }
         return;
     }
-    real_acc sum[CONV_WB * CONV_WB];
-    K_OMP(parallel num_threads(T))
-    {
-        int nt = k_omp_nthreads(), me = k_omp_thread();
-        int n0 = (int)((ptrdiff_t)N * me / nt), n1 = (int)((ptrdiff_t)N * (me + 1) / nt);
-        for (int t = 0; t < ntile; t++) {
-            real_acc acc[CONV_WB * CONV_WB];
-            int gi = t / (cbs * kbs), co0 = t / kbs % cbs * cw, k0 = t % kbs * kw;
-            int cb = conv_min(cw, s->Cog - co0), kb = conv_min(kw, s->K - k0);
+    real_acc part[CONV_WSLICES][CONV_WB * CONV_WB];
+    K_OMP(parallel if(work))
+    for (int t = 0; t < ntile; t++) {
+        int gi = t / (cbs * kbs), co0 = t / kbs % cbs * cw, k0 = t % kbs * kw;
+        int cb = conv_min(cw, s->Cog - co0), kb = conv_min(kw, s->K - k0);
+        K_OMP(for schedule(static))
+        for (int q = 0; q < CONV_WSLICES; q++) {
+            int n0 = (int)((ptrdiff_t)N * q / CONV_WSLICES), n1 = (int)((ptrdiff_t)N * (q + 1) / CONV_WSLICES);
+            real_acc *acc = part[q];
             for (int i = 0; i < cb * kb; i++)
                 acc[i] = 0;
             for (int n = n0; n < n1; n += G)
                 conv_wgrad_tile(s, n, conv_min(G, n1 - n), gi, co0, cb, k0, kb, x, gy, acc, rb, src);
-            for (int r = 0; r < nt; r++) {
-                if (r == me)
-                    for (int i = 0; i < cb * kb; i++)
-                        sum[i] = r == 0 ? acc[i] : sum[i] + acc[i];
-                K_OMP(barrier)
-            }
-            K_OMP(single)
-            for (int i = 0; i < cb; i++)
-                for (int k = 0; k < kb; k++)
-                    gw[((ptrdiff_t)gi * s->Cog + co0 + i) * s->K + k0 + k] = (real)sum[i * kb + k];
         }
+        K_OMP(single)
+        for (int i = 0; i < cb; i++)
+            for (int k = 0; k < kb; k++) {
+                real_acc r = part[0][i * kb + k];
+                for (int q = 1; q < CONV_WSLICES; q++)
+                    r += part[q][i * kb + k];
+                gw[((ptrdiff_t)gi * s->Cog + co0 + i) * s->K + k0 + k] = (real)r;
+            }
     }
 }
 
