@@ -695,15 +695,6 @@ static inline void conv_split2(real *restrict de, real *restrict dd, const real 
 #endif
 }
 
-/* Asks for the n values at p in the cache ahead of their use: the planes
- * of a depthwise loop come from memory, and the next one's loads would
- * otherwise stall the copy that pads it. */
-static inline void conv_prefetch(const real *p, ptrdiff_t n)
-{
-    for (ptrdiff_t i = 0; i < n; i += CONV_LINE)
-        __builtin_prefetch(p + i, 0, 3);
-}
-
 /* Layout of a padded plane in phases: sh*sw phase planes of R rows of L
  * values; padded row k, column k2 at ((k % sh)*sw + k2 % sw)*R*L +
  * (k / sh)*L + k2 / sw. */
@@ -1052,7 +1043,7 @@ CONV_WIDE static void conv_dw_fwd(int N, const ConvShape *s, const ConvDw *d, co
             int c = (int)(nc % s->Co);
             real *yp = y + nc * s->P;
             if (nc + 1 < planes)
-                conv_prefetch(x + (nc + 1) * s->H * s->W, (ptrdiff_t)s->H * s->W);
+                k_prefetch(x + (nc + 1) * s->H * s->W, (ptrdiff_t)s->H * s->W);
             conv_dw_fill(x + nc * s->H * s->W, s->H, s->W, s->ph, s->pw, d->px,
                          conv_pre_at(&pv, pre, pm, ps, pb, c), buf);
             conv_dw_eng(taps, n, buf, off, w + (ptrdiff_t)c * taps, ob, gr);
@@ -1249,7 +1240,7 @@ CONV_WIDE static void conv_dw_bwd_data(int N, const ConvShape *s, const ConvDw *
         K_OMP(for schedule(static))
         for (ptrdiff_t nc = 0; nc < planes; nc++) {
             if (nc + 1 < planes)
-                conv_prefetch(gy + (nc + 1) * s->P, s->P);
+                k_prefetch(gy + (nc + 1) * s->P, s->P);
             conv_dw_back_plane(&b, gy + nc * s->P, w + (nc % s->Co) * taps, gx + nc * HW, acc, buf, tb);
         }
     }
@@ -1303,8 +1294,8 @@ CONV_WIDE static void conv_dw_bwd_weight(int N, const ConvShape *s, const ConvDw
             for (int i = 0; i < N; i++) {
                 ptrdiff_t nc = (ptrdiff_t)i * C + c;
                 if (i + 1 < N) {
-                    conv_prefetch(x + (nc + C) * s->H * s->W, (ptrdiff_t)s->H * s->W);
-                    conv_prefetch(gy + (nc + C) * s->P, s->P);
+                    k_prefetch(x + (nc + C) * s->H * s->W, (ptrdiff_t)s->H * s->W);
+                    k_prefetch(gy + (nc + C) * s->P, s->P);
                 }
                 conv_dw_wgrad_plane(s, d, off, pc, x + nc * s->H * s->W, gy + nc * s->P, xb, gb, part);
                 for (int t = 0; t < taps; t++)

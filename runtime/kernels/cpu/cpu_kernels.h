@@ -72,10 +72,11 @@ typedef double real_acc;
 #define K_NOINLINE
 #endif
 
-/* Asks for the n values at p in the cache ahead of their use: a loop over
- * the planes of one channel reads short runs far apart, which the
- * hardware prefetchers do not follow, so the next plane's loads would
- * otherwise wait on memory. */
+/* Asks for the n values at p in the cache ahead of their use: the kernels
+ * that work plane by plane fetch the next plane while they work on this
+ * one (planes of one channel are short runs far apart, which the hardware
+ * prefetchers do not follow; a depthwise plane's loads would otherwise
+ * stall the copy that pads it). */
 static inline void k_prefetch(const real *p, ptrdiff_t n)
 {
     for (ptrdiff_t i = 0; i < n; i += 64 / (ptrdiff_t)sizeof(real))
