@@ -790,12 +790,14 @@ static const IrGradStep *step_of(Emit *e, int v)
 /* The data gradient of pointwise conv p (step st) with the whole backward
  * step of its dwpw_bwd depthwise input d in one call: d's output gradient
  * serves as the kernel's scratch; the gradient of d's input and of its
- * weights are what d's step would write, each when its guard holds. */
+ * weights are what d's step would write, each when its guard holds; p's
+ * weight gradient, when st needs it, comes from the same pass (d's output
+ * recomputed into its recompute buffer). */
 static void emit_dwpw_bwd(Emit *e, const IrGradStep *st, int d)
 {
     TBUF;
     KCall c;
-    char gx[256], gw[256], gb[64], db[64];
+    char gx[256], gw[256], gwp[256], zr[64], gb[64], db[64];
     int p = st->node, xin = in_of(e, d, 0);
     const IrGradStep *sd = step_of(e, d);
     if (needs(sd, 0))
@@ -807,6 +809,13 @@ static void emit_dwpw_bwd(Emit *e, const IrGradStep *st, int d)
                  piece_dst(e, sd, 1, db, sizeof db));
     else
         snprintf(gw, sizeof gw, "NULL");
+    snprintf(zr, sizeof zr, "NULL");
+    snprintf(gwp, sizeof gwp, "NULL");
+    if (needs(st, 1)) {
+        snprintf(zr, sizeof zr, "AT(%" PRId64 ")", e->plan->recomp[d]);
+        snprintf(gwp, sizeof gwp, "(%s) ? %s : NULL", guard(e, in_of(e, p, 1), gb, sizeof gb),
+                 piece_dst(e, st, 1, db, sizeof db));
+    }
     open_guard(e, p, 0);
     kc_dwpw_begin(e, &c, "k_conv2d_dwpw_bwd_data", d, p, G(d));
     kc_rt(&c, "const real *", "%s", T(in_of(e, p, 1)));
@@ -814,6 +823,8 @@ static void emit_dwpw_bwd(Emit *e, const IrGradStep *st, int d)
     kc_rt(&c, "real *", "%s", gx);
     kc_int(&c, sd->acc & 1u);
     kc_rt(&c, "real *", "%s", gw);
+    kc_rt(&c, "real *", "%s", zr);
+    kc_rt(&c, "real *", "%s", gwp);
     kc_end(e, &c);
     emit_close(e);
 }
@@ -837,7 +848,8 @@ static void bwd_step(Emit *e, const IrGradStep *st)
             return;
         }
         if (needs(st, 0) && fz(e)->dwpw_bwd[x]) {
-            emit_dwpw_bwd(e, st, x);
+            emit_dwpw_bwd(e, st, x); /* the weight gradient too */
+            return;
         } else if (needs(st, 0)) {
             /* a later piece is added straight into the gradient */
             bool add = st->acc & 1u;

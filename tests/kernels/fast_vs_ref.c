@@ -95,7 +95,8 @@ static void same_bits(const char *what, const real *a, const real *b, ptrdiff_t 
 /* The depthwise conv (C channels, weights wd, input x) of a conv case
  * fused with a pointwise conv to C + 3 channels: k_conv2d_dwpw_fwd and
  * k_conv2d_dwpw_bwd_weight must have the bits of the two fast kernels
- * (k_conv2d_dwpw_bwd_data those of the three it replaces),
+ * (k_conv2d_dwpw_bwd_data those of the three it replaces, and of
+ * k_conv2d_dwpw_bwd_weight for the pointwise weight gradient),
  * without a prologue, through the BN + ReLU one (pm, ps, pb) and through a
  * plain ReLU, on 1 and 2 threads. The pointwise weights and gradients come
  * from local sequences, so that the shared random stream of the later
@@ -115,6 +116,7 @@ static void dwpw_case(int N, int C, int H, int W, int kh, int kw, int sh, int sw
     for (int i = 0; i < Cp * C; i++)
         wp[i] = (real)((unsigned)(i * 2654435761u) % 1000u) / 1000 - (real)0.5;
     real *gyp = tensor(ny, 1), *gw = tensor((ptrdiff_t)Cp * C, 1), *gw2 = tensor((ptrdiff_t)Cp * C, 1);
+    real *gw3 = tensor((ptrdiff_t)Cp * C, 1), *zr = tensor(nz, 1);
     for (ptrdiff_t i = 0; i < ny; i++)
         gyp[i] = (real)((unsigned)(i * 40503u + 7u) % 997u) / 997 - (real)0.5;
     ptrdiff_t nx = (ptrdiff_t)N * C * H * W, nwd = (ptrdiff_t)C * kh * kw;
@@ -181,21 +183,35 @@ static void dwpw_case(int N, int C, int H, int W, int kh, int kw, int sh, int sw
                                             gwd);
                 else
                     k_conv2d_bwd_weight(N, C, H, W, C, kh, kw, sh, sw, ph, pw, dh, dw, C, x, z, gwd);
+                for (ptrdiff_t i = 0; i < (ptrdiff_t)Cp * C; i++)
+                    gw3[i] = -1;
                 k_conv2d_dwpw_bwd_data(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Cp, pre != 0, m, sc, sb, x,
-                                       wd, z2, wp, gyp, gx2, acc, gwd2);
+                                       wd, z2, wp, gyp, gx2, acc, gwd2, zr, gw3);
                 snprintf(sub, sizeof sub, "%s dwpw %s gx%s (%d threads)", what, kinds[pre], acc ? " acc" : "",
                          threads);
                 same_bits(sub, gx2, gx, nx);
                 snprintf(sub, sizeof sub, "%s dwpw %s gwd%s (%d threads)", what, kinds[pre], acc ? " acc" : "",
                          threads);
                 same_bits(sub, gwd2, gwd, nwd);
-                total_elems += (long)(nx + nwd);
+                snprintf(sub, sizeof sub, "%s dwpw %s gw with the data%s (%d threads)", what, kinds[pre],
+                         acc ? " acc" : "", threads);
+                same_bits(sub, gw3, gw, (ptrdiff_t)Cp * C);
+                total_elems += (long)(nx + nwd + Cp * C);
             }
+            /* the pointwise weight gradient alone in the data pass */
+            for (ptrdiff_t i = 0; i < (ptrdiff_t)Cp * C; i++)
+                gw3[i] = -1;
+            k_conv2d_dwpw_bwd_data(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Cp, pre != 0, m, sc, sb, x, wd,
+                                   z2, wp, gyp, NULL, 0, NULL, zr, gw3);
+            snprintf(sub, sizeof sub, "%s dwpw %s gw alone in the data pass (%d threads)", what, kinds[pre],
+                     threads);
+            same_bits(sub, gw3, gw, (ptrdiff_t)Cp * C);
+            total_elems += (long)Cp * C;
         }
     free(gx), free(gx2), free(gwd), free(gwd2), free(mo);
     for (int k = 0; k < 2; k++)
         free(bo[k]), free(sm[k]), free(si[k]), free(rm[k]), free(rv[k]);
-    free(wp), free(z), free(z2), free(y), free(y2), free(gyp), free(gw), free(gw2);
+    free(wp), free(z), free(z2), free(y), free(y2), free(gyp), free(gw), free(gw2), free(gw3), free(zr);
 }
 
 /* One conv case: fwd, bwd_data and bwd_weight, fast vs reference. */
@@ -625,6 +641,13 @@ int main(void)
     dw(1, 3, 10, 11, 5, 5, 3, 2, 2, 2);
     dw(1, 2, 120, 120, 3, 3, 1, 1, 1, 1);
     dw(1, 2, 200, 9, 3, 3, 2, 1, 1, 1);
+    /* batches that k_conv2d_dwpw_bwd_data splits into several runs for the
+     * pointwise weight gradient: per slice (long rows in lanes, short
+     * rows through the GEMM) and, past one tile, over the whole batch */
+    dw(4, 8, 16, 16, 3, 3, 1, 1, 1, 1);
+    dw(5, 8, 8, 8, 5, 5, 1, 2, 2, 1);
+    dw(5, 164, 32, 32, 3, 3, 1, 1, 1, 1);
+    dw(40, 164, 10, 10, 3, 3, 1, 1, 1, 1);
     conv_case(3, 5, 9, 12, 5, 5, 3, 2, 1, 2, 1, 1, 2, 5);
     conv_case(1, 3, 12, 9, 3, 3, 3, 1, 2, 1, 1, 2, 1, 3);
     /* im2col + GEMM */

@@ -1083,16 +1083,21 @@ static void conv_dw_src_init(ConvDwSrc *r, const ConvShape *s, const ConvDw *d, 
 
 /* Output plane (sample i, channel c) of the depthwise source into zp (Ho x
  * Wo), as conv_dw_fwd computes it; buf (its zero border in place, as
- * conv_dw_fwd keeps it) and ob are CONV_DW_PAD-value work planes. */
+ * conv_dw_fwd keeps it) and ob are CONV_DW_PAD-value work planes.
+ * conv_dw_src_out: the same from buf already filled with the plane. */
+static void conv_dw_src_out(const ConvDwSrc *r, int c, const real *buf, real *ob, real *zp)
+{
+    conv_dw_eng(r->taps, r->n, buf, r->off, r->w + (ptrdiff_t)c * r->taps, ob, r->gr);
+    for (int row = 0; row < r->s->Ho; row++)
+        conv_copy(zp + (ptrdiff_t)row * r->s->Wo, ob + (ptrdiff_t)row * r->d->px.L, r->s->Wo);
+}
 static void conv_dw_src_plane(const ConvDwSrc *r, int i, int c, real *buf, real *ob, real *zp)
 {
     const ConvShape *s = r->s;
     ConvPre pv;
     conv_dw_fill(r->x + ((ptrdiff_t)i * s->Ci + c) * s->H * s->W, s->H, s->W, s->ph, s->pw, r->d->px,
                  conv_pre_at(&pv, r->pre, r->pm, r->ps, r->pb, c), buf);
-    conv_dw_eng(r->taps, r->n, buf, r->off, r->w + (ptrdiff_t)c * r->taps, ob, r->gr);
-    for (int row = 0; row < s->Ho; row++)
-        conv_copy(zp + (ptrdiff_t)row * s->Wo, ob + (ptrdiff_t)row * r->d->px.L, s->Wo);
+    conv_dw_src_out(r, c, buf, ob, zp);
 }
 
 /* k_conv2d_dwpw_fwd's fast path (sd depthwise with geometry d, sp the
@@ -1307,69 +1312,6 @@ CONV_WIDE static void conv_dw_bwd_weight(int N, const ConvShape *s, const ConvDw
     }
 }
 
-/* k_conv2d_dwpw_bwd_data's fast path (sd depthwise with geometry d, sp the
- * pointwise conv on its output), parallel over samples: per sample the
- * depthwise output's gradient, wp^T gy (conv_dense_bwd_data's GEMM with
- * the whole plane as one column block: the same sums), into the thread's
- * slice of z, then from there each channel's data gradient into gx
- * (conv_dw_back_plane) and its weight-gradient share into parts (after the
- * slices: one row of taps per sample and channel); gw is the sum of the
- * shares in real_acc in sample order, as conv_dw_bwd_weight adds them. gx
- * or gw NULL: not wanted. */
-CONV_WIDE static void conv_dwpw_bwd_data(int N, const ConvShape *sd, const ConvDw *d,
-                                         const ConvShape *sp, const real *x, const real *wd,
-                                         real *z, const real *wp, const real *gy, real *gx,
-                                         int acc, real *gw, int pre, const real *pm,
-                                         const real *ps, const real *pb, int T)
-{
-    int C = sd->Co, taps = sd->kh * sd->kw;
-    ptrdiff_t HW = (ptrdiff_t)sd->H * sd->W, off[CONV_DW_TAPS];
-    real *parts = z + (ptrdiff_t)conv_min(T, N) * C * sd->P;
-    ConvDwBack b;
-    conv_dw_back_init(&b, sd, d);
-    conv_dw_x_offsets(sd, d, off);
-    (void)T; /* without OpenMP */
-    K_OMP(parallel num_threads(T))
-    {
-        real buf[CONV_DW_PAD], tb[CONV_DW_PAD], xb[CONV_DW_PAD], gb[CONV_DW_PAD];
-        memset(buf, 0, sizeof(real) * (size_t)d->zg);
-        memset(xb, 0, sizeof(real) * (size_t)d->zx);
-        memset(gb, 0, sizeof(real) * (size_t)d->zy);
-        int me = k_omp_thread(), nt = k_omp_nthreads();
-        K_OMP(for schedule(static))
-        for (int i = 0; i < N; i++) {
-            /* the thread's own slice while there are no more threads than samples */
-            real *zs = z + (ptrdiff_t)(nt <= N ? me : i) * C * sd->P;
-            conv_gemm(C, (int)sp->P, sp->Co, wp, 1, C, gy + (ptrdiff_t)i * sp->Co * sp->P, sp->P, 1, zs,
-                      sp->P, 0, 0);
-            for (int c = 0; c < C; c++) {
-                ptrdiff_t nc = (ptrdiff_t)i * C + c;
-                if (gx)
-                    conv_dw_back_plane(&b, zs + (ptrdiff_t)c * sd->P, wd + (ptrdiff_t)c * taps,
-                                       gx + nc * HW, acc, buf, tb);
-                if (gw) {
-                    ConvPre pv;
-                    conv_dw_wgrad_plane(sd, d, off, conv_pre_at(&pv, pre, pm, ps, pb, c), x + nc * HW,
-                                        zs + (ptrdiff_t)c * sd->P, xb, gb, parts + nc * taps);
-                }
-            }
-        }
-        if (gw) {
-            K_OMP(for schedule(static))
-            for (int c = 0; c < C; c++) {
-                real_acc sum[CONV_DW_TAPS];
-                for (int t = 0; t < taps; t++)
-                    sum[t] = 0;
-                for (int i = 0; i < N; i++)
-                    for (int t = 0; t < taps; t++)
-                        sum[t] += parts[((ptrdiff_t)i * C + c) * taps + t];
-                for (int t = 0; t < taps; t++)
-                    gw[(ptrdiff_t)c * taps + t] = (real)sum[t];
-            }
-        }
-    }
-}
-
 /* ---- dense (pointwise and im2col) ---- */
 
 /* 1 when the conv is a plain 1x1 (GEMM straight on x, no im2col). */
@@ -1541,10 +1483,57 @@ static int conv_wgrad_edge(int n, int unit)
  * slices in turn); two, the cores of the machines we measure on. */
 #define CONV_WSLICES 2
 
-/* Dense weight gradient gw_g = sum_n gy[n, g] cols[n]^T, in tiles of at
- * most CONV_WB x CONV_WB (conv_wgrad_edge: rows in multiples of 4 for the
- * lanes' 4 x 4 blocks, columns of short pointwise rows in multiples of
- * CONV_NR for conv_gemm's strips). With at least CONV_WSLICES tiles, each
+/* The tiles of a weight gradient: at most CONV_WB x CONV_WB
+ * (conv_wgrad_edge: rows in multiples of 4 for the lanes' 4 x 4 blocks,
+ * columns of short pointwise rows in multiples of CONV_NR for conv_gemm's
+ * strips). */
+typedef struct {
+    int cw, kw;   /* tile edges: channels, taps */
+    int cbs, kbs; /* tiles along each */
+    int ntile, G; /* tiles in all; samples per lane pass (conv_wgrad_group) */
+} ConvWTiles;
+
+static ConvWTiles conv_wgrad_tiles(const ConvShape *s)
+{
+    ConvWTiles t;
+    int short_rows = conv_is_pointwise(s) && s->P < CONV_NT_GEMM_MAX;
+    t.cw = conv_wgrad_edge(s->Cog, 4), t.kw = conv_wgrad_edge(s->K, short_rows ? CONV_NR : 4);
+    t.cbs = (s->Cog + t.cw - 1) / t.cw, t.kbs = (s->K + t.kw - 1) / t.kw;
+    t.ntile = s->g * t.cbs * t.kbs, t.G = conv_wgrad_group(s);
+    return t;
+}
+
+/* The sample runs that conv_dense_bwd_weight sums a tile over, in its
+ * order: with at least CONV_WSLICES tiles, runs of G samples from 0 over
+ * the batch (one slice); otherwise from the start of each of the
+ * CONV_WSLICES slices. Run q starts at *n0, holds *cnt samples and lies
+ * in slice *sl; a q that is no run (q < 0) returns the number of runs
+ * (with all three 0), a run returns 0. */
+static int conv_wgrad_run(const ConvWTiles *t, int N, int q, int *n0, int *cnt, int *sl)
+{
+    int ns = t->ntile >= CONV_WSLICES ? 1 : CONV_WSLICES, runs = 0;
+    *n0 = *cnt = *sl = 0;
+    for (int k = 0; k < ns; k++) {
+        int a = (int)((ptrdiff_t)N * k / ns), b = (int)((ptrdiff_t)N * (k + 1) / ns);
+        int r = (b - a + t->G - 1) / t->G;
+        if (q >= runs && q < runs + r) {
+            *n0 = a + (q - runs) * t->G, *cnt = conv_min(t->G, b - *n0), *sl = k;
+            return 0;
+        }
+        runs += r;
+    }
+    return runs;
+}
+
+/* The most samples in one run of conv_wgrad_run. */
+static int conv_wgrad_runmax(const ConvWTiles *t, int N)
+{
+    int ns = t->ntile >= CONV_WSLICES ? 1 : CONV_WSLICES;
+    return conv_min(t->G, (N + ns - 1) / ns);
+}
+
+/* Dense weight gradient gw_g = sum_n gy[n, g] cols[n]^T, in tiles
+ * (conv_wgrad_tiles). With at least CONV_WSLICES tiles, each
  * tile is one task over the whole batch; otherwise each tile is summed
  * over CONV_WSLICES fixed slices of the batch, one task each, and the
  * slices are added in order. rb != 0: the weight gradient of relu(x)
@@ -1553,10 +1542,8 @@ static int conv_wgrad_edge(int n, int unit)
 static void conv_dense_bwd_weight(int N, const ConvShape *s, const real *x, const real *gy,
                                   real *gw, int rb, const ConvDwSrc *src)
 {
-    int short_rows = conv_is_pointwise(s) && s->P < CONV_NT_GEMM_MAX;
-    int cw = conv_wgrad_edge(s->Cog, 4), kw = conv_wgrad_edge(s->K, short_rows ? CONV_NR : 4);
-    int cbs = (s->Cog + cw - 1) / cw, kbs = (s->K + kw - 1) / kw;
-    int ntile = s->g * cbs * kbs, G = conv_wgrad_group(s);
+    ConvWTiles wt = conv_wgrad_tiles(s);
+    int cw = wt.cw, kw = wt.kw, cbs = wt.cbs, kbs = wt.kbs, ntile = wt.ntile, G = wt.G;
     int work = k_par((double)N * s->Co * s->K * s->P);
     (void)work; /* without OpenMP */
     if (ntile >= CONV_WSLICES) {
@@ -1597,6 +1584,132 @@ static void conv_dense_bwd_weight(int N, const ConvShape *s, const real *x, cons
                     r += part[q][i * kb + k];
                 gw[((ptrdiff_t)gi * s->Cog + co0 + i) * s->K + k0 + k] = (real)r;
             }
+    }
+}
+
+/* Where in z (N, C, P values) conv_dwpw_bwd_data keeps the pointwise
+ * weight gradient's per-run partials: after the threads' slices and the
+ * depthwise weight gradient's shares, aligned for real_acc. */
+static ptrdiff_t conv_dwpw_partials_at(int T, int N, int C, ptrdiff_t P, int taps)
+{
+    ptrdiff_t k = (ptrdiff_t)(sizeof(real_acc) / sizeof(real));
+    ptrdiff_t o = ((ptrdiff_t)conv_min(T, N) * P + (ptrdiff_t)N * taps) * C;
+    return k > 1 ? (o + k - 1) / k * k : o;
+}
+
+/* k_conv2d_dwpw_bwd_data's fast path (sd depthwise with geometry d, sp the
+ * pointwise conv on its output), parallel over runs of samples: per sample
+ * the depthwise output's gradient, wp^T gy (conv_dense_bwd_data's GEMM
+ * with the whole plane as one column block: the same sums), into the
+ * thread's slice of z, then from there each channel's data gradient into
+ * gx (conv_dw_back_plane) and its weight-gradient share into parts (after
+ * the slices: one row of taps per sample and channel); gw is the sum of
+ * the shares in real_acc in sample order, as conv_dw_bwd_weight adds them.
+ * gwp != NULL: also the pointwise weight gradient, its input (the
+ * depthwise output) recomputed from the padded x plane the depthwise
+ * weight gradient has just filled, into the thread's slice of zr (G
+ * samples' planes at most), and each run's share summed while the run's gy and
+ * planes are in cache: conv_gemm_nt_acc over the run, as conv_wgrad_tile
+ * sums it, into the run's real_acc partial (in z, after the parts); the
+ * partials are then added as conv_dense_bwd_weight adds its runs, so gwp
+ * has the bits of k_conv2d_dwpw_bwd_weight. Runs are those of
+ * conv_wgrad_run (each sample on its own when gwp is NULL). gx or gw NULL:
+ * not wanted. */
+CONV_WIDE static void conv_dwpw_bwd_data(int N, const ConvShape *sd, const ConvDw *d,
+                                         const ConvShape *sp, const real *x, const real *wd,
+                                         real *z, const real *wp, const real *gy, real *gx,
+                                         int acc, real *gw, int pre, const real *pm,
+                                         const real *ps, const real *pb, int T, real *zr,
+                                         real *gwp)
+{
+    int C = sd->Co, Co = sp->Co, taps = sd->kh * sd->kw;
+    ptrdiff_t HW = (ptrdiff_t)sd->H * sd->W, P = sp->P, off[CONV_DW_TAPS];
+    real *parts = z + (ptrdiff_t)conv_min(T, N) * C * P;
+    real_acc *runp = (real_acc *)(void *)(z + conv_dwpw_partials_at(T, N, C, P, taps));
+    ConvWTiles wt = conv_wgrad_tiles(sp);
+    if (!gwp)
+        wt.G = 1, wt.ntile = CONV_WSLICES; /* runs of one sample, in order */
+    int n0, cnt, sl, runs = conv_wgrad_run(&wt, N, -1, &n0, &cnt, &sl);
+    ConvDwBack b;
+    ConvDwSrc src;
+    conv_dw_back_init(&b, sd, d);
+    conv_dw_x_offsets(sd, d, off);
+    conv_dw_src_init(&src, sd, d, x, wd, pre, pm, ps, pb);
+    (void)T; /* without OpenMP */
+    K_OMP(parallel num_threads(T))
+    {
+        real buf[CONV_DW_PAD], tb[CONV_DW_PAD], xb[CONV_DW_PAD], gb[CONV_DW_PAD];
+        memset(buf, 0, sizeof(real) * (size_t)d->zg);
+        memset(xb, 0, sizeof(real) * (size_t)d->zx);
+        memset(gb, 0, sizeof(real) * (size_t)d->zy);
+        int me = k_omp_thread(), nt = k_omp_nthreads();
+        real *zrs = gwp ? zr + (ptrdiff_t)me * conv_wgrad_runmax(&wt, N) * C * P : NULL;
+        K_OMP(for schedule(static))
+        for (int q = 0; q < runs; q++) {
+            int i0, m, qs;
+            conv_wgrad_run(&wt, N, q, &i0, &m, &qs);
+            for (int i = i0; i < i0 + m; i++) {
+                /* the thread's own slice while there are no more threads than samples */
+                real *zs = z + (ptrdiff_t)(nt <= N ? me : i) * C * P;
+                conv_gemm(C, (int)P, Co, wp, 1, C, gy + (ptrdiff_t)i * Co * P, P, 1, zs, P, 0, 0);
+                for (int c = 0; c < C; c++) {
+                    ptrdiff_t nc = (ptrdiff_t)i * C + c;
+                    ConvPre pv;
+                    const ConvPre *pc = conv_pre_at(&pv, pre, pm, ps, pb, c);
+                    if (gx)
+                        conv_dw_back_plane(&b, zs + (ptrdiff_t)c * P, wd + (ptrdiff_t)c * taps,
+                                           gx + nc * HW, acc, buf, tb);
+                    if (gw)
+                        conv_dw_wgrad_plane(sd, d, off, pc, x + nc * HW, zs + (ptrdiff_t)c * P, xb, gb,
+                                            parts + nc * taps);
+                    else if (gwp)
+                        conv_dw_fill(x + nc * HW, sd->H, sd->W, sd->ph, sd->pw, d->px, pc, xb);
+                    if (gwp)
+                        conv_dw_src_out(&src, c, xb, tb, zrs + ((ptrdiff_t)(i - i0) * C + c) * P);
+                }
+            }
+            if (gwp) {
+                real_acc *pq = runp + (ptrdiff_t)q * Co * C;
+                for (ptrdiff_t e = 0; e < (ptrdiff_t)Co * C; e++)
+                    pq[e] = 0;
+                for (int co0 = 0; co0 < Co; co0 += wt.cw)
+                    for (int k0 = 0; k0 < C; k0 += wt.kw)
+                        conv_gemm_nt_acc(conv_min(wt.cw, Co - co0), conv_min(wt.kw, C - k0), (int)P, m,
+                                         gy + ((ptrdiff_t)i0 * Co + co0) * P, P, Co * P, zrs + k0 * P, P,
+                                         C * P, pq + (ptrdiff_t)co0 * C + k0, C, 0);
+            }
+        }
+        if (gw) {
+            K_OMP(for schedule(static))
+            for (int c = 0; c < C; c++) {
+                real_acc sum[CONV_DW_TAPS];
+                for (int t = 0; t < taps; t++)
+                    sum[t] = 0;
+                for (int i = 0; i < N; i++)
+                    for (int t = 0; t < taps; t++)
+                        sum[t] += parts[((ptrdiff_t)i * C + c) * taps + t];
+                for (int t = 0; t < taps; t++)
+                    gw[(ptrdiff_t)c * taps + t] = (real)sum[t];
+            }
+        }
+        if (gwp) {
+            K_OMP(for schedule(static))
+            for (ptrdiff_t e = 0; e < (ptrdiff_t)Co * C; e++) {
+                real_acc r = 0, a = 0;
+                int cur = 0;
+                for (int q = 0; q < runs; q++) {
+                    int i0, m, qs;
+                    conv_wgrad_run(&wt, N, q, &i0, &m, &qs);
+                    if (qs != cur) {
+                        r = cur ? r + a : a;
+                        a = 0, cur = qs;
+                    }
+                    a += runp[(ptrdiff_t)q * Co * C + e];
+                }
+                r = cur ? r + a : a;
+                gwp[e] = (real)r;
+            }
+        }
     }
 }
 
@@ -1795,7 +1908,8 @@ K_FN void k_conv2d_dwpw_bwd_data(int N, int C, int H, int W, int kh, int kw, int
                                  int ph, int pw, int dh, int dw, int Co, int pre,
                                  const real *pre_mean, const real *pre_scale,
                                  const real *pre_shift, const real *x, const real *wd, real *z,
-                                 const real *wp, const real *gy, real *gx, int acc, real *gwd)
+                                 const real *wp, const real *gy, real *gx, int acc, real *gwd,
+                                 real *zr, real *gwp)
 {
     ConvShape sd = conv_shape(C, H, W, C, kh, kw, sh, sw, ph, pw, dh, dw, C);
     ConvDw d;
@@ -1805,14 +1919,26 @@ K_FN void k_conv2d_dwpw_bwd_data(int N, int C, int H, int W, int kh, int kw, int
             memset(gx, 0, sizeof(real) * (size_t)N * (size_t)C * (size_t)H * (size_t)W);
         if (gwd)
             memset(gwd, 0, sizeof(real) * (size_t)C * (size_t)taps);
+        if (gwp)
+            memset(gwp, 0, sizeof(real) * (size_t)Co * (size_t)C);
         return;
     }
     ConvShape sp = conv_shape(C, sd.Ho, sd.Wo, Co, 1, 1, 1, 1, 0, 0, 1, 1, 1);
     int T = k_par((double)N * C * sd.P * (taps + Co)) ? k_omp_max_threads() : 1;
-    ptrdiff_t need = ((ptrdiff_t)conv_min(T, N) * sd.P + (ptrdiff_t)N * taps) * C;
-    if (conv_is_depthwise(&sd, &d) && need <= (ptrdiff_t)N * C * sd.P) {
+    ptrdiff_t size = (ptrdiff_t)N * C * sd.P, need = ((ptrdiff_t)conv_min(T, N) * sd.P + (ptrdiff_t)N * taps) * C;
+    if (conv_is_depthwise(&sd, &d) && need <= size) {
+        /* the pointwise weight gradient in the same pass when its partials
+         * fit after the shares in z and the threads' runs of planes in zr */
+        ConvWTiles wt = conv_wgrad_tiles(&sp);
+        int n0, cnt, sl, runs = conv_wgrad_run(&wt, N, -1, &n0, &cnt, &sl);
+        ptrdiff_t k = (ptrdiff_t)(sizeof(real_acc) / sizeof(real));
+        int with = gwp && conv_dwpw_partials_at(T, N, C, sd.P, taps) + runs * k * Co * C <= size &&
+                   (ptrdiff_t)T * conv_wgrad_runmax(&wt, N) * C * sd.P <= size;
         conv_dwpw_bwd_data(N, &sd, &d, &sp, x, wd, z, wp, gy, gx, acc, gwd, pre != 0, pre_mean,
-                           pre_scale, pre_shift, T);
+                           pre_scale, pre_shift, T, zr, with ? gwp : NULL);
+        if (gwp && !with)
+            k_conv2d_dwpw_bwd_weight(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Co, pre, pre_mean,
+                                     pre_scale, pre_shift, x, wd, zr, gy, gwp);
         return;
     }
     conv_bwd_data(N, &sp, gy, wp, z, 0);
@@ -1823,4 +1949,7 @@ K_FN void k_conv2d_dwpw_bwd_data(int N, int C, int H, int W, int kh, int kw, int
                                 pre_shift, x, z, gwd);
     else if (gwd)
         k_conv2d_bwd_weight(N, C, H, W, C, kh, kw, sh, sw, ph, pw, dh, dw, C, x, z, gwd);
+    if (gwp)
+        k_conv2d_dwpw_bwd_weight(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Co, pre, pre_mean,
+                                 pre_scale, pre_shift, x, wd, zr, gy, gwp);
 }

@@ -244,13 +244,19 @@ K_FN void k_conv2d_dwpw_bwd_weight(int N, int C, int H, int W, int kh, int kw, i
  * and gwd (C, 1, kh, kw) get the bits of k_conv2d_bwd_data of the
  * pointwise conv into z (N, C, Ho, Wo; scratch: per-thread slices and the
  * weight gradient's per-sample shares), then k_conv2d_bwd_data(_acc) and
- * k_conv2d_bwd_weight(_pre) of the depthwise conv from z. gx or gwd NULL:
- * not computed. gy: (N, Co, Ho, Wo), the pointwise output's gradient. */
+ * k_conv2d_bwd_weight(_pre) of the depthwise conv from z. gwp != NULL:
+ * also the pointwise conv's weight gradient (Co, C, 1, 1) with the bits of
+ * k_conv2d_dwpw_bwd_weight, the depthwise output recomputed into zr (N, C,
+ * Ho, Wo; scratch) from the padded x planes the depthwise weight gradient
+ * reads, each run of samples' share summed while its gy is in cache. gx,
+ * gwd or gwp NULL: not computed. gy: (N, Co, Ho, Wo), the pointwise
+ * output's gradient. */
 K_FN void k_conv2d_dwpw_bwd_data(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
                                  int ph, int pw, int dh, int dw, int Co, int pre,
                                  const real *pre_mean, const real *pre_scale,
                                  const real *pre_shift, const real *x, const real *wd, real *z,
-                                 const real *wp, const real *gy, real *gx, int acc, real *gwd);
+                                 const real *wp, const real *gy, real *gx, int acc, real *gwd,
+                                 real *zr, real *gwp);
 
 /* x_eff of one value of channel c (see k_conv2d_fwd_pre). */
 static inline real k_pre_val(real v, const real *pre_mean, const real *pre_scale,
