@@ -42,6 +42,7 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
     f->bn_moments = xcalloc((size_t)n, sizeof(bool));
     f->mixed_bn = xcalloc((size_t)n, sizeof(bool));
     f->src = xmalloc((size_t)n * sizeof(int));
+    f->mask_step = xmalloc((size_t)n * sizeof(int));
     f->mix_slot = xmalloc((size_t)n * sizeof(int));
     f->mix_first = xmalloc((size_t)n * sizeof(int));
     /* Live consumers: count, and the last one with the slot it reads. */
@@ -52,7 +53,7 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
     bool *plain_ok = xmalloc((size_t)n * sizeof(bool));   /* every use: slot 0 of a depthwise or pointwise conv */
     bool *mixed_only = xmalloc((size_t)n * sizeof(bool)); /* every use: a candidate of a mixed node */
     for (int v = 0; v < n; v++) {
-        f->src[v] = f->mix_slot[v] = f->mix_first[v] = -1;
+        f->src[v] = f->mix_slot[v] = f->mix_first[v] = f->mask_step[v] = -1;
         user[v] = slot[v] = -1;
         convs_only[v] = mixed_only[v] = plain_ok[v] = true;
     }
@@ -117,6 +118,20 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
     for (int v = 0; v < n; v++)
         if (f->dwpw[v] && at[v] >= 0 && at[user[v]] >= 0 && at[user[v]] + 1 == at[v])
             f->dwpw_bwd[v] = true;
+    /* a plain prologue RELU whose one consumer's data-gradient step (a
+     * pointwise conv's, or a dwpw_bwd pair's) directly precedes its own:
+     * that step applies the mask, so the RELU's gradient is never stored */
+    for (int v = 0; v < n; v++) {
+        int c = user[v];
+        if (t != IR_FUSE_CPU || !f->prologue[v] || f->bn_stats[(int)ir_inputs(g, v)[0]] || uses[v] != 1 ||
+            slot[v] != 0 || at[v] < 0 || at[c] < 0 || at[c] + 1 != at[v] || !(bw->steps[at[v]].need & 1u) ||
+            !(bw->steps[at[c]].need & 1u) || (bw->steps[at[c]].acc & 1u))
+            continue;
+        if (is_pointwise(g, c))
+            f->mask_step[v] = c;
+        else if (f->dwpw_bwd[c])
+            f->mask_step[v] = f->src[c];
+    }
     free(at);
     /* a training BN of a dwpw pair's pointwise output whose forward comes
      * next (only parameters between): the fused kernel hands it the plane
@@ -155,6 +170,7 @@ void ir_fuse_free(IrFuse *f)
     free(f->mixed_bn);
     free(f->bn_relu);
     free(f->src);
+    free(f->mask_step);
     free(f->mix_slot);
     free(f->mix_first);
     memset(f, 0, sizeof *f);
@@ -162,7 +178,7 @@ void ir_fuse_free(IrFuse *f)
 
 void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out)
 {
-    int chains = 0, with_bn = 0, recomputed = 0, dwpw = 0, dwpw_bwd = 0, mixed = 0, moments = 0;
+    int chains = 0, with_bn = 0, masked = 0, recomputed = 0, dwpw = 0, dwpw_bwd = 0, mixed = 0, moments = 0;
     for (int v = 0; v < f->n; v++) {
         if (f->bn_relu[v]) {
             fprintf(out, "  fuse %%%d batch_norm + %%%d relu (one kernel)\n", v, f->src[v]);
@@ -174,7 +190,9 @@ void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out)
                 fprintf(out, "  fuse %%%d batch_norm + %%%d relu -> convs read %%%d\n", bn, v, f->src[v]);
                 with_bn++;
             } else {
-                fprintf(out, "  fuse %%%d relu -> convs read %%%d\n", v, f->src[v]);
+                fprintf(out, "  fuse %%%d relu -> convs read %%%d%s\n", v, f->src[v],
+                        f->mask_step[v] >= 0 ? "; its mask in their data gradient" : "");
+                masked += f->mask_step[v] >= 0;
             }
             chains++;
         }
@@ -198,8 +216,8 @@ void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out)
         }
     }
     fprintf(out,
-            "fusions: %d relu prologues (%d with their batch norm), %d recomputed convs (%d fused with their "
-            "pointwise conv, %d of them in the backward too), %d mixed batch norms, %d batch norms from "
-            "their conv's plane moments\n",
-            chains, with_bn, recomputed, dwpw, dwpw_bwd, mixed, moments);
+            "fusions: %d relu prologues (%d with their batch norm, %d masking their conv's data gradient), "
+            "%d recomputed convs (%d fused with their pointwise conv, %d of them in the backward too), %d mixed "
+            "batch norms, %d batch norms from their conv's plane moments\n",
+            chains, with_bn, masked, recomputed, dwpw, dwpw_bwd, mixed, moments);
 }

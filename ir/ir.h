@@ -294,6 +294,13 @@ void ir_backward_print(const IrGraph *g, const IrBackward *bw, FILE *out);
  *   while each sample's output is in cache (k_bn_plane_moments), passed in
  *   the scratch tensor, which the forward uses for nothing else; the BN
  *   then reads its input only to normalize it.
+ * - mask: a plain prologue RELU with one consumer, a pointwise conv or a
+ *   dwpw_bwd depthwise conv, whose backward step directly precedes the
+ *   RELU's: that step (the pointwise one's for the pair) writes the conv's
+ *   data gradient through the RELU's mask (its input > 0) into the RELU
+ *   input's gradient, as the RELU's step would add or write it; the RELU's
+ *   own gradient is never stored and its step does nothing (mask_step
+ *   names the conv whose step does it).
  * - mixed_bn: a BATCH_NORM candidate of a MIXED node stores no output and
  *   no output gradient: its forward adds c_k * y straight into the MIXED
  *   output (the weighted accumulation fused into the candidate; mix_first
@@ -304,7 +311,7 @@ void ir_backward_print(const IrGraph *g, const IrBackward *bw, FILE *out);
  *   stores no output and no output gradient: the BN + ReLU kernel writes
  *   the RELU's output, and the BN's backward masks the RELU's gradient by
  *   that output (the RELU's own step does nothing).
- * The CPU programs use prologue, recompute, dwpw, dwpw_bwd, bn_moments and mixed_bn; the CUDA kernels
+ * The CPU programs use prologue, mask, recompute, dwpw, dwpw_bwd, bn_moments and mixed_bn; the CUDA kernels
  * implement bn_relu and mixed_bn (IrFuseTarget). */
 typedef enum {
     IR_FUSE_CPU,  /* prologue, bn_stats, recompute, mixed_bn */
@@ -324,6 +331,8 @@ typedef struct {
                          the fused kernel computes its plane moments (in the scratch tensor) */
     bool *mixed_bn;  /* [n] BATCH_NORM candidate accumulated into its MIXED node, never stored */
     bool *bn_relu;   /* [n] BATCH_NORM fused with its one consumer, a RELU (CUDA), never stored */
+    int *mask_step;  /* [n] plain prologue RELU (mask): the conv whose backward step masks its one
+                        consumer's data gradient into the RELU input's gradient, or -1 */
     int *src;        /* [n] prologue RELU: the stored tensor its convs read; bn_stats BN: its RELU;
                         mixed_bn BN: its MIXED node; bn_relu BN: its RELU; dwpw CONV2D: its
                         pointwise consumer */

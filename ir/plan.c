@@ -90,10 +90,12 @@ static int grad_end(const IrGraph *g, const IrFuse *f, int v)
 }
 
 /* True when v's gradient is stored (the fused BNs take theirs straight
- * from their consumers); grad_buffer: in the arena (batched). */
+ * from their consumers, a mask RELU's conv masks its own); grad_buffer: in
+ * the arena (batched). */
 static bool grad_stored(const IrBackward *bw, const IrFuse *f, const int *gstart, int v)
 {
-    return bw->grad[v] && gstart[v] >= 0 && !f->mixed_bn[v] && !f->bn_stats[v] && !f->bn_relu[v];
+    return bw->grad[v] && gstart[v] >= 0 && !f->mixed_bn[v] && !f->bn_stats[v] && !f->bn_relu[v] &&
+           f->mask_step[v] < 0;
 }
 static bool grad_buffer(const IrGraph *g, const IrBackward *bw, const IrFuse *f, const int *gstart,
                         int v)
@@ -199,8 +201,9 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget target, IrPlan
                 READ(u, t);
             }
             if (st->need & (1u << i)) {
-                /* a dwpw_bwd conv's step runs in its consumer's */
-                int tw = f->dwpw_bwd[v] ? 2 * n - f->src[v] : t;
+                /* a dwpw_bwd conv's step runs in its consumer's; a mask
+                 * RELU's in its conv's */
+                int tw = f->dwpw_bwd[v] ? 2 * n - f->src[v] : f->mask_step[v] >= 0 ? 2 * n - f->mask_step[v] : t;
                 if (gstart[u] < 0 || gstart[u] > tw) gstart[u] = tw;
             }
         }

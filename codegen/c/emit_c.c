@@ -800,8 +800,12 @@ static void emit_dwpw_bwd(Emit *e, const IrGradStep *st, int d)
     char gx[256], gw[256], gwp[256], zr[64], gb[64], db[64];
     int p = st->node, xin = in_of(e, d, 0);
     const IrGradStep *sd = step_of(e, d);
+    /* a mask RELU input: its input's gradient, as the RELU's step adds or writes it */
+    bool mask = fz(e)->mask_step[xin] == p;
+    int gdst = mask ? fz(e)->src[xin] : xin;
+    unsigned acc = mask ? step_of(e, xin)->acc & 1u : sd->acc & 1u;
     if (needs(sd, 0))
-        snprintf(gx, sizeof gx, "(%s) ? %s : NULL", guard(e, xin, gb, sizeof gb), G(xin));
+        snprintf(gx, sizeof gx, "(%s) ? %s : NULL", guard(e, xin, gb, sizeof gb), G(gdst));
     else
         snprintf(gx, sizeof gx, "NULL");
     if (needs(sd, 1))
@@ -821,7 +825,9 @@ static void emit_dwpw_bwd(Emit *e, const IrGradStep *st, int d)
     kc_rt(&c, "const real *", "%s", T(in_of(e, p, 1)));
     kc_rt(&c, "const real *", "%s", G(p));
     kc_rt(&c, "real *", "%s", gx);
-    kc_int(&c, sd->acc & 1u);
+    kc_int(&c, (int)acc);
+    kc_int(&c, mask);
+    kc_rt(&c, "real *", mask ? "AT(%" PRId64 ")" : "NULL", e->plan->scratch);
     kc_rt(&c, "real *", "%s", gw);
     kc_rt(&c, "real *", "%s", zr);
     kc_rt(&c, "real *", "%s", gwp);
@@ -850,6 +856,21 @@ static void bwd_step(Emit *e, const IrGradStep *st)
         if (needs(st, 0) && fz(e)->dwpw_bwd[x]) {
             emit_dwpw_bwd(e, st, x); /* the weight gradient too */
             return;
+        } else if (needs(st, 0) && fz(e)->mask_step[x] == v) {
+            /* through its input RELU's mask into that RELU input's
+             * gradient, as the RELU's step would add or write it */
+            int src = fz(e)->src[x];
+            kc_begin(&c, "k_conv2d_bwd_data_relu");
+            kc_conv_shape(e, &c, v);
+            kc_rt(&c, "const real *", "%s", G(v));
+            kc_rt(&c, "const real *", "%s", T(in_of(e, v, 1)));
+            kc_rt(&c, "const real *", "%s", T(src));
+            kc_rt(&c, "real *", "AT(%" PRId64 ")", e->plan->scratch);
+            kc_rt(&c, "real *", "%s", G(src));
+            kc_int(&c, (int)(step_of(e, x)->acc & 1u));
+            open_guard(e, v, 0);
+            kc_end(e, &c);
+            emit_close(e);
         } else if (needs(st, 0)) {
             /* a later piece is added straight into the gradient */
             bool add = st->acc & 1u;
@@ -944,6 +965,10 @@ static void bwd_step(Emit *e, const IrGradStep *st)
     case OP_RELU:
         if (fz(e)->prologue[v] && fz(e)->bn_stats[x]) {
             emit_line(e, "/* in the backward of its batch norm %%%d */", x);
+            return;
+        }
+        if (fz(e)->mask_step[v] >= 0) {
+            emit_line(e, "/* in the backward of conv %%%d */", fz(e)->mask_step[v]);
             return;
         }
         /* a plain prologue RELU's mask comes from its input (x > 0 where

@@ -121,6 +121,7 @@ static void dwpw_case(int N, int C, int H, int W, int kh, int kw, int sh, int sw
         gyp[i] = (real)((unsigned)(i * 40503u + 7u) % 997u) / 997 - (real)0.5;
     ptrdiff_t nx = (ptrdiff_t)N * C * H * W, nwd = (ptrdiff_t)C * kh * kw;
     real *gx = tensor(nx, 1), *gx2 = tensor(nx, 1), *gwd = tensor(nwd, 1), *gwd2 = tensor(nwd, 1);
+    real *gm = tensor(nx, 1), *tt = tensor(nx, 1);
     real *mo = tensor(2 * (ptrdiff_t)N * Cp, 1), *bo[2], *sm[2], *si[2], *rm[2], *rv[2];
     for (int k = 0; k < 2; k++)
         bo[k] = tensor(ny, 1), sm[k] = tensor(Cp, 1), si[k] = tensor(Cp, 1), rm[k] = tensor(Cp, 1),
@@ -186,7 +187,7 @@ static void dwpw_case(int N, int C, int H, int W, int kh, int kw, int sh, int sw
                 for (ptrdiff_t i = 0; i < (ptrdiff_t)Cp * C; i++)
                     gw3[i] = -1;
                 k_conv2d_dwpw_bwd_data(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Cp, pre != 0, m, sc, sb, x,
-                                       wd, z2, wp, gyp, gx2, acc, gwd2, zr, gw3);
+                                       wd, z2, wp, gyp, gx2, acc, 0, NULL, gwd2, zr, gw3);
                 snprintf(sub, sizeof sub, "%s dwpw %s gx%s (%d threads)", what, kinds[pre], acc ? " acc" : "",
                          threads);
                 same_bits(sub, gx2, gx, nx);
@@ -197,21 +198,61 @@ static void dwpw_case(int N, int C, int H, int W, int kh, int kw, int sh, int sw
                          acc ? " acc" : "", threads);
                 same_bits(sub, gw3, gw, (ptrdiff_t)Cp * C);
                 total_elems += (long)(nx + nwd + Cp * C);
+                if (pre != 2)
+                    continue;
+                /* through the plain ReLU's mask into its input's gradient:
+                 * the bits of the unmasked data gradient, then k_relu_bwd(_acc) */
+                k_conv2d_bwd_data(N, C, H, W, C, kh, kw, sh, sw, ph, pw, dh, dw, C, z, wd, gm);
+                for (ptrdiff_t i = 0; i < nx; i++)
+                    gx[i] = gx2[i] = (real)((unsigned)(i * 69069u + 5u) % 983u) / 983 - (real)0.5;
+                (acc ? k_relu_bwd_acc : k_relu_bwd)(nx, x, gm, gx);
+                k_conv2d_dwpw_bwd_data(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Cp, 1, NULL, NULL, NULL, x, wd,
+                                       z2, wp, gyp, gx2, acc, 1, tt, NULL, zr, NULL);
+                snprintf(sub, sizeof sub, "%s dwpw relu-masked gx%s (%d threads)", what, acc ? " acc" : "",
+                         threads);
+                same_bits(sub, gx2, gx, nx);
+                total_elems += (long)nx;
             }
             /* the pointwise weight gradient alone in the data pass */
             for (ptrdiff_t i = 0; i < (ptrdiff_t)Cp * C; i++)
                 gw3[i] = -1;
             k_conv2d_dwpw_bwd_data(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Cp, pre != 0, m, sc, sb, x, wd,
-                                   z2, wp, gyp, NULL, 0, NULL, zr, gw3);
+                                   z2, wp, gyp, NULL, 0, 0, NULL, NULL, zr, gw3);
             snprintf(sub, sizeof sub, "%s dwpw %s gw alone in the data pass (%d threads)", what, kinds[pre],
                      threads);
             same_bits(sub, gw3, gw, (ptrdiff_t)Cp * C);
             total_elems += (long)Cp * C;
         }
-    free(gx), free(gx2), free(gwd), free(gwd2), free(mo);
+    free(gx), free(gx2), free(gwd), free(gwd2), free(mo), free(gm), free(tt);
     for (int k = 0; k < 2; k++)
         free(bo[k]), free(sm[k]), free(si[k]), free(rm[k]), free(rv[k]);
     free(wp), free(z), free(z2), free(y), free(y2), free(gyp), free(gw), free(gw2), free(gw3), free(zr);
+}
+
+/* k_conv2d_bwd_data_relu of a conv case (x the ReLU's input, gy the
+ * output gradient) must have the bits of k_conv2d_bwd_data and then
+ * k_relu_bwd(_acc), written and added, on 1 and 2 threads. */
+static void relu_mask_case(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh, int sw,
+                           int ph, int pw, int dh, int dw, int g, const real *x, const real *gy,
+                           const real *w, const char *what)
+{
+    ptrdiff_t nx = (ptrdiff_t)N * Ci * H * W;
+    real *gr = tensor(nx, 1), *ga = tensor(nx, 1), *gb = tensor(nx, 1), *t = tensor(nx, 1);
+    for (int threads = 1; threads <= 2; threads++) {
+        set_threads(threads);
+        k_conv2d_bwd_data(N, Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g, gy, w, gr);
+        for (int acc = 0; acc < 2; acc++) {
+            for (ptrdiff_t i = 0; i < nx; i++)
+                ga[i] = gb[i] = (real)((unsigned)(i * 69069u + 3u) % 977u) / 977 - (real)0.5;
+            (acc ? k_relu_bwd_acc : k_relu_bwd)(nx, x, gr, ga);
+            k_conv2d_bwd_data_relu(N, Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g, gy, w, x, t, gb, acc);
+            char sub[220];
+            snprintf(sub, sizeof sub, "%s relu-masked gx%s (%d threads)", what, acc ? " acc" : "", threads);
+            same_bits(sub, gb, ga, nx);
+            total_elems += (long)nx;
+        }
+    }
+    free(gr), free(ga), free(gb), free(t);
 }
 
 /* One conv case: fwd, bwd_data and bwd_weight, fast vs reference. */
@@ -340,6 +381,7 @@ static void conv_case(int N, int Ci, int H, int W, int Co, int kh, int kw, int s
     }
     if (g == Ci && g == Co)
         dwpw_case(N, Ci, H, W, kh, kw, sh, sw, ph, pw, dh, dw, x, w, pm, ps, pb, what);
+    relu_mask_case(N, Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g, x, gy, w, what);
     free(pm), free(ps), free(pb), free(xe);
 #undef CV
     free(x), free(w), free(gy), free(y0), free(gx0), free(gw0);

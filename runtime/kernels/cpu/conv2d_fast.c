@@ -1375,6 +1375,36 @@ static void conv_dense_fwd(int N, const ConvShape *s, const real *x, const real 
     }
 }
 
+/* Pointwise data gradient, one task per (sample, column chunk):
+ * gx (+)= w^T gy. xm != NULL: through the ReLU whose input xm is (the conv
+ * reads relu(xm)): each chunk's w^T gy goes into tb (gx's layout; gx
+ * itself when !acc) and then, while in cache, into gx as xm > 0 ? g : 0,
+ * written or added (acc): k_relu_bwd(_acc)'s arithmetic. */
+static void conv_pw_bwd_data(int N, const ConvShape *s, const real *gy, const real *w, real *gx,
+                             int acc, const real *xm, real *tb, int T)
+{
+    ptrdiff_t jc = conv_chunk(N, s->P, T, CONV_PW_JB);
+    ptrdiff_t tiles = (s->P + jc - 1) / jc, ntask = (ptrdiff_t)N * tiles;
+    (void)T; /* without OpenMP */
+    K_OMP(parallel for if(T > 1) schedule(static))
+    for (ptrdiff_t t = 0; t < ntask; t++) {
+        int n = (int)(t / tiles);
+        ptrdiff_t j0 = t % tiles * jc, o = (ptrdiff_t)n * s->Ci * s->P + j0;
+        int jb = (int)(s->P - j0 < jc ? s->P - j0 : jc);
+        conv_gemm(s->Ci, jb, s->Co, w, 1, s->Ci, gy + (ptrdiff_t)n * s->Co * s->P + j0, s->P, 1,
+                  (xm ? tb : gx) + o, s->P, xm ? 0 : acc, 0);
+        for (int c = 0; xm && c < s->Ci; c++) {
+            ptrdiff_t r = o + (ptrdiff_t)c * s->P;
+            if (acc)
+                for (int j = 0; j < jb; j++)
+                    gx[r + j] += xm[r + j] > 0 ? tb[r + j] : (real)0;
+            else
+                for (int j = 0; j < jb; j++)
+                    gx[r + j] = xm[r + j] > 0 ? tb[r + j] : (real)0;
+        }
+    }
+}
+
 /* Dense data gradient: gx = col2im(w^T gy). Pointwise tasks are (sample,
  * column chunk); im2col ones (sample, group), since col2im of neighbouring
  * chunks overlaps. */
@@ -1383,16 +1413,7 @@ static void conv_dense_bwd_data(int N, const ConvShape *s, const real *gy, const
 {
     int T = k_par((double)N * s->Co * s->K * s->P) ? k_omp_max_threads() : 1;
     if (conv_is_pointwise(s)) {
-        ptrdiff_t jc = conv_chunk(N, s->P, T, CONV_PW_JB);
-        ptrdiff_t tiles = (s->P + jc - 1) / jc, ntask = (ptrdiff_t)N * tiles;
-        K_OMP(parallel for if(T > 1) schedule(static))
-        for (ptrdiff_t t = 0; t < ntask; t++) {
-            int n = (int)(t / tiles);
-            ptrdiff_t j0 = t % tiles * jc;
-            int jb = (int)(s->P - j0 < jc ? s->P - j0 : jc);
-            conv_gemm(s->Ci, jb, s->Co, w, 1, s->Ci, gy + (ptrdiff_t)n * s->Co * s->P + j0, s->P, 1,
-                      gx + (ptrdiff_t)n * s->Ci * s->P + j0, s->P, acc, 0);
-        }
+        conv_pw_bwd_data(N, s, gy, w, gx, acc, NULL, NULL, T);
         return;
     }
     int ntask = N * s->g, kp = conv_panel_rows(s);
@@ -1613,12 +1634,14 @@ static ptrdiff_t conv_dwpw_partials_at(int T, int N, int C, ptrdiff_t P, int tap
  * sums it, into the run's real_acc partial (in z, after the parts); the
  * partials are then added as conv_dense_bwd_weight adds its runs, so gwp
  * has the bits of k_conv2d_dwpw_bwd_weight. Runs are those of
- * conv_wgrad_run (each sample on its own when gwp is NULL). gx or gw NULL:
+ * conv_wgrad_run (each sample on its own when gwp is NULL). mask: gx is
+ * the gradient of the input of the plain ReLU prologue (pre, no ps), each
+ * plane's data gradient masked by x > 0 on its way there. gx or gw NULL:
  * not wanted. */
 CONV_WIDE static void conv_dwpw_bwd_data(int N, const ConvShape *sd, const ConvDw *d,
                                          const ConvShape *sp, const real *x, const real *wd,
                                          real *z, const real *wp, const real *gy, real *gx,
-                                         int acc, real *gw, int pre, const real *pm,
+                                         int acc, int mask, real *gw, int pre, const real *pm,
                                          const real *ps, const real *pb, int T, real *zr,
                                          real *gwp)
 {
@@ -1638,7 +1661,7 @@ CONV_WIDE static void conv_dwpw_bwd_data(int N, const ConvShape *sd, const ConvD
     (void)T; /* without OpenMP */
     K_OMP(parallel num_threads(T))
     {
-        real buf[CONV_DW_PAD], tb[CONV_DW_PAD], xb[CONV_DW_PAD], gb[CONV_DW_PAD];
+        real buf[CONV_DW_PAD], tb[CONV_DW_PAD], xb[CONV_DW_PAD], gb[CONV_DW_PAD], mb[CONV_DW_PAD];
         memset(buf, 0, sizeof(real) * (size_t)d->zg);
         memset(xb, 0, sizeof(real) * (size_t)d->zx);
         memset(gb, 0, sizeof(real) * (size_t)d->zy);
@@ -1656,9 +1679,22 @@ CONV_WIDE static void conv_dwpw_bwd_data(int N, const ConvShape *sd, const ConvD
                     ptrdiff_t nc = (ptrdiff_t)i * C + c;
                     ConvPre pv;
                     const ConvPre *pc = conv_pre_at(&pv, pre, pm, ps, pb, c);
-                    if (gx)
+                    if (gx && mask) {
+                        /* through the prologue's ReLU: k_relu_bwd(_acc)'s arithmetic */
+                        const real *xp = x + nc * HW;
+                        real *o = gx + nc * HW;
+                        conv_dw_back_plane(&b, zs + (ptrdiff_t)c * P, wd + (ptrdiff_t)c * taps, mb, 0, buf,
+                                           tb);
+                        if (acc)
+                            for (ptrdiff_t j = 0; j < HW; j++)
+                                o[j] += xp[j] > 0 ? mb[j] : (real)0;
+                        else
+                            for (ptrdiff_t j = 0; j < HW; j++)
+                                o[j] = xp[j] > 0 ? mb[j] : (real)0;
+                    } else if (gx) {
                         conv_dw_back_plane(&b, zs + (ptrdiff_t)c * P, wd + (ptrdiff_t)c * taps,
                                            gx + nc * HW, acc, buf, tb);
+                    }
                     if (gw)
                         conv_dw_wgrad_plane(sd, d, off, pc, x + nc * HW, zs + (ptrdiff_t)c * P, xb, gb,
                                             parts + nc * taps);
@@ -1769,6 +1805,20 @@ K_FN void k_conv2d_bwd_data_acc(int N, int Ci, int H, int W, int Co, int kh, int
 {
     ConvShape s = conv_shape(Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g);
     conv_bwd_data(N, &s, gy, w, gx, 1);
+}
+K_FN void k_conv2d_bwd_data_relu(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh,
+                                 int sw, int ph, int pw, int dh, int dw, int g, const real *gy,
+                                 const real *w, const real *x, real *t, real *gx, int acc)
+{
+    ConvShape s = conv_shape(Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g);
+    if (conv_is_pointwise(&s) && s.Ho > 0 && s.Wo > 0) {
+        int T = k_par((double)N * s.Co * s.K * s.P) ? k_omp_max_threads() : 1;
+        conv_pw_bwd_data(N, &s, gy, w, gx, acc, x, acc ? t : gx, T);
+        return;
+    }
+    real *gr = acc ? t : gx;
+    conv_bwd_data(N, &s, gy, w, gr, 0);
+    (acc ? k_relu_bwd_acc : k_relu_bwd)((ptrdiff_t)N * Ci * H * W, x, gr, gx);
 }
 
 /* Weight gradient (overwrites gw). */
@@ -1908,8 +1958,8 @@ K_FN void k_conv2d_dwpw_bwd_data(int N, int C, int H, int W, int kh, int kw, int
                                  int ph, int pw, int dh, int dw, int Co, int pre,
                                  const real *pre_mean, const real *pre_scale,
                                  const real *pre_shift, const real *x, const real *wd, real *z,
-                                 const real *wp, const real *gy, real *gx, int acc, real *gwd,
-                                 real *zr, real *gwp)
+                                 const real *wp, const real *gy, real *gx, int acc, int mask,
+                                 real *t, real *gwd, real *zr, real *gwp)
 {
     ConvShape sd = conv_shape(C, H, W, C, kh, kw, sh, sw, ph, pw, dh, dw, C);
     ConvDw d;
@@ -1926,7 +1976,7 @@ K_FN void k_conv2d_dwpw_bwd_data(int N, int C, int H, int W, int kh, int kw, int
     ConvShape sp = conv_shape(C, sd.Ho, sd.Wo, Co, 1, 1, 1, 1, 0, 0, 1, 1, 1);
     int T = k_par((double)N * C * sd.P * (taps + Co)) ? k_omp_max_threads() : 1;
     ptrdiff_t size = (ptrdiff_t)N * C * sd.P, need = ((ptrdiff_t)conv_min(T, N) * sd.P + (ptrdiff_t)N * taps) * C;
-    if (conv_is_depthwise(&sd, &d) && need <= size) {
+    if (conv_is_depthwise(&sd, &d) && need <= size && (!mask || (ptrdiff_t)H * W <= CONV_DW_PAD)) {
         /* the pointwise weight gradient in the same pass when its partials
          * fit after the shares in z and the threads' runs of planes in zr */
         ConvWTiles wt = conv_wgrad_tiles(&sp);
@@ -1934,7 +1984,7 @@ K_FN void k_conv2d_dwpw_bwd_data(int N, int C, int H, int W, int kh, int kw, int
         ptrdiff_t k = (ptrdiff_t)(sizeof(real_acc) / sizeof(real));
         int with = gwp && conv_dwpw_partials_at(T, N, C, sd.P, taps) + runs * k * Co * C <= size &&
                    (ptrdiff_t)T * conv_wgrad_runmax(&wt, N) * C * sd.P <= size;
-        conv_dwpw_bwd_data(N, &sd, &d, &sp, x, wd, z, wp, gy, gx, acc, gwd, pre != 0, pre_mean,
+        conv_dwpw_bwd_data(N, &sd, &d, &sp, x, wd, z, wp, gy, gx, acc, mask, gwd, pre != 0, pre_mean,
                            pre_scale, pre_shift, T, zr, with ? gwp : NULL);
         if (gwp && !with)
             k_conv2d_dwpw_bwd_weight(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Co, pre, pre_mean,
@@ -1942,8 +1992,13 @@ K_FN void k_conv2d_dwpw_bwd_data(int N, int C, int H, int W, int kh, int kw, int
         return;
     }
     conv_bwd_data(N, &sp, gy, wp, z, 0);
-    if (gx)
+    if (gx && mask) {
+        real *g = acc ? t : gx;
+        conv_bwd_data(N, &sd, z, wd, g, 0);
+        (acc ? k_relu_bwd_acc : k_relu_bwd)((ptrdiff_t)N * C * H * W, x, g, gx);
+    } else if (gx) {
         conv_bwd_data(N, &sd, z, wd, gx, acc);
+    }
     if (gwd && pre)
         k_conv2d_bwd_weight_pre(N, C, H, W, C, kh, kw, sh, sw, ph, pw, dh, dw, C, pre_mean, pre_scale,
                                 pre_shift, x, z, gwd);

@@ -187,6 +187,16 @@ K_FN void k_conv2d_bwd_data(int N, int Ci, int H, int W, int Co, int kh, int kw,
 K_FN void k_conv2d_bwd_data_acc(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh,
                                 int sw, int ph, int pw, int dh, int dw, int g,
                                 const real *gy, const real *w, real *gx);
+/* The data gradient of a conv whose input went through a ReLU, x that
+ * ReLU's input (the conv reads relu(x)), into x's gradient: gx = (x > 0 ?
+ * g : 0), or gx += that when acc, g the data gradient k_conv2d_bwd_data
+ * writes: its bits, then k_relu_bwd(_acc)'s. t: scratch of gx's size for
+ * g when acc (unused otherwise). Pointwise convs (1x1, stride 1, no
+ * padding, one group) mask each column chunk of g while it is in cache;
+ * others write g whole, then mask it. */
+K_FN void k_conv2d_bwd_data_relu(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh,
+                                 int sw, int ph, int pw, int dh, int dw, int g, const real *gy,
+                                 const real *w, const real *x, real *t, real *gx, int acc);
 /* Gradient of the weight (overwrites gw).
  * x: (N, Ci, H, W), gy: (N, Co, Ho, Wo), gw: (Co, Ci/g, kh, kw). */
 K_FN void k_conv2d_bwd_weight(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh, int sw,
@@ -248,15 +258,19 @@ K_FN void k_conv2d_dwpw_bwd_weight(int N, int C, int H, int W, int kh, int kw, i
  * also the pointwise conv's weight gradient (Co, C, 1, 1) with the bits of
  * k_conv2d_dwpw_bwd_weight, the depthwise output recomputed into zr (N, C,
  * Ho, Wo; scratch) from the padded x planes the depthwise weight gradient
- * reads, each run of samples' share summed while its gy is in cache. gx,
- * gwd or gwp NULL: not computed. gy: (N, Co, Ho, Wo), the pointwise
+ * reads, each run of samples' share summed while its gy is in cache.
+ * mask != 0 (a plain ReLU prologue: pre, no pre_scale): gx is the gradient
+ * of x, the ReLU's input, not of its output: each plane goes through the
+ * mask x > 0 (the bits of k_relu_bwd(_acc) after the unmasked gx); t:
+ * scratch of gx's size, used when acc and the planes do not fit the stack.
+ * gx, gwd or gwp NULL: not computed. gy: (N, Co, Ho, Wo), the pointwise
  * output's gradient. */
 K_FN void k_conv2d_dwpw_bwd_data(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
                                  int ph, int pw, int dh, int dw, int Co, int pre,
                                  const real *pre_mean, const real *pre_scale,
                                  const real *pre_shift, const real *x, const real *wd, real *z,
-                                 const real *wp, const real *gy, real *gx, int acc, real *gwd,
-                                 real *zr, real *gwp);
+                                 const real *wp, const real *gy, real *gx, int acc, int mask,
+                                 real *t, real *gwd, real *zr, real *gwp);
 
 /* x_eff of one value of channel c (see k_conv2d_fwd_pre). */
 static inline real k_pre_val(real v, const real *pre_mean, const real *pre_scale,
