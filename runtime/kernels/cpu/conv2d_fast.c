@@ -196,17 +196,19 @@ typedef struct {
     real *c;
     ptrdiff_t bks, ldc;
     int kc, lpr, next, total;
+    int r, l; /* row and line of line `next` */
 } ConvAhead;
 
 /* Issues the lines of a up to line `upto` (rows of B first, then of C). */
 static inline void conv_ahead(ConvAhead *a, int upto)
 {
     for (; a->next < upto && a->next < a->total; a->next++) {
-        int r = a->next / a->lpr, l = a->next % a->lpr;
-        if (r < a->kc)
-            __builtin_prefetch(a->b + r * a->bks + l * CONV_LINE, 0, 2);
+        if (a->r < a->kc)
+            __builtin_prefetch(a->b + a->r * a->bks + a->l * CONV_LINE, 0, 2);
         else
-            __builtin_prefetch(a->c + (r - a->kc) * a->ldc + l * CONV_LINE, 1, 2);
+            __builtin_prefetch(a->c + (a->r - a->kc) * a->ldc + a->l * CONV_LINE, 1, 2);
+        if (++a->l == a->lpr)
+            a->l = 0, a->r++;
     }
 }
 
@@ -240,7 +242,7 @@ CONV_WIDE static void conv_gemm(int M, int Nc, int K, const real *A, ptrdiff_t a
                 int lpr = conv_min(CONV_JP, Nc - p0 - CONV_JP) / CONV_LINE + 1;
                 int calls = (pc + CONV_NR - 1) / CONV_NR * ((M + CONV_MR - 1) / CONV_MR);
                 ah = (ConvAhead){ bk + CONV_JP, C + p0 + CONV_JP, bks, ldc, kc, lpr, 0,
-                                  (kc + M) * lpr };
+                                  (kc + M) * lpr, 0, 0 };
                 step = (ah.total + calls - 1) / calls;
             }
             if (!direct)
