@@ -43,6 +43,8 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
     f->mixed_bn = xcalloc((size_t)n, sizeof(bool));
     f->src = xmalloc((size_t)n * sizeof(int));
     f->mask_step = xmalloc((size_t)n * sizeof(int));
+    f->bn_split = xcalloc((size_t)n, sizeof(bool));
+    f->bn_apply = xmalloc((size_t)n * sizeof(int));
     f->mix_slot = xmalloc((size_t)n * sizeof(int));
     f->mix_first = xmalloc((size_t)n * sizeof(int));
     /* Live consumers: count, and the last one with the slot it reads. */
@@ -53,7 +55,7 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
     bool *plain_ok = xmalloc((size_t)n * sizeof(bool));   /* every use: slot 0 of a depthwise or pointwise conv */
     bool *mixed_only = xmalloc((size_t)n * sizeof(bool)); /* every use: a candidate of a mixed node */
     for (int v = 0; v < n; v++) {
-        f->src[v] = f->mix_slot[v] = f->mix_first[v] = f->mask_step[v] = -1;
+        f->src[v] = f->mix_slot[v] = f->mix_first[v] = f->mask_step[v] = f->bn_apply[v] = -1;
         user[v] = slot[v] = -1;
         convs_only[v] = mixed_only[v] = plain_ok[v] = true;
     }
@@ -132,6 +134,28 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
         else if (f->dwpw_bwd[c])
             f->mask_step[v] = f->src[c];
     }
+    /* a bn_stats BN between two dwpw_bwd pairs (pw1 -> BN -> RELU -> dw2),
+     * each tensor with one consumer, whose steps run back to back (dw2's
+     * in pw2's, the RELU's, the BN's, pw1's): pw2's kernel sums the BN's
+     * backward over the RELU's gradient it writes, the BN's step turns the
+     * sums into its coefficients, and pw1's kernel applies them to the
+     * RELU's gradient as it reads it */
+    for (int b = 0; b < n; b++) {
+        if (t != IR_FUSE_CPU || !f->bn_stats[b] || g->nodes[b].aux) continue;
+        int r = f->src[b], p1 = (int)ir_inputs(g, b)[0], d2 = user[r];
+        if (uses[r] != 1 || uses[b] != 1 || uses[p1] != 1 || slot[r] != 0 || slot[p1] != 0) continue;
+        if (g->nodes[p1].op != OP_CONV2D || !is_pointwise(g, p1)) continue;
+        int d1 = (int)ir_inputs(g, p1)[0];
+        if (!f->dwpw_bwd[d1] || f->src[d1] != p1 || !f->dwpw_bwd[d2]) continue;
+        if (at[b] < 0 || at[r] < 0 || at[p1] < 0 || at[d2] < 0 || at[r] != at[d2] + 1 || at[b] != at[r] + 1 ||
+            at[p1] != at[b] + 1)
+            continue;
+        if (!(bw->steps[at[b]].need & 1u) || !(bw->steps[at[p1]].need & 1u) ||
+            !(bw->steps[at[d2]].need & 1u) || (bw->steps[at[d2]].acc & 1u) || (bw->steps[at[b]].acc & 1u))
+            continue;
+        f->bn_split[b] = true;
+        f->bn_apply[p1] = b;
+    }
     free(at);
     /* a training BN of a dwpw pair's pointwise output whose forward comes
      * next (only parameters between): the fused kernel hands it the plane
@@ -171,6 +195,8 @@ void ir_fuse_free(IrFuse *f)
     free(f->bn_relu);
     free(f->src);
     free(f->mask_step);
+    free(f->bn_split);
+    free(f->bn_apply);
     free(f->mix_slot);
     free(f->mix_first);
     memset(f, 0, sizeof *f);
@@ -179,6 +205,7 @@ void ir_fuse_free(IrFuse *f)
 void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out)
 {
     int chains = 0, with_bn = 0, masked = 0, recomputed = 0, dwpw = 0, dwpw_bwd = 0, mixed = 0, moments = 0;
+    int split = 0;
     for (int v = 0; v < f->n; v++) {
         if (f->bn_relu[v]) {
             fprintf(out, "  fuse %%%d batch_norm + %%%d relu (one kernel)\n", v, f->src[v]);
@@ -214,10 +241,15 @@ void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out)
                     (int)ir_inputs(g, v)[0]);
             moments++;
         }
+        if (f->bn_split[v]) {
+            fprintf(out, "  split %%%d batch_norm backward: sums in its relu's conv, applied in %%%d conv2d\n", v,
+                    (int)ir_inputs(g, v)[0]);
+            split++;
+        }
     }
     fprintf(out,
             "fusions: %d relu prologues (%d with their batch norm, %d masking their conv's data gradient), "
             "%d recomputed convs (%d fused with their pointwise conv, %d of them in the backward too), %d mixed "
-            "batch norms, %d batch norms from their conv's plane moments\n",
-            chains, with_bn, masked, recomputed, dwpw, dwpw_bwd, mixed, moments);
+            "batch norms, %d batch norms from their conv's plane moments, %d batch norm backwards split\n",
+            chains, with_bn, masked, recomputed, dwpw, dwpw_bwd, mixed, moments, split);
 }

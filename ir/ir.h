@@ -301,6 +301,16 @@ void ir_backward_print(const IrGraph *g, const IrBackward *bw, FILE *out);
  *   input's gradient, as the RELU's step would add or write it; the RELU's
  *   own gradient is never stored and its step does nothing (mask_step
  *   names the conv whose step does it).
+ * - bn_split: a bn_stats BN between two dwpw_bwd pairs (pw1 -> BN -> RELU
+ *   -> dw2 -> pw2, each with one consumer) whose backward steps run back
+ *   to back: pw2's kernel also sums the BN's backward over the RELU
+ *   gradient it writes (plane sums in the scratch tensor), the BN's step
+ *   only turns them into its parameter gradients and three coefficients
+ *   per channel (kept after its saved statistics), and pw1's kernel
+ *   applies them to the RELU's gradient as it reads it (bn_apply; the
+ *   BN's output gradient buffer serves it as scratch). The BN's data
+ *   gradient is never written; the RELU's gradient and the BN's input
+ *   live until pw1's step.
  * - mixed_bn: a BATCH_NORM candidate of a MIXED node stores no output and
  *   no output gradient: its forward adds c_k * y straight into the MIXED
  *   output (the weighted accumulation fused into the candidate; mix_first
@@ -311,7 +321,7 @@ void ir_backward_print(const IrGraph *g, const IrBackward *bw, FILE *out);
  *   stores no output and no output gradient: the BN + ReLU kernel writes
  *   the RELU's output, and the BN's backward masks the RELU's gradient by
  *   that output (the RELU's own step does nothing).
- * The CPU programs use prologue, mask, recompute, dwpw, dwpw_bwd, bn_moments and mixed_bn; the CUDA kernels
+ * The CPU programs use prologue, mask, recompute, dwpw, dwpw_bwd, bn_moments, bn_split and mixed_bn; the CUDA kernels
  * implement bn_relu and mixed_bn (IrFuseTarget). */
 typedef enum {
     IR_FUSE_CPU,  /* prologue, bn_stats, recompute, mixed_bn */
@@ -331,6 +341,9 @@ typedef struct {
                          the fused kernel computes its plane moments (in the scratch tensor) */
     bool *mixed_bn;  /* [n] BATCH_NORM candidate accumulated into its MIXED node, never stored */
     bool *bn_relu;   /* [n] BATCH_NORM fused with its one consumer, a RELU (CUDA), never stored */
+    bool *bn_split;  /* [n] bn_stats BATCH_NORM between two dwpw_bwd pairs: backward split (see above) */
+    int *bn_apply;   /* [n] pointwise CONV2D: the bn_split BN of its output, whose gradient its
+                        step applies, or -1 */
     int *mask_step;  /* [n] plain prologue RELU (mask): the conv whose backward step masks its one
                         consumer's data gradient into the RELU input's gradient, or -1 */
     int *src;        /* [n] prologue RELU: the stored tensor its convs read; bn_stats BN: its RELU;

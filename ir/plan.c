@@ -85,6 +85,8 @@ static int grad_end(const IrGraph *g, const IrFuse *f, int v)
     const IrNode *nd = &g->nodes[v];
     if (nd->op == OP_MIXED && f->mix_first[v] >= 0) return 2 * n - f->mix_first[v];
     int bn = nd->op == OP_RELU ? (int)ir_inputs(g, v)[0] : -1;
+    /* a bn_split BN's input conv applies the BN's gradient from the RELU's */
+    if (bn >= 0 && f->bn_split[bn]) return 2 * n - (int)ir_inputs(g, bn)[0];
     if (bn >= 0 && (f->bn_stats[bn] || f->bn_relu[bn])) return 2 * n - bn;
     return 2 * n - v;
 }
@@ -185,6 +187,8 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget target, IrPlan
         const uint32_t *in = ir_inputs(g, v);
         uint32_t reads = ir_bwd_reads(g, v, st->need);
         if (reads >> 31) READ(v, t);
+        /* a bn_apply conv's step reads its own output: the BN's input */
+        if (f->bn_apply[v] >= 0) READ(v, t);
         /* a bn_relu BN's backward masks its RELU's gradient by the RELU's output */
         if (f->bn_relu[v]) READ(f->src[v], t);
         for (int i = 0; i < g->nodes[v].nin && i < 31; i++) {
@@ -243,9 +247,10 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget target, IrPlan
         }
         if (nd->op == OP_BATCH_NORM || (f->prologue[v] && f->bn_stats[ir_inputs(g, v)[0]])) {
             /* BN: saved batch mean and inverse std, then for a mixed_bn BN its scale
-             * and shift; fused RELU: its BN's scale and shift */
+             * and shift, for a bn_split BN its three backward coefficients;
+             * fused RELU: its BN's scale and shift */
             p->small[v] = small;
-            small += round_up((f->mixed_bn[v] ? 4 : 2) * (int64_t)nd->shape.d[1]);
+            small += round_up((f->bn_split[v] ? 5 : f->mixed_bn[v] ? 4 : 2) * (int64_t)nd->shape.d[1]);
         }
         if (rstart[v] >= 0) {
             b[nb++] = (Buf){ round_up(numel), rstart[v], rend[v], &p->recomp[v] };

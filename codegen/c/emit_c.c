@@ -820,10 +820,15 @@ static void emit_dwpw_bwd(Emit *e, const IrGradStep *st, int d)
         snprintf(gwp, sizeof gwp, "(%s) ? %s : NULL", guard(e, in_of(e, p, 1), gb, sizeof gb),
                  piece_dst(e, st, 1, db, sizeof db));
     }
+    /* a bn_split BN before d's RELU: its sums over the RELU's gradient,
+     * into the scratch tensor for the BN's step */
+    bool sums = fz(e)->prologue[xin] && fz(e)->bn_split[in_of(e, xin, 0)];
+    /* a bn_split BN after p: its gradient applied from its RELU's */
+    int bn = fz(e)->bn_apply[p];
     open_guard(e, p, 0);
-    kc_dwpw_begin(e, &c, "k_conv2d_dwpw_bwd_data", d, p, G(d));
+    kc_dwpw_begin(e, &c, bn >= 0 ? "k_conv2d_dwpw_bwd_data_bn" : "k_conv2d_dwpw_bwd_data", d, p, G(d));
     kc_rt(&c, "const real *", "%s", T(in_of(e, p, 1)));
-    kc_rt(&c, "const real *", "%s", G(p));
+    kc_rt(&c, "const real *", "%s", G(bn >= 0 ? fz(e)->src[bn] : p));
     kc_rt(&c, "real *", "%s", gx);
     kc_int(&c, (int)acc);
     kc_int(&c, mask);
@@ -831,6 +836,17 @@ static void emit_dwpw_bwd(Emit *e, const IrGradStep *st, int d)
     kc_rt(&c, "real *", "%s", gw);
     kc_rt(&c, "real *", "%s", zr);
     kc_rt(&c, "real *", "%s", gwp);
+    kc_rt(&c, "real *", sums ? "AT(%" PRId64 ")" : "NULL", e->plan->scratch);
+    if (bn >= 0) {
+        int r = fz(e)->src[bn];
+        int64_t C = node(e, bn)->shape.d[1];
+        kc_rt(&c, "const real *", "%s", T(p));
+        kc_rt(&c, "const real *", "r->small + %" PRId64, e->plan->small[bn]);
+        kc_rt(&c, "const real *", "r->small + %" PRId64, e->plan->small[r]);
+        kc_rt(&c, "const real *", "r->small + %" PRId64, e->plan->small[r] + C);
+        kc_rt(&c, "const real *", "r->small + %" PRId64, e->plan->small[bn] + 2 * C);
+        kc_rt(&c, "real *", "%s", G(p));
+    }
     kc_end(e, &c);
     emit_close(e);
 }
@@ -925,6 +941,23 @@ static void bwd_step(Emit *e, const IrGradStep *st)
             /* the output gradient is c_k times the mixed node's (see ir.h) */
             if (e->bw->zeroed[v]) die("mixed batch norm %%%d without an output gradient", v);
             emit_mix_coef_open(e, fz(e)->src[v]);
+        }
+        if (fz(e)->bn_split[v]) {
+            /* the sums came from its RELU's conv; the conv before applies
+             * the coefficients (see ir.h) */
+            kc_begin(&c, "k_bn_train_bwd_parts");
+            kc_lit(&c, "N"); kc_int(&c, C); kc_int(&c, HW);
+            kc_rt(&c, "const real *", "AT(%" PRId64 ")", e->plan->scratch);
+            kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 4)) : "NULL");
+            kc_rt(&c, "const real *", "r->small + %" PRId64, e->plan->small[v]);
+            kc_rt(&c, "const real *", "r->small + %" PRId64, e->plan->small[v] + C);
+            kc_rt(&c, "real *", "r->small + %" PRId64, e->plan->small[v] + 2 * C);
+            kc_rt(&c, "real *", "%s", gg);
+            kc_rt(&c, "real *", "%s", gbt);
+            open_guard(e, v, 0);
+            kc_end(e, &c);
+            emit_close(e);
+            return;
         }
         /* a bn_stats BN takes its prologue RELU's output gradient and mask
          * (that RELU's own step does nothing) */

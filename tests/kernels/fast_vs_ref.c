@@ -87,7 +87,12 @@ static void cmp(const char *what, int threads, const real *a, const real *b, ptr
 static void same_bits(const char *what, const real *a, const real *b, ptrdiff_t n)
 {
     if (memcmp(a, b, sizeof(real) * (size_t)n)) {
-        fprintf(stderr, "FAIL %s: the bits differ\n", what);
+        ptrdiff_t i = 0, nd = 0;
+        for (ptrdiff_t j = 0; j < n; j++)
+            if (memcmp(a + j, b + j, sizeof(real)) && !nd++)
+                i = j;
+        fprintf(stderr, "FAIL %s: the bits differ (%td of %td values, first [%td]: %.9g vs %.9g)\n", what, nd,
+                n, i, (double)a[i], (double)b[i]);
         failures++;
     }
 }
@@ -122,6 +127,28 @@ static void dwpw_case(int N, int C, int H, int W, int kh, int kw, int sh, int sw
     ptrdiff_t nx = (ptrdiff_t)N * C * H * W, nwd = (ptrdiff_t)C * kh * kw;
     real *gx = tensor(nx, 1), *gx2 = tensor(nx, 1), *gwd = tensor(nwd, 1), *gwd2 = tensor(nwd, 1);
     real *gm = tensor(nx, 1), *tt = tensor(nx, 1);
+    /* a BN of the depthwise input (the BN + ReLU prologue's, statistics pm)
+     * and one of the pointwise output (q*), from local sequences */
+    real *bnp = tensor(2 * (ptrdiff_t)N * C, 1), *bgam = tensor(C, 1), *binv = tensor(C, 1),
+         *bcoef = tensor(3 * (ptrdiff_t)C, 1), *bgg[2], *bgb[2], *gbn[2];
+    for (int k = 0; k < 2; k++)
+        bgg[k] = tensor(C, 1), bgb[k] = tensor(C, 1), gbn[k] = tensor(nx + 2 * (ptrdiff_t)N * C, 1);
+    for (int c = 0; c < C; c++)
+        bgam[c] = (real)0.5 + (real)((c * 7) % 5) / 4, binv[c] = (real)0.8 + (real)((c * 3) % 7) / 5;
+    real *gr = tensor(ny, 1), *gyq = tensor(ny, 1), *gyb = tensor(ny, 1), *qparts = tensor(2 * (ptrdiff_t)N * Cp, 1);
+    real *qmu = tensor(Cp, 1), *qps = tensor(Cp, 1), *qpb = tensor(Cp, 1), *qgam = tensor(Cp, 1),
+         *qinv = tensor(Cp, 1), *qcoef = tensor(3 * (ptrdiff_t)Cp, 1), *qgg[2], *qgb[2];
+    for (int k = 0; k < 2; k++)
+        qgg[k] = tensor(Cp, 1), qgb[k] = tensor(Cp, 1);
+    for (int c = 0; c < Cp; c++) {
+        qmu[c] = (real)((c * 5) % 9) / 20 - (real)0.2;
+        qps[c] = (real)0.6 + (real)((c * 3) % 4) / 3;
+        qpb[c] = (real)((c * 11) % 7) / 10 - (real)0.3;
+        qgam[c] = (real)0.7 + (real)((c * 13) % 6) / 5;
+        qinv[c] = (real)0.9 + (real)((c * 2) % 5) / 4;
+    }
+    for (ptrdiff_t i = 0; i < ny; i++)
+        gr[i] = (real)((unsigned)(i * 52711u + 3u) % 1009u) / 1009 - (real)0.5;
     real *mo = tensor(2 * (ptrdiff_t)N * Cp, 1), *bo[2], *sm[2], *si[2], *rm[2], *rv[2];
     for (int k = 0; k < 2; k++)
         bo[k] = tensor(ny, 1), sm[k] = tensor(Cp, 1), si[k] = tensor(Cp, 1), rm[k] = tensor(Cp, 1),
@@ -187,7 +214,8 @@ static void dwpw_case(int N, int C, int H, int W, int kh, int kw, int sh, int sw
                 for (ptrdiff_t i = 0; i < (ptrdiff_t)Cp * C; i++)
                     gw3[i] = -1;
                 k_conv2d_dwpw_bwd_data(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Cp, pre != 0, m, sc, sb, x,
-                                       wd, z2, wp, gyp, gx2, acc, 0, NULL, gwd2, zr, gw3);
+                                       wd, z2, wp, gyp, gx2, acc, 0, NULL, gwd2, zr, gw3,
+                                       pre == 1 && !acc ? bnp : NULL);
                 snprintf(sub, sizeof sub, "%s dwpw %s gx%s (%d threads)", what, kinds[pre], acc ? " acc" : "",
                          threads);
                 same_bits(sub, gx2, gx, nx);
@@ -198,6 +226,19 @@ static void dwpw_case(int N, int C, int H, int W, int kh, int kw, int sh, int sw
                          acc ? " acc" : "", threads);
                 same_bits(sub, gw3, gw, (ptrdiff_t)Cp * C);
                 total_elems += (long)(nx + nwd + Cp * C);
+                if (pre == 1 && !acc) {
+                    /* the sums of the BN of the BN + ReLU prologue over gx (its
+                     * ReLU's output gradient): k_bn_train_bwd_parts on them has
+                     * the bits of k_bn_train_bwd_relu */
+                    k_bn_train_bwd_relu(N, C, H * W, x, gx, ps, pb, bgam, pm, binv, gbn[0], bgg[0], bgb[0]);
+                    k_bn_train_bwd_parts(N, C, H * W, bnp, bgam, pm, binv, bcoef, bgg[1], bgb[1]);
+                    snprintf(sub, sizeof sub, "%s dwpw bn sums (%d threads)", what, threads);
+                    same_bits(sub, bgg[1], bgg[0], C);
+                    same_bits(sub, bgb[1], bgb[0], C);
+                    k_bn_relu_bwd_parts(N, C, H * W, x, gx, pm, ps, pb, gbn[1]);
+                    same_bits(sub, bnp, gbn[1], 2 * (ptrdiff_t)N * C);
+                    total_elems += (long)(2 * C + 2 * N * C);
+                }
                 if (pre != 2)
                     continue;
                 /* through the plain ReLU's mask into its input's gradient:
@@ -207,7 +248,7 @@ static void dwpw_case(int N, int C, int H, int W, int kh, int kw, int sh, int sw
                     gx[i] = gx2[i] = (real)((unsigned)(i * 69069u + 5u) % 983u) / 983 - (real)0.5;
                 (acc ? k_relu_bwd_acc : k_relu_bwd)(nx, x, gm, gx);
                 k_conv2d_dwpw_bwd_data(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Cp, 1, NULL, NULL, NULL, x, wd,
-                                       z2, wp, gyp, gx2, acc, 1, tt, NULL, zr, NULL);
+                                       z2, wp, gyp, gx2, acc, 1, tt, NULL, zr, NULL, NULL);
                 snprintf(sub, sizeof sub, "%s dwpw relu-masked gx%s (%d threads)", what, acc ? " acc" : "",
                          threads);
                 same_bits(sub, gx2, gx, nx);
@@ -217,13 +258,40 @@ static void dwpw_case(int N, int C, int H, int W, int kh, int kw, int sh, int sw
             for (ptrdiff_t i = 0; i < (ptrdiff_t)Cp * C; i++)
                 gw3[i] = -1;
             k_conv2d_dwpw_bwd_data(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Cp, pre != 0, m, sc, sb, x, wd,
-                                   z2, wp, gyp, NULL, 0, 0, NULL, NULL, zr, gw3);
+                                   z2, wp, gyp, NULL, 0, 0, NULL, NULL, zr, gw3, NULL);
             snprintf(sub, sizeof sub, "%s dwpw %s gw alone in the data pass (%d threads)", what, kinds[pre],
                      threads);
             same_bits(sub, gw3, gw, (ptrdiff_t)Cp * C);
             total_elems += (long)Cp * C;
+            /* the pointwise output through a BN + ReLU: the pair's gradients
+             * from that ReLU's output gradient gr, the BN's applied as read,
+             * have the bits of k_bn_train_bwd_relu then the pair's */
+            {
+                int P = Ho * Wo;
+                k_bn_train_bwd_relu(N, Cp, P, y, gr, qps, qpb, qgam, qmu, qinv, gyq, qgg[0], qgb[0]);
+                k_conv2d_dwpw_bwd_data(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Cp, pre != 0, m, sc, sb, x, wd,
+                                       z2, wp, gyq, gx, 0, 0, NULL, gwd, zr, gw, NULL);
+                k_bn_relu_bwd_parts(N, Cp, P, y, gr, qmu, qps, qpb, qparts);
+                k_bn_train_bwd_parts(N, Cp, P, qparts, qgam, qmu, qinv, qcoef, qgg[1], qgb[1]);
+                for (ptrdiff_t i = 0; i < (ptrdiff_t)Cp * C; i++)
+                    gw3[i] = -1;
+                k_conv2d_dwpw_bwd_data_bn(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Cp, pre != 0, m, sc, sb, x,
+                                          wd, z2, wp, gr, gx2, 0, 0, NULL, gwd2, zr, gw3, NULL, y, qmu, qps, qpb,
+                                          qcoef, gyb);
+                snprintf(sub, sizeof sub, "%s dwpw %s through a bn (%d threads)", what, kinds[pre], threads);
+                same_bits(sub, qgg[1], qgg[0], Cp);
+                same_bits(sub, qgb[1], qgb[0], Cp);
+                same_bits(sub, gx2, gx, nx);
+                same_bits(sub, gwd2, gwd, nwd);
+                same_bits(sub, gw3, gw, (ptrdiff_t)Cp * C);
+                total_elems += (long)(2 * Cp + nx + nwd + Cp * C);
+            }
         }
     free(gx), free(gx2), free(gwd), free(gwd2), free(mo), free(gm), free(tt);
+    free(bnp), free(bgam), free(binv), free(bcoef), free(gr), free(gyq), free(gyb), free(qparts);
+    free(qmu), free(qps), free(qpb), free(qgam), free(qinv), free(qcoef);
+    for (int k = 0; k < 2; k++)
+        free(bgg[k]), free(bgb[k]), free(gbn[k]), free(qgg[k]), free(qgb[k]);
     for (int k = 0; k < 2; k++)
         free(bo[k]), free(sm[k]), free(si[k]), free(rm[k]), free(rv[k]);
     free(wp), free(z), free(z2), free(y), free(y2), free(gyp), free(gw), free(gw2), free(gw3), free(zr);

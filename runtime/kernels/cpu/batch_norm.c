@@ -217,14 +217,11 @@ K_FN void k_bn_train_fwd_moments(int N, int C, int HW, real eps, real momentum,
                  run_mean, run_var);
 }
 
-/* The output gradient of bn_train_bwd at element i of plane xp, gp of
- * channel c: coef*gp[i], or with a fused ReLU (relu != 0) gp[i] where the
- * ReLU's input x_eff (k_pre_val, the same arithmetic as the forward's
- * prologue) is positive, else 0. relu is a constant in each loop below
- * (the loops are written once per case), so that both vectorize alike. */
-#define BN_GY(relu, i)                                                                             \
-    ((relu) ? (k_pre_val(xp[i], save_mean, pscale, pshift, c) > 0 ? gp[i] : (real)0)              \
-            : coef * gp[i])
+/* The output gradient of bn_train_bwd at element i of plane xp, gp:
+ * coef*gp[i]. With a fused ReLU the planes go through k_bn_relu_bwd_sums
+ * and k_bn_relu_bwd_apply (gp[i] where the ReLU's input x_eff, k_pre_val's
+ * arithmetic, is positive). */
+#define BN_GY(i) (coef * gp[i])
 
 /* Training backward, tuned: channels in parallel, vectorized sums (each
  * plane in real lanes, the planes in real_acc); the output gradient is
@@ -246,16 +243,13 @@ static void bn_train_bwd(int N, int C, int HW, const real *x, const real *gy, re
             const real *gp = gy + ((ptrdiff_t)n * C + c) * HW;
             real a = 0, b = 0; /* one plane in real lanes (see k_bn_plane_moments) */
             if (pscale) {
-                K_OMP(simd reduction(+:a) reduction(+:b))
-                for (int i = 0; i < HW; i++) {
-                    real g = BN_GY(1, i);
-                    a += g;
-                    b += g * (xp[i] - mu);
-                }
+                real ab[2];
+                k_bn_relu_bwd_sums(HW, gp, xp, mu, pscale[c], pshift[c], ab);
+                a = ab[0], b = ab[1];
             } else {
                 K_OMP(simd reduction(+:a) reduction(+:b))
                 for (int i = 0; i < HW; i++) {
-                    real g = BN_GY(0, i);
+                    real g = BN_GY(i);
                     a += g;
                     b += g * (xp[i] - mu);
                 }
@@ -276,15 +270,49 @@ static void bn_train_bwd(int N, int C, int HW, const real *x, const real *gy, re
             const real *gp = gy + ((ptrdiff_t)n * C + c) * HW;
             real *gxp = gx + ((ptrdiff_t)n * C + c) * HW;
             if (pscale) {
-                K_OMP(simd)
-                for (int i = 0; i < HW; i++)
-                    gxp[i] = k * (BN_GY(1, i) - mg - (xp[i] - mu) * mgx);
+                k_bn_relu_bwd_apply(HW, gp, xp, mu, pscale[c], pshift[c], k, mg, mgx, gxp);
             } else {
                 K_OMP(simd)
                 for (int i = 0; i < HW; i++)
-                    gxp[i] = k * (BN_GY(0, i) - mg - (xp[i] - mu) * mgx);
+                    gxp[i] = k * (BN_GY(i) - mg - (xp[i] - mu) * mgx);
             }
         }
+    }
+}
+
+K_FN void k_bn_relu_bwd_parts(int N, int C, int HW, const real *x, const real *gy,
+                              const real *save_mean, const real *pre_scale, const real *pre_shift,
+                              real *parts)
+{
+    ptrdiff_t planes = (ptrdiff_t)N * C;
+    K_OMP(parallel for if(k_par((double)planes * HW)) schedule(static))
+    for (ptrdiff_t q = 0; q < planes; q++) {
+        int c = (int)(q % C);
+        k_bn_relu_bwd_sums(HW, gy + q * HW, x + q * HW, save_mean[c], pre_scale[c], pre_shift[c], parts + q * 2);
+    }
+}
+
+K_FN void k_bn_train_bwd_parts(int N, int C, int HW, const real *parts, const real *gamma,
+                               const real *save_mean, const real *save_invstd, real *coef,
+                               real *ggamma, real *gbeta)
+{
+    ptrdiff_t M = (ptrdiff_t)N * HW;
+    for (int c = 0; c < C; c++) {
+        real invstd = save_invstd[c];
+        real_acc sg = 0, sgx = 0;
+        (void)save_mean; /* in the parts already */
+        for (int n = 0; n < N; n++) {
+            sg += parts[((ptrdiff_t)n * C + c) * 2];
+            sgx += parts[((ptrdiff_t)n * C + c) * 2 + 1];
+        }
+        sgx *= invstd; /* sum gy*xhat */
+        if (ggamma)
+            ggamma[c] = (real)sgx;
+        if (gbeta)
+            gbeta[c] = (real)sg;
+        coef[c] = gamma ? gamma[c] * invstd : invstd;
+        coef[C + c] = (real)(sg / (real_acc)M);
+        coef[2 * C + c] = (real)(sgx / (real_acc)M) * invstd;
     }
 }
 

@@ -1610,6 +1610,17 @@ static void conv_dense_bwd_weight(int N, const ConvShape *s, const real *x, cons
     }
 }
 
+/* The gradient of a dwpw pair's pointwise output as the training BN that
+ * follows it (with its ReLU, a prologue) passes it back: applied per
+ * plane from the ReLU's output gradient (k_bn_relu_bwd_apply) where it is
+ * read, into the threads' runs in gyb, instead of stored by the BN. */
+typedef struct {
+    const real *x;             /* the BN's input: the pointwise output (N, Co, P) */
+    const real *mu, *ps, *pb;  /* its batch mean, the ReLU prologue's scale and shift (Co) */
+    const real *coef;          /* k, mg, mgx per channel (k_bn_train_bwd_parts; 3 Co) */
+    real *gyb;                 /* scratch (N, Co, P): the threads' runs of the applied gradient */
+} ConvBnIn;
+
 /* Where in z (N, C, P values) conv_dwpw_bwd_data keeps the pointwise
  * weight gradient's per-run partials: after the threads' slices and the
  * depthwise weight gradient's shares, aligned for real_acc. */
@@ -1638,14 +1649,17 @@ static ptrdiff_t conv_dwpw_partials_at(int T, int N, int C, ptrdiff_t P, int tap
  * has the bits of k_conv2d_dwpw_bwd_weight. Runs are those of
  * conv_wgrad_run (each sample on its own when gwp is NULL). mask: gx is
  * the gradient of the input of the plain ReLU prologue (pre, no ps), each
- * plane's data gradient masked by x > 0 on its way there. gx or gw NULL:
- * not wanted. */
+ * plane's data gradient masked by x > 0 on its way there. bnp != NULL
+ * (the prologue a BN + ReLU, gx written unmasked): that BN's backward sums
+ * of each gx plane (k_bn_relu_bwd_sums) into bnp (N, C, 2). bin != NULL:
+ * gy is the gradient of the ReLU after the BN that follows the pointwise
+ * conv, applied per run (ConvBnIn). gx or gw NULL: not wanted. */
 CONV_WIDE static void conv_dwpw_bwd_data(int N, const ConvShape *sd, const ConvDw *d,
                                          const ConvShape *sp, const real *x, const real *wd,
                                          real *z, const real *wp, const real *gy, real *gx,
                                          int acc, int mask, real *gw, int pre, const real *pm,
                                          const real *ps, const real *pb, int T, real *zr,
-                                         real *gwp)
+                                         real *gwp, real *bnp, const ConvBnIn *bin)
 {
     int C = sd->Co, Co = sp->Co, taps = sd->kh * sd->kw;
     ptrdiff_t HW = (ptrdiff_t)sd->H * sd->W, P = sp->P, off[CONV_DW_TAPS];
@@ -1669,14 +1683,24 @@ CONV_WIDE static void conv_dwpw_bwd_data(int N, const ConvShape *sd, const ConvD
         memset(gb, 0, sizeof(real) * (size_t)d->zy);
         int me = k_omp_thread(), nt = k_omp_nthreads();
         real *zrs = gwp ? zr + (ptrdiff_t)me * conv_wgrad_runmax(&wt, N) * C * P : NULL;
+        real *gys = bin ? bin->gyb + (ptrdiff_t)me * conv_wgrad_runmax(&wt, N) * Co * P : NULL;
         K_OMP(for schedule(static))
         for (int q = 0; q < runs; q++) {
             int i0, m, qs;
             conv_wgrad_run(&wt, N, q, &i0, &m, &qs);
+            /* the run's gy: in place, or applied from the BN's input gradient */
+            const real *gyr = bin ? gys : gy + (ptrdiff_t)i0 * Co * P;
             for (int i = i0; i < i0 + m; i++) {
                 /* the thread's own slice while there are no more threads than samples */
                 real *zs = z + (ptrdiff_t)(nt <= N ? me : i) * C * P;
-                conv_gemm(C, (int)P, Co, wp, 1, C, gy + (ptrdiff_t)i * Co * P, P, 1, zs, P, 0, 0);
+                const real *gyi = gyr + (ptrdiff_t)(i - i0) * Co * P;
+                for (int co = 0; bin && co < Co; co++) {
+                    ptrdiff_t o = ((ptrdiff_t)i * Co + co) * P;
+                    k_bn_relu_bwd_apply((int)P, gy + o, bin->x + o, bin->mu[co], bin->ps[co], bin->pb[co],
+                                        bin->coef[co], bin->coef[Co + co], bin->coef[2 * Co + co],
+                                        (real *)gyi + (ptrdiff_t)co * P);
+                }
+                conv_gemm(C, (int)P, Co, wp, 1, C, gyi, P, 1, zs, P, 0, 0);
                 for (int c = 0; c < C; c++) {
                     ptrdiff_t nc = (ptrdiff_t)i * C + c;
                     ConvPre pv;
@@ -1696,6 +1720,9 @@ CONV_WIDE static void conv_dwpw_bwd_data(int N, const ConvShape *sd, const ConvD
                     } else if (gx) {
                         conv_dw_back_plane(&b, zs + (ptrdiff_t)c * P, wd + (ptrdiff_t)c * taps,
                                            gx + nc * HW, acc, buf, tb);
+                        if (bnp)
+                            k_bn_relu_bwd_sums((int)HW, gx + nc * HW, x + nc * HW, pm[c], ps[c], pb[c],
+                                               bnp + nc * 2);
                     }
                     if (gw)
                         conv_dw_wgrad_plane(sd, d, off, pc, x + nc * HW, zs + (ptrdiff_t)c * P, xb, gb,
@@ -1713,7 +1740,7 @@ CONV_WIDE static void conv_dwpw_bwd_data(int N, const ConvShape *sd, const ConvD
                 for (int co0 = 0; co0 < Co; co0 += wt.cw)
                     for (int k0 = 0; k0 < C; k0 += wt.kw)
                         conv_gemm_nt_acc(conv_min(wt.cw, Co - co0), conv_min(wt.kw, C - k0), (int)P, m,
-                                         gy + ((ptrdiff_t)i0 * Co + co0) * P, P, Co * P, zrs + k0 * P, P,
+                                         gyr + (ptrdiff_t)co0 * P, P, Co * P, zrs + k0 * P, P,
                                          C * P, pq + (ptrdiff_t)co0 * C + k0, C, 0);
             }
         }
@@ -1956,12 +1983,27 @@ K_FN void k_conv2d_dwpw_bwd_weight(int N, int C, int H, int W, int kh, int kw, i
  * output, and the depthwise weight gradient (see cpu_kernels.h): fused when
  * the depthwise path applies and the threads' slices and the weight
  * gradient's shares fit in z, else the three kernels through z. */
-K_FN void k_conv2d_dwpw_bwd_data(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
-                                 int ph, int pw, int dh, int dw, int Co, int pre,
-                                 const real *pre_mean, const real *pre_scale,
-                                 const real *pre_shift, const real *x, const real *wd, real *z,
-                                 const real *wp, const real *gy, real *gx, int acc, int mask,
-                                 real *t, real *gwd, real *zr, real *gwp)
+/* The BN-applied gradient of every plane into bin->gyb (k_conv2d_dwpw_bwd_data_bn
+ * when its runs do not fit: the pair then reads it from there). */
+static const real *conv_bn_apply_all(int N, int Co, ptrdiff_t P, const real *gy, const ConvBnIn *bin)
+{
+    ptrdiff_t planes = (ptrdiff_t)N * Co;
+    K_OMP(parallel for if(k_par((double)planes * P)) schedule(static))
+    for (ptrdiff_t q = 0; q < planes; q++) {
+        int co = (int)(q % Co);
+        k_bn_relu_bwd_apply((int)P, gy + q * P, bin->x + q * P, bin->mu[co], bin->ps[co], bin->pb[co],
+                            bin->coef[co], bin->coef[Co + co], bin->coef[2 * Co + co], bin->gyb + q * P);
+    }
+    return bin->gyb;
+}
+
+/* k_conv2d_dwpw_bwd_data and _bn: the fused pass when the depthwise path
+ * applies and its scratch fits, else the kernels it replaces. */
+static void conv_dwpw_bwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw, int ph, int pw,
+                          int dh, int dw, int Co, int pre, const real *pre_mean, const real *pre_scale,
+                          const real *pre_shift, const real *x, const real *wd, real *z, const real *wp,
+                          const real *gy, real *gx, int acc, int mask, real *t, real *gwd, real *zr,
+                          real *gwp, real *bnp, const ConvBnIn *bin)
 {
     ConvShape sd = conv_shape(C, H, W, C, kh, kw, sh, sw, ph, pw, dh, dw, C);
     ConvDw d;
@@ -1973,6 +2015,8 @@ K_FN void k_conv2d_dwpw_bwd_data(int N, int C, int H, int W, int kh, int kw, int
             memset(gwd, 0, sizeof(real) * (size_t)C * (size_t)taps);
         if (gwp)
             memset(gwp, 0, sizeof(real) * (size_t)Co * (size_t)C);
+        if (bnp)
+            memset(bnp, 0, sizeof(real) * 2 * (size_t)N * (size_t)C);
         return;
     }
     ConvShape sp = conv_shape(C, sd.Ho, sd.Wo, Co, 1, 1, 1, 1, 0, 0, 1, 1, 1);
@@ -1980,19 +2024,27 @@ K_FN void k_conv2d_dwpw_bwd_data(int N, int C, int H, int W, int kh, int kw, int
     ptrdiff_t size = (ptrdiff_t)N * C * sd.P, need = ((ptrdiff_t)conv_min(T, N) * sd.P + (ptrdiff_t)N * taps) * C;
     if (conv_is_depthwise(&sd, &d) && need <= size && (!mask || (ptrdiff_t)H * W <= CONV_DW_PAD)) {
         /* the pointwise weight gradient in the same pass when its partials
-         * fit after the shares in z and the threads' runs of planes in zr */
+         * fit after the shares in z and the threads' runs of planes in zr;
+         * a BN-applied gy in the threads' runs when they fit in gyb */
         ConvWTiles wt = conv_wgrad_tiles(&sp);
         int n0, cnt, sl, runs = conv_wgrad_run(&wt, N, -1, &n0, &cnt, &sl);
         ptrdiff_t k = (ptrdiff_t)(sizeof(real_acc) / sizeof(real));
+        int rmax = conv_wgrad_runmax(&wt, N);
         int with = gwp && conv_dwpw_partials_at(T, N, C, sd.P, taps) + runs * k * Co * C <= size &&
-                   (ptrdiff_t)T * conv_wgrad_runmax(&wt, N) * C * sd.P <= size;
+                   (ptrdiff_t)T * rmax * C * sd.P <= size;
+        if (bin && ((gwp && !with) || T * (with ? rmax : 1) > N)) {
+            gy = conv_bn_apply_all(N, Co, sd.P, gy, bin);
+            bin = NULL;
+        }
         conv_dwpw_bwd_data(N, &sd, &d, &sp, x, wd, z, wp, gy, gx, acc, mask, gwd, pre != 0, pre_mean,
-                           pre_scale, pre_shift, T, zr, with ? gwp : NULL);
+                           pre_scale, pre_shift, T, zr, with ? gwp : NULL, bnp, bin);
         if (gwp && !with)
             k_conv2d_dwpw_bwd_weight(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Co, pre, pre_mean,
                                      pre_scale, pre_shift, x, wd, zr, gy, gwp);
         return;
     }
+    if (bin)
+        gy = conv_bn_apply_all(N, Co, sd.P, gy, bin);
     conv_bwd_data(N, &sp, gy, wp, z, 0);
     if (gx && mask) {
         real *g = acc ? t : gx;
@@ -2001,6 +2053,8 @@ K_FN void k_conv2d_dwpw_bwd_data(int N, int C, int H, int W, int kh, int kw, int
     } else if (gx) {
         conv_bwd_data(N, &sd, z, wd, gx, acc);
     }
+    if (bnp && gx)
+        k_bn_relu_bwd_parts(N, C, H * W, x, gx, pre_mean, pre_scale, pre_shift, bnp);
     if (gwd && pre)
         k_conv2d_bwd_weight_pre(N, C, H, W, C, kh, kw, sh, sw, ph, pw, dh, dw, C, pre_mean, pre_scale,
                                 pre_shift, x, z, gwd);
@@ -2009,4 +2063,29 @@ K_FN void k_conv2d_dwpw_bwd_data(int N, int C, int H, int W, int kh, int kw, int
     if (gwp)
         k_conv2d_dwpw_bwd_weight(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Co, pre, pre_mean,
                                  pre_scale, pre_shift, x, wd, zr, gy, gwp);
+}
+
+K_FN void k_conv2d_dwpw_bwd_data(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                                 int ph, int pw, int dh, int dw, int Co, int pre,
+                                 const real *pre_mean, const real *pre_scale,
+                                 const real *pre_shift, const real *x, const real *wd, real *z,
+                                 const real *wp, const real *gy, real *gx, int acc, int mask,
+                                 real *t, real *gwd, real *zr, real *gwp, real *bn_parts)
+{
+    conv_dwpw_bwd(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Co, pre, pre_mean, pre_scale, pre_shift, x,
+                  wd, z, wp, gy, gx, acc, mask, t, gwd, zr, gwp, bn_parts, NULL);
+}
+
+K_FN void k_conv2d_dwpw_bwd_data_bn(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                                    int ph, int pw, int dh, int dw, int Co, int pre,
+                                    const real *pre_mean, const real *pre_scale,
+                                    const real *pre_shift, const real *x, const real *wd, real *z,
+                                    const real *wp, const real *gr, real *gx, int acc, int mask,
+                                    real *t, real *gwd, real *zr, real *gwp, real *bn_parts,
+                                    const real *y, const real *bn_mean, const real *bn_scale,
+                                    const real *bn_shift, const real *bn_coef, real *gyb)
+{
+    ConvBnIn bin = { y, bn_mean, bn_scale, bn_shift, bn_coef, gyb };
+    conv_dwpw_bwd(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Co, pre, pre_mean, pre_scale, pre_shift, x,
+                  wd, z, wp, gr, gx, acc, mask, t, gwd, zr, gwp, bn_parts, &bin);
 }

@@ -65,8 +65,14 @@ typedef double real_acc;
 
 /* Keeps a function out of its callers, so that every caller gets the bits
  * of one compiled body (a body inlined into a caller that prefers other
- * vector widths would sum its lanes in another order). */
-#if defined(__GNUC__)
+ * vector widths would sum its lanes in another order); for GCC also out of
+ * interprocedural specialization (noipa: a clone for a constant length
+ * may unroll its lanes differently). The body is compiled in each
+ * translation unit that calls it, so callers that must agree bit for bit
+ * are kernels, built with the same flags (tests call them through kernels). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define K_NOINLINE __attribute__((noipa, unused))
+#elif defined(__GNUC__)
 #define K_NOINLINE __attribute__((noinline, unused))
 #else
 #define K_NOINLINE
@@ -263,14 +269,31 @@ K_FN void k_conv2d_dwpw_bwd_weight(int N, int C, int H, int W, int kh, int kw, i
  * of x, the ReLU's input, not of its output: each plane goes through the
  * mask x > 0 (the bits of k_relu_bwd(_acc) after the unmasked gx); t:
  * scratch of gx's size, used when acc and the planes do not fit the stack.
- * gx, gwd or gwp NULL: not computed. gy: (N, Co, Ho, Wo), the pointwise
- * output's gradient. */
+ * bn_parts != NULL (a BN + ReLU prologue, gx written, no mask): also that
+ * BN's backward sums of gx (N, C, 2; k_bn_relu_bwd_sums per plane), for
+ * k_bn_train_bwd_parts. gx, gwd or gwp NULL: not computed. gy: (N, Co, Ho,
+ * Wo), the pointwise output's gradient. */
 K_FN void k_conv2d_dwpw_bwd_data(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
                                  int ph, int pw, int dh, int dw, int Co, int pre,
                                  const real *pre_mean, const real *pre_scale,
                                  const real *pre_shift, const real *x, const real *wd, real *z,
                                  const real *wp, const real *gy, real *gx, int acc, int mask,
-                                 real *t, real *gwd, real *zr, real *gwp);
+                                 real *t, real *gwd, real *zr, real *gwp, real *bn_parts);
+/* The same when the pointwise output y (N, Co, Ho, Wo) goes through a
+ * training BN and a ReLU prologue (bn_mean its batch mean, bn_scale and
+ * bn_shift the prologue's): gr is the ReLU's output gradient, and the
+ * pointwise output's is applied from it plane by plane as it is read
+ * (k_bn_relu_bwd_apply with bn_coef of k_bn_train_bwd_parts), into the
+ * threads' runs in gyb (scratch (N, Co, Ho, Wo)); the bits of
+ * k_bn_train_bwd_relu, then k_conv2d_dwpw_bwd_data on its gx. */
+K_FN void k_conv2d_dwpw_bwd_data_bn(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                                    int ph, int pw, int dh, int dw, int Co, int pre,
+                                    const real *pre_mean, const real *pre_scale,
+                                    const real *pre_shift, const real *x, const real *wd, real *z,
+                                    const real *wp, const real *gr, real *gx, int acc, int mask,
+                                    real *t, real *gwd, real *zr, real *gwp, real *bn_parts,
+                                    const real *y, const real *bn_mean, const real *bn_scale,
+                                    const real *bn_shift, const real *bn_coef, real *gyb);
 
 /* x_eff of one value of channel c (see k_conv2d_fwd_pre). */
 static inline real k_pre_val(real v, const real *pre_mean, const real *pre_scale,
@@ -374,6 +397,50 @@ K_FN void k_bn_train_bwd_relu(int N, int C, int HW, const real *x, const real *g
                               const real *pre_scale, const real *pre_shift, const real *gamma,
                               const real *save_mean, const real *save_invstd, real *gx,
                               real *ggamma, real *gbeta);
+/* One plane (n values) of k_bn_train_bwd_relu's sums: ab[0] = sum g,
+ * ab[1] = sum g*(x - mu), g = gp where (x - mu)*ps + pb > 0 (k_pre_val),
+ * else 0, in real lanes; and its output gradient, out = k*(g - mg - (x -
+ * mu)*mgx). One compiled body each (K_NOINLINE), so that a kernel that
+ * computes the sums while it holds the planes (k_conv2d_dwpw_bwd_data's
+ * bn_parts) or applies the gradient where it reads it
+ * (k_conv2d_dwpw_bwd_data_bn) has the bits of k_bn_train_bwd_relu. */
+static K_NOINLINE void k_bn_relu_bwd_sums(int n, const real *gp, const real *xp, real mu, real ps,
+                                          real pb, real *ab)
+{
+    real a = 0, b = 0;
+    K_OMP(simd reduction(+:a) reduction(+:b))
+    for (int i = 0; i < n; i++) {
+        real t = (xp[i] - mu) * ps + pb;
+        real g = t > 0 ? gp[i] : (real)0;
+        a += g;
+        b += g * (xp[i] - mu);
+    }
+    ab[0] = a;
+    ab[1] = b;
+}
+static K_NOINLINE void k_bn_relu_bwd_apply(int n, const real *gp, const real *xp, real mu, real ps,
+                                           real pb, real k, real mg, real mgx, real *out)
+{
+    K_OMP(simd)
+    for (int i = 0; i < n; i++) {
+        real t = (xp[i] - mu) * ps + pb;
+        real g = t > 0 ? gp[i] : (real)0;
+        out[i] = k * (g - mg - (xp[i] - mu) * mgx);
+    }
+}
+/* The plane sums of k_bn_train_bwd_relu into parts (N, C, 2): what a
+ * producer that holds the planes computes with k_bn_relu_bwd_sums. */
+K_FN void k_bn_relu_bwd_parts(int N, int C, int HW, const real *x, const real *gy,
+                              const real *save_mean, const real *pre_scale, const real *pre_shift,
+                              real *parts);
+/* k_bn_train_bwd_relu from plane sums that its input's producer computed
+ * (parts (N, C, 2) as k_bn_relu_bwd_sums writes them, plane (n, c) at
+ * (n*C + c)*2): ggamma, gbeta and, per channel, coef[c] = k, coef[C + c] =
+ * mg, coef[2C + c] = mgx of k_bn_relu_bwd_apply, for the consumer that
+ * applies the gradient (k_conv2d_dwpw_bwd_data_bn); the same bits. */
+K_FN void k_bn_train_bwd_parts(int N, int C, int HW, const real *parts, const real *gamma,
+                               const real *save_mean, const real *save_invstd, real *coef,
+                               real *ggamma, real *gbeta);
 K_FN void k_bn_train_fwd_ref(int N, int C, int HW, real eps, real momentum,
                              const real *x, const real *gamma, const real *beta,
                              real *y, real *save_mean, real *save_invstd,
