@@ -447,6 +447,15 @@ static void kc_dwpw_begin(Emit *e, KCall *c, const char *name, int d, int p, con
     kc_rt(c, "real *", "%s", z);
 }
 
+/* The scratch tensor as a call's argument when `use`, else NULL. */
+static void kc_scratch(Emit *e, KCall *c, bool use)
+{
+    if (use)
+        kc_rt(c, "real *", "AT(%" PRId64 ")", e->plan->scratch);
+    else
+        kc_rt(c, "real *", "NULL");
+}
+
 /* The bn_moments BN of pointwise conv p, or -1. */
 static int moments_bn(Emit *e, int p)
 {
@@ -465,10 +474,7 @@ static void emit_dwpw_fwd(Emit *e, int d, int p)
     kc_dwpw_begin(e, &c, "k_conv2d_dwpw_fwd", d, p, T(d));
     kc_rt(&c, "const real *", "%s", T(in_of(e, p, 1)));
     kc_rt(&c, "real *", "%s", T(p));
-    if (!e->eval && moments_bn(e, p) >= 0)
-        kc_rt(&c, "real *", "AT(%" PRId64 ")", e->plan->scratch);
-    else
-        kc_rt(&c, "real *", "NULL");
+    kc_scratch(e, &c, !e->eval && moments_bn(e, p) >= 0);
     kc_end(e, &c);
 }
 
@@ -832,11 +838,11 @@ static void emit_dwpw_bwd(Emit *e, const IrGradStep *st, int d)
     kc_rt(&c, "real *", "%s", gx);
     kc_int(&c, (int)acc);
     kc_int(&c, mask);
-    kc_rt(&c, "real *", mask ? "AT(%" PRId64 ")" : "NULL", e->plan->scratch);
+    kc_scratch(e, &c, mask);
     kc_rt(&c, "real *", "%s", gw);
     kc_rt(&c, "real *", "%s", zr);
     kc_rt(&c, "real *", "%s", gwp);
-    kc_rt(&c, "real *", sums ? "AT(%" PRId64 ")" : "NULL", e->plan->scratch);
+    kc_scratch(e, &c, sums);
     if (bn >= 0) {
         int r = fz(e)->src[bn];
         int64_t C = node(e, bn)->shape.d[1];
@@ -949,7 +955,6 @@ static void bwd_step(Emit *e, const IrGradStep *st)
             kc_lit(&c, "N"); kc_int(&c, C); kc_int(&c, HW);
             kc_rt(&c, "const real *", "AT(%" PRId64 ")", e->plan->scratch);
             kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 4)) : "NULL");
-            kc_rt(&c, "const real *", "r->small + %" PRId64, e->plan->small[v]);
             kc_rt(&c, "const real *", "r->small + %" PRId64, e->plan->small[v] + C);
             kc_rt(&c, "real *", "r->small + %" PRId64, e->plan->small[v] + 2 * C);
             kc_rt(&c, "real *", "%s", gg);

@@ -231,7 +231,7 @@ static void dwpw_case(int N, int C, int H, int W, int kh, int kw, int sh, int sw
                      * ReLU's output gradient): k_bn_train_bwd_parts on them has
                      * the bits of k_bn_train_bwd_relu */
                     k_bn_train_bwd_relu(N, C, H * W, x, gx, ps, pb, bgam, pm, binv, gbn[0], bgg[0], bgb[0]);
-                    k_bn_train_bwd_parts(N, C, H * W, bnp, bgam, pm, binv, bcoef, bgg[1], bgb[1]);
+                    k_bn_train_bwd_parts(N, C, H * W, bnp, bgam, binv, bcoef, bgg[1], bgb[1]);
                     snprintf(sub, sizeof sub, "%s dwpw bn sums (%d threads)", what, threads);
                     same_bits(sub, bgg[1], bgg[0], C);
                     same_bits(sub, bgb[1], bgb[0], C);
@@ -272,7 +272,7 @@ static void dwpw_case(int N, int C, int H, int W, int kh, int kw, int sh, int sw
                 k_conv2d_dwpw_bwd_data(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Cp, pre != 0, m, sc, sb, x, wd,
                                        z2, wp, gyq, gx, 0, 0, NULL, gwd, zr, gw, NULL);
                 k_bn_relu_bwd_parts(N, Cp, P, y, gr, qmu, qps, qpb, qparts);
-                k_bn_train_bwd_parts(N, Cp, P, qparts, qgam, qmu, qinv, qcoef, qgg[1], qgb[1]);
+                k_bn_train_bwd_parts(N, Cp, P, qparts, qgam, qinv, qcoef, qgg[1], qgb[1]);
                 for (ptrdiff_t i = 0; i < (ptrdiff_t)Cp * C; i++)
                     gw3[i] = -1;
                 k_conv2d_dwpw_bwd_data_bn(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Cp, pre != 0, m, sc, sb, x,

@@ -223,6 +223,22 @@ K_FN void k_bn_train_fwd_moments(int N, int C, int HW, real eps, real momentum,
  * arithmetic, is positive). */
 #define BN_GY(i) (coef * gp[i])
 
+/* Channel c's backward from its sums over the batch (sg = sum gy, sgx =
+ * sum gy*(x - mean), M values): ggamma and gbeta (each when not NULL) and
+ * the output gradient's coefficients, gx = k*(gy - mg - (x - mean)*mgx). */
+static void bn_bwd_coef(int c, ptrdiff_t M, real_acc sg, real_acc sgx, const real *gamma, real invstd,
+                        real *k, real *mg, real *mgx, real *ggamma, real *gbeta)
+{
+    sgx *= invstd; /* sum gy*xhat */
+    if (ggamma)
+        ggamma[c] = (real)sgx;
+    if (gbeta)
+        gbeta[c] = (real)sg;
+    *k = gamma ? gamma[c] * invstd : invstd;
+    *mg = (real)(sg / (real_acc)M);
+    *mgx = (real)(sgx / (real_acc)M) * invstd;
+}
+
 /* Training backward, tuned: channels in parallel, vectorized sums (each
  * plane in real lanes, the planes in real_acc); the output gradient is
  * BN_GY's: coef*gy (coef 1: gy itself, the same bits), or the gradient
@@ -257,14 +273,8 @@ static void bn_train_bwd(int N, int C, int HW, const real *x, const real *gy, re
             sg += a;
             sgx += b;
         }
-        sgx *= invstd; /* sum gy*xhat */
-        if (ggamma)
-            ggamma[c] = (real)sgx;
-        if (gbeta)
-            gbeta[c] = (real)sg;
-        real k = gamma ? gamma[c] * invstd : invstd;
-        real mg = (real)(sg / (real_acc)M);
-        real mgx = (real)(sgx / (real_acc)M) * invstd;
+        real k, mg, mgx;
+        bn_bwd_coef(c, M, sg, sgx, gamma, invstd, &k, &mg, &mgx, ggamma, gbeta);
         for (int n = 0; n < N; n++) {
             const real *xp = x + ((ptrdiff_t)n * C + c) * HW;
             const real *gp = gy + ((ptrdiff_t)n * C + c) * HW;
@@ -293,26 +303,16 @@ K_FN void k_bn_relu_bwd_parts(int N, int C, int HW, const real *x, const real *g
 }
 
 K_FN void k_bn_train_bwd_parts(int N, int C, int HW, const real *parts, const real *gamma,
-                               const real *save_mean, const real *save_invstd, real *coef,
-                               real *ggamma, real *gbeta)
+                               const real *save_invstd, real *coef, real *ggamma, real *gbeta)
 {
-    ptrdiff_t M = (ptrdiff_t)N * HW;
     for (int c = 0; c < C; c++) {
-        real invstd = save_invstd[c];
         real_acc sg = 0, sgx = 0;
-        (void)save_mean; /* in the parts already */
         for (int n = 0; n < N; n++) {
             sg += parts[((ptrdiff_t)n * C + c) * 2];
             sgx += parts[((ptrdiff_t)n * C + c) * 2 + 1];
         }
-        sgx *= invstd; /* sum gy*xhat */
-        if (ggamma)
-            ggamma[c] = (real)sgx;
-        if (gbeta)
-            gbeta[c] = (real)sg;
-        coef[c] = gamma ? gamma[c] * invstd : invstd;
-        coef[C + c] = (real)(sg / (real_acc)M);
-        coef[2 * C + c] = (real)(sgx / (real_acc)M) * invstd;
+        bn_bwd_coef(c, (ptrdiff_t)N * HW, sg, sgx, gamma, save_invstd[c], coef + c, coef + C + c,
+                    coef + 2 * C + c, ggamma, gbeta);
     }
 }
 

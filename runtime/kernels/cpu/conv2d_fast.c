@@ -1397,12 +1397,7 @@ static void conv_pw_bwd_data(int N, const ConvShape *s, const real *gy, const re
                   (xm ? tb : gx) + o, s->P, xm ? 0 : acc, 0);
         for (int c = 0; xm && c < s->Ci; c++) {
             ptrdiff_t r = o + (ptrdiff_t)c * s->P;
-            if (acc)
-                for (int j = 0; j < jb; j++)
-                    gx[r + j] += xm[r + j] > 0 ? tb[r + j] : (real)0;
-            else
-                for (int j = 0; j < jb; j++)
-                    gx[r + j] = xm[r + j] > 0 ? tb[r + j] : (real)0;
+            k_relu_mask(jb, xm + r, tb + r, gx + r, acc);
         }
     }
 }
@@ -1526,33 +1521,51 @@ static ConvWTiles conv_wgrad_tiles(const ConvShape *s)
     return t;
 }
 
-/* The sample runs that conv_dense_bwd_weight sums a tile over, in its
- * order: with at least CONV_WSLICES tiles, runs of G samples from 0 over
- * the batch (one slice); otherwise from the start of each of the
- * CONV_WSLICES slices. Run q starts at *n0, holds *cnt samples and lies
- * in slice *sl; a q that is no run (q < 0) returns the number of runs
- * (with all three 0), a run returns 0. */
-static int conv_wgrad_run(const ConvWTiles *t, int N, int q, int *n0, int *cnt, int *sl)
+/* The slices of the batch that conv_dense_bwd_weight sums a tile over
+ * apart: one with at least CONV_WSLICES tiles, else CONV_WSLICES; slice k
+ * holds samples [*a, *b). */
+static int conv_wgrad_slices(const ConvWTiles *t)
 {
-    int ns = t->ntile >= CONV_WSLICES ? 1 : CONV_WSLICES, runs = 0;
-    *n0 = *cnt = *sl = 0;
-    for (int k = 0; k < ns; k++) {
-        int a = (int)((ptrdiff_t)N * k / ns), b = (int)((ptrdiff_t)N * (k + 1) / ns);
-        int r = (b - a + t->G - 1) / t->G;
-        if (q >= runs && q < runs + r) {
-            *n0 = a + (q - runs) * t->G, *cnt = conv_min(t->G, b - *n0), *sl = k;
-            return 0;
-        }
-        runs += r;
-    }
-    return runs;
+    return t->ntile >= CONV_WSLICES ? 1 : CONV_WSLICES;
+}
+static void conv_wgrad_slice(int N, int ns, int k, int *a, int *b)
+{
+    *a = (int)((ptrdiff_t)N * k / ns), *b = (int)((ptrdiff_t)N * (k + 1) / ns);
 }
 
-/* The most samples in one run of conv_wgrad_run. */
+/* The sample runs it sums in float lanes, in its order: runs of G samples
+ * from the start of each slice. conv_wgrad_runs: how many in slice k;
+ * conv_wgrad_run: the first sample *n0 and count *cnt of run q (counted
+ * over all slices); conv_wgrad_runmax: the most samples in one run. */
+static int conv_wgrad_runs(const ConvWTiles *t, int N, int k)
+{
+    int a, b;
+    conv_wgrad_slice(N, conv_wgrad_slices(t), k, &a, &b);
+    return (b - a + t->G - 1) / t->G;
+}
+static void conv_wgrad_run(const ConvWTiles *t, int N, int q, int *n0, int *cnt)
+{
+    int ns = conv_wgrad_slices(t), a, b;
+    for (int k = 0; k < ns; q -= conv_wgrad_runs(t, N, k), k++)
+        if (q < conv_wgrad_runs(t, N, k)) {
+            conv_wgrad_slice(N, ns, k, &a, &b);
+            *n0 = a + q * t->G, *cnt = conv_min(t->G, b - *n0);
+            return;
+        }
+    *n0 = *cnt = 0;
+}
 static int conv_wgrad_runmax(const ConvWTiles *t, int N)
 {
-    int ns = t->ntile >= CONV_WSLICES ? 1 : CONV_WSLICES;
+    int ns = conv_wgrad_slices(t);
     return conv_min(t->G, (N + ns - 1) / ns);
+}
+/* All runs of all slices. */
+static int conv_wgrad_nruns(const ConvWTiles *t, int N)
+{
+    int r = 0;
+    for (int k = 0; k < conv_wgrad_slices(t); k++)
+        r += conv_wgrad_runs(t, N, k);
+    return r;
 }
 
 /* Dense weight gradient gw_g = sum_n gy[n, g] cols[n]^T, in tiles
@@ -1592,7 +1605,8 @@ static void conv_dense_bwd_weight(int N, const ConvShape *s, const real *x, cons
         int cb = conv_min(cw, s->Cog - co0), kb = conv_min(kw, s->K - k0);
         K_OMP(for schedule(static))
         for (int q = 0; q < CONV_WSLICES; q++) {
-            int n0 = (int)((ptrdiff_t)N * q / CONV_WSLICES), n1 = (int)((ptrdiff_t)N * (q + 1) / CONV_WSLICES);
+            int n0, n1;
+            conv_wgrad_slice(N, CONV_WSLICES, q, &n0, &n1);
             real_acc *acc = part[q];
             for (int i = 0; i < cb * kb; i++)
                 acc[i] = 0;
@@ -1620,6 +1634,16 @@ typedef struct {
     const real *coef;          /* k, mg, mgx per channel (k_bn_train_bwd_parts; 3 Co) */
     real *gyb;                 /* scratch (N, Co, P): the threads' runs of the applied gradient */
 } ConvBnIn;
+
+/* The applied gradient of plane o (channel co of Co, P values) of gy into
+ * out. */
+static void conv_bn_apply(const ConvBnIn *bin, int Co, int co, ptrdiff_t P, ptrdiff_t o, const real *gy,
+                          real *out)
+{
+    const real *c = bin->coef;
+    k_bn_relu_bwd_apply((int)P, gy + o, bin->x + o, bin->mu[co], bin->ps[co], bin->pb[co], c[co], c[Co + co],
+                        c[2 * Co + co], out);
+}
 
 /* Where in z (N, C, P values) conv_dwpw_bwd_data keeps the pointwise
  * weight gradient's per-run partials: after the threads' slices and the
@@ -1662,18 +1686,17 @@ CONV_WIDE static void conv_dwpw_bwd_data(int N, const ConvShape *sd, const ConvD
                                          real *gwp, real *bnp, const ConvBnIn *bin)
 {
     int C = sd->Co, Co = sp->Co, taps = sd->kh * sd->kw;
-    ptrdiff_t HW = (ptrdiff_t)sd->H * sd->W, P = sp->P, off[CONV_DW_TAPS];
+    ptrdiff_t HW = (ptrdiff_t)sd->H * sd->W, P = sp->P;
     real *parts = z + (ptrdiff_t)conv_min(T, N) * C * P;
     real_acc *runp = (real_acc *)(void *)(z + conv_dwpw_partials_at(T, N, C, P, taps));
     ConvWTiles wt = conv_wgrad_tiles(sp);
     if (!gwp)
         wt.G = 1, wt.ntile = CONV_WSLICES; /* runs of one sample, in order */
-    int n0, cnt, sl, runs = conv_wgrad_run(&wt, N, -1, &n0, &cnt, &sl);
+    int runs = conv_wgrad_nruns(&wt, N);
     ConvDwBack b;
     ConvDwSrc src;
     conv_dw_back_init(&b, sd, d);
-    conv_dw_x_offsets(sd, d, off);
-    conv_dw_src_init(&src, sd, d, x, wd, pre, pm, ps, pb);
+    conv_dw_src_init(&src, sd, d, x, wd, pre, pm, ps, pb); /* its tap offsets serve the weight gradient */
     (void)T; /* without OpenMP */
     K_OMP(parallel num_threads(T))
     {
@@ -1686,20 +1709,16 @@ CONV_WIDE static void conv_dwpw_bwd_data(int N, const ConvShape *sd, const ConvD
         real *gys = bin ? bin->gyb + (ptrdiff_t)me * conv_wgrad_runmax(&wt, N) * Co * P : NULL;
         K_OMP(for schedule(static))
         for (int q = 0; q < runs; q++) {
-            int i0, m, qs;
-            conv_wgrad_run(&wt, N, q, &i0, &m, &qs);
+            int i0, m;
+            conv_wgrad_run(&wt, N, q, &i0, &m);
             /* the run's gy: in place, or applied from the BN's input gradient */
             const real *gyr = bin ? gys : gy + (ptrdiff_t)i0 * Co * P;
             for (int i = i0; i < i0 + m; i++) {
                 /* the thread's own slice while there are no more threads than samples */
                 real *zs = z + (ptrdiff_t)(nt <= N ? me : i) * C * P;
                 const real *gyi = gyr + (ptrdiff_t)(i - i0) * Co * P;
-                for (int co = 0; bin && co < Co; co++) {
-                    ptrdiff_t o = ((ptrdiff_t)i * Co + co) * P;
-                    k_bn_relu_bwd_apply((int)P, gy + o, bin->x + o, bin->mu[co], bin->ps[co], bin->pb[co],
-                                        bin->coef[co], bin->coef[Co + co], bin->coef[2 * Co + co],
-                                        (real *)gyi + (ptrdiff_t)co * P);
-                }
+                for (int co = 0; bin && co < Co; co++)
+                    conv_bn_apply(bin, Co, co, P, ((ptrdiff_t)i * Co + co) * P, gy, (real *)gyi + (ptrdiff_t)co * P);
                 conv_gemm(C, (int)P, Co, wp, 1, C, gyi, P, 1, zs, P, 0, 0);
                 for (int c = 0; c < C; c++) {
                     ptrdiff_t nc = (ptrdiff_t)i * C + c;
@@ -1711,12 +1730,7 @@ CONV_WIDE static void conv_dwpw_bwd_data(int N, const ConvShape *sd, const ConvD
                         real *o = gx + nc * HW;
                         conv_dw_back_plane(&b, zs + (ptrdiff_t)c * P, wd + (ptrdiff_t)c * taps, mb, 0, buf,
                                            tb);
-                        if (acc)
-                            for (ptrdiff_t j = 0; j < HW; j++)
-                                o[j] += xp[j] > 0 ? mb[j] : (real)0;
-                        else
-                            for (ptrdiff_t j = 0; j < HW; j++)
-                                o[j] = xp[j] > 0 ? mb[j] : (real)0;
+                        k_relu_mask(HW, xp, mb, o, acc);
                     } else if (gx) {
                         conv_dw_back_plane(&b, zs + (ptrdiff_t)c * P, wd + (ptrdiff_t)c * taps,
                                            gx + nc * HW, acc, buf, tb);
@@ -1725,7 +1739,7 @@ CONV_WIDE static void conv_dwpw_bwd_data(int N, const ConvShape *sd, const ConvD
                                                bnp + nc * 2);
                     }
                     if (gw)
-                        conv_dw_wgrad_plane(sd, d, off, pc, x + nc * HW, zs + (ptrdiff_t)c * P, xb, gb,
+                        conv_dw_wgrad_plane(sd, d, src.off, pc, x + nc * HW, zs + (ptrdiff_t)c * P, xb, gb,
                                             parts + nc * taps);
                     else if (gwp)
                         conv_dw_fill(x + nc * HW, sd->H, sd->W, sd->ph, sd->pw, d->px, pc, xb);
@@ -1760,18 +1774,14 @@ CONV_WIDE static void conv_dwpw_bwd_data(int N, const ConvShape *sd, const ConvD
         if (gwp) {
             K_OMP(for schedule(static))
             for (ptrdiff_t e = 0; e < (ptrdiff_t)Co * C; e++) {
-                real_acc r = 0, a = 0;
-                int cur = 0;
-                for (int q = 0; q < runs; q++) {
-                    int i0, m, qs;
-                    conv_wgrad_run(&wt, N, q, &i0, &m, &qs);
-                    if (qs != cur) {
-                        r = cur ? r + a : a;
-                        a = 0, cur = qs;
-                    }
-                    a += runp[(ptrdiff_t)q * Co * C + e];
+                /* each slice's runs from 0, then the slices in order */
+                real_acc r = 0;
+                for (int k = 0, q = 0; k < conv_wgrad_slices(&wt); k++) {
+                    real_acc a = 0;
+                    for (int j = conv_wgrad_runs(&wt, N, k); j > 0; j--, q++)
+                        a += runp[(ptrdiff_t)q * Co * C + e];
+                    r = k ? r + a : a;
                 }
-                r = cur ? r + a : a;
                 gwp[e] = (real)r;
             }
         }
@@ -1989,11 +1999,8 @@ static const real *conv_bn_apply_all(int N, int Co, ptrdiff_t P, const real *gy,
 {
     ptrdiff_t planes = (ptrdiff_t)N * Co;
     K_OMP(parallel for if(k_par((double)planes * P)) schedule(static))
-    for (ptrdiff_t q = 0; q < planes; q++) {
-        int co = (int)(q % Co);
-        k_bn_relu_bwd_apply((int)P, gy + q * P, bin->x + q * P, bin->mu[co], bin->ps[co], bin->pb[co],
-                            bin->coef[co], bin->coef[Co + co], bin->coef[2 * Co + co], bin->gyb + q * P);
-    }
+    for (ptrdiff_t q = 0; q < planes; q++)
+        conv_bn_apply(bin, Co, (int)(q % Co), P, q * P, gy, bin->gyb + q * P);
     return bin->gyb;
 }
 
@@ -2027,7 +2034,7 @@ static void conv_dwpw_bwd(int N, int C, int H, int W, int kh, int kw, int sh, in
          * fit after the shares in z and the threads' runs of planes in zr;
          * a BN-applied gy in the threads' runs when they fit in gyb */
         ConvWTiles wt = conv_wgrad_tiles(&sp);
-        int n0, cnt, sl, runs = conv_wgrad_run(&wt, N, -1, &n0, &cnt, &sl);
+        int runs = conv_wgrad_nruns(&wt, N);
         ptrdiff_t k = (ptrdiff_t)(sizeof(real_acc) / sizeof(real));
         int rmax = conv_wgrad_runmax(&wt, N);
         int with = gwp && conv_dwpw_partials_at(T, N, C, sd.P, taps) + runs * k * Co * C <= size &&

@@ -89,6 +89,20 @@ static inline void k_prefetch(const real *p, ptrdiff_t n)
         __builtin_prefetch(p + i, 0, 3);
 }
 
+/* out[i] (+)= x[i] > 0 ? g[i] : 0 for i < n, added when acc: the
+ * arithmetic of k_relu_bwd(_acc) (x the ReLU's input or output), for the
+ * kernels that mask a gradient as they write it. */
+static inline void k_relu_mask(ptrdiff_t n, const real *restrict x, const real *restrict g,
+                               real *restrict out, int acc)
+{
+    if (acc)
+        for (ptrdiff_t i = 0; i < n; i++)
+            out[i] += x[i] > 0 ? g[i] : (real)0;
+    else
+        for (ptrdiff_t i = 0; i < n; i++)
+            out[i] = x[i] > 0 ? g[i] : (real)0;
+}
+
 /* K_OMP(parallel for) expands to `#pragma omp parallel for` in an OpenMP
  * build and to nothing otherwise (no unknown-pragma warnings). */
 #ifdef _OPENMP
@@ -439,8 +453,7 @@ K_FN void k_bn_relu_bwd_parts(int N, int C, int HW, const real *x, const real *g
  * mg, coef[2C + c] = mgx of k_bn_relu_bwd_apply, for the consumer that
  * applies the gradient (k_conv2d_dwpw_bwd_data_bn); the same bits. */
 K_FN void k_bn_train_bwd_parts(int N, int C, int HW, const real *parts, const real *gamma,
-                               const real *save_mean, const real *save_invstd, real *coef,
-                               real *ggamma, real *gbeta);
+                               const real *save_invstd, real *coef, real *ggamma, real *gbeta);
 K_FN void k_bn_train_fwd_ref(int N, int C, int HW, real eps, real momentum,
                              const real *x, const real *gamma, const real *beta,
                              real *y, real *save_mean, real *save_invstd,
