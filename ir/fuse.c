@@ -45,6 +45,9 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
     f->mask_step = xmalloc((size_t)n * sizeof(int));
     f->bn_split = xcalloc((size_t)n, sizeof(bool));
     f->bn_apply = xmalloc((size_t)n * sizeof(int));
+    f->add_bn = xmalloc((size_t)n * sizeof(int));
+    f->add_drop = xmalloc((size_t)n * sizeof(int));
+    f->cat_view = xmalloc((size_t)n * sizeof(int));
     f->mix_slot = xmalloc((size_t)n * sizeof(int));
     f->mix_first = xmalloc((size_t)n * sizeof(int));
     /* Live consumers: count, and the last one with the slot it reads. */
@@ -56,6 +59,7 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
     bool *mixed_only = xmalloc((size_t)n * sizeof(bool)); /* every use: a candidate of a mixed node */
     for (int v = 0; v < n; v++) {
         f->src[v] = f->mix_slot[v] = f->mix_first[v] = f->mask_step[v] = f->bn_apply[v] = -1;
+        f->add_bn[v] = f->add_drop[v] = f->cat_view[v] = -1;
         user[v] = slot[v] = -1;
         convs_only[v] = mixed_only[v] = plain_ok[v] = true;
     }
@@ -175,6 +179,33 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
             if (bw->live[u] && g->nodes[u].op != OP_PARAM && g->nodes[u].op != OP_INPUT) next = false;
         f->bn_moments[v] = next;
     }
+    /* a training BN whose one consumer is a two-input ADD, directly or
+     * through a drop path that only the ADD reads: the ADD normalizes the
+     * BN's input (and drops it) as it sums */
+    for (int v = 0; v < n; v++) {
+        const IrNode *nd = &g->nodes[v];
+        if (t != IR_FUSE_CPU || !bw->live[v] || nd->op != OP_BATCH_NORM || nd->aux || uses[v] != 1 ||
+            f->mixed_bn[v] || f->bn_stats[v] || !nd->shape.batched)
+            continue;
+        int a = user[v], d = -1;
+        if (g->nodes[a].op == OP_DROP_PATH && uses[a] == 1) {
+            d = a;
+            a = user[d];
+        }
+        if (a < 0 || g->nodes[a].op != OP_ADD || g->nodes[a].nin != 2 ||
+            ir_shape_numel(g->nodes[a].shape) != ir_shape_numel(nd->shape) || !bw->grad[a])
+            continue;
+        f->add_bn[v] = a;
+        if (d >= 0) f->add_drop[d] = v;
+    }
+    /* a two-input ADD whose one consumer is a CONCAT: written straight
+     * into the CONCAT's buffer */
+    for (int v = 0; v < n; v++) {
+        const IrNode *nd = &g->nodes[v];
+        if (t == IR_FUSE_CPU && bw->live[v] && nd->op == OP_ADD && nd->nin == 2 && uses[v] == 1 &&
+            nd->shape.batched && g->nodes[user[v]].op == OP_CONCAT)
+            f->cat_view[v] = user[v];
+    }
     free(uses);
     free(user);
     free(slot);
@@ -197,6 +228,9 @@ void ir_fuse_free(IrFuse *f)
     free(f->mask_step);
     free(f->bn_split);
     free(f->bn_apply);
+    free(f->add_bn);
+    free(f->add_drop);
+    free(f->cat_view);
     free(f->mix_slot);
     free(f->mix_first);
     memset(f, 0, sizeof *f);
@@ -205,7 +239,7 @@ void ir_fuse_free(IrFuse *f)
 void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out)
 {
     int chains = 0, with_bn = 0, masked = 0, recomputed = 0, dwpw = 0, dwpw_bwd = 0, mixed = 0, moments = 0;
-    int split = 0;
+    int split = 0, added = 0, views = 0;
     for (int v = 0; v < f->n; v++) {
         if (f->bn_relu[v]) {
             fprintf(out, "  fuse %%%d batch_norm + %%%d relu (one kernel)\n", v, f->src[v]);
@@ -241,6 +275,19 @@ void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out)
                     (int)ir_inputs(g, v)[0]);
             moments++;
         }
+        if (f->add_bn[v] >= 0) {
+            int d = -1;
+            for (int u = v + 1; u < f->add_bn[v]; u++)
+                if (f->add_drop[u] == v) d = u;
+            fprintf(out, "  fuse %%%d batch_norm into %%%d add (normalized as it sums", v, f->add_bn[v]);
+            if (d >= 0) fprintf(out, ", with %%%d drop_path", d);
+            fprintf(out, ")\n");
+            added++;
+        }
+        if (f->cat_view[v] >= 0) {
+            fprintf(out, "  write %%%d add into %%%d concat\n", v, f->cat_view[v]);
+            views++;
+        }
         if (f->bn_split[v]) {
             fprintf(out, "  split %%%d batch_norm backward: sums in its relu's conv, applied in %%%d conv2d\n", v,
                     (int)ir_inputs(g, v)[0]);
@@ -250,6 +297,7 @@ void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out)
     fprintf(out,
             "fusions: %d relu prologues (%d with their batch norm, %d masking their conv's data gradient), "
             "%d recomputed convs (%d fused with their pointwise conv, %d of them in the backward too), %d mixed "
-            "batch norms, %d batch norms from their conv's plane moments, %d batch norm backwards split\n",
-            chains, with_bn, masked, recomputed, dwpw, dwpw_bwd, mixed, moments, split);
+            "batch norms, %d batch norms from their conv's plane moments, %d batch norm backwards split, "
+            "%d batch norms normalized in their add, %d adds written into their concat\n",
+            chains, with_bn, masked, recomputed, dwpw, dwpw_bwd, mixed, moments, split, added, views);
 }

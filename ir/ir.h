@@ -317,11 +317,26 @@ void ir_backward_print(const IrGraph *g, const IrBackward *bw, FILE *out);
  *   says which candidate writes first), its backward reads c_k times the
  *   MIXED node's gradient, and the architecture gradient's <gy, y> is
  *   computed from the BN input and its saved statistics.
+ * - add_bn: a training BATCH_NORM whose one consumer is a two-input ADD,
+ *   directly or through a DROP_PATH with that one consumer (add_drop):
+ *   the BN stores no output, its forward only its statistics and scale
+ *   and shift (like mixed_bn), and the ADD normalizes the BN's input as it
+ *   sums (k_add_bn), applying the drop path too; the BN's backward reads
+ *   the ADD's gradient through the drop path's mask (neither the BN's nor
+ *   the drop path's output gradient is stored; their steps do nothing but
+ *   the BN's).
+ * - cat_view: a two-input ADD whose one consumer is a CONCAT writes its
+ *   output straight into its channels of the CONCAT's buffer (k_add_bn
+ *   with the CONCAT's layout), which lives from the first such ADD on;
+ *   the CONCAT copies nothing for it. Its gradient is stored as any
+ *   other: read in place from the CONCAT's, the BNs' per-channel passes
+ *   over samples Ctot*HW apart missed the cache (measured: the backward
+ *   lost what the forward gained).
  * - bn_relu (CUDA target only): a BATCH_NORM whose one consumer is a RELU
  *   stores no output and no output gradient: the BN + ReLU kernel writes
  *   the RELU's output, and the BN's backward masks the RELU's gradient by
  *   that output (the RELU's own step does nothing).
- * The CPU programs use prologue, mask, recompute, dwpw, dwpw_bwd, bn_moments, bn_split and mixed_bn; the CUDA kernels
+ * The CPU programs use prologue, mask, recompute, dwpw, dwpw_bwd, bn_moments, bn_split, mixed_bn, add_bn and cat_view; the CUDA kernels
  * implement bn_relu and mixed_bn (IrFuseTarget). */
 typedef enum {
     IR_FUSE_CPU,  /* prologue, bn_stats, recompute, mixed_bn */
@@ -346,6 +361,9 @@ typedef struct {
                         step applies, or -1 */
     int *mask_step;  /* [n] plain prologue RELU (mask): the conv whose backward step masks its one
                         consumer's data gradient into the RELU input's gradient, or -1 */
+    int *add_bn;     /* [n] BATCH_NORM whose ADD (see above) normalizes its input, or -1 */
+    int *add_drop;   /* [n] DROP_PATH between an add_bn BN and its ADD: the BN, or -1 */
+    int *cat_view;   /* [n] ADD writing into its one consumer's buffer: that CONCAT, or -1 */
     int *src;        /* [n] prologue RELU: the stored tensor its convs read; bn_stats BN: its RELU;
                         mixed_bn BN: its MIXED node; bn_relu BN: its RELU; dwpw CONV2D: its
                         pointwise consumer */

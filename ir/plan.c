@@ -58,14 +58,36 @@ static int64_t place(Buf *b, int nb)
     return top;
 }
 
+/* True for the outputs that are never stored on their own: those that
+ * their consumer rebuilds from the BN's input (a fused BN + ReLU chain's:
+ * the convs read the BN input; a BN accumulated into its mixed node; a BN,
+ * and the drop path after it, normalized in its add), and a cat_view add's
+ * (in its concat's buffer). */
+static bool fused_away(const IrFuse *f, int v)
+{
+    return f->prologue[v] || f->bn_stats[v] || f->mixed_bn[v] || f->bn_relu[v] || f->add_bn[v] >= 0 ||
+           f->add_drop[v] >= 0 || f->cat_view[v] >= 0;
+}
+
+/* The stored tensor a forward read of v reads: the input of a prologue
+ * RELU (its convs apply it), of an add_bn BN or of its drop path; a
+ * cat_view add's concat. */
+static int read_of(const IrGraph *g, const IrFuse *f, int v)
+{
+    if (f->prologue[v]) return f->src[v];
+    if (f->cat_view[v] >= 0) return f->cat_view[v];
+    if (f->add_drop[v] >= 0) v = f->add_drop[v];
+    if (f->add_bn[v] >= 0) return (int)ir_inputs(g, v)[0];
+    return v;
+}
+
 /* A zero op feeding only mixed ops needs no tensor: the mixed sum skips it;
- * nor do a fused BN + ReLU chain's outputs (the convs read the BN input) or
- * a BN accumulated into its mixed node. */
+ * nor do the fused outputs (fused_away). */
 static bool has_storage(const IrGraph *g, const IrBackward *bw, const IrFuse *f, int v)
 {
     const IrNode *n = &g->nodes[v];
     if (n->op == OP_PARAM || n->op == OP_INPUT) return false;
-    if (f->prologue[v] || f->bn_stats[v] || f->mixed_bn[v] || f->bn_relu[v]) return false;
+    if (fused_away(f, v)) return false;
     if (n->op != OP_ZERO) return true;
     for (int c = v + 1; c < g->n; c++) {
         if (!bw->live[c] || g->nodes[c].op == OP_MIXED) continue;
@@ -77,13 +99,22 @@ static bool has_storage(const IrGraph *g, const IrBackward *bw, const IrFuse *f,
 }
 
 /* Last time the gradient of v is read: its own step, or for a mixed node
- * the step of its first accumulated candidate, or for a RELU fused into its
- * BN's backward (bn_stats on the CPU, bn_relu on CUDA) the BN's step. */
+ * the step of its first accumulated candidate, or for an add the step of
+ * its earliest add_bn BN, or for a RELU fused into its BN's backward
+ * (bn_stats on the CPU, bn_relu on CUDA) the BN's step. */
 static int grad_end(const IrGraph *g, const IrFuse *f, int v)
 {
     int n = g->n;
     const IrNode *nd = &g->nodes[v];
     if (nd->op == OP_MIXED && f->mix_first[v] >= 0) return 2 * n - f->mix_first[v];
+    if (nd->op == OP_ADD) {
+        int t = 2 * n - v;
+        for (int i = 0; i < nd->nin; i++) {
+            int u = (int)ir_inputs(g, v)[i], b = f->add_drop[u] >= 0 ? f->add_drop[u] : u;
+            if (f->add_bn[b] == v && 2 * n - b > t) t = 2 * n - b;
+        }
+        return t;
+    }
     int bn = nd->op == OP_RELU ? (int)ir_inputs(g, v)[0] : -1;
     /* a bn_split BN's input conv applies the BN's gradient from the RELU's */
     if (bn >= 0 && f->bn_split[bn]) return 2 * n - (int)ir_inputs(g, bn)[0];
@@ -97,7 +128,7 @@ static int grad_end(const IrGraph *g, const IrFuse *f, int v)
 static bool grad_stored(const IrBackward *bw, const IrFuse *f, const int *gstart, int v)
 {
     return bw->grad[v] && gstart[v] >= 0 && !f->mixed_bn[v] && !f->bn_stats[v] && !f->bn_relu[v] &&
-           f->mask_step[v] < 0;
+           f->mask_step[v] < 0 && f->add_bn[v] < 0 && f->add_drop[v] < 0;
 }
 static bool grad_buffer(const IrGraph *g, const IrBackward *bw, const IrFuse *f, const int *gstart,
                         int v)
@@ -131,8 +162,12 @@ static void plan_inplace(const IrGraph *g, const IrBackward *bw, const IrFuse *f
             if (end[v] > end[u]) end[u] = end[v];
         }
         /* an add's gradient serves one input only: a drop path there may
-         * mask it in place after the others took their copies */
-        for (int i = 0; i < nd->nin; i++) {
+         * mask it in place after the others took their copies; not an add
+         * whose add_bn BNs read it in their steps, which may come after
+         * such a drop path's */
+        bool bn_reads = false;
+        for (int i = 0; i < nd->nin; i++) bn_reads |= f->add_bn[in[i]] >= 0 || f->add_drop[in[i]] >= 0;
+        for (int i = 0; i < nd->nin && !(nd->op == OP_ADD && bn_reads); i++) {
             u = (int)in[i];
             if (pieces[u] == 1 && gstart[u] == 2 * n - v && grad_buffer(g, bw, f, gstart, u) &&
                 grad_buffer(g, bw, f, gstart, v) &&
@@ -169,8 +204,9 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget target, IrPlan
         rstart[v] = rend[v] = -1;
     }
     /* Times: forward of v at v, backward step of v at 2n - v, seeds at n.
-     * A read of a prologue RELU is a read of the tensor its convs take. */
-#define READ(u, t) do { int r_ = f->prologue[u] ? f->src[u] : (u); if (end[r_] < (t)) end[r_] = (t); } while (0)
+     * A read of a fused output is a read of the tensor it is rebuilt
+     * from (read_of). */
+#define READ(u, t) do { int r_ = read_of(g, f, u); if (end[r_] < (t)) end[r_] = (t); } while (0)
     for (int v = 0; v < n; v++) {
         if (!bw->live[v]) continue;
         const uint32_t *in = ir_inputs(g, v);
@@ -224,6 +260,14 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget target, IrPlan
     for (int v = n - 1; v >= 0; v--) groot[v] = galias[v] >= 0 ? groot[galias[v]] : v;
     for (int v = 0; v < n; v++)
         if (bw->grad[v] && grad_end(g, f, v) > gmax[groot[v]]) gmax[groot[v]] = grad_end(g, f, v);
+    /* a concat's buffer is written from its first cat_view add on */
+    int *astart = xmalloc((size_t)n * sizeof(int));
+    for (int v = 0; v < n; v++) {
+        const IrNode *nd = &g->nodes[v];
+        astart[v] = nd->op == OP_MIXED && f->mix_first[v] >= 0 ? f->mix_first[v] : v;
+    }
+    for (int v = n - 1; v >= 0; v--)
+        if (f->cat_view[v] >= 0 && v < astart[f->cat_view[v]]) astart[f->cat_view[v]] = v;
     Buf *b = xmalloc((size_t)(3 * n + 1) * sizeof *b);
     int nb = 0;
     int64_t small = 0;
@@ -231,26 +275,27 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget target, IrPlan
         const IrNode *nd = &g->nodes[v];
         if (!bw->live[v]) continue;
         int64_t numel = ir_shape_numel(nd->shape);
-        bool fused = f->prologue[v] || f->bn_stats[v] || f->mixed_bn[v] || f->bn_relu[v];
+        bool fused = fused_away(f, v);
         if (!fused && !has_storage(g, bw, f, v)) continue;
         /* the scratch tensor holds any one gradient piece before it is added */
         if (nd->shape.batched && round_up(numel) > scratch) scratch = round_up(numel);
         if (fused || alias[v] >= 0) {
         } else if (nd->shape.batched) {
-            /* a mixed node's output is written from its first accumulated candidate on */
-            int start = nd->op == OP_MIXED && f->mix_first[v] >= 0 ? f->mix_first[v] : v;
-            b[nb++] = (Buf){ round_up(numel), start, end[v], &p->act[v] };
+            /* a mixed node's output is written from its first accumulated
+             * candidate on, a concat's from its first cat_view add */
+            b[nb++] = (Buf){ round_up(numel), astart[v], end[v], &p->act[v] };
             p->naive += round_up(numel);
         } else {
             p->small[v] = small;
             small += round_up(numel);
         }
         if (nd->op == OP_BATCH_NORM || (f->prologue[v] && f->bn_stats[ir_inputs(g, v)[0]])) {
-            /* BN: saved batch mean and inverse std, then for a mixed_bn BN its scale
-             * and shift, for a bn_split BN its three backward coefficients;
-             * fused RELU: its BN's scale and shift */
+            /* BN: saved batch mean and inverse std, then for a mixed_bn or
+             * add_bn BN its scale and shift, for a bn_split BN its three
+             * backward coefficients; fused RELU: its BN's scale and shift */
             p->small[v] = small;
-            small += round_up((f->bn_split[v] ? 5 : f->mixed_bn[v] ? 4 : 2) * (int64_t)nd->shape.d[1]);
+            int per_c = f->bn_split[v] ? 5 : f->mixed_bn[v] || f->add_bn[v] >= 0 ? 4 : 2;
+            small += round_up(per_c * (int64_t)nd->shape.d[1]);
         }
         if (rstart[v] >= 0) {
             b[nb++] = (Buf){ round_up(numel), rstart[v], rend[v], &p->recomp[v] };
@@ -280,6 +325,7 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget target, IrPlan
     }
     free(groot);
     free(gmax);
+    free(astart);
     p->scratch = top;
     p->per_sample = top + scratch;
     p->naive += scratch;

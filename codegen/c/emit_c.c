@@ -387,6 +387,22 @@ static void emit_mix_coef_open(Emit *e, int m)
     emit_line(e, "k_mixed_coef(%d, %d, %s + %d, cw);", P, ma->weighting, T(in_of(e, m, 0)), ma->row * P);
 }
 
+/* Adds the mean, scale and shift with which the consumer of BN v
+ * normalizes v's input (a mixed_bn or add_bn BN: emit_bn_scale_shift put
+ * the scale and shift at small 2C and 3C): the saved batch mean, or the
+ * running mean in the eval forward. */
+static void kc_bn_norm(Emit *e, KCall *c, int v)
+{
+    TBUF;
+    int64_t sm = e->plan->small[v], C = node(e, v)->shape.d[1];
+    if (e->eval)
+        kc_rt(c, "const real *", "%s", T(in_of(e, v, 1)));
+    else
+        kc_rt(c, "const real *", "r->small + %" PRId64, sm);
+    kc_rt(c, "const real *", "r->small + %" PRId64, sm + 2 * C);
+    kc_rt(c, "const real *", "r->small + %" PRId64, sm + 3 * C);
+}
+
 /* A mixed_bn BN (see ir.h): its statistics (training) or running
  * estimates (eval) give a per-channel scale and shift (small slots 2C and
  * 3C), and c_k * y goes straight into the mixed output; the candidate that
@@ -404,17 +420,81 @@ static void emit_bn_into_mixed(Emit *e, int v)
     kc_begin(&c, "k_bn_out_acc");
     kc_lit(&c, "N"); kc_int(&c, C); kc_int(&c, HW);
     kc_rt(&c, "const real *", "%s", T(x));
-    if (e->eval)
-        kc_rt(&c, "const real *", "%s", T(in_of(e, v, 1)));
-    else
-        kc_rt(&c, "const real *", "r->small + %" PRId64, sm);
-    kc_rt(&c, "const real *", "r->small + %" PRId64, sm + 2 * C);
-    kc_rt(&c, "const real *", "r->small + %" PRId64, sm + 3 * C);
+    kc_bn_norm(e, &c, v);
     kc_rt(&c, "real", "cw[%d]", fz(e)->mix_slot[v]);
     kc_int(&c, fz(e)->mix_first[m] == v);
     kc_rt(&c, "real *", "%s", T(m));
     kc_end(e, &c);
     emit_close(e);
+}
+
+/* The drop path between add_bn BN b and its add, or -1. */
+static int add_drop_of(Emit *e, int b)
+{
+    for (int u = b + 1; u < fz(e)->add_bn[b]; u++)
+        if (fz(e)->add_drop[u] == b) return u;
+    return -1;
+}
+
+/* The mask row argument of drop path d (NULL when the step drops nothing). */
+static void kc_drop_mask(Emit *e, KCall *c, int d)
+{
+    if (d < 0 || e->eval)
+        kc_rt(c, "const real *", "NULL");
+    else
+        kc_rt(c, "const real *", "r->drop_mask && r->keep_prob < 1 ? r->drop_mask + (ptrdiff_t)N * %d : NULL",
+              e->site[d]);
+}
+
+/* Where node v's output is: v's buffer (C channels from channel 0), or
+ * for a cat_view add (see ir.h) its channels of its concat's; returns
+ * that node. */
+static int view_of(Emit *e, int v, int *C, int *c0)
+{
+    int cat = fz(e)->cat_view[v];
+    *C = node(e, v)->shape.d[1];
+    *c0 = 0;
+    if (cat < 0) return v;
+    *C = node(e, cat)->shape.d[1];
+    for (int i = 0; in_of(e, cat, i) != v; i++) *c0 += node(e, in_of(e, cat, i))->shape.d[1];
+    return cat;
+}
+
+/* True when the add v's input slot i is an add_bn BN or its drop path. */
+static bool add_fused_in(Emit *e, int v, int i)
+{
+    int u = in_of(e, v, i);
+    return fz(e)->add_bn[u] == v || fz(e)->add_drop[u] >= 0;
+}
+
+/* A two-input add with add_bn inputs or a cat_view (see ir.h): each input
+ * is a stored tensor or the input of its BN, normalized with the scale and
+ * shift at small 2C and 3C (emit_bn_scale_shift) and dropped by its drop
+ * path, as it sums; the sum goes to v's buffer or its concat's channels. */
+static void emit_add_bn(Emit *e, int v)
+{
+    const IrNode *n = node(e, v);
+    KCall c;
+    TBUF;
+    int Cy, cy, dst = view_of(e, v, &Cy, &cy);
+    kc_begin(&c, "k_add_bn");
+    kc_lit(&c, "N"); kc_int(&c, n->shape.d[1]); kc_int(&c, n->shape.d[2] * n->shape.d[3]);
+    for (int i = 0; i < 2; i++) {
+        int u = in_of(e, v, i), d = fz(e)->add_drop[u] >= 0 ? u : -1, b = d >= 0 ? fz(e)->add_drop[u] : u;
+        if (fz(e)->add_bn[b] != v) b = -1;
+        kc_int(&c, b >= 0);
+        kc_rt(&c, "const real *", "%s", T(b >= 0 ? in_of(e, b, 0) : u));
+        if (b >= 0) {
+            kc_bn_norm(e, &c, b);
+        } else {
+            for (int k = 0; k < 3; k++) kc_rt(&c, "const real *", "NULL");
+        }
+        kc_drop_mask(e, &c, d);
+    }
+    kc_rt(&c, "real", "(real)r->keep_prob");
+    kc_int(&c, Cy); kc_int(&c, cy);
+    kc_rt(&c, "real *", "%s", T(dst));
+    kc_end(e, &c);
 }
 
 /* Starts a call of a fused depthwise + pointwise kernel (`name`) for dwpw
@@ -509,6 +589,11 @@ static void fwd_node(Emit *e, int v)
             emit_bn_into_mixed(e, v);
             return;
         }
+        if (fz(e)->add_bn[v] >= 0) {
+            /* normalized by its add */
+            emit_bn_scale_shift(e, v, e->plan->small[v] + 2 * C, e->plan->small[v] + 3 * C);
+            return;
+        }
         if (fz(e)->bn_stats[v]) {
             /* fused into its RELU's convs: statistics, then scale and shift */
             int r = fz(e)->src[v];
@@ -586,6 +671,11 @@ static void fwd_node(Emit *e, int v)
         for (int i = 0; i < n->nin; i++) {
             int u = in_of(e, v, i);
             int Ci = node(e, u)->shape.d[1];
+            if (fz(e)->cat_view[u] == v) {
+                emit_line(e, "/* %%%d is in already */", u);
+                c0 += Ci;
+                continue;
+            }
             kc_begin(&c, "k_concat_put");
             kc_lit(&c, "N"); kc_int(&c, ys->d[1]); kc_int(&c, HW); kc_int(&c, c0); kc_int(&c, Ci);
             kc_rt(&c, "const real *", "%s", T(u));
@@ -597,6 +687,10 @@ static void fwd_node(Emit *e, int v)
     }
     case OP_ADD:
         emit_comment(e, v);
+        if (n->nin == 2 && (add_fused_in(e, v, 0) || add_fused_in(e, v, 1) || fz(e)->cat_view[v] >= 0)) {
+            emit_add_bn(e, v);
+            return;
+        }
         kc_begin(&c, "k_add_fwd");
         kc_lit(&c, "(ptrdiff_t)N * %" PRId64, numel(e, v));
         kc_rt(&c, "const real *", "%s", T(x));
@@ -640,6 +734,10 @@ static void fwd_node(Emit *e, int v)
         return;
     case OP_DROP_PATH: {
         emit_comment(e, v);
+        if (fz(e)->add_drop[v] >= 0) {
+            emit_line(e, "/* in its add %%%d */", fz(e)->add_bn[fz(e)->add_drop[v]]);
+            return;
+        }
         /* in place: the input's buffer is masked, or left as it is */
         bool inplace = e->plan->alias[v] >= 0;
         if (inplace && e->eval) return;
@@ -965,9 +1063,15 @@ static void bwd_step(Emit *e, const IrGradStep *st)
             return;
         }
         /* a bn_stats BN takes its prologue RELU's output gradient and mask
-         * (that RELU's own step does nothing) */
+         * (that RELU's own step does nothing); an add_bn BN its add's
+         * gradient, through its drop path's mask */
         bool relu = fz(e)->bn_stats[v];
-        kc_begin(&c, mixed ? "k_bn_train_bwd_scaled" : relu ? "k_bn_train_bwd_relu" : "k_bn_train_bwd");
+        int add = fz(e)->add_bn[v], drop = add >= 0 ? add_drop_of(e, v) : -1;
+        if (add >= 0 && e->bw->zeroed[add]) die("batch norm %%%d of an add without an output gradient", v);
+        kc_begin(&c, mixed ? "k_bn_train_bwd_scaled"
+                     : relu ? "k_bn_train_bwd_relu"
+                     : add >= 0 ? "k_bn_train_bwd_add"
+                                : "k_bn_train_bwd");
         kc_lit(&c, "N"); kc_int(&c, C); kc_int(&c, HW);
         kc_rt(&c, "const real *", "%s", T(x));
         if (mixed) {
@@ -978,6 +1082,10 @@ static void bwd_step(Emit *e, const IrGradStep *st)
             kc_rt(&c, "const real *", "%s", G(r));
             kc_rt(&c, "const real *", "r->small + %" PRId64, e->plan->small[r]);
             kc_rt(&c, "const real *", "r->small + %" PRId64, e->plan->small[r] + C);
+        } else if (add >= 0) {
+            kc_rt(&c, "const real *", "%s", G(add));
+            kc_rt(&c, "real", "(real)r->keep_prob");
+            kc_drop_mask(e, &c, drop);
         } else {
             kc_rt(&c, "const real *", "%s", G(v));
         }
@@ -1051,6 +1159,10 @@ static void bwd_step(Emit *e, const IrGradStep *st)
         bwd_simple(e, st, &c);
         return;
     case OP_DROP_PATH:
+        if (fz(e)->add_drop[v] >= 0) {
+            emit_line(e, "/* in the backward of its batch norm %%%d */", fz(e)->add_drop[v]);
+            return;
+        }
         if (e->plan->galias[x] == v) {
             /* the input's gradient is this buffer: masked in place, or left
              * as it is (its one piece, so never accumulated) */
@@ -1079,7 +1191,9 @@ static void bwd_step(Emit *e, const IrGradStep *st)
         for (int i = 0; i < n->nin; i++) {
             int u = in_of(e, v, i);
             int Ci = node(e, u)->shape.d[1];
-            if (needs(st, i) && e->plan->galias[u] == v) {
+            if (needs(st, i) && n->op == OP_ADD && add_fused_in(e, v, i)) {
+                emit_line(e, "/* %%%d's batch norm reads this gradient */", u);
+            } else if (needs(st, i) && e->plan->galias[u] == v) {
                 emit_line(e, "/* the gradient of %%%d is this one's buffer */", u);
             } else if (needs(st, i)) {
                 open_guard(e, v, i);

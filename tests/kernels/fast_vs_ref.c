@@ -651,6 +651,69 @@ static void fused_case(int N, int C, int HW, int affine)
         same_bits(sub, gb1, gb0, C);
         free(gg0), free(gg1), free(gb0), free(gb1);
     }
+    /* an add of two BN outputs, or of one and a stored tensor, each
+     * through its drop path or not (add_bn): the bits of the BN forward,
+     * k_drop_path_fwd and k_add_fwd; its BN's backward through the drop
+     * path: the bits of k_drop_path_bwd then k_bn_train_bwd */
+    {
+        /* drawn from a stream of their own, so that the later cases keep
+         * their data (bn_case's ggamma sums cancel to near 0 for some
+         * draws, beyond the relative tolerance) */
+        uint64_t rng_saved = rng_state;
+        rng_state ^= 0x9e3779b97f4a7c15ull;
+        real *x2 = tensor(n, 0), *y2 = tensor(n, 1), *sc2 = tensor(C, 1), *sh2 = tensor(C, 1);
+        real *mask = tensor(N, 1), *g1 = tensor(n, 1);
+        real *gg0 = tensor(C, 1), *gg1 = tensor(C, 1), *gb0 = tensor(C, 1), *gb1 = tensor(C, 1);
+        real keep = (real)0.8;
+        for (int i = 0; i < N; i++) mask[i] = (real)(i % 3 != 1); /* 0/1, as drawn */
+        k_bn_train_fwd(N, C, HW, (real)1e-5, (real)0.1, x, gamma, beta, y, m0, v0, NULL, NULL);
+        k_bn_affine(C, gamma, beta, v0, sc, sh);
+        k_bn_train_fwd(N, C, HW, (real)1e-5, (real)0.1, x2, gamma, beta, y2, m1, v1, NULL, NULL);
+        k_bn_affine(C, gamma, beta, v1, sc2, sh2);
+        for (int k = 0; k < 12; k++) {
+            int bn0 = k & 1, bn1 = !(k & 2) || !bn0, d0 = (k >> 2) & 1, d1 = k >= 8;
+            real *p0 = bn0 ? y : x, *p1 = bn1 ? y2 : x2;
+            memcpy(g0, p0, sizeof(real) * (size_t)n);
+            memcpy(g1, p1, sizeof(real) * (size_t)n);
+            if (d0) k_drop_path_fwd(N, (ptrdiff_t)C * HW, keep, mask, g0, g0);
+            if (d1) k_drop_path_fwd(N, (ptrdiff_t)C * HW, keep, mask, g1, g1);
+            k_add_fwd(n, g0, g1, g0);
+            k_add_bn(N, C, HW, bn0, x, bn0 ? m0 : NULL, bn0 ? sc : NULL, bn0 ? sh : NULL, d0 ? mask : NULL, bn1,
+                     x2, bn1 ? m1 : NULL, bn1 ? sc2 : NULL, bn1 ? sh2 : NULL, d1 ? mask : NULL, keep, C, 0, g);
+            char sub[200];
+            snprintf(sub, sizeof sub, "%s add_bn bn %d %d drop %d %d", what, bn0, bn1, d0, d1);
+            same_bits(sub, g, g0, n);
+        }
+        for (int d = 0; d < 2; d++) {
+            char sub[200];
+            k_drop_path_bwd(N, (ptrdiff_t)C * HW, keep, mask, gy, g1);
+            k_bn_train_bwd(N, C, HW, x, d ? g1 : gy, gamma, m0, v0, g0, gg0, gb0);
+            k_bn_train_bwd_add(N, C, HW, x, gy, keep, d ? mask : NULL, gamma, m0, v0, g, gg1, gb1);
+            snprintf(sub, sizeof sub, "%s bn_train_bwd_add %d gx", what, d);
+            same_bits(sub, g, g0, n);
+            snprintf(sub, sizeof sub, "%s bn_train_bwd_add %d ggamma", what, d);
+            same_bits(sub, gg1, gg0, C);
+            snprintf(sub, sizeof sub, "%s bn_train_bwd_add %d gbeta", what, d);
+            same_bits(sub, gb1, gb0, C);
+        }
+        /* the same into channels 2.. of a wider tensor (a cat_view add) */
+        {
+            int Cw = C + 3;
+            ptrdiff_t nw = (ptrdiff_t)N * Cw * HW;
+            real *w0 = tensor(nw, 0), *w1 = tensor(nw, 1);
+            char sub[200];
+            memcpy(w1, w0, sizeof(real) * (size_t)nw);
+            k_add_bn(N, C, HW, 1, x, m0, sc, sh, mask, 0, x2, NULL, NULL, NULL, NULL, keep, C, 0, g0);
+            k_concat_put(N, Cw, HW, 2, C, g0, w1);
+            k_add_bn(N, C, HW, 1, x, m0, sc, sh, mask, 0, x2, NULL, NULL, NULL, NULL, keep, Cw, 2, w0);
+            snprintf(sub, sizeof sub, "%s add_bn into channels 2..", what);
+            same_bits(sub, w0, w1, nw);
+            free(w0), free(w1);
+        }
+        free(x2), free(y2), free(sc2), free(sh2), free(mask), free(g1);
+        free(gg0), free(gg1), free(gb0), free(gb1);
+        rng_state = rng_saved;
+    }
     free(x), free(gy), free(y), free(g), free(g0), free(gamma), free(beta);
     free(m0), free(v0), free(m1), free(v1), free(sc), free(sh);
 }

@@ -241,13 +241,16 @@ static void bn_bwd_coef(int c, ptrdiff_t M, real_acc sg, real_acc sgx, const rea
 
 /* Training backward, tuned: channels in parallel, vectorized sums (each
  * plane in real lanes, the planes in real_acc); the output gradient is
- * BN_GY's: coef*gy (coef 1: gy itself, the same bits), or the gradient
- * through a ReLU that follows the BN (pscale, pshift its prologue scale and
- * shift), without writing that ReLU's input gradient out. */
+ * BN_GY's: coef*gy (coef 1: gy itself, the same bits), or BN_GY_DROP's
+ * through a drop path after the BN (mask not NULL: gy / keep * mask[n],
+ * k_drop_path_bwd's arithmetic), or the gradient through a ReLU that
+ * follows the BN (pscale, pshift its prologue scale and shift), without
+ * writing that drop path's or ReLU's input gradient out. */
+#define BN_GY_DROP(i) (gp[i] / keep * m)
 static void bn_train_bwd(int N, int C, int HW, const real *x, const real *gy, real coef,
-                         const real *pscale, const real *pshift, const real *gamma,
-                         const real *save_mean, const real *save_invstd, real *gx, real *ggamma,
-                         real *gbeta)
+                         real keep, const real *mask, const real *pscale, const real *pshift,
+                         const real *gamma, const real *save_mean, const real *save_invstd,
+                         real *gx, real *ggamma, real *gbeta)
 {
     ptrdiff_t M = (ptrdiff_t)N * HW;
     K_OMP(parallel for if(k_par((double)M * C)) schedule(static))
@@ -262,6 +265,14 @@ static void bn_train_bwd(int N, int C, int HW, const real *x, const real *gy, re
                 real ab[2];
                 k_bn_relu_bwd_sums(HW, gp, xp, mu, pscale[c], pshift[c], ab);
                 a = ab[0], b = ab[1];
+            } else if (mask) {
+                real m = mask[n];
+                K_OMP(simd reduction(+:a) reduction(+:b))
+                for (int i = 0; i < HW; i++) {
+                    real g = BN_GY_DROP(i);
+                    a += g;
+                    b += g * (xp[i] - mu);
+                }
             } else {
                 K_OMP(simd reduction(+:a) reduction(+:b))
                 for (int i = 0; i < HW; i++) {
@@ -281,6 +292,11 @@ static void bn_train_bwd(int N, int C, int HW, const real *x, const real *gy, re
             real *gxp = gx + ((ptrdiff_t)n * C + c) * HW;
             if (pscale) {
                 k_bn_relu_bwd_apply(HW, gp, xp, mu, pscale[c], pshift[c], k, mg, mgx, gxp);
+            } else if (mask) {
+                real m = mask[n];
+                K_OMP(simd)
+                for (int i = 0; i < HW; i++)
+                    gxp[i] = k * (BN_GY_DROP(i) - mg - (xp[i] - mu) * mgx);
             } else {
                 K_OMP(simd)
                 for (int i = 0; i < HW; i++)
@@ -321,16 +337,24 @@ K_FN void k_bn_train_bwd(int N, int C, int HW,
                          const real *save_mean, const real *save_invstd,
                          real *gx, real *ggamma, real *gbeta)
 {
-    bn_train_bwd(N, C, HW, x, gy, 1, NULL, NULL, gamma, save_mean, save_invstd, gx, ggamma,
-                 gbeta);
+    bn_train_bwd(N, C, HW, x, gy, 1, 1, NULL, NULL, NULL, gamma, save_mean, save_invstd, gx,
+                 ggamma, gbeta);
 }
 
 K_FN void k_bn_train_bwd_scaled(int N, int C, int HW, const real *x, const real *gy, real coef,
                                 const real *gamma, const real *save_mean,
                                 const real *save_invstd, real *gx, real *ggamma, real *gbeta)
 {
-    bn_train_bwd(N, C, HW, x, gy, coef, NULL, NULL, gamma, save_mean, save_invstd, gx, ggamma,
-                 gbeta);
+    bn_train_bwd(N, C, HW, x, gy, coef, 1, NULL, NULL, NULL, gamma, save_mean, save_invstd, gx,
+                 ggamma, gbeta);
+}
+
+K_FN void k_bn_train_bwd_add(int N, int C, int HW, const real *x, const real *gy, real keep,
+                             const real *mask, const real *gamma, const real *save_mean,
+                             const real *save_invstd, real *gx, real *ggamma, real *gbeta)
+{
+    bn_train_bwd(N, C, HW, x, gy, 1, keep, mask, NULL, NULL, gamma, save_mean, save_invstd, gx,
+                 ggamma, gbeta);
 }
 
 K_FN void k_bn_train_bwd_relu(int N, int C, int HW, const real *x, const real *gy,
@@ -338,6 +362,6 @@ K_FN void k_bn_train_bwd_relu(int N, int C, int HW, const real *x, const real *g
                               const real *save_mean, const real *save_invstd, real *gx,
                               real *ggamma, real *gbeta)
 {
-    bn_train_bwd(N, C, HW, x, gy, 1, pre_scale, pre_shift, gamma, save_mean, save_invstd, gx,
-                 ggamma, gbeta);
+    bn_train_bwd(N, C, HW, x, gy, 1, 1, NULL, pre_scale, pre_shift, gamma, save_mean, save_invstd,
+                 gx, ggamma, gbeta);
 }

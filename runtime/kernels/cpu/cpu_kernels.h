@@ -402,6 +402,13 @@ K_FN void k_bn_train_bwd(int N, int C, int HW,
 K_FN void k_bn_train_bwd_scaled(int N, int C, int HW, const real *x, const real *gy, real coef,
                                 const real *gamma, const real *save_mean,
                                 const real *save_invstd, real *gx, real *ggamma, real *gbeta);
+/* The same for a BN normalized in its add (add_bn, see ir.h): gy is the
+ * add's gradient, through a drop path after the BN when mask is not NULL
+ * (gy / keep * mask[n] for sample n): the bits of k_drop_path_bwd then
+ * k_bn_train_bwd. mask: (N). */
+K_FN void k_bn_train_bwd_add(int N, int C, int HW, const real *x, const real *gy, real keep,
+                             const real *mask, const real *gamma, const real *save_mean,
+                             const real *save_invstd, real *gx, real *ggamma, real *gbeta);
 /* The same for a BN whose only consumer is a ReLU fused into the next
  * convs (a prologue): gy is the ReLU's output gradient, masked where the
  * ReLU's input (k_pre_val of x with save_mean, pre_scale, pre_shift) is not
@@ -498,6 +505,18 @@ K_FN void k_bn_out_dot(int N, int C, int HW, const real *x, const real *gamma, c
  * batch mean or run_mean). x, y: (N, C, HW); mean, scale, shift: (C). */
 K_FN void k_bn_out_acc(int N, int C, int HW, const real *x, const real *mean, const real *scale,
                        const real *shift, real coef, int first, real *y);
+/* y = in0 + in1, each input a stored tensor (bnK 0: xK) or the output of
+ * a BN that was not kept (bnK 1: (xK - meanK[c])*scaleK[c] + shiftK[c], the
+ * arithmetic of k_bn_train_fwd / k_bn_eval_fwd with scale and shift as in
+ * k_bn_out_acc), through a drop path when maskK is not NULL (v / keep *
+ * maskK[n]): the bits of those kernels, k_add_fwd, then k_concat_put of the
+ * sum into channels cy..cy+C-1 of y (N, Cy, HW) (Cy = C, cy = 0: all of
+ * it). x*: (N, C, HW); mean*, scale*, shift*: (C), NULL for bnK 0;
+ * mask*: (N). */
+K_FN void k_add_bn(int N, int C, int HW, int bn0, const real *x0, const real *mean0,
+                   const real *scale0, const real *shift0, const real *mask0, int bn1,
+                   const real *x1, const real *mean1, const real *scale1, const real *shift1,
+                   const real *mask1, real keep, int Cy, int cy, real *y);
 
 /* ---- relu.c: rectified linear unit ---- */
 

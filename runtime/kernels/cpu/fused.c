@@ -1,8 +1,8 @@
 /* fused.c: the small kernels of fused chains (see ir/fuse.c): a fused BN's
  * per-channel scale and shift, the ReLU backward that recomputes its mask
  * from the BN input, a mixed op's BN candidate added straight into the
- * mixed output, and the mixed op's <gy, y> of a BN output that was not
- * kept. Arithmetic matches the unfused kernels (k_bn_train_fwd,
+ * mixed output or an add, and the mixed op's <gy, y> of a BN output that
+ * was not kept. Arithmetic matches the unfused kernels (k_bn_train_fwd,
  * k_bn_eval_fwd, k_relu_fwd) so that recomputed values have the same bits. */
 #include "cpu_kernels.h"
 
@@ -91,6 +91,69 @@ K_FN void k_bn_out_acc(int N, int C, int HW, const real *x, const real *mean, co
         else
             for (int i = 0; i < HW; i++)
                 yp[i] += coef * ((xp[i] - mu) * a + b);
+    }
+}
+
+/* One input of k_add_bn for plane (n, c): where its values are, and the
+ * BN and drop path they go through. */
+typedef struct {
+    const real *x;
+    real mu, a, b, m; /* BN mean, scale, shift; drop path mask (1: none) */
+    int bn, drop;
+} AddIn;
+
+static AddIn add_in(int bn, const real *x, const real *mean, const real *scale, const real *shift,
+                    const real *mask, ptrdiff_t p, int n, int c, int HW)
+{
+    AddIn in = { x + p * HW, 0, 1, 0, 1, bn, mask != NULL };
+    if (bn) in.mu = mean[c], in.a = scale[c], in.b = shift[c];
+    if (mask) in.m = mask[n];
+    return in;
+}
+
+/* Value i of an input: the BN output of k_bn_train_fwd, then the drop
+ * path of k_drop_path_fwd (each only when the input has it). */
+static inline real add_val(const AddIn *in, int i, real keep)
+{
+    real v = in->bn ? (in->x[i] - in->mu) * in->a + in->b : in->x[i];
+    return in->drop ? v / keep * in->m : v;
+}
+
+K_FN void k_add_bn(int N, int C, int HW, int bn0, const real *x0, const real *mean0,
+                   const real *scale0, const real *shift0, const real *mask0, int bn1,
+                   const real *x1, const real *mean1, const real *scale1, const real *shift1,
+                   const real *mask1, real keep, int Cy, int cy, real *y)
+{
+    ptrdiff_t planes = (ptrdiff_t)N * C;
+    K_OMP(parallel for if(k_par((double)planes * HW)) schedule(static))
+    for (ptrdiff_t p = 0; p < planes; p++) {
+        int n = (int)(p / C), c = (int)(p % C);
+        AddIn a = add_in(bn0, x0, mean0, scale0, shift0, mask0, p, n, c, HW);
+        AddIn b = add_in(bn1, x1, mean1, scale1, shift1, mask1, p, n, c, HW);
+        real *restrict yp = y + ((ptrdiff_t)n * Cy + cy + c) * HW;
+        if (a.drop || b.drop) {
+            for (int i = 0; i < HW; i++)
+                yp[i] = add_val(&a, i, keep) + add_val(&b, i, keep);
+            continue;
+        }
+        /* no drop path: one vectorized loop (an add is commutative, so a
+         * BN input may go first) */
+        const AddIn *t = a.bn ? &a : &b, *u = a.bn ? &b : &a;
+        const real *restrict tx = t->x, *restrict ux = u->x;
+        real tm = t->mu, ta = t->a, tb = t->b, um = u->mu, ua = u->a, ub = u->b;
+        if (u->bn) {
+            K_OMP(simd)
+            for (int i = 0; i < HW; i++)
+                yp[i] = ((tx[i] - tm) * ta + tb) + ((ux[i] - um) * ua + ub);
+        } else if (t->bn) {
+            K_OMP(simd)
+            for (int i = 0; i < HW; i++)
+                yp[i] = ((tx[i] - tm) * ta + tb) + ux[i];
+        } else {
+            K_OMP(simd)
+            for (int i = 0; i < HW; i++)
+                yp[i] = tx[i] + ux[i];
+        }
     }
 }
 
