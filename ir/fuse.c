@@ -43,6 +43,7 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
     f->mixed_bn = xcalloc((size_t)n, sizeof(bool));
     f->src = xmalloc((size_t)n * sizeof(int));
     f->mask_step = xmalloc((size_t)n * sizeof(int));
+    f->mask_keep = xcalloc((size_t)n, sizeof(bool));
     f->bn_split = xcalloc((size_t)n, sizeof(bool));
     f->bn_apply = xmalloc((size_t)n * sizeof(int));
     f->add_bn = xmalloc((size_t)n * sizeof(int));
@@ -57,11 +58,12 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
     bool *convs_only = xmalloc((size_t)n * sizeof(bool)); /* every use: slot 0 of a depthwise conv */
     bool *plain_ok = xmalloc((size_t)n * sizeof(bool));   /* every use: slot 0 of a depthwise or pointwise conv */
     bool *mixed_only = xmalloc((size_t)n * sizeof(bool)); /* every use: a candidate of a mixed node */
+    bool *pw_only = xmalloc((size_t)n * sizeof(bool));    /* every use: slot 0 of a pointwise conv */
     for (int v = 0; v < n; v++) {
         f->src[v] = f->mix_slot[v] = f->mix_first[v] = f->mask_step[v] = f->bn_apply[v] = -1;
         f->add_bn[v] = f->add_drop[v] = f->cat_view[v] = -1;
         user[v] = slot[v] = -1;
-        convs_only[v] = mixed_only[v] = plain_ok[v] = true;
+        convs_only[v] = mixed_only[v] = plain_ok[v] = pw_only[v] = true;
     }
     for (int v = 0; v < n; v++) {
         if (!bw->live[v]) continue;
@@ -73,12 +75,13 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
             slot[u] = i;
             if (i != 0 || !is_depthwise(g, v)) convs_only[u] = false;
             if (i != 0 || !(is_depthwise(g, v) || is_pointwise(g, v))) plain_ok[u] = false;
+            if (i != 0 || !is_pointwise(g, v)) pw_only[u] = false;
             if (i == 0 || g->nodes[v].op != OP_MIXED) mixed_only[u] = false;
         }
     }
     for (int i = 0; i < g->nouts; i++) {
         int u = g->outs[i].node;
-        convs_only[u] = mixed_only[u] = plain_ok[u] = false;
+        convs_only[u] = mixed_only[u] = plain_ok[u] = pw_only[u] = false;
         uses[u]++;
     }
     for (int v = 0; v < n; v++) {
@@ -137,6 +140,20 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
             f->mask_step[v] = c;
         else if (f->dwpw_bwd[c])
             f->mask_step[v] = f->src[c];
+    }
+    /* the same for a plain prologue RELU of several pointwise convs, by the
+     * one whose step directly precedes the RELU's: it adds its piece to the
+     * others' and masks the sum (the RELU's gradient stays stored) */
+    for (int v = 0; v < n; v++) {
+        if (t != IR_FUSE_CPU || !f->prologue[v] || f->bn_stats[(int)ir_inputs(g, v)[0]] || uses[v] < 2 ||
+            !pw_only[v] || at[v] < 1 || !(bw->steps[at[v]].need & 1u))
+            continue;
+        const IrGradStep *cs = &bw->steps[at[v] - 1];
+        int c = cs->node;
+        if (g->nodes[c].op == OP_CONV2D && (int)ir_inputs(g, c)[0] == v && (cs->need & 1u) && (cs->acc & 1u)) {
+            f->mask_step[v] = c;
+            f->mask_keep[v] = true;
+        }
     }
     /* a bn_stats BN between two dwpw_bwd pairs (pw1 -> BN -> RELU -> dw2),
      * each tensor with one consumer, whose steps run back to back (dw2's
@@ -212,6 +229,7 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
     free(convs_only);
     free(plain_ok);
     free(mixed_only);
+    free(pw_only);
 }
 
 void ir_fuse_free(IrFuse *f)
@@ -226,6 +244,7 @@ void ir_fuse_free(IrFuse *f)
     free(f->bn_relu);
     free(f->src);
     free(f->mask_step);
+    free(f->mask_keep);
     free(f->bn_split);
     free(f->bn_apply);
     free(f->add_bn);
@@ -252,7 +271,9 @@ void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out)
                 with_bn++;
             } else {
                 fprintf(out, "  fuse %%%d relu -> convs read %%%d%s\n", v, f->src[v],
-                        f->mask_step[v] >= 0 ? "; its mask in their data gradient" : "");
+                        f->mask_keep[v]            ? "; its mask in the last one's data gradient"
+                        : f->mask_step[v] >= 0 ? "; its mask in their data gradient"
+                                               : "");
                 masked += f->mask_step[v] >= 0;
             }
             chains++;

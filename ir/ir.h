@@ -300,7 +300,11 @@ void ir_backward_print(const IrGraph *g, const IrBackward *bw, FILE *out);
  *   data gradient through the RELU's mask (its input > 0) into the RELU
  *   input's gradient, as the RELU's step would add or write it; the RELU's
  *   own gradient is never stored and its step does nothing (mask_step
- *   names the conv whose step does it).
+ *   names the conv whose step does it). So for a plain prologue RELU
+ *   whose consumers are all pointwise convs, the last of which in the
+ *   backward steps directly before the RELU (mask_keep): that conv adds
+ *   its piece to the RELU's gradient, which holds the others' pieces, and
+ *   masks the sum into the RELU input's gradient as it goes.
  * - bn_split: a bn_stats BN between two dwpw_bwd pairs (pw1 -> BN -> RELU
  *   -> dw2 -> pw2, each with one consumer) whose backward steps run back
  *   to back: pw2's kernel also sums the BN's backward over the RELU
@@ -361,6 +365,8 @@ typedef struct {
                         step applies, or -1 */
     int *mask_step;  /* [n] plain prologue RELU (mask): the conv whose backward step masks its one
                         consumer's data gradient into the RELU input's gradient, or -1 */
+    bool *mask_keep; /* [n] mask RELU of several pointwise convs: its gradient is stored, mask_step
+                        is the last to add to it */
     int *add_bn;     /* [n] BATCH_NORM whose ADD (see above) normalizes its input, or -1 */
     int *add_drop;   /* [n] DROP_PATH between an add_bn BN and its ADD: the BN, or -1 */
     int *cat_view;   /* [n] ADD writing into its one consumer's buffer: that CONCAT, or -1 */

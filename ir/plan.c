@@ -128,7 +128,7 @@ static int grad_end(const IrGraph *g, const IrFuse *f, int v)
 static bool grad_stored(const IrBackward *bw, const IrFuse *f, const int *gstart, int v)
 {
     return bw->grad[v] && gstart[v] >= 0 && !f->mixed_bn[v] && !f->bn_stats[v] && !f->bn_relu[v] &&
-           f->mask_step[v] < 0 && f->add_bn[v] < 0 && f->add_drop[v] < 0;
+           (f->mask_step[v] < 0 || f->mask_keep[v]) && f->add_bn[v] < 0 && f->add_drop[v] < 0;
 }
 static bool grad_buffer(const IrGraph *g, const IrBackward *bw, const IrFuse *f, const int *gstart,
                         int v)

@@ -978,14 +978,19 @@ static void bwd_step(Emit *e, const IrGradStep *st)
             return;
         } else if (needs(st, 0) && fz(e)->mask_step[x] == v) {
             /* through its input RELU's mask into that RELU input's
-             * gradient, as the RELU's step would add or write it */
+             * gradient, as the RELU's step would add or write it (mask_keep:
+             * the mask of the RELU's gradient, this piece added in) */
             int src = fz(e)->src[x];
-            kc_begin(&c, "k_conv2d_bwd_data_relu");
+            bool keep = fz(e)->mask_keep[x];
+            kc_begin(&c, keep ? "k_conv2d_bwd_data_acc_relu" : "k_conv2d_bwd_data_relu");
             kc_conv_shape(e, &c, v);
             kc_rt(&c, "const real *", "%s", G(v));
             kc_rt(&c, "const real *", "%s", T(in_of(e, v, 1)));
             kc_rt(&c, "const real *", "%s", T(src));
-            kc_rt(&c, "real *", "AT(%" PRId64 ")", e->plan->scratch);
+            if (keep)
+                kc_rt(&c, "real *", "%s", G(x));
+            else
+                kc_rt(&c, "real *", "AT(%" PRId64 ")", e->plan->scratch);
             kc_rt(&c, "real *", "%s", G(src));
             kc_int(&c, (int)(step_of(e, x)->acc & 1u));
             open_guard(e, v, 0);

@@ -299,7 +299,9 @@ static void dwpw_case(int N, int C, int H, int W, int kh, int kw, int sh, int sw
 
 /* k_conv2d_bwd_data_relu of a conv case (x the ReLU's input, gy the
  * output gradient) must have the bits of k_conv2d_bwd_data and then
- * k_relu_bwd(_acc), written and added, on 1 and 2 threads. */
+ * k_relu_bwd(_acc), written and added, on 1 and 2 threads; and
+ * k_conv2d_bwd_data_acc_relu those of k_conv2d_bwd_data_acc then
+ * k_relu_bwd(_acc). */
 static void relu_mask_case(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh, int sw,
                            int ph, int pw, int dh, int dw, int g, const real *x, const real *gy,
                            const real *w, const char *what)
@@ -318,6 +320,24 @@ static void relu_mask_case(int N, int Ci, int H, int W, int Co, int kh, int kw, 
             snprintf(sub, sizeof sub, "%s relu-masked gx%s (%d threads)", what, acc ? " acc" : "", threads);
             same_bits(sub, gb, ga, nx);
             total_elems += (long)nx;
+            /* the last of two consumers: its piece added to the ReLU's
+             * gradient, then the sum masked (k_conv2d_bwd_data_acc, then
+             * k_relu_bwd(_acc)) */
+            for (ptrdiff_t i = 0; i < nx; i++) {
+                ga[i] = gb[i] = (real)((unsigned)(i * 69069u + 3u) % 977u) / 977 - (real)0.5;
+                t[i] = (real)((unsigned)(i * 1103u + 7u) % 613u) / 613 - (real)0.5;
+            }
+            real *t2 = tensor(nx, 1);
+            memcpy(t2, t, sizeof(real) * (size_t)nx);
+            k_conv2d_bwd_data_acc(N, Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g, gy, w, t);
+            (acc ? k_relu_bwd_acc : k_relu_bwd)(nx, x, t, ga);
+            k_conv2d_bwd_data_acc_relu(N, Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g, gy, w, x, t2, gb,
+                                       acc);
+            snprintf(sub, sizeof sub, "%s relu-masked sum%s (%d threads)", what, acc ? " acc" : "", threads);
+            same_bits(sub, gb, ga, nx);
+            same_bits(sub, t2, t, nx);
+            total_elems += (long)nx;
+            free(t2);
         }
     }
     free(gr), free(ga), free(gb), free(t);

@@ -1380,10 +1380,12 @@ static void conv_dense_fwd(int N, const ConvShape *s, const real *x, const real 
 /* Pointwise data gradient, one task per (sample, column chunk):
  * gx (+)= w^T gy. xm != NULL: through the ReLU whose input xm is (the conv
  * reads relu(xm)): each chunk's w^T gy goes into tb (gx's layout; gx
- * itself when !acc) and then, while in cache, into gx as xm > 0 ? g : 0,
- * written or added (acc): k_relu_bwd(_acc)'s arithmetic. */
+ * itself when !acc), or is added to it (tacc: tb holds the ReLU's
+ * gradient from its other consumers), and then, while in cache, into gx
+ * as xm > 0 ? g : 0, written or added (acc): k_relu_bwd(_acc)'s
+ * arithmetic. */
 static void conv_pw_bwd_data(int N, const ConvShape *s, const real *gy, const real *w, real *gx,
-                             int acc, const real *xm, real *tb, int T)
+                             int acc, const real *xm, real *tb, int tacc, int T)
 {
     ptrdiff_t jc = conv_chunk(N, s->P, T, CONV_PW_JB);
     ptrdiff_t tiles = (s->P + jc - 1) / jc, ntask = (ptrdiff_t)N * tiles;
@@ -1394,7 +1396,7 @@ static void conv_pw_bwd_data(int N, const ConvShape *s, const real *gy, const re
         ptrdiff_t j0 = t % tiles * jc, o = (ptrdiff_t)n * s->Ci * s->P + j0;
         int jb = (int)(s->P - j0 < jc ? s->P - j0 : jc);
         conv_gemm(s->Ci, jb, s->Co, w, 1, s->Ci, gy + (ptrdiff_t)n * s->Co * s->P + j0, s->P, 1,
-                  (xm ? tb : gx) + o, s->P, xm ? 0 : acc, 0);
+                  (xm ? tb : gx) + o, s->P, xm ? tacc : acc, 0);
         for (int c = 0; xm && c < s->Ci; c++) {
             ptrdiff_t r = o + (ptrdiff_t)c * s->P;
             k_relu_mask(jb, xm + r, tb + r, gx + r, acc);
@@ -1410,7 +1412,7 @@ static void conv_dense_bwd_data(int N, const ConvShape *s, const real *gy, const
 {
     int T = k_par((double)N * s->Co * s->K * s->P) ? k_omp_max_threads() : 1;
     if (conv_is_pointwise(s)) {
-        conv_pw_bwd_data(N, s, gy, w, gx, acc, NULL, NULL, T);
+        conv_pw_bwd_data(N, s, gy, w, gx, acc, NULL, NULL, 0, T);
         return;
     }
     int ntask = N * s->g, kp = conv_panel_rows(s);
@@ -1852,11 +1854,25 @@ K_FN void k_conv2d_bwd_data_relu(int N, int Ci, int H, int W, int Co, int kh, in
     ConvShape s = conv_shape(Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g);
     if (conv_is_pointwise(&s) && s.Ho > 0 && s.Wo > 0) {
         int T = k_par((double)N * s.Co * s.K * s.P) ? k_omp_max_threads() : 1;
-        conv_pw_bwd_data(N, &s, gy, w, gx, acc, x, acc ? t : gx, T);
+        conv_pw_bwd_data(N, &s, gy, w, gx, acc, x, acc ? t : gx, 0, T);
         return;
     }
     real *gr = acc ? t : gx;
     conv_bwd_data(N, &s, gy, w, gr, 0);
+    (acc ? k_relu_bwd_acc : k_relu_bwd)((ptrdiff_t)N * Ci * H * W, x, gr, gx);
+}
+K_FN void k_conv2d_bwd_data_acc_relu(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh,
+                                     int sw, int ph, int pw, int dh, int dw, int g,
+                                     const real *gy, const real *w, const real *x, real *gr,
+                                     real *gx, int acc)
+{
+    ConvShape s = conv_shape(Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g);
+    if (conv_is_pointwise(&s) && s.Ho > 0 && s.Wo > 0) {
+        int T = k_par((double)N * s.Co * s.K * s.P) ? k_omp_max_threads() : 1;
+        conv_pw_bwd_data(N, &s, gy, w, gx, acc, x, gr, 1, T);
+        return;
+    }
+    conv_bwd_data(N, &s, gy, w, gr, 1);
     (acc ? k_relu_bwd_acc : k_relu_bwd)((ptrdiff_t)N * Ci * H * W, x, gr, gx);
 }
 

@@ -217,6 +217,14 @@ K_FN void k_conv2d_bwd_data_acc(int N, int Ci, int H, int W, int Co, int kh, int
 K_FN void k_conv2d_bwd_data_relu(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh,
                                  int sw, int ph, int pw, int dh, int dw, int g, const real *gy,
                                  const real *w, const real *x, real *t, real *gx, int acc);
+/* The same for the last of a ReLU's consumers in the backward: gr (the
+ * ReLU's gradient, with its other consumers' pieces) += the data gradient
+ * (k_conv2d_bwd_data_acc's bits), then gx (+)= (x > 0 ? gr : 0)
+ * (k_relu_bwd(_acc)'s), each pointwise column chunk while in cache. */
+K_FN void k_conv2d_bwd_data_acc_relu(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh,
+                                     int sw, int ph, int pw, int dh, int dw, int g,
+                                     const real *gy, const real *w, const real *x, real *gr,
+                                     real *gx, int acc);
 /* Gradient of the weight (overwrites gw).
  * x: (N, Ci, H, W), gy: (N, Co, Ho, Wo), gw: (Co, Ci/g, kh, kw). */
 K_FN void k_conv2d_bwd_weight(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh, int sw,
