@@ -178,9 +178,10 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
         f->bn_apply[p1] = b;
     }
     free(at);
-    /* a training BN of a dwpw pair's pointwise output whose forward comes
-     * next (only parameters between): the fused kernel hands it the plane
-     * moments */
+    /* a training BN of a pointwise conv's output (a dwpw pair's, or one
+     * reading its input plainly or through a plain ReLU) whose forward
+     * comes next (only parameters between): the conv's kernel hands it the
+     * plane moments */
     for (int v = 0; v < n; v++) {
         const IrNode *nd = &g->nodes[v];
         if (t != IR_FUSE_CPU || !bw->live[v] || nd->op != OP_BATCH_NORM || f->mixed_bn[v] || nd->aux)
@@ -188,9 +189,10 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
         int p = (int)ir_inputs(g, v)[0];
         /* two moments per plane fit the scratch tensor, which holds any
          * one tensor, when a plane has two values */
-        if (g->nodes[p].op != OP_CONV2D || !f->dwpw[ir_inputs(g, p)[0]] ||
-            (int64_t)nd->shape.d[2] * nd->shape.d[3] < 2)
-            continue;
+        if (g->nodes[p].op != OP_CONV2D || (int64_t)nd->shape.d[2] * nd->shape.d[3] < 2) continue;
+        int px = (int)ir_inputs(g, p)[0];
+        bool plain_in = !f->recompute[px] && (!f->prologue[px] || !f->bn_stats[(int)ir_inputs(g, px)[0]]);
+        if (!f->dwpw[px] && !(is_pointwise(g, p) && plain_in)) continue;
         bool next = true;
         for (int u = p + 1; u < v; u++)
             if (bw->live[u] && g->nodes[u].op != OP_PARAM && g->nodes[u].op != OP_INPUT) next = false;

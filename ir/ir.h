@@ -293,7 +293,9 @@ void ir_backward_print(const IrGraph *g, const IrBackward *bw, FILE *out);
  *   statistics from per-plane moments that the fused forward computes
  *   while each sample's output is in cache (k_bn_plane_moments), passed in
  *   the scratch tensor, which the forward uses for nothing else; the BN
- *   then reads its input only to normalize it.
+ *   then reads its input only to normalize it. So does a BN of any other
+ *   pointwise conv whose input is stored or goes through a plain ReLU
+ *   (k_conv2d_fwd_moments: each plane's moments as its GEMM task ends).
  * - mask: a plain prologue RELU with one consumer, a pointwise conv or a
  *   dwpw_bwd depthwise conv, whose backward step directly precedes the
  *   RELU's: that step (the pointwise one's for the pair) writes the conv's
@@ -356,8 +358,9 @@ typedef struct {
     bool *dwpw;      /* [n] recompute CONV2D whose consumer is pointwise: one fused forward */
     bool *dwpw_bwd;  /* [n] dwpw CONV2D whose backward step follows its consumer's: the data
                         gradients and its weight gradient in one kernel, in the consumer's step */
-    bool *bn_moments; /* [n] BATCH_NORM of a dwpw pair's pointwise output, next in the forward:
-                         the fused kernel computes its plane moments (in the scratch tensor) */
+    bool *bn_moments; /* [n] BATCH_NORM of a pointwise conv's output (a dwpw pair's, or plain), next
+                         in the forward: the conv's kernel computes its plane moments (in the
+                         scratch tensor) */
     bool *mixed_bn;  /* [n] BATCH_NORM candidate accumulated into its MIXED node, never stored */
     bool *bn_relu;   /* [n] BATCH_NORM fused with its one consumer, a RELU (CUDA), never stored */
     bool *bn_split;  /* [n] bn_stats BATCH_NORM between two dwpw_bwd pairs: backward split (see above) */

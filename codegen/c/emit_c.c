@@ -579,6 +579,19 @@ static void fwd_node(Emit *e, int v)
             emit_dwpw_fwd(e, x, v);
             return;
         }
+        if (!e->eval && moments_bn(e, v) >= 0) {
+            /* a pointwise conv with its BN's plane moments (see ir.h) */
+            bool pre = fz(e)->prologue[x];
+            kc_begin(&c, "k_conv2d_fwd_moments");
+            kc_lit(&c, "N"); kc_int(&c, xs->d[1]); kc_int(&c, xs->d[2]); kc_int(&c, xs->d[3]); kc_int(&c, ys->d[1]);
+            kc_int(&c, pre);
+            kc_rt(&c, "const real *", "%s", T(pre ? fz(e)->src[x] : x));
+            kc_rt(&c, "const real *", "%s", T(in_of(e, v, 1)));
+            kc_rt(&c, "real *", "%s", T(v));
+            kc_scratch(e, &c, true);
+            kc_end(e, &c);
+            return;
+        }
         emit_conv_fwd(e, v, T(v));
         return;
     case OP_BATCH_NORM: {

@@ -467,6 +467,43 @@ static void conv_case(int N, int Ci, int H, int W, int Co, int kh, int kw, int s
         snprintf(sub, sizeof sub, "%s pre relu-only gw bits", what);
         same_bits(sub, gw[0], gw[1], nw);
     }
+    /* a pointwise conv with its BN's plane moments: y with the bits of
+     * k_conv2d_fwd(_pre), and a BN from the moments with the bits of the
+     * BN that reads y */
+    if (pointwise) {
+        ptrdiff_t planes = (ptrdiff_t)N * Co;
+        real *mo = tensor(2 * planes, 1), *b[2], *st[2][4];
+        for (int k = 0; k < 2; k++) {
+            b[k] = tensor(ny, 1);
+            for (int j = 0; j < 4; j++) st[k][j] = tensor(Co, 1);
+        }
+        for (int pre = 0; pre < 2; pre++)
+            for (int threads = 1; threads <= 2; threads++) {
+                set_threads(threads);
+                k_conv2d_fwd_moments(N, Ci, H, W, Co, pre, x, w, y[1], mo);
+                k_conv2d_fwd(CV, pre ? xe : x, w, y[0]);
+                snprintf(sub, sizeof sub, "%s fwd_moments pre %d (%d threads)", what, pre, threads);
+                same_bits(sub, y[1], y[0], ny);
+                for (int k = 0; k < 2; k++) {
+                    for (int c = 0; c < Co; c++)
+                        st[k][2][c] = (real)0.1 * (real)c, st[k][3][c] = 1 + (real)0.01 * (real)c;
+                    if (k)
+                        k_bn_train_fwd_moments(N, Co, H * W, (real)1e-5, (real)0.1, mo, y[1], NULL, NULL, b[k],
+                                               st[k][0], st[k][1], st[k][2], st[k][3]);
+                    else
+                        k_bn_train_fwd(N, Co, H * W, (real)1e-5, (real)0.1, y[1], NULL, NULL, b[k], st[k][0],
+                                       st[k][1], st[k][2], st[k][3]);
+                }
+                same_bits(sub, b[1], b[0], ny);
+                for (int j = 0; j < 4; j++) same_bits(sub, st[1][j], st[0][j], Co);
+                total_elems += (long)ny;
+            }
+        free(mo);
+        for (int k = 0; k < 2; k++) {
+            free(b[k]);
+            for (int j = 0; j < 4; j++) free(st[k][j]);
+        }
+    }
     if (g == Ci && g == Co)
         dwpw_case(N, Ci, H, W, kh, kw, sh, sw, ph, pw, dh, dw, x, w, pm, ps, pb, what);
     relu_mask_case(N, Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g, x, gy, w, what);

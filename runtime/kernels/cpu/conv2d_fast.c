@@ -1349,7 +1349,12 @@ static ptrdiff_t conv_panel_cols(const ConvShape *s)
 /* Dense forward: one task per (sample, group, column chunk); pointwise
  * convs multiply x directly (relu(x) when rb != 0: pointwise only), others
  * through im2col panels. */
-static void conv_dense_fwd(int N, const ConvShape *s, const real *x, const real *w, real *y, int rb)
+/* Dense forward, one task per (sample and group, column chunk); rb reads
+ * relu(x) (pointwise only). moments != NULL (pointwise only): also the
+ * plane moments of y (N, Co, 2; k_bn_plane_moments) for a BN that follows,
+ * each plane while it is in cache when a task holds the whole of it. */
+static void conv_dense_fwd(int N, const ConvShape *s, const real *x, const real *w, real *y, int rb,
+                           real *moments)
 {
     int pointwise = conv_is_pointwise(s), kp = conv_panel_rows(s);
     int T = k_par((double)N * s->Co * s->K * s->P) ? k_omp_max_threads() : 1;
@@ -1367,6 +1372,8 @@ static void conv_dense_fwd(int N, const ConvShape *s, const real *x, const real 
         real *yg = y + ((ptrdiff_t)n * s->Co + (ptrdiff_t)gi * s->Cog) * s->P + j0;
         if (pointwise) {
             conv_gemm(s->Co, jb, s->K, wg, s->K, 1, xg + j0, s->P, 1, yg, s->P, 0, rb);
+            for (int co = 0; moments && tiles == 1 && co < s->Co; co++)
+                k_bn_plane_moments((int)s->P, yg + (ptrdiff_t)co * s->P, moments + ((ptrdiff_t)n * s->Co + co) * 2);
             continue;
         }
         for (int k0 = 0; k0 < s->K; k0 += kp) {
@@ -1374,6 +1381,12 @@ static void conv_dense_fwd(int N, const ConvShape *s, const real *x, const real 
             conv_im2col(s, k0, kc, j0, jb, (real *)xg, panel, jb, 0);
             conv_gemm(s->Cog, jb, kc, wg + k0, s->K, 1, panel, jb, 1, yg, s->P, k0 > 0, 0);
         }
+    }
+    if (moments && tiles > 1) {
+        ptrdiff_t planes = (ptrdiff_t)N * s->Co;
+        K_OMP(parallel for if(T > 1) schedule(static))
+        for (ptrdiff_t q = 0; q < planes; q++)
+            k_bn_plane_moments((int)s->P, y + q * s->P, moments + q * 2);
     }
 }
 
@@ -1811,7 +1824,7 @@ K_FN void k_conv2d_fwd(int N, int Ci, int H, int W, int Co, int kh, int kw, int 
     if (conv_is_depthwise(&s, &d))
         conv_dw_fwd(N, &s, &d, x, w, y, 0, NULL, NULL, NULL);
     else
-        conv_dense_fwd(N, &s, x, w, y, 0);
+        conv_dense_fwd(N, &s, x, w, y, 0, NULL);
 }
 
 /* Input gradient of one shape into gx: written, or added when acc != 0. */
@@ -1908,10 +1921,18 @@ K_FN void k_conv2d_fwd_pre(int N, int Ci, int H, int W, int Co, int kh, int kw, 
     if (conv_is_depthwise(&s, &d))
         conv_dw_fwd(N, &s, &d, x, w, y, 1, pre_mean, pre_scale, pre_shift);
     else if (!pre_scale && conv_is_pointwise(&s))
-        conv_dense_fwd(N, &s, x, w, y, 1);
+        conv_dense_fwd(N, &s, x, w, y, 1, NULL);
     else
         k_conv2d_fwd_pre_ref(N, Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g, pre_mean, pre_scale,
                              pre_shift, x, w, y);
+}
+
+K_FN void k_conv2d_fwd_moments(int N, int Ci, int H, int W, int Co, int pre, const real *x, const real *w,
+                               real *y, real *moments)
+{
+    ConvShape s = conv_shape(Ci, H, W, Co, 1, 1, 1, 1, 0, 0, 1, 1, 1);
+    if (N > 0 && H > 0 && W > 0)
+        conv_dense_fwd(N, &s, x, w, y, pre, moments);
 }
 
 /* Fused-prologue weight gradient (overwrites gw): depthwise convs transform

@@ -248,6 +248,13 @@ K_FN void k_conv2d_bwd_weight_pre(int N, int Ci, int H, int W, int Co, int kh, i
                                   int sw, int ph, int pw, int dh, int dw, int g,
                                   const real *pre_mean, const real *pre_scale,
                                   const real *pre_shift, const real *x, const real *gy, real *gw);
+/* A pointwise conv (1x1, stride 1, unpadded, one group) whose output a
+ * training BN normalizes next: y as k_conv2d_fwd (pre 0) or
+ * k_conv2d_fwd_pre with a plain ReLU (pre 1) writes it, and the BN's plane
+ * moments of y (N, Co, 2; k_bn_plane_moments), each plane while it is in
+ * cache. x: (N, Ci, H, W), w: (Co, Ci, 1, 1), y: (N, Co, H, W). */
+K_FN void k_conv2d_fwd_moments(int N, int Ci, int H, int W, int Co, int pre, const real *x, const real *w,
+                               real *y, real *moments);
 
 /* A depthwise conv (C channels; with pre != 0 it reads its input through
  * the prologue of k_conv2d_fwd_pre, pre_* as there) whose
