@@ -727,7 +727,7 @@ static void fused_case(int N, int C, int HW, int affine)
         k_bn_affine(C, gamma, beta, v0, sc, sh);
         k_bn_train_fwd(N, C, HW, (real)1e-5, (real)0.1, x2, gamma, beta, y2, m1, v1, NULL, NULL);
         k_bn_affine(C, gamma, beta, v1, sc2, sh2);
-        for (int k = 0; k < 12; k++) {
+        for (int k = 0; k < 16; k++) {
             int bn0 = k & 1, bn1 = !(k & 2) || !bn0, d0 = (k >> 2) & 1, d1 = k >= 8;
             real *p0 = bn0 ? y : x, *p1 = bn1 ? y2 : x2;
             memcpy(g0, p0, sizeof(real) * (size_t)n);

@@ -94,29 +94,54 @@ K_FN void k_bn_out_acc(int N, int C, int HW, const real *x, const real *mean, co
     }
 }
 
-/* One input of k_add_bn for plane (n, c): where its values are, and the
- * BN and drop path they go through. */
+/* One input of k_add_bn for plane (n, c): where its values are, the BN
+ * they go through (bn), and the drop path's divisor and mask (keep and
+ * the sample's mask; 1 and 1 without one: v / 1 * 1 is v, bit for bit). */
 typedef struct {
     const real *x;
-    real mu, a, b, m; /* BN mean, scale, shift; drop path mask (1: none) */
-    int bn, drop;
+    real mu, a, b; /* BN mean, scale, shift */
+    real k, m;     /* drop path keep probability and mask */
+    int bn;
 } AddIn;
 
 static AddIn add_in(int bn, const real *x, const real *mean, const real *scale, const real *shift,
-                    const real *mask, ptrdiff_t p, int n, int c, int HW)
+                    const real *mask, real keep, ptrdiff_t p, int n, int c, int HW)
 {
-    AddIn in = { x + p * HW, 0, 1, 0, 1, bn, mask != NULL };
+    AddIn in = { x + p * HW, 0, 1, 0, 1, 1, bn };
     if (bn) in.mu = mean[c], in.a = scale[c], in.b = shift[c];
-    if (mask) in.m = mask[n];
+    if (mask) in.k = keep, in.m = mask[n];
     return in;
 }
 
-/* Value i of an input: the BN output of k_bn_train_fwd, then the drop
- * path of k_drop_path_fwd (each only when the input has it). */
-static inline real add_val(const AddIn *in, int i, real keep)
+/* One plane of k_add_bn: t's values (a BN output when t->bn) plus u's (a
+ * BN output when u->bn; t->bn when u->bn), each through its drop path when
+ * `drop`: the BN output of k_bn_train_fwd, then k_drop_path_fwd's
+ * v / keep * mask, then the sum. The three cases are loops of their own,
+ * vectorized. */
+static inline void add_plane(const AddIn *t, const AddIn *u, int drop, int HW, real *restrict yp)
 {
-    real v = in->bn ? (in->x[i] - in->mu) * in->a + in->b : in->x[i];
-    return in->drop ? v / keep * in->m : v;
+    const real *restrict tx = t->x, *restrict ux = u->x;
+    real tm = t->mu, ta = t->a, tb = t->b, um = u->mu, ua = u->a, ub = u->b;
+    real tk = t->k, tw = t->m, uk = u->k, uw = u->m;
+#define ADD_T(i) ((tx[i] - tm) * ta + tb)
+#define ADD_U(i) ((ux[i] - um) * ua + ub)
+#define ADD_D(v, k, w) (drop ? (v) / (k) * (w) : (v))
+    if (u->bn) {
+        K_OMP(simd)
+        for (int i = 0; i < HW; i++)
+            yp[i] = ADD_D(ADD_T(i), tk, tw) + ADD_D(ADD_U(i), uk, uw);
+    } else if (t->bn) {
+        K_OMP(simd)
+        for (int i = 0; i < HW; i++)
+            yp[i] = ADD_D(ADD_T(i), tk, tw) + ADD_D(ux[i], uk, uw);
+    } else {
+        K_OMP(simd)
+        for (int i = 0; i < HW; i++)
+            yp[i] = ADD_D(tx[i], tk, tw) + ADD_D(ux[i], uk, uw);
+    }
+#undef ADD_T
+#undef ADD_U
+#undef ADD_D
 }
 
 K_FN void k_add_bn(int N, int C, int HW, int bn0, const real *x0, const real *mean0,
@@ -125,35 +150,18 @@ K_FN void k_add_bn(int N, int C, int HW, int bn0, const real *x0, const real *me
                    const real *mask1, real keep, int Cy, int cy, real *y)
 {
     ptrdiff_t planes = (ptrdiff_t)N * C;
+    int drop = mask0 || mask1;
     K_OMP(parallel for if(k_par((double)planes * HW)) schedule(static))
     for (ptrdiff_t p = 0; p < planes; p++) {
         int n = (int)(p / C), c = (int)(p % C);
-        AddIn a = add_in(bn0, x0, mean0, scale0, shift0, mask0, p, n, c, HW);
-        AddIn b = add_in(bn1, x1, mean1, scale1, shift1, mask1, p, n, c, HW);
-        real *restrict yp = y + ((ptrdiff_t)n * Cy + cy + c) * HW;
-        if (a.drop || b.drop) {
-            for (int i = 0; i < HW; i++)
-                yp[i] = add_val(&a, i, keep) + add_val(&b, i, keep);
-            continue;
-        }
-        /* no drop path: one vectorized loop (an add is commutative, so a
-         * BN input may go first) */
-        const AddIn *t = a.bn ? &a : &b, *u = a.bn ? &b : &a;
-        const real *restrict tx = t->x, *restrict ux = u->x;
-        real tm = t->mu, ta = t->a, tb = t->b, um = u->mu, ua = u->a, ub = u->b;
-        if (u->bn) {
-            K_OMP(simd)
-            for (int i = 0; i < HW; i++)
-                yp[i] = ((tx[i] - tm) * ta + tb) + ((ux[i] - um) * ua + ub);
-        } else if (t->bn) {
-            K_OMP(simd)
-            for (int i = 0; i < HW; i++)
-                yp[i] = ((tx[i] - tm) * ta + tb) + ux[i];
-        } else {
-            K_OMP(simd)
-            for (int i = 0; i < HW; i++)
-                yp[i] = tx[i] + ux[i];
-        }
+        AddIn a = add_in(bn0, x0, mean0, scale0, shift0, mask0, keep, p, n, c, HW);
+        AddIn b = add_in(bn1, x1, mean1, scale1, shift1, mask1, keep, p, n, c, HW);
+        real *yp = y + ((ptrdiff_t)n * Cy + cy + c) * HW;
+        /* a BN input goes first (an add is commutative) */
+        if (drop)
+            add_plane(a.bn ? &a : &b, a.bn ? &b : &a, 1, HW, yp);
+        else
+            add_plane(a.bn ? &a : &b, a.bn ? &b : &a, 0, HW, yp);
     }
 }
 
