@@ -191,7 +191,7 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
          * one tensor, when a plane has two values */
         if (g->nodes[p].op != OP_CONV2D || (int64_t)nd->shape.d[2] * nd->shape.d[3] < 2) continue;
         int px = (int)ir_inputs(g, p)[0];
-        bool plain_in = !f->recompute[px] && (!f->prologue[px] || !f->bn_stats[(int)ir_inputs(g, px)[0]]);
+        bool plain_in = !f->prologue[px] || !f->bn_stats[(int)ir_inputs(g, px)[0]];
         if (!f->dwpw[px] && !(is_pointwise(g, p) && plain_in)) continue;
         bool next = true;
         for (int u = p + 1; u < v; u++)
@@ -215,6 +215,7 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
             ir_shape_numel(g->nodes[a].shape) != ir_shape_numel(nd->shape) || !bw->grad[a])
             continue;
         f->add_bn[v] = a;
+        f->src[v] = d;
         if (d >= 0) f->add_drop[d] = v;
     }
     /* a two-input ADD whose one consumer is a CONCAT: written straight
@@ -299,11 +300,8 @@ void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out)
             moments++;
         }
         if (f->add_bn[v] >= 0) {
-            int d = -1;
-            for (int u = v + 1; u < f->add_bn[v]; u++)
-                if (f->add_drop[u] == v) d = u;
             fprintf(out, "  fuse %%%d batch_norm into %%%d add (normalized as it sums", v, f->add_bn[v]);
-            if (d >= 0) fprintf(out, ", with %%%d drop_path", d);
+            if (f->src[v] >= 0) fprintf(out, ", with %%%d drop_path", f->src[v]);
             fprintf(out, ")\n");
             added++;
         }

@@ -375,7 +375,7 @@ typedef struct {
     int *cat_view;   /* [n] ADD writing into its one consumer's buffer: that CONCAT, or -1 */
     int *src;        /* [n] prologue RELU: the stored tensor its convs read; bn_stats BN: its RELU;
                         mixed_bn BN: its MIXED node; bn_relu BN: its RELU; dwpw CONV2D: its
-                        pointwise consumer */
+                        pointwise consumer; add_bn BN: its DROP_PATH, or -1 */
     int *mix_slot;   /* [n] mixed_bn BN: its candidate index k in the MIXED node (input k + 1) */
     int *mix_first;  /* [n] MIXED node: its first mixed_bn candidate in node order, or -1 */
 } IrFuse;

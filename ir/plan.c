@@ -166,8 +166,9 @@ static void plan_inplace(const IrGraph *g, const IrBackward *bw, const IrFuse *f
          * whose add_bn BNs read it in their steps, which may come after
          * such a drop path's */
         bool bn_reads = false;
-        for (int i = 0; i < nd->nin; i++) bn_reads |= f->add_bn[in[i]] >= 0 || f->add_drop[in[i]] >= 0;
-        for (int i = 0; i < nd->nin && !(nd->op == OP_ADD && bn_reads); i++) {
+        for (int i = 0; i < nd->nin && nd->op == OP_ADD; i++)
+            bn_reads |= f->add_bn[in[i]] >= 0 || f->add_drop[in[i]] >= 0;
+        for (int i = 0; i < nd->nin && !bn_reads; i++) {
             u = (int)in[i];
             if (pieces[u] == 1 && gstart[u] == 2 * n - v && grad_buffer(g, bw, f, gstart, u) &&
                 grad_buffer(g, bw, f, gstart, v) &&

@@ -428,14 +428,6 @@ static void emit_bn_into_mixed(Emit *e, int v)
     emit_close(e);
 }
 
-/* The drop path between add_bn BN b and its add, or -1. */
-static int add_drop_of(Emit *e, int b)
-{
-    for (int u = b + 1; u < fz(e)->add_bn[b]; u++)
-        if (fz(e)->add_drop[u] == b) return u;
-    return -1;
-}
-
 /* The mask row argument of drop path d (NULL when the step drops nothing). */
 static void kc_drop_mask(Emit *e, KCall *c, int d)
 {
@@ -1084,7 +1076,7 @@ static void bwd_step(Emit *e, const IrGradStep *st)
          * (that RELU's own step does nothing); an add_bn BN its add's
          * gradient, through its drop path's mask */
         bool relu = fz(e)->bn_stats[v];
-        int add = fz(e)->add_bn[v], drop = add >= 0 ? add_drop_of(e, v) : -1;
+        int add = fz(e)->add_bn[v], drop = add >= 0 ? fz(e)->src[v] : -1;
         if (add >= 0 && e->bw->zeroed[add]) die("batch norm %%%d of an add without an output gradient", v);
         kc_begin(&c, mixed ? "k_bn_train_bwd_scaled"
                      : relu ? "k_bn_train_bwd_relu"

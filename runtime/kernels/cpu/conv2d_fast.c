@@ -1348,11 +1348,10 @@ static ptrdiff_t conv_panel_cols(const ConvShape *s)
 
 /* Dense forward: one task per (sample, group, column chunk); pointwise
  * convs multiply x directly (relu(x) when rb != 0: pointwise only), others
- * through im2col panels. */
-/* Dense forward, one task per (sample and group, column chunk); rb reads
- * relu(x) (pointwise only). moments != NULL (pointwise only): also the
- * plane moments of y (N, Co, 2; k_bn_plane_moments) for a BN that follows,
- * each plane while it is in cache when a task holds the whole of it. */
+ * through im2col panels. moments != NULL (pointwise only): also the plane
+ * moments of y (N, Co, 2; k_bn_plane_moments) for a BN that follows, each
+ * plane while it is in cache when a task holds the whole of it, else in a
+ * pass after. */
 static void conv_dense_fwd(int N, const ConvShape *s, const real *x, const real *w, real *y, int rb,
                            real *moments)
 {
