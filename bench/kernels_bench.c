@@ -319,6 +319,26 @@ int main(int argc, char **argv)
         report(&b);
     }
 
+    /* the Fashion-MNIST final network's pools: 3x3 at stride 2 in its
+     * reduction cells (C 32 at 28x28), at stride 1 in its normal cells */
+    static const char *pf[8] = {"N64 maxpool 3x3 s2 fwd C32 28x28 (9 flop/out)",
+                                "N64 maxpool 3x3 s2 bwd C32 28x28 (9 flop/out)",
+                                "N64 avgpool 3x3 s2 fwd C32 28x28 (9 flop/out)",
+                                "N64 avgpool 3x3 s2 bwd C32 28x28 (9 flop/out)",
+                                "N64 maxpool 3x3 fwd C16 28x28 (9 flop/out)",
+                                "N64 maxpool 3x3 bwd C16 28x28 (9 flop/out)",
+                                "N64 avgpool 3x3 fwd C16 28x28 (9 flop/out)",
+                                "N64 avgpool 3x3 bwd C16 28x28 (9 flop/out)"};
+    ptrdiff_t nf = (ptrdiff_t)64 * 32 * 28 * 28;
+    real *fx = rnd(nf), *fy = rnd(nf), *fgx = rnd(nf);
+    for (int i = 0; i < 8; i++) {
+        int s2 = i < 4, Cf = s2 ? 32 : 16, Ho = s2 ? 14 : 28;
+        PoolB q = {64, Cf, 28, 28, 3, s2 ? 2 : 1, 1, i % 4, fx, fy, fgx};
+        pls[i % 4] = q;
+        Bench b = {pf[i], 9.0 * 64 * Cf * Ho * Ho, pool_run, &pls[i % 4], i % 4 == 0 || i % 4 == 2};
+        report(&b);
+    }
+
     MixB mx = {n, 8, 0, rnd(8), rnd(8), bn.y, {0}, {0}};
     real *ob[8];
     for (int k = 0; k < 8; k++) {

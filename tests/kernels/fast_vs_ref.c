@@ -927,6 +927,19 @@ int main(void)
     pool_case(2, 3, 6, 5, 2, 1, 0);
     pool_case(1, 2, 70, 70, 3, 1, 1);
     pool_case(1, 2, 3, 600, 3, 1, 1); /* rows wider than the backward's column block */
+    /* strided as whole planes in phases: the reduction cells' sizes, odd
+     * planes, strides 3 and 4 with padding, and stride 5 (past the flat
+     * path) */
+    pool_case(2, 4, 28, 28, 3, 2, 1);
+    pool_case(2, 4, 14, 14, 3, 2, 1);
+    pool_case(2, 4, 7, 7, 3, 2, 1);
+    pool_case(2, 3, 9, 13, 5, 2, 2);
+    pool_case(2, 3, 11, 10, 3, 3, 1);
+    pool_case(2, 3, 17, 15, 4, 4, 2);
+    pool_case(2, 3, 16, 16, 2, 2, 1);
+    pool_case(1, 2, 3, 3, 3, 2, 1);
+    pool_case(2, 3, 12, 12, 5, 5, 2);
+    pool_case(1, 2, 60, 60, 3, 2, 1); /* phases past the flat path's buffer */
     /* batch norm */
     bn_case(1, 1, 1, 1);
     bn_case(4, 3, 25, 1);

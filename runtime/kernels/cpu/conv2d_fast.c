@@ -782,6 +782,14 @@ CONV_WIDE static void conv_dw_fill(const real *src, int Hi, int Wi, int pt, int 
     }
 }
 
+/* conv_dw_fill without a prologue, for the pools (see cpu_kernels.h). */
+K_FN void k_plane_phases(const real *src, int Hi, int Wi, int pt, int pl, int sh, int sw, int R, int L,
+                         real *buf)
+{
+    ConvPh p = {sh, sw, R, L};
+    conv_dw_fill(src, Hi, Wi, pt, pl, p, NULL, buf);
+}
+
 /* The correlation engine: out[f] = sum_{t<nt} wv[t] * in[off[t] + f] for
  * f < n; in must be readable up to max(n, CONV_VL) + off[t]. One loop over
  * whole chunks of CONV_VL, vectorized along f with the taps inside; the

@@ -42,7 +42,7 @@
 typedef SHARP_REAL real;
 #if defined(__AVX512F__) && defined(SHARP_REAL_IS_FLOAT)
 #include <immintrin.h>
-/* A few tuned kernels (the depthwise row copies, the stride-1 max pool)
+/* A few tuned kernels (the depthwise row copies, the flat pools)
  * use AVX-512 intrinsics in float builds where GCC leaves the loop scalar;
  * each keeps its plain C version beside it, computing the same values. */
 #define K_AVX512 1
@@ -323,6 +323,15 @@ K_FN void k_conv2d_dwpw_bwd_data_bn(int N, int C, int H, int W, int kh, int kw, 
                                     real *t, real *gwd, real *zr, real *gwp, real *bn_parts,
                                     const real *y, const real *bn_mean, const real *bn_scale,
                                     const real *bn_shift, const real *bn_coef, real *gyb);
+
+/* The padded planes of the depthwise path, lent to the pools (pool.c):
+ * plane src (Hi, Wi) into buf as sh*sw phase planes of R rows of L values,
+ * padded row k, column k2 at ((k % sh)*sw + k2 % sw)*R*L + (k / sh)*L +
+ * k2 / sw, holding src[k - pt][k2 - pl]. Only the values inside the plane
+ * are written (rows k < sh*R, phase columns < L): the caller keeps the
+ * padding value in the rest of buf. */
+K_FN void k_plane_phases(const real *src, int Hi, int Wi, int pt, int pl, int sh, int sw, int R, int L,
+                         real *buf);
 
 /* x_eff of one value of channel c (see k_conv2d_fwd_pre). */
 static inline real k_pre_val(real v, const real *pre_mean, const real *pre_scale,

@@ -1,9 +1,9 @@
 /* pool.c: max and average pooling over kh x kw windows (floor mode, no
  * dilation), forward and backward, with PyTorch's window and divisor rules.
- * The tuned kernels (stride 1: whole padded planes as flat rows; otherwise
- * interior columns vectorized; same taps in the same order, so the same
- * bits) sit beside their references k_*pool_*_ref; all run the N*C planes
- * in parallel. */
+ * The tuned kernels (whole padded planes as flat rows, in phases at
+ * strides above 1; planes too large for that: interior columns
+ * vectorized; same taps in the same order, so the same bits) sit beside
+ * their references k_*pool_*_ref; all run the N*C planes in parallel. */
 #include "cpu_kernels.h"
 
 #include <math.h>
@@ -130,55 +130,61 @@ static void pool_inner_cols(int Wo, int W, int kw, int sw, int pw, int *lo, int 
     *hi = d > a ? d : a;
 }
 
-/* ---- stride 1: whole planes at once ----
- * At stride 1 a plane is copied into a padded buffer on the stack (its
- * border holding -inf for max, 0 for average, written once per thread) and
- * read as one flat row of L = W + 2*pw values per padded row, so that each
- * tap is one pass over the whole plane, vectorized (the columns past each
- * row are computed and dropped), borders included: small planes (7x7,
- * 14x14) have few interior columns per row. Same taps in the same order as
- * the references, so the same bits: padding never wins a max (-inf loses
- * every strict comparison) and adds exact zeros to a sum that is never -0.
- * The average backward is the same correlation over gy/divisor padded
- * with zeros, its taps in reverse so each gx value adds its terms in the
- * reference's output order. */
+/* ---- the flat path: whole planes at once, at any small stride ----
+ * A plane is copied into a padded buffer on the stack in phases
+ * (k_plane_phases, the depthwise path's layout: sh*sw phase planes of R
+ * rows of L values, padded row k, column k2 in phase (k % sh, k2 % sw) at
+ * (k / sh, k2 / sw)), its border holding -inf for max and 0 for average,
+ * written once per thread. Output (oh, ow) is value f = oh*L + ow of a
+ * flat row, and tap (a, b) reads the phase of (a % sh, b % sw) at f +
+ * (a / sh)*L + b / sw: one contiguous pass over the plane per tap, at any
+ * stride, vectorized (the columns past each row are computed and
+ * dropped), borders included: small planes (7x7, 14x14) have few interior
+ * columns per row. Same taps in the same order as the references, so the
+ * same bits: padding never wins a max (-inf loses every strict
+ * comparison) and adds exact zeros to a sum that is never -0. The average
+ * backward spreads gy/divisor over a zeroed phase buffer one tap at a
+ * time, the taps in reverse window order: each gx value then receives its
+ * terms in the reference's output order (a later output reaches it through
+ * an earlier tap). */
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__AVX512F__)
 #define POOL_WIDE __attribute__((target("prefer-vector-width=512"), noinline))
 #else
 #define POOL_WIDE
 #endif
-#define POOL_PAD (64 * 64) /* largest padded plane of the flat path */
+#define POOL_PAD (64 * 64) /* largest padded plane of the flat path, all phases */
 #define POOL_TAPS 64       /* largest window of the flat path */
+#define POOL_PH 4          /* largest stride of the flat path */
 /* Lanes of the flat engines: columns computed together, the taps looping
  * outside them so each lane's running value stays in a register. */
 #define POOL_VL 16
 
-/* Whether a pool takes the flat path: stride 1, padding at most the
- * window less one, the padded x plane (H + 2ph rows of W + 2pw) and the
- * padded gy plane of the average backward (H + kh-1 rows of W + kw-1)
- * within POOL_PAD with POOL_VL values to spare. */
-static int pool_flat(int H, int W, int kh, int kw, int sh, int sw, int ph, int pw)
-{
-    return sh == 1 && sw == 1 && ph < kh && pw < kw && kh * kw <= POOL_TAPS &&
-           (ptrdiff_t)(H + 2 * ph) * (W + 2 * pw) + POOL_VL <= POOL_PAD &&
-           (ptrdiff_t)(H + kh - 1) * (W + kw - 1) + POOL_VL <= POOL_PAD;
-}
+/* The geometry of the flat path for one pool shape. */
+typedef struct {
+    int Ho, Wo, R, L;
+    ptrdiff_t RL, n, off[POOL_TAPS]; /* phase plane values, flat outputs, tap offsets */
+} PoolFlat;
 
-/* Offsets of the taps (a, b) of a kh x kw window in a flat plane of rows L
- * apart: off[a*kw + b] = a*L + b. */
-static void pool_offsets(int kh, int kw, int L, ptrdiff_t *off)
+/* Fills f for the pool and returns 1 when it takes the flat path: stride
+ * at most POOL_PH, padding less than the window, at most POOL_TAPS taps,
+ * the phase planes within POOL_PAD with POOL_VL values to spare. */
+static int pool_flat(int H, int W, int kh, int kw, int sh, int sw, int ph, int pw, PoolFlat *f)
 {
+    f->Ho = k_out_size(H, kh, sh, ph, 1), f->Wo = k_out_size(W, kw, sw, pw, 1);
+    if (sh > POOL_PH || sw > POOL_PH || ph >= kh || pw >= kw || kh * kw > POOL_TAPS || f->Ho <= 0 ||
+        f->Wo <= 0)
+        return 0;
+    f->R = f->Ho + (kh - 1) / sh, f->L = f->Wo + (kw - 1) / sw;
+    f->RL = (ptrdiff_t)f->R * f->L;
+    f->n = (ptrdiff_t)(f->Ho - 1) * f->L + f->Wo;
+    if ((ptrdiff_t)sh * sw * f->RL + POOL_VL > POOL_PAD)
+        return 0;
     for (int a = 0; a < kh; a++)
         for (int b = 0; b < kw; b++)
-            off[a * kw + b] = (ptrdiff_t)a * L + b;
-}
-
-/* Copies the (H, W) plane src into buf at row ph, column pw (row stride L). */
-static inline void pool_put(const real *src, int H, int W, int ph, int pw, int L, real *buf)
-{
-    for (int h = 0; h < H; h++)
-        memcpy(buf + (ptrdiff_t)(h + ph) * L + pw, src + (ptrdiff_t)h * W, sizeof(real) * (size_t)W);
+            f->off[a * kw + b] = ((ptrdiff_t)(a % sh) * sw + b % sw) * f->RL + (ptrdiff_t)(a / sh) * f->L +
+                                 b / sw;
+    return 1;
 }
 
 /* Copies rows of n values L apart from the flat row src into dst. */
@@ -186,6 +192,51 @@ static inline void pool_take(const real *src, int rows, int n, int L, real *dst)
 {
     for (int r = 0; r < rows; r++)
         memcpy(dst + (ptrdiff_t)r * n, src + (ptrdiff_t)r * L, sizeof(real) * (size_t)n);
+}
+
+/* The (H, W) plane dst from the phase planes of buf (k_plane_phases'
+ * layout, the plane at padded row pt, column pl): the fill undone. The
+ * rows and columns past the phases (which no window reaches in floor
+ * mode) are 0. */
+static void pool_unphase(const real *buf, int H, int Wi, int pt, int pl, int sh, int sw, const PoolFlat *f,
+                         real *dst)
+{
+    int W = Wi < sw * f->L - pl ? Wi : sw * f->L - pl; /* the columns in the phases */
+    for (int h = 0; h < H; h++) {
+        int k = h + pt;
+        const real *row = buf + (ptrdiff_t)(k % sh) * sw * f->RL + (ptrdiff_t)(k / sh) * f->L;
+        real *restrict d = dst + (ptrdiff_t)h * Wi;
+        if (k / sh >= f->R) {
+            memset(d, 0, sizeof(real) * (size_t)Wi);
+            continue;
+        }
+        for (int w = W; w < Wi; w++)
+            d[w] = 0;
+        if (sw == 1) {
+            memcpy(d, row + pl, sizeof(real) * (size_t)W);
+            continue;
+        }
+#ifdef K_AVX512
+        if (sw == 2) {
+            /* d[2i] = de[i], d[2i + 1] = dd[i]: the two column phases interleaved */
+            const real *de = row + (pl % 2) * f->RL + pl / 2, *dd = row + ((pl + 1) % 2) * f->RL + (pl + 1) / 2;
+            const __m512i il = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+            const __m512i ih = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
+            int ne = (W + 1) / 2, no = W / 2;
+            for (int i = 0; i < ne; i += 16) {
+                __m512 e = _mm512_maskz_loadu_ps(k_mask16(ne - i), de + i);
+                __m512 o = _mm512_maskz_loadu_ps(k_mask16(no - i), dd + i);
+                _mm512_mask_storeu_ps(d + 2 * i, k_mask16(W - 2 * i), _mm512_permutex2var_ps(e, il, o));
+                _mm512_mask_storeu_ps(d + 2 * i + 16, k_mask16(W - 2 * i - 16), _mm512_permutex2var_ps(e, ih, o));
+            }
+            continue;
+        }
+#endif
+        for (int w = 0; w < W; w++) {
+            int c = w + pl;
+            d[w] = row[(ptrdiff_t)(c % sw) * f->RL + c / sw];
+        }
+    }
 }
 
 /* out[f] = max over taps t (in order) of in[off[t] + f], for f < n, with
@@ -245,6 +296,15 @@ POOL_WIDE static void pool_max_eng(int nt, int n, const real *restrict in, const
 POOL_WIDE static void pool_sum_eng(int nt, int n, const real *restrict in, const ptrdiff_t *off,
                                    real *restrict out)
 {
+#ifdef K_AVX512 /* GCC leaves the lanes of s scalar (one vaddss per value) */
+    for (int f0 = 0; f0 < n; f0 += POOL_VL) {
+        int f = n < POOL_VL ? 0 : f0 + POOL_VL <= n ? f0 : n - POOL_VL;
+        __m512 s = _mm512_setzero_ps();
+        for (int t = 0; t < nt; t++)
+            s = _mm512_add_ps(s, _mm512_loadu_ps(in + off[t] + f));
+        _mm512_mask_storeu_ps(out + f, k_mask16(n), s);
+    }
+#else
     for (int f0 = 0; f0 < n; f0 += POOL_VL) {
         int f = n < POOL_VL ? 0 : f0 + POOL_VL <= n ? f0 : n - POOL_VL;
         real s[POOL_VL];
@@ -259,28 +319,37 @@ POOL_WIDE static void pool_sum_eng(int nt, int n, const real *restrict in, const
         for (int l = 0; l < m; l++)
             out[f + l] = s[l];
     }
+#endif
 }
 
-/* The divisors of the average pool's outputs along one axis: dv[o] for
- * o < no, so that output (oh, ow) divides by dr[oh]*dc[ow] as in
- * avgpool_window. */
-static void pool_divisors(int n, int k, int p, int no, int count_include_pad, int *dv)
+/* acc[off[t] + f] += g[f] for f < n, the taps t from nt - 1 down to 0. */
+POOL_WIDE static void pool_spread_eng(int nt, int n, const real *restrict g, const ptrdiff_t *off,
+                                      real *restrict acc)
+{
+    for (int t = nt - 1; t >= 0; t--) {
+        real *a = acc + off[t];
+        for (int f = 0; f < n; f++)
+            a[f] += g[f];
+    }
+}
+
+/* The divisors of the average pool's outputs along one axis (n inputs,
+ * window k, stride s, padding p): dv[o] for o < no, so that output (oh,
+ * ow) divides by dr[oh]*dc[ow] as in avgpool_window. */
+static void pool_divisors(int n, int k, int s, int p, int no, int count_include_pad, int *dv)
 {
     for (int o = 0; o < no; o++) {
-        int a0 = o - p, a1 = a0 + k < n + p ? a0 + k : n + p;
+        int a0 = o * s - p, a1 = a0 + k < n + p ? a0 + k : n + p;
         int lo = a0 < 0 ? 0 : a0, hi = a1 < n ? a1 : n;
         dv[o] = count_include_pad ? a1 - a0 : hi - lo;
     }
 }
 
-/* Max pool forward or backward (gy != NULL) at stride 1 over all planes. */
-static void pool_max_flat(int N, int C, int H, int W, int kh, int kw, int ph, int pw,
-                          const real *x, const real *gy, real *y, real *gx)
+/* Max pool forward or backward (gy != NULL) over all planes, flat path f. */
+static void pool_max_flat(int N, int C, int H, int W, int kh, int kw, int sh, int sw, int ph, int pw,
+                          const PoolFlat *f, const real *x, const real *gy, real *y, real *gx)
 {
-    int Ho = H + 2 * ph - kh + 1, Wo = W + 2 * pw - kw + 1, L = W + 2 * pw;
-    int n = (Ho - 1) * L + Wo;
-    ptrdiff_t off[POOL_TAPS];
-    pool_offsets(kh, kw, L, off);
+    int Ho = f->Ho, Wo = f->Wo, L = f->L, n = (int)f->n;
     K_OMP(parallel if(k_par((double)N * C * Ho * Wo * kh * kw)))
     {
         real buf[POOL_PAD], ob[POOL_PAD];
@@ -290,8 +359,8 @@ static void pool_max_flat(int N, int C, int H, int W, int kh, int kw, int ph, in
         K_OMP(for schedule(static))
         for (ptrdiff_t nc = 0; nc < (ptrdiff_t)N * C; nc++) {
             const real *xp = x + nc * H * W;
-            pool_put(xp, H, W, ph, pw, L, buf);
-            pool_max_eng(kh * kw, n, buf, off, ob, gy ? bt : NULL);
+            k_plane_phases(xp, H, W, ph, pw, sh, sw, f->R, L, buf);
+            pool_max_eng(kh * kw, n, buf, f->off, ob, gy ? bt : NULL);
             if (!gy) {
                 pool_take(ob, Ho, Wo, L, y + nc * Ho * Wo);
                 continue;
@@ -301,54 +370,49 @@ static void pool_max_flat(int N, int C, int H, int W, int kh, int kw, int ph, in
             memset(gxp, 0, sizeof(real) * (size_t)H * (size_t)W);
             for (int oh = 0; oh < Ho; oh++)
                 for (int ow = 0; ow < Wo; ow++) {
-                    int t = bt[oh * L + ow];
-                    ptrdiff_t i = t >= 0 ? (ptrdiff_t)(oh + t / kw - ph) * W + (ow + t % kw - pw)
-                                         : maxpool_argmax(xp, H, W, kh, kw, oh - ph, ow - pw);
+                    int t = bt[oh * L + ow], h0 = oh * sh - ph, w0 = ow * sw - pw;
+                    ptrdiff_t i = t >= 0 ? (ptrdiff_t)(h0 + t / kw) * W + (w0 + t % kw)
+                                         : maxpool_argmax(xp, H, W, kh, kw, h0, w0);
                     gxp[i] += gyp[(ptrdiff_t)oh * Wo + ow];
                 }
         }
     }
 }
 
-/* Average pool forward (x != NULL) or backward (gy != NULL) at stride 1. */
-static void pool_avg_flat(int N, int C, int H, int W, int kh, int kw, int ph, int pw,
-                          int count_include_pad, const real *x, const real *gy, real *y, real *gx)
+/* Average pool forward (x != NULL) or backward (gy != NULL), flat path f. */
+static void pool_avg_flat(int N, int C, int H, int W, int kh, int kw, int sh, int sw, int ph, int pw,
+                          int count_include_pad, const PoolFlat *f, const real *x, const real *gy, real *y,
+                          real *gx)
 {
-    int Ho = H + 2 * ph - kh + 1, Wo = W + 2 * pw - kw + 1;
-    /* forward: x padded, rows L apart; backward: gy/divisor padded, rows
-     * LG apart, read by the taps in reverse window order (see above) */
-    int L = W + 2 * pw, LG = W + kw - 1;
-    ptrdiff_t off[POOL_TAPS];
-    pool_offsets(kh, kw, x ? L : LG, off);
+    int Ho = f->Ho, Wo = f->Wo, L = f->L, n = (int)f->n;
+    ptrdiff_t used = (ptrdiff_t)sh * sw * f->RL;
     int dr[POOL_PAD], dc[POOL_PAD]; /* Ho, Wo <= POOL_PAD */
-    pool_divisors(H, kh, ph, Ho, count_include_pad, dr);
-    pool_divisors(W, kw, pw, Wo, count_include_pad, dc);
+    pool_divisors(H, kh, sh, ph, Ho, count_include_pad, dr);
+    pool_divisors(W, kw, sw, pw, Wo, count_include_pad, dc);
     K_OMP(parallel if(k_par((double)N * C * Ho * Wo * kh * kw)))
     {
         real buf[POOL_PAD], ob[POOL_PAD];
         memset(buf, 0, sizeof buf);
+        memset(ob, 0, sizeof ob); /* backward: the columns past each row of gy/divisor stay 0 */
         K_OMP(for schedule(static))
         for (ptrdiff_t nc = 0; nc < (ptrdiff_t)N * C; nc++) {
             if (x) {
-                pool_put(x + nc * H * W, H, W, ph, pw, L, buf);
-                pool_sum_eng(kh * kw, (Ho - 1) * L + Wo, buf, off, ob);
+                k_plane_phases(x + nc * H * W, H, W, ph, pw, sh, sw, f->R, L, buf);
+                pool_sum_eng(kh * kw, n, buf, f->off, ob);
                 real *yp = y + nc * Ho * Wo;
                 for (int oh = 0; oh < Ho; oh++)
                     for (int ow = 0; ow < Wo; ow++)
                         yp[oh * Wo + ow] = ob[oh * L + ow] / (real)(dr[oh] * dc[ow]);
                 continue;
             }
-            /* gy/divisor at row oh + kh-1-ph, column ow + kw-1-pw of the
-             * padded gy plane; gx row ih reads padded rows ih .. ih+kh-1 */
-            int t0 = kh - 1 - ph, l0 = kw - 1 - pw;
+            /* gy/divisor as the flat row ob, spread over the zeroed phases of gx */
             const real *gyp = gy + nc * Ho * Wo;
-            for (int oh = 0; oh < Ho; oh++) {
-                real *d = buf + (ptrdiff_t)(oh + t0) * LG + l0;
+            for (int oh = 0; oh < Ho; oh++)
                 for (int ow = 0; ow < Wo; ow++)
-                    d[ow] = gyp[oh * Wo + ow] / (real)(dr[oh] * dc[ow]);
-            }
-            pool_sum_eng(kh * kw, (H - 1) * LG + W, buf, off, ob);
-            pool_take(ob, H, W, LG, gx + nc * H * W);
+                    ob[oh * L + ow] = gyp[oh * Wo + ow] / (real)(dr[oh] * dc[ow]);
+            memset(buf, 0, sizeof(real) * (size_t)used);
+            pool_spread_eng(kh * kw, n, ob, f->off, buf);
+            pool_unphase(buf, H, W, ph, pw, sh, sw, f, gx + nc * H * W);
         }
     }
 }
@@ -359,8 +423,9 @@ static void pool_avg_flat(int N, int C, int H, int W, int kh, int kw, int ph, in
 K_FN void k_maxpool_fwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
                         int ph, int pw, const real *x, real *y)
 {
-    if (pool_flat(H, W, kh, kw, sh, sw, ph, pw)) {
-        pool_max_flat(N, C, H, W, kh, kw, ph, pw, x, NULL, y, NULL);
+    PoolFlat f;
+    if (pool_flat(H, W, kh, kw, sh, sw, ph, pw, &f)) {
+        pool_max_flat(N, C, H, W, kh, kw, sh, sw, ph, pw, &f, x, NULL, y, NULL);
         return;
     }
     int Ho = k_out_size(H, kh, sh, ph, 1), Wo = k_out_size(W, kw, sw, pw, 1), lo, hi;
@@ -416,8 +481,9 @@ static real avgpool_one(const real *xp, int H, int W, int kh, int kw, int sh, in
 K_FN void k_avgpool_fwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
                         int ph, int pw, int count_include_pad, const real *x, real *y)
 {
-    if (pool_flat(H, W, kh, kw, sh, sw, ph, pw)) {
-        pool_avg_flat(N, C, H, W, kh, kw, ph, pw, count_include_pad, x, NULL, y, NULL);
+    PoolFlat f;
+    if (pool_flat(H, W, kh, kw, sh, sw, ph, pw, &f)) {
+        pool_avg_flat(N, C, H, W, kh, kw, sh, sw, ph, pw, count_include_pad, &f, x, NULL, y, NULL);
         return;
     }
     int Ho = k_out_size(H, kh, sh, ph, 1), Wo = k_out_size(W, kw, sw, pw, 1), lo, hi;
@@ -463,8 +529,9 @@ K_FN void k_avgpool_fwd(int N, int C, int H, int W, int kh, int kw, int sh, int 
 K_FN void k_maxpool_bwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
                         int ph, int pw, const real *x, const real *gy, real *gx)
 {
-    if (pool_flat(H, W, kh, kw, sh, sw, ph, pw)) {
-        pool_max_flat(N, C, H, W, kh, kw, ph, pw, x, gy, NULL, gx);
+    PoolFlat f;
+    if (pool_flat(H, W, kh, kw, sh, sw, ph, pw, &f)) {
+        pool_max_flat(N, C, H, W, kh, kw, sh, sw, ph, pw, &f, x, gy, NULL, gx);
         return;
     }
     int Ho = k_out_size(H, kh, sh, ph, 1), Wo = k_out_size(W, kw, sw, pw, 1), lo, hi;
@@ -536,8 +603,9 @@ static void avgpool_spread_one(real *gxp, real gy, int H, int W, int kh, int kw,
 K_FN void k_avgpool_bwd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
                         int ph, int pw, int count_include_pad, const real *gy, real *gx)
 {
-    if (pool_flat(H, W, kh, kw, sh, sw, ph, pw)) {
-        pool_avg_flat(N, C, H, W, kh, kw, ph, pw, count_include_pad, NULL, gy, NULL, gx);
+    PoolFlat f;
+    if (pool_flat(H, W, kh, kw, sh, sw, ph, pw, &f)) {
+        pool_avg_flat(N, C, H, W, kh, kw, sh, sw, ph, pw, count_include_pad, &f, NULL, gy, NULL, gx);
         return;
     }
     int Ho = k_out_size(H, kh, sh, ph, 1), Wo = k_out_size(W, kw, sw, pw, 1), lo, hi;
