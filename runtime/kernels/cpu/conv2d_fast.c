@@ -886,58 +886,69 @@ CONV_DW_ENG(conv_dw_eng_25, 25, CONV_UNROLL)
 CONV_DW_GRID(conv_dw_grid_5, 5, 1)
 CONV_DW_GRID(conv_dw_grid_5d2, 5, 2)
 
-/* The forward correlation at stride 1 for a K x K window with dilation
- * dil, two output rows at a time (AVX-512 builds; used for 3x3): rows i and i + dil read
- * K + 1 padded rows between them, each loaded once per column shift and
- * multiplied into both, so the loads per product nearly halve. Output row
- * i (Wo values, ldo apart in out) reads padded rows i + a*dil (L apart in
- * in), columns b*dil on; the same sums in the same order as CONV_DW_ENG's
- * (tap t into partial sum t % 4), written straight into the output rows. */
-#define CONV_DW_BAND(NAME, K)                                                                      \
-    CONV_WIDE static void NAME(int Ho, int Wo, int dil, const real *restrict in, ptrdiff_t L,      \
-                               const real *wv, real *restrict out, ptrdiff_t ldo)                  \
+/* The correlation at stride 1 for a K x K window with dilation dil, two
+ * output rows at a time (AVX-512 builds; used for 3x3): rows i and i + dil
+ * read K + 1 input rows between them, each loaded once per column shift
+ * and multiplied into both, so the loads per product nearly halve. Output
+ * row i (n values, ldo apart in out; added to out when acc != 0) reads
+ * input rows i + r*dil (L apart in in), columns c*dil on, for r, c < K.
+ * Forward (REV 0): input (r, c) is tap r*K + c. Data gradient (REV 1, in
+ * the padded gy): the window flipped, input (r, c) is tap (K-1-r)*K +
+ * (K-1-c), and the inputs go in reverse so that the taps still come in
+ * order. Either way the same sums in the same order as CONV_DW_ENG's (tap
+ * t into partial sum t % 4), written straight into the output rows. */
+#define CONV_DW_BAND(NAME, K, REV)                                                                 \
+    CONV_WIDE static void NAME(int rows, int n, int dil, const real *restrict in, ptrdiff_t L,     \
+                               const real *wv, real *restrict out, ptrdiff_t ldo, int acc)         \
     {                                                                                              \
         enum { NT = (K) * (K) };                                                                   \
         __m512 w[NT];                                                                              \
         CONV_UNROLL                                                                                \
         for (int t = 0; t < NT; t++)                                                               \
             w[t] = _mm512_set1_ps(wv[t]);                                                          \
-        for (int i0 = 0; i0 < Ho; i0 += 2 * dil)                                                   \
-            for (int i = i0; i < i0 + dil && i < Ho; i++) {                                        \
-                int two = i + dil < Ho;                                                            \
-                for (int j0 = 0; j0 < Wo; j0 += 16) {                                              \
+        for (int i0 = 0; i0 < rows; i0 += 2 * dil)                                                 \
+            for (int i = i0; i < i0 + dil && i < rows; i++) {                                      \
+                int two = i + dil < rows;                                                          \
+                for (int j0 = 0; j0 < n; j0 += 16) {                                               \
                     __m512 a[4], b[4];                                                             \
                     CONV_UNROLL                                                                    \
                     for (int q = 0; q < 4; q++)                                                    \
                         a[q] = b[q] = _mm512_setzero_ps();                                         \
                     CONV_UNROLL                                                                    \
-                    for (int r = 0; r <= (K); r++) {                                               \
-                        const real *row = in + (ptrdiff_t)(i + r * dil) * L + j0;                  \
+                    for (int rr = 0; rr <= (K); rr++) {                                            \
+                        int r = (REV) ? (K) - rr : rr;                                             \
                         if (r == (K) && !two)                                                      \
-                            break;                                                                 \
+                            continue;                                                              \
+                        const real *row = in + (ptrdiff_t)(i + r * dil) * L + j0;                  \
                         CONV_UNROLL                                                                \
-                        for (int c = 0; c < (K); c++) {                                            \
+                        for (int cc = 0; cc < (K); cc++) {                                         \
+                            int c = (REV) ? (K)-1 - cc : cc;                                       \
+                            int ta = (REV) ? ((K)-1 - r) * (K) + (K)-1 - c : r * (K) + c;          \
+                            int tb = (REV) ? ((K) - r) * (K) + (K)-1 - c : (r - 1) * (K) + c;      \
                             __m512 v = _mm512_loadu_ps(row + c * dil);                             \
                             if (r < (K))                                                           \
-                                a[(r * (K) + c) % 4] =                                             \
-                                    _mm512_fmadd_ps(w[r * (K) + c], v, a[(r * (K) + c) % 4]);      \
+                                a[ta % 4] = _mm512_fmadd_ps(w[ta], v, a[ta % 4]);                  \
                             if (r > 0 && two)                                                      \
-                                b[((r - 1) * (K) + c) % 4] = _mm512_fmadd_ps(                      \
-                                    w[(r - 1) * (K) + c], v, b[((r - 1) * (K) + c) % 4]);          \
+                                b[tb % 4] = _mm512_fmadd_ps(w[tb], v, b[tb % 4]);                  \
                         }                                                                          \
                     }                                                                              \
-                    __mmask16 m = k_mask16(Wo - j0);                                               \
-                    _mm512_mask_storeu_ps(out + (ptrdiff_t)i * ldo + j0, m,                        \
-                                          _mm512_add_ps(_mm512_add_ps(a[0], a[1]),                 \
-                                                        _mm512_add_ps(a[2], a[3])));               \
+                    __mmask16 m = k_mask16(n - j0);                                                \
+                    __m512 ya = _mm512_add_ps(_mm512_add_ps(a[0], a[1]), _mm512_add_ps(a[2], a[3])); \
+                    __m512 yb = _mm512_add_ps(_mm512_add_ps(b[0], b[1]), _mm512_add_ps(b[2], b[3])); \
+                    real *oa = out + (ptrdiff_t)i * ldo + j0, *ob = oa + (ptrdiff_t)dil * ldo;     \
+                    if (acc) {                                                                     \
+                        ya = _mm512_add_ps(_mm512_maskz_loadu_ps(m, oa), ya);                      \
+                        if (two)                                                                   \
+                            yb = _mm512_add_ps(_mm512_maskz_loadu_ps(m, ob), yb);                  \
+                    }                                                                              \
+                    _mm512_mask_storeu_ps(oa, m, ya);                                              \
                     if (two)                                                                       \
-                        _mm512_mask_storeu_ps(out + (ptrdiff_t)(i + dil) * ldo + j0, m,            \
-                                              _mm512_add_ps(_mm512_add_ps(b[0], b[1]),             \
-                                                            _mm512_add_ps(b[2], b[3])));           \
+                        _mm512_mask_storeu_ps(ob, m, yb);                                          \
                 }                                                                                  \
             }                                                                                      \
     }
-CONV_DW_BAND(conv_dw_band_3, 3)
+CONV_DW_BAND(conv_dw_band_3, 3, 0)
+CONV_DW_BAND(conv_dw_band_3r, 3, 1)
 #endif
 
 /* A tap list that is a 5x5 window on a grid: tap a*5 + b at base + a*D +
@@ -1097,7 +1108,7 @@ static int conv_dw_band(const ConvShape *s, int L, const real *buf, const real *
         return 0;
     if (s->kh != 3)
         return 0;
-    conv_dw_band_3(s->Ho, s->Wo, s->dh, buf, L, wc, yp, s->Wo);
+    conv_dw_band_3(s->Ho, s->Wo, s->dh, buf, L, wc, yp, s->Wo, 0);
     return 1;
 #else
     (void)s, (void)L, (void)buf, (void)wc, (void)yp;
@@ -1280,6 +1291,13 @@ CONV_WIDE static void conv_dw_back_plane(const ConvDwBack *b, const real *gyp, c
     ptrdiff_t QS = b->QS;
     real wv[CONV_DW_TAPS];
     conv_dw_fill(gyp, s->Ho, s->Wo, d->plt, d->plg, d->pg, NULL, buf);
+#ifdef K_AVX512
+    if (s->sh == 1 && s->sw == 1 && s->kh == 3 && s->kw == 3 && s->dh == s->dw && s->dh <= 2 && s->W >= 12) {
+        /* gx row ih reads padded gy rows ih + ph + r*dh (plt = 2*dh rows above) */
+        conv_dw_band_3r(s->H, s->W, s->dh, buf + (ptrdiff_t)s->ph * L + s->pw, L, wc, gxp, s->W, acc);
+        return;
+    }
+#endif
     for (int t = 0; t < nt; t++)
         wv[t] = wc[b->tap[b->gr ? nt - 1 - t : t]];
     for (int rh = 0; rh < s->sh && rh < s->H; rh++) {
