@@ -27,6 +27,16 @@ static bool is_pointwise(const IrGraph *g, int v)
            a->pb == 0 && a->pl == 0 && a->pr == 0 && a->groups == 1;
 }
 
+/* A FactorizedReduce branch's conv: 1x1 of stride 2, no padding, one
+ * group, not the auxiliary head's. */
+static bool is_fr_conv(const IrGraph *g, int v)
+{
+    const IrNode *n = &g->nodes[v];
+    const IrAttrs *a = &n->a;
+    return n->op == OP_CONV2D && !n->aux && a->kh == 1 && a->kw == 1 && a->sh == 2 && a->sw == 2 && a->pt == 0 &&
+           a->pb == 0 && a->pl == 0 && a->pr == 0 && a->groups == 1;
+}
+
 void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
 {
     int n = g->n;
@@ -49,6 +59,7 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
     f->add_bn = xmalloc((size_t)n * sizeof(int));
     f->add_drop = xmalloc((size_t)n * sizeof(int));
     f->cat_view = xmalloc((size_t)n * sizeof(int));
+    f->fr = xmalloc((size_t)n * sizeof(int));
     f->mix_slot = xmalloc((size_t)n * sizeof(int));
     f->mix_first = xmalloc((size_t)n * sizeof(int));
     /* Live consumers: count, and the last one with the slot it reads. */
@@ -61,7 +72,7 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
     bool *pw_only = xmalloc((size_t)n * sizeof(bool));    /* every use: slot 0 of a pointwise conv */
     for (int v = 0; v < n; v++) {
         f->src[v] = f->mix_slot[v] = f->mix_first[v] = f->mask_step[v] = f->bn_apply[v] = -1;
-        f->add_bn[v] = f->add_drop[v] = f->cat_view[v] = -1;
+        f->add_bn[v] = f->add_drop[v] = f->cat_view[v] = f->fr[v] = -1;
         user[v] = slot[v] = -1;
         convs_only[v] = mixed_only[v] = plain_ok[v] = pw_only[v] = true;
     }
@@ -177,6 +188,25 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
         f->bn_split[b] = true;
         f->bn_apply[p1] = b;
     }
+    /* a FactorizedReduce whose backward steps run back to back (the
+     * concat's, conv_2's, the pad's, conv_1's): one kernel each way, from
+     * the RELU's input when the RELU has no other consumer and its step
+     * comes next, else from its output */
+    for (int c = 0; c < n; c++) {
+        const IrNode *nd = &g->nodes[c];
+        if (t != IR_FUSE_CPU || !bw->live[c] || nd->op != OP_CONCAT || nd->nin != 2 || !nd->shape.batched)
+            continue;
+        int y1 = (int)ir_inputs(g, c)[0], y2 = (int)ir_inputs(g, c)[1];
+        if (!is_fr_conv(g, y1) || !is_fr_conv(g, y2) || uses[y1] != 1 || uses[y2] != 1) continue;
+        int r = (int)ir_inputs(g, y1)[0], p = (int)ir_inputs(g, y2)[0];
+        const IrNode *pn = &g->nodes[p];
+        if (g->nodes[r].op != OP_RELU || f->prologue[r] || pn->op != OP_PAD || uses[p] != 1 ||
+            (int)ir_inputs(g, p)[0] != r || pn->a.pt != -1 || pn->a.pl != -1 || pn->a.pb < 0 || pn->a.pr < 0)
+            continue;
+        if (at[c] < 0 || at[y2] != at[c] + 1 || at[p] != at[c] + 2 || at[y1] != at[c] + 3) continue;
+        f->fr[c] = f->fr[p] = f->fr[y1] = f->fr[y2] = c;
+        if (uses[r] == 2 && at[r] == at[c] + 4 && (bw->steps[at[r]].need & 1u)) f->fr[r] = c;
+    }
     free(at);
     /* a training BN of a pointwise conv's output (a dwpw pair's, or one
      * reading its input plainly or through a plain ReLU) whose forward
@@ -253,6 +283,7 @@ void ir_fuse_free(IrFuse *f)
     free(f->add_bn);
     free(f->add_drop);
     free(f->cat_view);
+    free(f->fr);
     free(f->mix_slot);
     free(f->mix_first);
     memset(f, 0, sizeof *f);
@@ -261,7 +292,7 @@ void ir_fuse_free(IrFuse *f)
 void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out)
 {
     int chains = 0, with_bn = 0, masked = 0, recomputed = 0, dwpw = 0, dwpw_bwd = 0, mixed = 0, moments = 0;
-    int split = 0, added = 0, views = 0;
+    int split = 0, added = 0, views = 0, frs = 0;
     for (int v = 0; v < f->n; v++) {
         if (f->bn_relu[v]) {
             fprintf(out, "  fuse %%%d batch_norm + %%%d relu (one kernel)\n", v, f->src[v]);
@@ -309,6 +340,15 @@ void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out)
             fprintf(out, "  write %%%d add into %%%d concat\n", v, f->cat_view[v]);
             views++;
         }
+        if (f->fr[v] == v) {
+            int y1 = (int)ir_inputs(g, v)[0], y2 = (int)ir_inputs(g, v)[1];
+            int r = (int)ir_inputs(g, y1)[0];
+            fprintf(out, "  fuse ");
+            if (f->fr[r] == v) fprintf(out, "%%%d relu + ", r);
+            fprintf(out, "%%%d conv2d + %%%d pad + %%%d conv2d -> %%%d concat (FactorizedReduce, reads %%%d)\n", y1,
+                    (int)ir_inputs(g, y2)[0], y2, v, f->fr[r] == v ? (int)ir_inputs(g, r)[0] : r);
+            frs++;
+        }
         if (f->bn_split[v]) {
             fprintf(out, "  split %%%d batch_norm backward: sums in its relu's conv, applied in %%%d conv2d\n", v,
                     (int)ir_inputs(g, v)[0]);
@@ -319,6 +359,7 @@ void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out)
             "fusions: %d relu prologues (%d with their batch norm, %d masking their conv's data gradient), "
             "%d recomputed convs (%d fused with their pointwise conv, %d of them in the backward too), %d mixed "
             "batch norms, %d batch norms from their conv's plane moments, %d batch norm backwards split, "
-            "%d batch norms normalized in their add, %d adds written into their concat\n",
-            chains, with_bn, masked, recomputed, dwpw, dwpw_bwd, mixed, moments, split, added, views);
+            "%d batch norms normalized in their add, %d adds written into their concat, %d FactorizedReduces "
+            "in one kernel\n",
+            chains, with_bn, masked, recomputed, dwpw, dwpw_bwd, mixed, moments, split, added, views, frs);
 }

@@ -338,11 +338,22 @@ void ir_backward_print(const IrGraph *g, const IrBackward *bw, FILE *out);
  *   other: read in place from the CONCAT's, the BNs' per-channel passes
  *   over samples Ctot*HW apart missed the cache (measured: the backward
  *   lost what the forward gained).
+ * - fr: a FactorizedReduce (prelude.nas), RELU r -> CONV2D y1 and r ->
+ *   PAD p (top and left -1, bottom and right >= 0) -> CONV2D y2, both 1x1
+ *   of stride 2, -> CONCAT c, p, y1 and y2 with no other consumer, whose
+ *   backward steps run back to back (c, y2, p, y1): c's forward computes
+ *   the whole (k_fr_fwd) and c's step the weight gradients and the
+ *   pieces p and y1 send r (k_fr_bwd); p, y1 and y2 store nothing, nor do
+ *   their gradients, and their steps do nothing. When r has no other
+ *   consumer and its step comes next, r is fused too: the kernels read
+ *   r's input through the ReLU, c's step writes the gradient of r's input
+ *   as r's step would (r stores nothing, its step does nothing).
  * - bn_relu (CUDA target only): a BATCH_NORM whose one consumer is a RELU
  *   stores no output and no output gradient: the BN + ReLU kernel writes
  *   the RELU's output, and the BN's backward masks the RELU's gradient by
  *   that output (the RELU's own step does nothing).
- * The CPU programs use prologue, mask, recompute, dwpw, dwpw_bwd, bn_moments, bn_split, mixed_bn, add_bn and cat_view; the CUDA kernels
+ * The CPU programs use prologue, mask, recompute, dwpw, dwpw_bwd, bn_moments, bn_split, mixed_bn, add_bn, cat_view
+ * and fr; the CUDA kernels
  * implement bn_relu and mixed_bn (IrFuseTarget). */
 typedef enum {
     IR_FUSE_CPU,  /* prologue, bn_stats, recompute, mixed_bn */
@@ -373,6 +384,8 @@ typedef struct {
     int *add_bn;     /* [n] BATCH_NORM whose ADD (see above) normalizes its input, or -1 */
     int *add_drop;   /* [n] DROP_PATH between an add_bn BN and its ADD: the BN, or -1 */
     int *cat_view;   /* [n] ADD writing into its one consumer's buffer: that CONCAT, or -1 */
+    int *fr;         /* [n] a FactorizedReduce's CONCAT, its PAD and two CONV2Ds, and its RELU when
+                        fused too (see above): the CONCAT, or -1 */
     int *src;        /* [n] prologue RELU: the stored tensor its convs read; bn_stats BN: its RELU;
                         mixed_bn BN: its MIXED node; bn_relu BN: its RELU; dwpw CONV2D: its
                         pointwise consumer; add_bn BN: its DROP_PATH, or -1 */

@@ -61,20 +61,31 @@ static int64_t place(Buf *b, int nb)
 /* True for the outputs that are never stored on their own: those that
  * their consumer rebuilds from the BN's input (a fused BN + ReLU chain's:
  * the convs read the BN input; a BN accumulated into its mixed node; a BN,
- * and the drop path after it, normalized in its add), and a cat_view add's
- * (in its concat's buffer). */
+ * and the drop path after it, normalized in its add), a cat_view add's
+ * (in its concat's buffer), and those inside a fused FactorizedReduce. */
+static bool fr_member(const IrFuse *f, int v) { return f->fr[v] >= 0 && f->fr[v] != v; }
 static bool fused_away(const IrFuse *f, int v)
 {
     return f->prologue[v] || f->bn_stats[v] || f->mixed_bn[v] || f->bn_relu[v] || f->add_bn[v] >= 0 ||
-           f->add_drop[v] >= 0 || f->cat_view[v] >= 0;
+           f->add_drop[v] >= 0 || f->cat_view[v] >= 0 || fr_member(f, v);
+}
+
+/* The stored tensor fused FactorizedReduce concat c reads (IrFuse.fr): its
+ * RELU's input when the RELU is fused too, else the RELU's output. */
+static int fr_input(const IrGraph *g, const IrFuse *f, int c)
+{
+    int r = (int)ir_inputs(g, (int)ir_inputs(g, c)[0])[0];
+    return f->fr[r] == c ? (int)ir_inputs(g, r)[0] : r;
 }
 
 /* The stored tensor a forward read of v reads: the input of a prologue
  * RELU (its convs apply it), of an add_bn BN or of its drop path; a
- * cat_view add's concat. */
+ * cat_view add's concat; the input of a fused FactorizedReduce (for any
+ * tensor inside it). */
 static int read_of(const IrGraph *g, const IrFuse *f, int v)
 {
     if (f->prologue[v]) return f->src[v];
+    if (fr_member(f, v)) return fr_input(g, f, f->fr[v]);
     if (f->cat_view[v] >= 0) return f->cat_view[v];
     if (f->add_drop[v] >= 0) v = f->add_drop[v];
     if (f->add_bn[v] >= 0) return (int)ir_inputs(g, v)[0];
@@ -128,7 +139,7 @@ static int grad_end(const IrGraph *g, const IrFuse *f, int v)
 static bool grad_stored(const IrBackward *bw, const IrFuse *f, const int *gstart, int v)
 {
     return bw->grad[v] && gstart[v] >= 0 && !f->mixed_bn[v] && !f->bn_stats[v] && !f->bn_relu[v] &&
-           (f->mask_step[v] < 0 || f->mask_keep[v]) && f->add_bn[v] < 0 && f->add_drop[v] < 0;
+           (f->mask_step[v] < 0 || f->mask_keep[v]) && f->add_bn[v] < 0 && f->add_drop[v] < 0 && !fr_member(f, v);
 }
 static bool grad_buffer(const IrGraph *g, const IrBackward *bw, const IrFuse *f, const int *gstart,
                         int v)
@@ -243,8 +254,12 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget target, IrPlan
             }
             if (st->need & (1u << i)) {
                 /* a dwpw_bwd conv's step runs in its consumer's; a mask
-                 * RELU's in its conv's */
-                int tw = f->dwpw_bwd[v] ? 2 * n - f->src[v] : f->mask_step[v] >= 0 ? 2 * n - f->mask_step[v] : t;
+                 * RELU's in its conv's; a fused FactorizedReduce's in its
+                 * concat's */
+                int tw = f->dwpw_bwd[v]          ? 2 * n - f->src[v]
+                         : f->mask_step[v] >= 0 ? 2 * n - f->mask_step[v]
+                         : fr_member(f, v)      ? 2 * n - f->fr[v]
+                                                : t;
                 if (gstart[u] < 0 || gstart[u] > tw) gstart[u] = tw;
             }
         }

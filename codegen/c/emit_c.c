@@ -302,6 +302,26 @@ static void emit_conv_fwd(Emit *e, int v, const char *dst)
     kc_end(e, &c);
 }
 
+/* Starts a FactorizedReduce kernel call for the fused concat cat
+ * (IrFuse.fr): the shape, whether it applies the ReLU, the tensor it reads
+ * (the ReLU's input or output) and the two convs' weights. */
+static void kc_fr_begin(Emit *e, KCall *c, const char *kernel, int cat)
+{
+    TBUF;
+    int y1 = in_of(e, cat, 0), y2 = in_of(e, cat, 1), r = in_of(e, y1, 0);
+    bool rb = fz(e)->fr[r] == cat;
+    int x = rb ? in_of(e, r, 0) : r;
+    const IrShape *xs = &node(e, x)->shape;
+    kc_begin(c, kernel);
+    kc_lit(c, "N");
+    kc_int(c, xs->d[1]); kc_int(c, xs->d[2]); kc_int(c, xs->d[3]);
+    kc_int(c, node(e, y1)->shape.d[1]); kc_int(c, node(e, y2)->shape.d[1]);
+    kc_int(c, rb);
+    kc_rt(c, "const real *", "%s", T(x));
+    kc_rt(c, "const real *", "%s", T(in_of(e, y1, 1)));
+    kc_rt(c, "const real *", "%s", T(in_of(e, y2, 1)));
+}
+
 /* ---- forward ---- */
 
 static void check_sym(Emit *e, int v)
@@ -559,6 +579,14 @@ static void fwd_node(Emit *e, int v)
     TBUF;
     int x = n->nin ? in_of(e, v, 0) : -1;
     const IrShape *xs = x >= 0 ? &node(e, x)->shape : NULL;
+    if (fz(e)->fr[v] == v) {
+        emit_comment(e, v);
+        kc_fr_begin(e, &c, "k_fr_fwd", v);
+        kc_rt(&c, "real *", "%s", T(v));
+        kc_end(e, &c);
+        return;
+    }
+    if (fz(e)->fr[v] >= 0) return; /* in its FactorizedReduce's concat */
     switch (n->op) {
     case OP_INPUT:
     case OP_PARAM:
@@ -960,6 +988,40 @@ static void emit_dwpw_bwd(Emit *e, const IrGradStep *st, int d)
     emit_close(e);
 }
 
+/* The backward of fused FactorizedReduce concat cat (IrFuse.fr) in its
+ * step st: the two convs' weight gradients as their steps would write
+ * them, and the gradient the pad and conv_1 send the RELU, as their steps
+ * would write or add it, or, with the RELU fused, the gradient of its
+ * input as its step would; each when its guard holds. */
+static void emit_fr_bwd(Emit *e, const IrGradStep *st)
+{
+    TBUF;
+    KCall c;
+    char gx[256] = "NULL", gw1[256] = "NULL", gw2[256] = "NULL", gb[64], db[64];
+    int cat = st->node, y1 = in_of(e, cat, 0), y2 = in_of(e, cat, 1), r = in_of(e, y1, 0);
+    int p = in_of(e, y2, 0);
+    bool rb = fz(e)->fr[r] == cat;
+    /* the gradient written: the RELU input's (its step's), or the RELU's (the pad's step's piece first) */
+    const IrGradStep *sg = step_of(e, rb ? r : p);
+    int gdst = rb ? in_of(e, r, 0) : r;
+    const IrGradStep *s1 = step_of(e, y1), *s2 = step_of(e, y2);
+    if (needs(sg, 0)) snprintf(gx, sizeof gx, "(%s) ? %s : NULL", guard(e, gdst, gb, sizeof gb), G(gdst));
+    if (needs(s1, 1))
+        snprintf(gw1, sizeof gw1, "(%s) ? %s : NULL", guard(e, in_of(e, y1, 1), gb, sizeof gb),
+                 piece_dst(e, s1, 1, db, sizeof db));
+    if (needs(s2, 1))
+        snprintf(gw2, sizeof gw2, "(%s) ? %s : NULL", guard(e, in_of(e, y2, 1), gb, sizeof gb),
+                 piece_dst(e, s2, 1, db, sizeof db));
+    kc_fr_begin(e, &c, "k_fr_bwd", cat);
+    kc_rt(&c, "const real *", "%s", G(cat));
+    kc_rt(&c, "real *", "%s", gx);
+    kc_int(&c, (int)(sg->acc & 1u));
+    kc_scratch(e, &c, rb);
+    kc_rt(&c, "real *", "%s", gw1);
+    kc_rt(&c, "real *", "%s", gw2);
+    kc_end(e, &c);
+}
+
 static void bwd_step(Emit *e, const IrGradStep *st)
 {
     int v = st->node;
@@ -972,6 +1034,14 @@ static void bwd_step(Emit *e, const IrGradStep *st)
     TBUF;
     char db[64];
     emit_comment(e, v);
+    if (fz(e)->fr[v] == v) {
+        emit_fr_bwd(e, st);
+        return;
+    }
+    if (fz(e)->fr[v] >= 0) {
+        emit_line(e, "/* in the backward step of FactorizedReduce %%%d */", fz(e)->fr[v]);
+        return;
+    }
     switch (n->op) {
     case OP_CONV2D:
         if (fz(e)->dwpw_bwd[v]) {

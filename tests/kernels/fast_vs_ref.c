@@ -775,6 +775,80 @@ static void fused_case(int N, int C, int HW, int affine)
     free(m0), free(v0), free(m1), free(v1), free(sc), free(sh);
 }
 
+/* A FactorizedReduce case: k_fr_fwd and k_fr_bwd, with the ReLU (rb 1)
+ * and after it (rb 0), against the unfused kernels they replace (ReLU,
+ * the two strided 1x1 convs, the pad (-1 top and left, pb bottom and
+ * right), the concat), bit for bit, the gradients written and added. */
+static void fr_case(int N, int C, int H, int W, int Co1, int Co2, int pb)
+{
+    int Ho = (H + 1) / 2, Wo = (W + 1) / 2, Hp = H - 1 + pb, Wp = W - 1 + pb;
+    if (k_out_size(Hp, 1, 2, 0, 1) != Ho || k_out_size(Wp, 1, 2, 0, 1) != Wo) {
+        fprintf(stderr, "fr_case: the branches disagree at %dx%d, pad %d\n", H, W, pb);
+        exit(1);
+    }
+    ptrdiff_t nx = (ptrdiff_t)N * C * H * W, np = (ptrdiff_t)N * C * Hp * Wp, P = (ptrdiff_t)Ho * Wo;
+    ptrdiff_t ny = (ptrdiff_t)N * (Co1 + Co2) * P, n1 = (ptrdiff_t)Co1 * C, n2 = (ptrdiff_t)Co2 * C;
+    real *x = tensor(nx, 0), *w1 = tensor(n1, 0), *w2 = tensor(n2, 0), *gy = tensor(ny, 0), *g0 = tensor(nx, 0);
+    real *r = tensor(nx, 1), *pd = tensor(np, 1), *y1 = tensor((ptrdiff_t)N * Co1 * P, 1);
+    real *y2 = tensor((ptrdiff_t)N * Co2 * P, 1), *yr = tensor(ny, 1), *yf = tensor(ny, 1);
+    real *gy1 = tensor((ptrdiff_t)N * Co1 * P, 1), *gy2 = tensor((ptrdiff_t)N * Co2 * P, 1);
+    real *gp = tensor(np, 1), *gq = tensor(nx, 1), *gr = tensor(nx, 1), *gxr = tensor(nx, 1);
+    real *gxf = tensor(nx, 1), *t = tensor(nx, 1), *gw1r = tensor(n1, 1), *gw2r = tensor(n2, 1);
+    real *gw1f = tensor(n1, 1), *gw2f = tensor(n2, 1);
+    char what[160];
+    for (int threads = 1; threads <= 2; threads++) {
+        set_threads(threads);
+        k_relu_fwd(nx, x, r);
+        k_conv2d_fwd(N, C, H, W, Co1, 1, 1, 2, 2, 0, 0, 1, 1, 1, r, w1, y1);
+        k_pad_fwd(N, C, H, W, -1, pb, -1, pb, r, pd);
+        k_conv2d_fwd(N, C, Hp, Wp, Co2, 1, 1, 2, 2, 0, 0, 1, 1, 1, pd, w2, y2);
+        k_concat_put(N, Co1 + Co2, (int)P, 0, Co1, y1, yr);
+        k_concat_put(N, Co1 + Co2, (int)P, Co1, Co2, y2, yr);
+        k_slice_channels_fwd(N, Co1 + Co2, (int)P, 0, Co1, gy, gy1);
+        k_slice_channels_fwd(N, Co1 + Co2, (int)P, Co1, Co2, gy, gy2);
+        k_conv2d_bwd_weight(N, C, H, W, Co1, 1, 1, 2, 2, 0, 0, 1, 1, 1, r, gy1, gw1r);
+        k_conv2d_bwd_weight(N, C, Hp, Wp, Co2, 1, 1, 2, 2, 0, 0, 1, 1, 1, pd, gy2, gw2r);
+        k_conv2d_bwd_data(N, C, Hp, Wp, Co2, 1, 1, 2, 2, 0, 0, 1, 1, 1, gy2, w2, gp);
+        k_pad_bwd(N, C, H, W, -1, pb, -1, pb, gp, gq); /* the pad's piece */
+        for (int rb = 0; rb <= 1; rb++) {
+            const char *tag = rb ? "with its relu" : "after its relu";
+            k_fr_fwd(N, C, H, W, Co1, Co2, rb, rb ? x : r, w1, w2, yf);
+            snprintf(what, sizeof what, "factorized reduce %s (%d,%d,%d,%d)->%d+%d pad %d y", tag, N, C, H, W, Co1,
+                     Co2, pb);
+            cmp(what, threads, yf, yr, ny);
+            same_bits(what, yf, yr, ny);
+            for (int acc = 0; acc <= 1; acc++) {
+                /* the unfused steps: the pad's piece, conv_1's, then (rb) the ReLU's */
+                memcpy(gr, rb || !acc ? gq : g0, sizeof(real) * (size_t)nx);
+                if (!rb && acc)
+                    k_acc(nx, gq, gr);
+                k_conv2d_bwd_data_acc(N, C, H, W, Co1, 1, 1, 2, 2, 0, 0, 1, 1, 1, gy1, w1, gr);
+                memcpy(gxr, g0, sizeof(real) * (size_t)nx);
+                if (rb)
+                    (acc ? k_relu_bwd_acc : k_relu_bwd)(nx, r, gr, gxr);
+                else
+                    memcpy(gxr, gr, sizeof(real) * (size_t)nx);
+                memcpy(gxf, g0, sizeof(real) * (size_t)nx);
+                k_fr_bwd(N, C, H, W, Co1, Co2, rb, rb ? x : r, w1, w2, gy, gxf, acc, t, acc ? NULL : gw1f,
+                         acc ? NULL : gw2f);
+                snprintf(what, sizeof what, "factorized reduce %s (%d,%d,%d,%d)->%d+%d pad %d gx%s", tag, N, C, H,
+                         W, Co1, Co2, pb, acc ? " added" : "");
+                cmp(what, threads, gxf, gxr, nx);
+                same_bits(what, gxf, gxr, nx);
+            }
+            snprintf(what, sizeof what, "factorized reduce %s (%d,%d,%d,%d)->%d+%d pad %d gw", tag, N, C, H, W,
+                     Co1, Co2, pb);
+            cmp(what, threads, gw1f, gw1r, n1);
+            same_bits(what, gw1f, gw1r, n1);
+            cmp(what, threads, gw2f, gw2r, n2);
+            same_bits(what, gw2f, gw2r, n2);
+        }
+    }
+    free(x), free(w1), free(w2), free(gy), free(g0), free(r), free(pd), free(y1), free(y2), free(yr);
+    free(yf), free(gy1), free(gy2), free(gp), free(gq), free(gr), free(gxr), free(gxf), free(t);
+    free(gw1r), free(gw2r), free(gw1f), free(gw2f);
+}
+
 /* A depthwise case (g = Ci = Co = C). */
 static void dw(int N, int C, int H, int W, int kh, int kw, int s, int ph, int pw, int d)
 {
@@ -946,6 +1020,14 @@ int main(void)
     bn_case(3, 5, 49, 0);
     bn_case(16, 16, 1024, 1);
     bn_case(8, 7, 1, 1);
+    /* FactorizedReduce: even and odd planes, the DARTS pad (no zeros
+     * added: even planes only), depth past one GEMM block, batch 1 */
+    fr_case(2, 6, 8, 8, 4, 4, 1);
+    fr_case(3, 5, 7, 9, 3, 2, 1);
+    fr_case(2, 16, 28, 28, 8, 8, 1);
+    fr_case(2, 6, 10, 6, 3, 3, 0);
+    fr_case(2, 144, 8, 8, 18, 18, 1);
+    fr_case(1, 48, 14, 14, 16, 16, 1);
     printf("kernels_fast_vs_ref: %ld elements compared, %d failed (|a-b| <= %g + %g*|b|); "
            "worst rel err %.3e, worst err/tol %.3f (%s)\n",
            total_elems, failures, ATOL, RTOL, worst_rel, worst_ratio, worst_what);

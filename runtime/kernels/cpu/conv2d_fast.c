@@ -441,13 +441,18 @@ typedef struct {
     int Ho, Wo, Cig, Cog;
     int K;      /* im2col rows per group: Cig*kh*kw */
     ptrdiff_t P; /* output pixels per plane: Ho*Wo */
+    /* The FactorizedReduce kernels' (k_fr_fwd) strided 1x1 convs, read
+     * through conv_im2col_1x1 only; Co, 0, 0, 0 for every other conv: */
+    int Cy;     /* channels per sample of y and gy: the conv's are Co of them from channel 0 */
+    int oy, ox; /* input offset: output (oh, ow) reads (oh*sh + oy, ow*sw + ox), 0 past the plane */
+    int rb;     /* the input read through a ReLU */
 } ConvShape;
 
 /* Fills a ConvShape from the public arguments. */
 static ConvShape conv_shape(int Ci, int H, int W, int Co, int kh, int kw, int sh, int sw, int ph,
                             int pw, int dh, int dw, int g)
 {
-    ConvShape s = {Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g, 0, 0, 0, 0, 0, 0};
+    ConvShape s = {Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g, 0, 0, 0, 0, 0, 0, Co, 0, 0, 0};
     s.Ho = k_out_size(H, kh, sh, ph, dh);
     s.Wo = k_out_size(W, kw, sw, pw, dw);
     s.Cig = Ci / g;
@@ -458,31 +463,43 @@ static ConvShape conv_shape(int Ci, int H, int W, int Co, int kh, int kw, int sh
 }
 
 /* conv_im2col of a strided 1x1 conv without padding (FactorizedReduce):
- * every tap is in the plane, so each output row segment is a strided copy,
- * with the stride 2 a literal so that it vectorizes. */
+ * each output row segment is a strided copy, with the stride 2 a literal so
+ * that it vectorizes; the input offset (oy, ox) and ReLU (rb) of the
+ * ConvShape apply, the taps past the plane reading 0 (and taking
+ * nothing back). */
 static void conv_im2col_1x1(const ConvShape *s, int k0, int kc, ptrdiff_t j0, int jb, real *xg,
                             real *panel, ptrdiff_t ldp, int back)
 {
     ptrdiff_t je = j0 + jb, HW = (ptrdiff_t)s->H * s->W;
+    int wv = s->ox < s->W ? (s->W - s->ox + s->sw - 1) / s->sw : 0; /* columns in the plane */
     for (int r = 0; r < kc; r++) {
         real *xp = xg + (k0 + r) * HW, *dst = panel + r * ldp;
         int oh = (int)(j0 / s->Wo), owa = (int)(j0 % s->Wo);
         for (ptrdiff_t j = j0; j < je; oh++, owa = 0) {
             int n = (int)(je - j < s->Wo - owa ? je - j : s->Wo - owa);
-            real *restrict xr = xp + (ptrdiff_t)oh * s->sh * s->W + (ptrdiff_t)owa * s->sw;
+            int ih = oh * s->sh + s->oy, nv = ih < s->H ? conv_min(n, wv - owa) : 0;
             real *restrict d = dst + (j - j0);
+            real *restrict xr = nv > 0 ? xp + (ptrdiff_t)ih * s->W + (ptrdiff_t)owa * s->sw + s->ox : NULL;
             if (back && s->sw == 2)
-                for (int i = 0; i < n; i++)
+                for (int i = 0; i < nv; i++)
                     xr[2 * i] += d[i];
             else if (back)
-                for (int i = 0; i < n; i++)
+                for (int i = 0; i < nv; i++)
                     xr[i * s->sw] += d[i];
+            else if (s->rb && s->sw == 2)
+                for (int i = 0; i < nv; i++)
+                    d[i] = conv_relu(xr[2 * i]);
+            else if (s->rb)
+                for (int i = 0; i < nv; i++)
+                    d[i] = conv_relu(xr[i * s->sw]);
             else if (s->sw == 2)
-                for (int i = 0; i < n; i++)
+                for (int i = 0; i < nv; i++)
                     d[i] = xr[2 * i];
             else
-                for (int i = 0; i < n; i++)
+                for (int i = 0; i < nv; i++)
                     d[i] = xr[i * s->sw];
+            for (int i = nv > 0 ? nv : 0; !back && i < n; i++)
+                d[i] = 0;
             j += n;
         }
     }
@@ -1473,7 +1490,7 @@ static void conv_dense_fwd(int N, const ConvShape *s, const real *x, const real 
         int jb = (int)(s->P - j0 < jc ? s->P - j0 : jc);
         const real *xg = x + ((ptrdiff_t)n * s->Ci + (ptrdiff_t)gi * s->Cig) * s->H * s->W;
         const real *wg = w + (ptrdiff_t)gi * s->Cog * s->K;
-        real *yg = y + ((ptrdiff_t)n * s->Co + (ptrdiff_t)gi * s->Cog) * s->P + j0;
+        real *yg = y + ((ptrdiff_t)n * s->Cy + (ptrdiff_t)gi * s->Cog) * s->P + j0;
         if (pointwise) {
             conv_gemm(s->Co, jb, s->K, wg, s->K, 1, xg + j0, s->P, 1, yg, s->P, 0, rb);
             for (int co = 0; moments && tiles == 1 && co < s->Co; co++)
@@ -1540,7 +1557,7 @@ static void conv_dense_bwd_data(int N, const ConvShape *s, const real *gy, const
         int n = t / s->g, gi = t % s->g;
         real *xg = gx + ((ptrdiff_t)n * s->Ci + (ptrdiff_t)gi * s->Cig) * s->H * s->W;
         const real *wg = w + (ptrdiff_t)gi * s->Cog * s->K;
-        const real *gyg = gy + ((ptrdiff_t)n * s->Co + (ptrdiff_t)gi * s->Cog) * s->P;
+        const real *gyg = gy + ((ptrdiff_t)n * s->Cy + (ptrdiff_t)gi * s->Cog) * s->P;
         if (!acc)
             memset(xg, 0, sizeof(real) * (size_t)s->Cig * (size_t)s->H * (size_t)s->W);
         for (ptrdiff_t j0 = 0; j0 < s->P; j0 += jc) {
@@ -1567,7 +1584,7 @@ static void conv_wgrad_tile(const ConvShape *s, int n, int G, int gi, int co0, i
 {
     real panel[CONV_WPANEL];
     ptrdiff_t HW = (ptrdiff_t)s->H * s->W;
-    const real *gyc = gy + ((ptrdiff_t)n * s->Co + (ptrdiff_t)gi * s->Cog + co0) * s->P;
+    const real *gyc = gy + ((ptrdiff_t)n * s->Cy + (ptrdiff_t)gi * s->Cog + co0) * s->P;
     if (src) {
         real buf[CONV_DW_PAD], ob[CONV_DW_PAD];
         real *zb = src->z + (ptrdiff_t)k_omp_thread() * src->slice;
@@ -1575,13 +1592,13 @@ static void conv_wgrad_tile(const ConvShape *s, int n, int G, int gi, int co0, i
         for (int g = 0; g < G; g++)
             for (int c = 0; c < kb; c++)
                 conv_dw_src_plane(src, n + g, k0 + c, buf, ob, zb + ((ptrdiff_t)g * kb + c) * s->P);
-        conv_gemm_nt_acc(cb, kb, (int)s->P, G, gyc, s->P, s->Co * s->P, zb, s->P, (ptrdiff_t)kb * s->P,
+        conv_gemm_nt_acc(cb, kb, (int)s->P, G, gyc, s->P, s->Cy * s->P, zb, s->P, (ptrdiff_t)kb * s->P,
                          acc, kb, 0);
         return;
     }
     const real *xg = x + ((ptrdiff_t)n * s->Ci + (ptrdiff_t)gi * s->Cig) * HW;
     if (conv_is_pointwise(s)) {
-        conv_gemm_nt_acc(cb, kb, (int)s->P, G, gyc, s->P, s->Co * s->P, xg + (ptrdiff_t)k0 * s->P,
+        conv_gemm_nt_acc(cb, kb, (int)s->P, G, gyc, s->P, s->Cy * s->P, xg + (ptrdiff_t)k0 * s->P,
                          s->P, s->Ci * HW, acc, kb, rb);
         return;
     }
@@ -1590,7 +1607,7 @@ static void conv_wgrad_tile(const ConvShape *s, int n, int G, int gi, int co0, i
         for (ptrdiff_t j0 = 0; j0 < s->P; j0 += jc) {
             int jb = (int)(s->P - j0 < jc ? s->P - j0 : jc);
             conv_im2col(s, k0, kb, j0, jb, (real *)(xg + g * s->Ci * HW), panel, jb, 0);
-            conv_gemm_nt_acc(cb, kb, jb, 1, gyc + g * s->Co * s->P + j0, s->P, 0, panel, jb, 0,
+            conv_gemm_nt_acc(cb, kb, jb, 1, gyc + g * s->Cy * s->P + j0, s->P, 0, panel, jb, 0,
                              acc, kb, 0);
         }
 }
@@ -2236,4 +2253,64 @@ K_FN void k_conv2d_dwpw_bwd_data_bn(int N, int C, int H, int W, int kh, int kw, 
     ConvBnIn bin = { y, bn_mean, bn_scale, bn_shift, bn_coef, gyb };
     conv_dwpw_bwd(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Co, pre, pre_mean, pre_scale, pre_shift, x,
                   wd, z, wp, gr, gx, acc, mask, t, gwd, zr, gwp, bn_parts, &bin);
+}
+
+/* The two branches of a FactorizedReduce (see cpu_kernels.h): 1x1 convs
+ * of stride 2 over x (through a ReLU when rb), the second reading it one
+ * row and column down, each writing its channels of the concatenation. */
+static void conv_fr_shapes(int C, int H, int W, int Co1, int Co2, int rb, ConvShape *s1, ConvShape *s2)
+{
+    *s1 = conv_shape(C, H, W, Co1, 1, 1, 2, 2, 0, 0, 1, 1, 1);
+    *s2 = conv_shape(C, H, W, Co2, 1, 1, 2, 2, 0, 0, 1, 1, 1);
+    s1->Cy = s2->Cy = Co1 + Co2;
+    s1->rb = s2->rb = rb != 0;
+    s2->oy = s2->ox = 1;
+}
+
+K_FN void k_fr_fwd(int N, int C, int H, int W, int Co1, int Co2, int rb, const real *x, const real *w1,
+                   const real *w2, real *y)
+{
+    ConvShape s1, s2;
+    conv_fr_shapes(C, H, W, Co1, Co2, rb, &s1, &s2);
+    if (N <= 0 || s1.P <= 0)
+        return;
+    conv_dense_fwd(N, &s1, x, w1, y, 0, NULL);
+    conv_dense_fwd(N, &s2, x, w2, y + (ptrdiff_t)Co1 * s1.P, 0, NULL);
+}
+
+K_FN void k_fr_bwd(int N, int C, int H, int W, int Co1, int Co2, int rb, const real *x, const real *w1,
+                   const real *w2, const real *gy, real *gx, int acc, real *t, real *gw1, real *gw2)
+{
+    ConvShape s1, s2;
+    conv_fr_shapes(C, H, W, Co1, Co2, rb, &s1, &s2);
+    ptrdiff_t n = (ptrdiff_t)N * C * H * W;
+    if (N <= 0 || s1.P <= 0) {
+        if (gx && !acc)
+            memset(gx, 0, sizeof(real) * (size_t)n);
+        if (gw1)
+            memset(gw1, 0, sizeof(real) * (size_t)Co1 * (size_t)C);
+        if (gw2)
+            memset(gw2, 0, sizeof(real) * (size_t)Co2 * (size_t)C);
+        return;
+    }
+    const real *gy2 = gy + (ptrdiff_t)Co1 * s1.P;
+    if (gw1)
+        conv_dense_bwd_weight(N, &s1, x, gy, gw1, 0, NULL);
+    if (gw2)
+        conv_dense_bwd_weight(N, &s2, x, gy2, gw2, 0, NULL);
+    if (!gx)
+        return;
+    if (!rb) {
+        /* the pad's piece (conv_2's, written or added), then conv_1's */
+        conv_dense_bwd_data(N, &s2, gy2, w2, gx, acc);
+        conv_dense_bwd_data(N, &s1, gy, w1, gx, 1);
+        return;
+    }
+    /* the ReLU output's gradient into t as the unfused steps leave it (one
+     * piece on each position), then through the mask */
+    conv_dense_bwd_data(N, &s2, gy2, w2, t, 0);
+    conv_dense_bwd_data(N, &s1, gy, w1, t, 1);
+    K_OMP(parallel for if(k_par((double)n)) schedule(static))
+    for (ptrdiff_t q = 0; q < (ptrdiff_t)N * C; q++)
+        k_relu_mask((ptrdiff_t)H * W, x + q * H * W, t + q * H * W, gx + q * H * W, acc);
 }

@@ -324,6 +324,26 @@ K_FN void k_conv2d_dwpw_bwd_data_bn(int N, int C, int H, int W, int kh, int kw, 
                                     const real *y, const real *bn_mean, const real *bn_scale,
                                     const real *bn_shift, const real *bn_coef, real *gyb);
 
+/* FactorizedReduce (prelude.nas) in one kernel each way: y =
+ * concat(conv_1(r), conv_2(pad(r))), conv_1 and conv_2 1x1 of stride 2
+ * (Co1 and Co2 outputs, weights w1 (Co1, C), w2 (Co2, C)), the pad cropping
+ * one row and column at the top left (and adding zeros at the bottom
+ * right, which only an odd plane reads): conv_2 reads r at (2i + 1,
+ * 2j + 1), 0 past the plane. r = relu(x) when rb, else x; neither the
+ * pad's output nor (rb) the ReLU's is stored. The same bits as the
+ * unfused kernels (k_relu_fwd, k_pad_fwd, k_conv2d_fwd, the concat's
+ * copies). x: (N, C, H, W), y: (N, Co1 + Co2, Ho, Wo), Ho = (H + 1) / 2, Wo
+ * likewise. */
+K_FN void k_fr_fwd(int N, int C, int H, int W, int Co1, int Co2, int rb, const real *x, const real *w1,
+                   const real *w2, real *y);
+/* Its backward from gy: (N, Co1 + Co2, Ho, Wo): the weight gradients into
+ * gw1, gw2, and into gx the gradient of x (rb: through the ReLU, as
+ * k_relu_bwd(_acc) would pass it) or of r (!rb: the pad's piece, then
+ * conv_1's), written, or added when acc; each skipped when NULL; the bits
+ * of the unfused steps. t: scratch of x's size (rb). */
+K_FN void k_fr_bwd(int N, int C, int H, int W, int Co1, int Co2, int rb, const real *x, const real *w1,
+                   const real *w2, const real *gy, real *gx, int acc, real *t, real *gw1, real *gw2);
+
 /* The padded planes of the depthwise path, lent to the pools (pool.c):
  * plane src (Hi, Wi) into buf as sh*sw phase planes of R rows of L values,
  * padded row k, column k2 at ((k % sh)*sw + k2 % sw)*R*L + (k / sh)*L +
