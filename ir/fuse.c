@@ -95,6 +95,47 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
         convs_only[u] = mixed_only[u] = plain_ok[u] = pw_only[u] = false;
         uses[u]++;
     }
+    /* backward step index of each node, -1 when it has none */
+    int *at = xmalloc((size_t)n * sizeof(int));
+    for (int v = 0; v < n; v++) at[v] = -1;
+    for (int s = 0; s < bw->nsteps; s++) at[bw->steps[s].node] = s;
+    /* a FactorizedReduce whose backward steps run back to back (the
+     * concat's, conv_2's, the pad's, conv_1's): one kernel each way, from
+     * the RELU's input when the RELU has no other consumer and its step
+     * comes next (fused too), else as its other consumers allow (below:
+     * its convs may read the RELU's input through it too) */
+    for (int c = 0; c < n; c++) {
+        const IrNode *nd = &g->nodes[c];
+        if (t != IR_FUSE_CPU || !bw->live[c] || nd->op != OP_CONCAT || nd->nin != 2 || !nd->shape.batched)
+            continue;
+        int y1 = (int)ir_inputs(g, c)[0], y2 = (int)ir_inputs(g, c)[1];
+        if (!is_fr_conv(g, y1) || !is_fr_conv(g, y2) || uses[y1] != 1 || uses[y2] != 1) continue;
+        int r = (int)ir_inputs(g, y1)[0], p = (int)ir_inputs(g, y2)[0];
+        const IrNode *pn = &g->nodes[p];
+        if (g->nodes[r].op != OP_RELU || pn->op != OP_PAD || uses[p] != 1 || (int)ir_inputs(g, p)[0] != r ||
+            pn->a.pt != -1 || pn->a.pl != -1 || pn->a.pb < 0 || pn->a.pr < 0)
+            continue;
+        if (at[c] < 0 || at[y2] != at[c] + 1 || at[p] != at[c] + 2 || at[y1] != at[c] + 3) continue;
+        f->fr[c] = f->fr[p] = f->fr[y1] = f->fr[y2] = c;
+        if (uses[r] == 2 && at[r] == at[c] + 4 && (bw->steps[at[r]].need & 1u)) {
+            f->fr[r] = c;
+            continue;
+        }
+        /* the RELU's other uses decide whether it is a plain prologue:
+         * the FactorizedReduce reads its input through it either way */
+        plain_ok[r] = pw_only[r] = true;
+        for (int v = 0; v < n; v++) {
+            if (!bw->live[v] || v == y1 || v == p) continue;
+            const uint32_t *in = ir_inputs(g, v);
+            for (int i = 0; i < g->nodes[v].nin; i++) {
+                if ((int)in[i] != r) continue;
+                if (i != 0 || !(is_depthwise(g, v) || is_pointwise(g, v))) plain_ok[r] = false;
+                if (i != 0 || !is_pointwise(g, v)) pw_only[r] = false;
+            }
+        }
+        for (int i = 0; i < g->nouts; i++)
+            if (g->outs[i].node == r) plain_ok[r] = pw_only[r] = false;
+    }
     for (int v = 0; v < n; v++) {
         const IrNode *nd = &g->nodes[v];
         if (!bw->live[v] || uses[v] == 0) continue;
@@ -132,9 +173,6 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
     /* a dwpw pair whose backward steps are adjacent (pointwise, then
      * depthwise): the two run as one step, so the pieces every other step
      * adds keep their order */
-    int *at = xmalloc((size_t)n * sizeof(int));
-    for (int v = 0; v < n; v++) at[v] = -1;
-    for (int s = 0; s < bw->nsteps; s++) at[bw->steps[s].node] = s;
     for (int v = 0; v < n; v++)
         if (f->dwpw[v] && at[v] >= 0 && at[user[v]] >= 0 && at[user[v]] + 1 == at[v])
             f->dwpw_bwd[v] = true;
@@ -187,25 +225,6 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
             continue;
         f->bn_split[b] = true;
         f->bn_apply[p1] = b;
-    }
-    /* a FactorizedReduce whose backward steps run back to back (the
-     * concat's, conv_2's, the pad's, conv_1's): one kernel each way, from
-     * the RELU's input when the RELU has no other consumer and its step
-     * comes next, else from its output */
-    for (int c = 0; c < n; c++) {
-        const IrNode *nd = &g->nodes[c];
-        if (t != IR_FUSE_CPU || !bw->live[c] || nd->op != OP_CONCAT || nd->nin != 2 || !nd->shape.batched)
-            continue;
-        int y1 = (int)ir_inputs(g, c)[0], y2 = (int)ir_inputs(g, c)[1];
-        if (!is_fr_conv(g, y1) || !is_fr_conv(g, y2) || uses[y1] != 1 || uses[y2] != 1) continue;
-        int r = (int)ir_inputs(g, y1)[0], p = (int)ir_inputs(g, y2)[0];
-        const IrNode *pn = &g->nodes[p];
-        if (g->nodes[r].op != OP_RELU || f->prologue[r] || pn->op != OP_PAD || uses[p] != 1 ||
-            (int)ir_inputs(g, p)[0] != r || pn->a.pt != -1 || pn->a.pl != -1 || pn->a.pb < 0 || pn->a.pr < 0)
-            continue;
-        if (at[c] < 0 || at[y2] != at[c] + 1 || at[p] != at[c] + 2 || at[y1] != at[c] + 3) continue;
-        f->fr[c] = f->fr[p] = f->fr[y1] = f->fr[y2] = c;
-        if (uses[r] == 2 && at[r] == at[c] + 4 && (bw->steps[at[r]].need & 1u)) f->fr[r] = c;
     }
     free(at);
     /* a training BN of a pointwise conv's output (a dwpw pair's, or one
@@ -346,7 +365,7 @@ void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out)
             fprintf(out, "  fuse ");
             if (f->fr[r] == v) fprintf(out, "%%%d relu + ", r);
             fprintf(out, "%%%d conv2d + %%%d pad + %%%d conv2d -> %%%d concat (FactorizedReduce, reads %%%d)\n", y1,
-                    (int)ir_inputs(g, y2)[0], y2, v, f->fr[r] == v ? (int)ir_inputs(g, r)[0] : r);
+                    (int)ir_inputs(g, y2)[0], y2, v, f->fr[r] == v || f->prologue[r] ? (int)ir_inputs(g, r)[0] : r);
             frs++;
         }
         if (f->bn_split[v]) {

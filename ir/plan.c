@@ -71,11 +71,12 @@ static bool fused_away(const IrFuse *f, int v)
 }
 
 /* The stored tensor fused FactorizedReduce concat c reads (IrFuse.fr): its
- * RELU's input when the RELU is fused too, else the RELU's output. */
+ * RELU's input when the RELU is fused too or a plain prologue, else the
+ * RELU's output. */
 static int fr_input(const IrGraph *g, const IrFuse *f, int c)
 {
     int r = (int)ir_inputs(g, (int)ir_inputs(g, c)[0])[0];
-    return f->fr[r] == c ? (int)ir_inputs(g, r)[0] : r;
+    return f->fr[r] == c || f->prologue[r] ? (int)ir_inputs(g, r)[0] : r;
 }
 
 /* The stored tensor a forward read of v reads: the input of a prologue

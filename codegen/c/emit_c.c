@@ -303,13 +303,14 @@ static void emit_conv_fwd(Emit *e, int v, const char *dst)
 }
 
 /* Starts a FactorizedReduce kernel call for the fused concat cat
- * (IrFuse.fr): the shape, whether it applies the ReLU, the tensor it reads
- * (the ReLU's input or output) and the two convs' weights. */
+ * (IrFuse.fr): the shape, whether it applies the ReLU (fused too, or a
+ * plain prologue), the tensor it reads (the ReLU's input or output) and
+ * the two convs' weights. */
 static void kc_fr_begin(Emit *e, KCall *c, const char *kernel, int cat)
 {
     TBUF;
     int y1 = in_of(e, cat, 0), y2 = in_of(e, cat, 1), r = in_of(e, y1, 0);
-    bool rb = fz(e)->fr[r] == cat;
+    bool rb = fz(e)->fr[r] == cat || fz(e)->prologue[r];
     int x = rb ? in_of(e, r, 0) : r;
     const IrShape *xs = &node(e, x)->shape;
     kc_begin(c, kernel);
@@ -991,8 +992,8 @@ static void emit_dwpw_bwd(Emit *e, const IrGradStep *st, int d)
 /* The backward of fused FactorizedReduce concat cat (IrFuse.fr) in its
  * step st: the two convs' weight gradients as their steps would write
  * them, and the gradient the pad and conv_1 send the RELU, as their steps
- * would write or add it, or, with the RELU fused, the gradient of its
- * input as its step would; each when its guard holds. */
+ * would write or add it, or, with the RELU fused (mask), the gradient of
+ * its input as its step would; each when its guard holds. */
 static void emit_fr_bwd(Emit *e, const IrGradStep *st)
 {
     TBUF;
@@ -1000,10 +1001,10 @@ static void emit_fr_bwd(Emit *e, const IrGradStep *st)
     char gx[256] = "NULL", gw1[256] = "NULL", gw2[256] = "NULL", gb[64], db[64];
     int cat = st->node, y1 = in_of(e, cat, 0), y2 = in_of(e, cat, 1), r = in_of(e, y1, 0);
     int p = in_of(e, y2, 0);
-    bool rb = fz(e)->fr[r] == cat;
+    bool mask = fz(e)->fr[r] == cat;
     /* the gradient written: the RELU input's (its step's), or the RELU's (the pad's step's piece first) */
-    const IrGradStep *sg = step_of(e, rb ? r : p);
-    int gdst = rb ? in_of(e, r, 0) : r;
+    const IrGradStep *sg = step_of(e, mask ? r : p);
+    int gdst = mask ? in_of(e, r, 0) : r;
     const IrGradStep *s1 = step_of(e, y1), *s2 = step_of(e, y2);
     if (needs(sg, 0)) snprintf(gx, sizeof gx, "(%s) ? %s : NULL", guard(e, gdst, gb, sizeof gb), G(gdst));
     if (needs(s1, 1))
@@ -1015,8 +1016,9 @@ static void emit_fr_bwd(Emit *e, const IrGradStep *st)
     kc_fr_begin(e, &c, "k_fr_bwd", cat);
     kc_rt(&c, "const real *", "%s", G(cat));
     kc_rt(&c, "real *", "%s", gx);
+    kc_int(&c, mask);
     kc_int(&c, (int)(sg->acc & 1u));
-    kc_scratch(e, &c, rb);
+    kc_scratch(e, &c, mask);
     kc_rt(&c, "real *", "%s", gw1);
     kc_rt(&c, "real *", "%s", gw2);
     kc_end(e, &c);

@@ -775,10 +775,12 @@ static void fused_case(int N, int C, int HW, int affine)
     free(m0), free(v0), free(m1), free(v1), free(sc), free(sh);
 }
 
-/* A FactorizedReduce case: k_fr_fwd and k_fr_bwd, with the ReLU (rb 1)
- * and after it (rb 0), against the unfused kernels they replace (ReLU,
- * the two strided 1x1 convs, the pad (-1 top and left, pb bottom and
- * right), the concat), bit for bit, the gradients written and added. */
+/* A FactorizedReduce case: k_fr_fwd and k_fr_bwd against the unfused
+ * kernels they replace (ReLU, the two strided 1x1 convs, the pad (-1 top
+ * and left, pb bottom and right), the concat), bit for bit, the gradients
+ * written and added, in three modes: after the ReLU (mode 0: the ReLU's
+ * gradient), reading through it (mode 1, a prologue: the same), and with
+ * it (mode 2: its input's gradient). */
 static void fr_case(int N, int C, int H, int W, int Co1, int Co2, int pb)
 {
     int Ho = (H + 1) / 2, Wo = (W + 1) / 2, Hp = H - 1 + pb, Wp = W - 1 + pb;
@@ -810,8 +812,9 @@ static void fr_case(int N, int C, int H, int W, int Co1, int Co2, int pb)
         k_conv2d_bwd_weight(N, C, Hp, Wp, Co2, 1, 1, 2, 2, 0, 0, 1, 1, 1, pd, gy2, gw2r);
         k_conv2d_bwd_data(N, C, Hp, Wp, Co2, 1, 1, 2, 2, 0, 0, 1, 1, 1, gy2, w2, gp);
         k_pad_bwd(N, C, H, W, -1, pb, -1, pb, gp, gq); /* the pad's piece */
-        for (int rb = 0; rb <= 1; rb++) {
-            const char *tag = rb ? "with its relu" : "after its relu";
+        for (int mode = 0; mode <= 2; mode++) {
+            int rb = mode > 0, mask = mode == 2;
+            const char *tag = mode == 2 ? "with its relu" : mode ? "through its relu" : "after its relu";
             k_fr_fwd(N, C, H, W, Co1, Co2, rb, rb ? x : r, w1, w2, yf);
             snprintf(what, sizeof what, "factorized reduce %s (%d,%d,%d,%d)->%d+%d pad %d y", tag, N, C, H, W, Co1,
                      Co2, pb);
@@ -819,17 +822,17 @@ static void fr_case(int N, int C, int H, int W, int Co1, int Co2, int pb)
             same_bits(what, yf, yr, ny);
             for (int acc = 0; acc <= 1; acc++) {
                 /* the unfused steps: the pad's piece, conv_1's, then (rb) the ReLU's */
-                memcpy(gr, rb || !acc ? gq : g0, sizeof(real) * (size_t)nx);
-                if (!rb && acc)
+                memcpy(gr, mask || !acc ? gq : g0, sizeof(real) * (size_t)nx);
+                if (!mask && acc)
                     k_acc(nx, gq, gr);
                 k_conv2d_bwd_data_acc(N, C, H, W, Co1, 1, 1, 2, 2, 0, 0, 1, 1, 1, gy1, w1, gr);
                 memcpy(gxr, g0, sizeof(real) * (size_t)nx);
-                if (rb)
+                if (mask)
                     (acc ? k_relu_bwd_acc : k_relu_bwd)(nx, r, gr, gxr);
                 else
                     memcpy(gxr, gr, sizeof(real) * (size_t)nx);
                 memcpy(gxf, g0, sizeof(real) * (size_t)nx);
-                k_fr_bwd(N, C, H, W, Co1, Co2, rb, rb ? x : r, w1, w2, gy, gxf, acc, t, acc ? NULL : gw1f,
+                k_fr_bwd(N, C, H, W, Co1, Co2, rb, rb ? x : r, w1, w2, gy, gxf, mask, acc, t, acc ? NULL : gw1f,
                          acc ? NULL : gw2f);
                 snprintf(what, sizeof what, "factorized reduce %s (%d,%d,%d,%d)->%d+%d pad %d gx%s", tag, N, C, H,
                          W, Co1, Co2, pb, acc ? " added" : "");

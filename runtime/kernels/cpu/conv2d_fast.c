@@ -2279,7 +2279,8 @@ K_FN void k_fr_fwd(int N, int C, int H, int W, int Co1, int Co2, int rb, const r
 }
 
 K_FN void k_fr_bwd(int N, int C, int H, int W, int Co1, int Co2, int rb, const real *x, const real *w1,
-                   const real *w2, const real *gy, real *gx, int acc, real *t, real *gw1, real *gw2)
+                   const real *w2, const real *gy, real *gx, int mask, int acc, real *t, real *gw1,
+                   real *gw2)
 {
     ConvShape s1, s2;
     conv_fr_shapes(C, H, W, Co1, Co2, rb, &s1, &s2);
@@ -2300,7 +2301,7 @@ K_FN void k_fr_bwd(int N, int C, int H, int W, int Co1, int Co2, int rb, const r
         conv_dense_bwd_weight(N, &s2, x, gy2, gw2, 0, NULL);
     if (!gx)
         return;
-    if (!rb) {
+    if (!mask) {
         /* the pad's piece (conv_2's, written or added), then conv_1's */
         conv_dense_bwd_data(N, &s2, gy2, w2, gx, acc);
         conv_dense_bwd_data(N, &s1, gy, w1, gx, 1);

@@ -337,12 +337,14 @@ K_FN void k_conv2d_dwpw_bwd_data_bn(int N, int C, int H, int W, int kh, int kw, 
 K_FN void k_fr_fwd(int N, int C, int H, int W, int Co1, int Co2, int rb, const real *x, const real *w1,
                    const real *w2, real *y);
 /* Its backward from gy: (N, Co1 + Co2, Ho, Wo): the weight gradients into
- * gw1, gw2, and into gx the gradient of x (rb: through the ReLU, as
- * k_relu_bwd(_acc) would pass it) or of r (!rb: the pad's piece, then
- * conv_1's), written, or added when acc; each skipped when NULL; the bits
- * of the unfused steps. t: scratch of x's size (rb). */
+ * gw1, gw2, and into gx the gradient of r (the pad's piece, then
+ * conv_1's) or, with mask (rb only), of x through the ReLU (as
+ * k_relu_bwd(_acc) would pass it), written, or added when acc; each
+ * skipped when NULL; the bits of the unfused steps. t: scratch of x's size
+ * (mask). */
 K_FN void k_fr_bwd(int N, int C, int H, int W, int Co1, int Co2, int rb, const real *x, const real *w1,
-                   const real *w2, const real *gy, real *gx, int acc, real *t, real *gw1, real *gw2);
+                   const real *w2, const real *gy, real *gx, int mask, int acc, real *t, real *gw1,
+                   real *gw2);
 
 /* The padded planes of the depthwise path, lent to the pools (pool.c):
  * plane src (Hi, Wi) into buf as sh*sw phase planes of R rows of L values,
