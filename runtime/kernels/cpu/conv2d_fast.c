@@ -1088,6 +1088,12 @@ static int conv_dw_geom(const ConvShape *s, ConvDw *d)
     int reach = d->wq + (s->sw - 1 + s->pw) / s->sw; /* gy columns a gx phase row reads */
     ConvPh pg = {1, 1, d->plt + (s->H - 1 + s->ph) / s->sh + 1,
                  (reach > s->Wo ? reach : s->Wo) + d->plg};
+    /* at stride 1, rows as long as the padded x's (plg + Wo): the columns
+     * read past a row's end are the next row's left zeros, and the gy
+     * rows then lie px.L apart as the weight gradient reads them
+     * (conv_dw_gy_laid) */
+    if (s->sh == 1 && s->sw == 1)
+        pg.L = px.L;
     d->pg = pg;
     d->zx = (ptrdiff_t)s->sh * s->sw * px.R * px.L + slack;
     d->zy = (ptrdiff_t)s->Ho * px.L + CONV_VL;
@@ -1375,20 +1381,34 @@ CONV_WIDE static void conv_dw_bwd_data(int N, const ConvShape *s, const ConvDw *
     }
 }
 
+/* The gy plane as the weight gradient reads it (rows px.L apart, zeros
+ * between) inside buf, the data gradient's padded copy of it, when their
+ * layouts agree (stride 1, conv_dw_geom); else NULL. */
+static const real *conv_dw_gy_laid(const ConvShape *s, const ConvDw *d, const real *buf)
+{
+    if (s->sh != 1 || s->sw != 1 || d->pg.L != d->px.L)
+        return NULL;
+    return buf + (ptrdiff_t)d->plt * d->pg.L + d->plg;
+}
+
 /* One sample's share of the depthwise weight gradient of one channel:
  * part[t] = the dot product of the gy plane gyp with the x_eff plane xp
  * (prologue pc) shifted by tap t, in float lanes over the plane
  * (conv_dw_wdot); xb and gb are work planes whose borders hold zeros
- * (d->zx and d->zy values zeroed once); off: conv_dw_x_offsets. */
+ * (d->zx and d->zy values zeroed once); off: conv_dw_x_offsets. gl: gy
+ * already so laid out (conv_dw_gy_laid), or NULL. */
 static void conv_dw_wgrad_plane(const ConvShape *s, const ConvDw *d, const ptrdiff_t *off,
                                 const ConvPre *pc, const real *xp, const real *gyp, real *xb,
-                                real *gb, real *part)
+                                real *gb, real *part, const real *gl)
 {
     int taps = s->kh * s->kw;
     int n = (s->Ho * d->px.L + CONV_VL - 1) / CONV_VL * CONV_VL;
     ConvPh pg = {1, 1, s->Ho, d->px.L};
     conv_dw_fill(xp, s->H, s->W, s->ph, s->pw, d->px, pc, xb);
-    conv_dw_fill(gyp, s->Ho, s->Wo, 0, 0, pg, NULL, gb);
+    if (gl)
+        gb = (real *)gl;
+    else
+        conv_dw_fill(gyp, s->Ho, s->Wo, 0, 0, pg, NULL, gb);
     if (taps == 9)
         conv_dw_wdot_9(taps, n, gb, xb, off, part);
     else if (taps == 25)
@@ -1426,7 +1446,7 @@ CONV_WIDE static void conv_dw_bwd_weight(int N, const ConvShape *s, const ConvDw
                     k_prefetch(x + (nc + C) * s->H * s->W, (ptrdiff_t)s->H * s->W);
                     k_prefetch(gy + (nc + C) * s->P, s->P);
                 }
-                conv_dw_wgrad_plane(s, d, off, pc, x + nc * s->H * s->W, gy + nc * s->P, xb, gb, part);
+                conv_dw_wgrad_plane(s, d, off, pc, x + nc * s->H * s->W, gy + nc * s->P, xb, gb, part, NULL);
                 for (int t = 0; t < taps; t++)
                     acc[t] += part[t];
             }
@@ -1876,7 +1896,7 @@ CONV_WIDE static void conv_dwpw_bwd_data(int N, const ConvShape *sd, const ConvD
                     }
                     if (gw)
                         conv_dw_wgrad_plane(sd, d, src.off, pc, x + nc * HW, zs + (ptrdiff_t)c * P, xb, gb,
-                                            parts + nc * taps);
+                                            parts + nc * taps, gx ? conv_dw_gy_laid(sd, d, buf) : NULL);
                     else if (gwp)
                         conv_dw_fill(x + nc * HW, sd->H, sd->W, sd->ph, sd->pw, d->px, pc, xb);
                     if (gwp)
