@@ -865,13 +865,14 @@ CONV_DW_ENG(conv_dw_eng_25, 25, CONV_UNROLL)
  * and constant column displacements: the auto-vectorized loop gives every
  * tap its own pointer, and for a 5x5 window the 25 pointers do not fit the
  * registers beside the weights, so that reloading them from the stack
- * doubled the loads. */
+ * doubled the loads. Over rows of n outputs (in L apart, out ldo apart;
+ * rows 1: one flat run), added to out when acc. */
 #ifdef K_AVX512
 /* the input vector of tap t for the outputs from j0 */
 #define CONV_GLD(t, K, DIL) _mm512_loadu_ps(r[(t) / (K)] + (t) % (K) * (DIL) + j0)
 #define CONV_DW_GRID(NAME, K, DIL)                                                                 \
-    CONV_WIDE static void NAME(int n, const real *restrict in, ptrdiff_t D, const real *wv,        \
-                               real *restrict out)                                                 \
+    CONV_WIDE static void NAME(int rows, int n, ptrdiff_t L, const real *restrict in, ptrdiff_t D, \
+                               const real *wv, real *restrict out, ptrdiff_t ldo, int acc)         \
     {                                                                                              \
         enum { NT = (K) * (K) };                                                                   \
         __m512 w[NT];                                                                              \
@@ -879,11 +880,13 @@ CONV_DW_ENG(conv_dw_eng_25, 25, CONV_UNROLL)
         CONV_UNROLL                                                                                \
         for (int t = 0; t < NT; t++)                                                               \
             w[t] = _mm512_set1_ps(wv[t]);                                                          \
-        CONV_UNROLL                                                                                \
-        for (int a = 0; a < (K); a++)                                                              \
-            r[a] = in + a * D;                                                                     \
+        for (int i = 0; i < rows; i++, in += L, out += ldo)                                        \
         for (int j = 0; j < n; j += 16) {                                                          \
-            int j0 = n < 16 || j + 16 <= n ? j : n - 16; /* last chunk: the last 16 again */       \
+            CONV_UNROLL                                                                            \
+            for (int a = 0; a < (K); a++)                                                          \
+                r[a] = in + a * D;                                                                 \
+            /* last chunk: the last 16 again, or (acc) masked */                                   \
+            int j0 = acc || n < 16 || j + 16 <= n ? j : n - 16;                                    \
             __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;                            \
             int t = 0;                                                                             \
             CONV_UNROLL                                                                            \
@@ -897,6 +900,8 @@ CONV_DW_ENG(conv_dw_eng_25, 25, CONV_UNROLL)
             for (; t < NT; t++)                                                                    \
                 s0 = _mm512_fmadd_ps(w[t], CONV_GLD(t, K, DIL), s0);                               \
             __m512 y = _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3));                \
+            if (acc)                                                                               \
+                y = _mm512_add_ps(_mm512_maskz_loadu_ps(k_mask16(n - j0), out + j0), y);           \
             _mm512_mask_storeu_ps(out + j0, k_mask16(n - j0), y);                                  \
         }                                                                                          \
     }
@@ -1009,7 +1014,7 @@ static void conv_dw_eng(int nt, int n, const real *in, const ptrdiff_t *off, con
 #ifdef K_AVX512
     if (g) {
         const real *b = in + g->base;
-        (g->dil == 1 ? conv_dw_grid_5 : conv_dw_grid_5d2)(n, b, g->D, wv, out);
+        (g->dil == 1 ? conv_dw_grid_5 : conv_dw_grid_5d2)(1, n, 0, b, g->D, wv, out, 0, 0);
         return;
     }
 #else
@@ -1117,26 +1122,42 @@ static void conv_dw_x_offsets(const ConvShape *s, const ConvDw *d, ptrdiff_t *of
         }
 }
 
-/* The output plane of depthwise conv s (stride 1, padded input plane buf
- * with rows L apart, weights wc) into yp (Ho x Wo) by a band engine, when
- * one serves the window: 3x3, dilation 1 or 2, rows of at least 12
- * (narrower ones fill few of the 16 lanes; the flat engine packs them);
- * else 0. 3x3 only: for 5x5 the 25 weights and 8 partial sums overflow
- * the 32 vector registers, and the band ran 10-20% slower than the grid
- * engine (kernels_bench). */
-static int conv_dw_band(const ConvShape *s, int L, const real *buf, const real *wc, real *yp)
+/* Whether depthwise conv s at stride 1 takes the engines that run output
+ * row by row and write the rows in place (the 3x3 band, the 5x5 grid over
+ * rows): a 3x3 or 5x5 window, dilation 1 or 2, rows (of the plane
+ * written, ncols) of at least 12; narrower ones fill few of the 16 lanes,
+ * and the flat engines pack them. */
+static int conv_dw_rows_ok(const ConvShape *s, int ncols)
 {
 #ifdef K_AVX512
-    if (s->sh != 1 || s->sw != 1 || s->kh != s->kw || s->dh != s->dw || s->dh > 2 || s->Wo < 12)
-        return 0;
-    if (s->kh != 3)
-        return 0;
-    conv_dw_band_3(s->Ho, s->Wo, s->dh, buf, L, wc, yp, s->Wo, 0);
-    return 1;
+    return s->sh == 1 && s->sw == 1 && s->kh == s->kw && (s->kh == 3 || s->kh == 5) && s->dh == s->dw &&
+           s->dh <= 2 && ncols >= 12;
 #else
-    (void)s, (void)L, (void)buf, (void)wc, (void)yp;
+    (void)s, (void)ncols;
     return 0;
 #endif
+}
+
+/* The output plane of depthwise conv s (stride 1, padded input plane buf
+ * with rows L apart, weights wc) into yp (Ho x Wo) row by row
+ * (conv_dw_rows_ok), or 0. For 5x5 the band's 25 weights and 8 partial
+ * sums overflow the 32 vector registers (it ran 10-20% slower than the
+ * grid engine); the grid engine over rows, one at a time, ran 8-20% faster
+ * than over the flat plane (kernels_bench, 28x28 to 14x14). */
+static int conv_dw_band(const ConvShape *s, int L, const real *buf, const real *wc, real *yp)
+{
+    if (!conv_dw_rows_ok(s, s->Wo))
+        return 0;
+#ifdef K_AVX512
+    if (s->kh == 5)
+        (s->dh == 1 ? conv_dw_grid_5 : conv_dw_grid_5d2)(s->Ho, s->Wo, L, buf, (ptrdiff_t)s->dh * L, wc, yp, s->Wo,
+                                                         0);
+    else
+        conv_dw_band_3(s->Ho, s->Wo, s->dh, buf, L, wc, yp, s->Wo, 0);
+#else
+    (void)L, (void)buf, (void)wc, (void)yp;
+#endif
+    return 1;
 }
 
 /* Depthwise forward over all N*C planes; pre != 0 applies the prologue
@@ -1315,9 +1336,19 @@ CONV_WIDE static void conv_dw_back_plane(const ConvDwBack *b, const real *gyp, c
     real wv[CONV_DW_TAPS];
     conv_dw_fill(gyp, s->Ho, s->Wo, d->plt, d->plg, d->pg, NULL, buf);
 #ifdef K_AVX512
-    if (s->sh == 1 && s->sw == 1 && s->kh == 3 && s->kw == 3 && s->dh == s->dw && s->dh <= 2 && s->W >= 12) {
-        /* gx row ih reads padded gy rows ih + ph + r*dh (plt = 2*dh rows above) */
-        conv_dw_band_3r(s->H, s->W, s->dh, buf + (ptrdiff_t)s->ph * L + s->pw, L, wc, gxp, s->W, acc);
+    if (conv_dw_rows_ok(s, s->W)) {
+        /* gx row ih reads padded gy rows ih + ph + r*dh ((K-1)*dh rows
+         * above); the 5x5 grid's taps in its reversed order, as
+         * conv_dw_back_init sets it up */
+        const real *in = buf + (ptrdiff_t)s->ph * L + s->pw;
+        if (s->kh == 3) {
+            conv_dw_band_3r(s->H, s->W, s->dh, in, L, wc, gxp, s->W, acc);
+        } else {
+            for (int t = 0; t < 25; t++)
+                wv[t] = wc[24 - t];
+            (s->dh == 1 ? conv_dw_grid_5 : conv_dw_grid_5d2)(s->H, s->W, L, in, (ptrdiff_t)s->dh * L, wv, gxp, s->W,
+                                                             acc);
+        }
         return;
     }
 #endif
