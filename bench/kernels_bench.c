@@ -232,6 +232,47 @@ static void conv_bench(const char *label, int N, int Ci, int H, int Co, int k, i
     free(c.x), free(c.w), free(c.y);
 }
 
+/* ---- fused depthwise + pointwise pairs (a sep conv's halves) ---- */
+
+typedef struct {
+    int N, C, H, k, p, d, bwd;
+    real *x, *wd, *wp, *z, *zr, *y, *gx, *gwd, *gwp;
+} DwpwB;
+
+static void dwpw_run(void *arg, int fast)
+{
+    DwpwB *q = arg;
+    (void)fast;
+    if (!q->bwd)
+        k_conv2d_dwpw_fwd(q->N, q->C, q->H, q->H, q->k, q->k, 1, 1, q->p, q->p, q->d, q->d, q->C, 0, NULL, NULL,
+                          NULL, q->x, q->wd, q->z, q->wp, q->y, NULL);
+    else
+        k_conv2d_dwpw_bwd_data(q->N, q->C, q->H, q->H, q->k, q->k, 1, 1, q->p, q->p, q->d, q->d, q->C, 0, NULL,
+                               NULL, NULL, q->x, q->wd, q->z, q->wp, q->y, q->gx, 0, 0, NULL, q->gwd, q->zr,
+                               q->gwp, NULL);
+}
+
+/* The forward (depthwise + pointwise) and the whole backward (both data
+ * gradients and both weight gradients, the depthwise output recomputed)
+ * of a pair at stride 1, C channels in and out. */
+static void dwpw_bench(const char *label, int N, int C, int H, int k, int p, int d)
+{
+    ptrdiff_t n = (ptrdiff_t)N * C * H * H;
+    DwpwB q = {N, C, H, k, p, d, 0, rnd(n), rnd((ptrdiff_t)C * k * k), rnd((ptrdiff_t)C * C), rnd(n), rnd(n),
+               rnd(n), rnd(n), rnd((ptrdiff_t)C * k * k), rnd((ptrdiff_t)C * C)};
+    double dwf = 2.0 * n * k * k, pwf = 2.0 * n * C;
+    char name[96];
+    snprintf(name, sizeof name, "%s fwd", label);
+    Bench b1 = {name, dwf + pwf, dwpw_run, &q, 0};
+    report(&b1);
+    DwpwB q2 = q;
+    q2.bwd = 1;
+    snprintf(name, sizeof name, "%s bwd (data + weights)", label);
+    Bench b2 = {name, 3 * dwf + 2 * pwf, dwpw_run, &q2, 0};
+    report(&b2);
+    free(q.x), free(q.wd), free(q.wp), free(q.z), free(q.zr), free(q.y), free(q.gx), free(q.gwd), free(q.gwp);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1)
@@ -276,6 +317,13 @@ int main(int argc, char **argv)
     conv_bench("N64 1x1 C64 7x7", 64, 64, 7, 64, 1, 1, 0, 1, 1, 7);
     conv_bench("N64 dw 5x5 C16 28x28", 64, 16, 28, 16, 5, 1, 2, 1, 16, 7);
     conv_bench("N64 dw 3x3 d2 C16 28x28", 64, 16, 28, 16, 3, 1, 2, 2, 16, 7);
+    /* fused depthwise + pointwise pairs: DARTS_V2's, the Fashion-MNIST network's */
+    dwpw_bench("N64 dwpw 3x3 C36 32x32", 64, 36, 32, 3, 1, 1);
+    dwpw_bench("N64 dwpw 3x3 C72 16x16", 64, 72, 16, 3, 1, 1);
+    dwpw_bench("N64 dwpw 3x3 C144 8x8", 64, 144, 8, 3, 1, 1);
+    dwpw_bench("N64 dwpw 5x5 C16 28x28", 64, 16, 28, 5, 2, 1);
+    dwpw_bench("N64 dwpw 5x5 C32 14x14", 64, 32, 14, 5, 2, 1);
+    dwpw_bench("N64 dwpw 5x5 C64 7x7", 64, 64, 7, 5, 2, 1);
     /* DARTS_V2 (C = 36): cell convs and preprocessing at the three resolutions */
     conv_bench("N64 1x1 C36 32x32", 64, 36, 32, 36, 1, 1, 0, 1, 1, 7);
     conv_bench("N64 1x1 C144->36 32x32", 64, 144, 32, 36, 1, 1, 0, 1, 1, 7);
