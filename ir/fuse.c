@@ -57,6 +57,7 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
     f->bn_split = xcalloc((size_t)n, sizeof(bool));
     f->bn_apply = xmalloc((size_t)n * sizeof(int));
     f->add_bn = xmalloc((size_t)n * sizeof(int));
+    f->add_apply = xcalloc((size_t)n, sizeof(bool));
     f->add_drop = xmalloc((size_t)n * sizeof(int));
     f->cat_view = xmalloc((size_t)n * sizeof(int));
     f->fr = xmalloc((size_t)n * sizeof(int));
@@ -226,7 +227,6 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
         f->bn_split[b] = true;
         f->bn_apply[p1] = b;
     }
-    free(at);
     /* a training BN of a pointwise conv's output (a dwpw pair's, or one
      * reading its input plainly or through a plain ReLU) whose forward
      * comes next (only parameters between): the conv's kernel hands it the
@@ -267,6 +267,24 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
         f->src[v] = d;
         if (d >= 0) f->add_drop[d] = v;
     }
+    /* an add_bn BN after a dwpw_bwd pair's pointwise conv whose step runs
+     * right after the BN's: the BN's step computes its coefficients, and
+     * the pair applies them to the ADD's gradient as it reads it, so the
+     * BN's input gradient is never written (its buffer serves the pair as
+     * scratch) */
+    for (int b = 0; b < n; b++) {
+        if (t != IR_FUSE_CPU || f->add_bn[b] < 0 || g->nodes[b].aux) continue;
+        int p = (int)ir_inputs(g, b)[0];
+        if (!is_pointwise(g, p) || uses[p] != 1 || f->bn_apply[p] >= 0) continue;
+        int d = (int)ir_inputs(g, p)[0];
+        if (!f->dwpw_bwd[d] || f->src[d] != p) continue;
+        if (at[b] < 0 || at[p] != at[b] + 1 || !(bw->steps[at[b]].need & 1u) || (bw->steps[at[b]].acc & 1u) ||
+            !(bw->steps[at[p]].need & 1u))
+            continue;
+        f->add_apply[b] = true;
+        f->bn_apply[p] = b;
+    }
+    free(at);
     /* a two-input ADD whose one consumer is a CONCAT: written straight
      * into the CONCAT's buffer */
     for (int v = 0; v < n; v++) {
@@ -300,6 +318,7 @@ void ir_fuse_free(IrFuse *f)
     free(f->bn_split);
     free(f->bn_apply);
     free(f->add_bn);
+    free(f->add_apply);
     free(f->add_drop);
     free(f->cat_view);
     free(f->fr);
@@ -352,6 +371,7 @@ void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out)
         if (f->add_bn[v] >= 0) {
             fprintf(out, "  fuse %%%d batch_norm into %%%d add (normalized as it sums", v, f->add_bn[v]);
             if (f->src[v] >= 0) fprintf(out, ", with %%%d drop_path", f->src[v]);
+            if (f->add_apply[v]) fprintf(out, "; its backward applied in %%%d conv2d's", (int)ir_inputs(g, v)[0]);
             fprintf(out, ")\n");
             added++;
         }

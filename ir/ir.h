@@ -375,13 +375,16 @@ typedef struct {
     bool *mixed_bn;  /* [n] BATCH_NORM candidate accumulated into its MIXED node, never stored */
     bool *bn_relu;   /* [n] BATCH_NORM fused with its one consumer, a RELU (CUDA), never stored */
     bool *bn_split;  /* [n] bn_stats BATCH_NORM between two dwpw_bwd pairs: backward split (see above) */
-    int *bn_apply;   /* [n] pointwise CONV2D: the bn_split BN of its output, whose gradient its
-                        step applies, or -1 */
+    int *bn_apply;   /* [n] pointwise CONV2D: the bn_split or add_apply BN of its output, whose
+                        gradient its step applies, or -1 */
     int *mask_step;  /* [n] plain prologue RELU (mask): the conv whose backward step masks its one
                         consumer's data gradient into the RELU input's gradient, or -1 */
     bool *mask_keep; /* [n] mask RELU of several pointwise convs: its gradient is stored, mask_step
                         is the last to add to it */
     int *add_bn;     /* [n] BATCH_NORM whose ADD (see above) normalizes its input, or -1 */
+    bool *add_apply; /* [n] add_bn BATCH_NORM after a dwpw_bwd pair's pointwise conv whose step comes
+                        right after the BN's: the BN's step computes its coefficients only, the
+                        conv's applies them to the ADD's gradient as it reads it (bn_apply) */
     int *add_drop;   /* [n] DROP_PATH between an add_bn BN and its ADD: the BN, or -1 */
     int *cat_view;   /* [n] ADD writing into its one consumer's buffer: that CONCAT, or -1 */
     int *fr;         /* [n] a FactorizedReduce's CONCAT, its PAD and two CONV2Ds, and its RELU when

@@ -112,7 +112,7 @@ static bool has_storage(const IrGraph *g, const IrBackward *bw, const IrFuse *f,
 
 /* Last time the gradient of v is read: its own step, or for a mixed node
  * the step of its first accumulated candidate, or for an add the step of
- * its earliest add_bn BN, or for a RELU fused into its BN's backward
+ * its earliest add_bn BN (or an add_apply BN's conv), or for a RELU fused into its BN's backward
  * (bn_stats on the CPU, bn_relu on CUDA) the BN's step. */
 static int grad_end(const IrGraph *g, const IrFuse *f, int v)
 {
@@ -124,6 +124,11 @@ static int grad_end(const IrGraph *g, const IrFuse *f, int v)
         for (int i = 0; i < nd->nin; i++) {
             int u = (int)ir_inputs(g, v)[i], b = f->add_drop[u] >= 0 ? f->add_drop[u] : u;
             if (f->add_bn[b] == v && 2 * n - b > t) t = 2 * n - b;
+            /* an add_apply BN's conv applies the BN's backward to this gradient */
+            if (f->add_bn[b] == v && f->add_apply[b]) {
+                int p = (int)ir_inputs(g, b)[0];
+                if (2 * n - p > t) t = 2 * n - p;
+            }
         }
         return t;
     }
@@ -308,10 +313,11 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget target, IrPlan
         }
         if (nd->op == OP_BATCH_NORM || (f->prologue[v] && f->bn_stats[ir_inputs(g, v)[0]])) {
             /* BN: saved batch mean and inverse std, then for a mixed_bn or
-             * add_bn BN its scale and shift, for a bn_split BN its three
+             * add_bn BN its scale and shift (and for an add_apply one its
+             * three backward coefficients), for a bn_split BN its three
              * backward coefficients; fused RELU: its BN's scale and shift */
             p->small[v] = small;
-            int per_c = f->bn_split[v] ? 5 : f->mixed_bn[v] || f->add_bn[v] >= 0 ? 4 : 2;
+            int per_c = f->bn_split[v] ? 5 : f->add_apply[v] ? 7 : f->mixed_bn[v] || f->add_bn[v] >= 0 ? 4 : 2;
             small += round_up(per_c * (int64_t)nd->shape.d[1]);
         }
         if (rstart[v] >= 0) {

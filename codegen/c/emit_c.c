@@ -961,12 +961,16 @@ static void emit_dwpw_bwd(Emit *e, const IrGradStep *st, int d)
     /* a bn_split BN before d's RELU: its sums over the RELU's gradient,
      * into the scratch tensor for the BN's step */
     bool sums = fz(e)->prologue[xin] && fz(e)->bn_split[in_of(e, xin, 0)];
-    /* a bn_split BN after p: its gradient applied from its RELU's */
+    /* a bn_split BN after p: its gradient applied from its RELU's; an
+     * add_apply BN: from its add's */
     int bn = fz(e)->bn_apply[p];
+    bool addbn = bn >= 0 && fz(e)->add_apply[bn];
     open_guard(e, p, 0);
-    kc_dwpw_begin(e, &c, bn >= 0 ? "k_conv2d_dwpw_bwd_data_bn" : "k_conv2d_dwpw_bwd_data", d, p, G(d));
+    kc_dwpw_begin(e, &c, addbn ? "k_conv2d_dwpw_bwd_data_bnadd" : bn >= 0 ? "k_conv2d_dwpw_bwd_data_bn"
+                                                                      : "k_conv2d_dwpw_bwd_data",
+                  d, p, G(d));
     kc_rt(&c, "const real *", "%s", T(in_of(e, p, 1)));
-    kc_rt(&c, "const real *", "%s", G(bn >= 0 ? fz(e)->src[bn] : p));
+    kc_rt(&c, "const real *", "%s", G(addbn ? fz(e)->add_bn[bn] : bn >= 0 ? fz(e)->src[bn] : p));
     kc_rt(&c, "real *", "%s", gx);
     kc_int(&c, (int)acc);
     kc_int(&c, mask);
@@ -975,7 +979,15 @@ static void emit_dwpw_bwd(Emit *e, const IrGradStep *st, int d)
     kc_rt(&c, "real *", "%s", zr);
     kc_rt(&c, "real *", "%s", gwp);
     kc_scratch(e, &c, sums);
-    if (bn >= 0) {
+    if (addbn) {
+        int64_t C = node(e, bn)->shape.d[1];
+        kc_rt(&c, "const real *", "%s", T(p));
+        kc_rt(&c, "const real *", "r->small + %" PRId64, e->plan->small[bn]);
+        kc_rt(&c, "real", "(real)r->keep_prob");
+        kc_drop_mask(e, &c, fz(e)->src[bn]);
+        kc_rt(&c, "const real *", "r->small + %" PRId64, e->plan->small[bn] + 4 * C);
+        kc_rt(&c, "real *", "%s", G(p));
+    } else if (bn >= 0) {
         int r = fz(e)->src[bn];
         int64_t C = node(e, bn)->shape.d[1];
         kc_rt(&c, "const real *", "%s", T(p));
@@ -1137,6 +1149,27 @@ static void bwd_step(Emit *e, const IrGradStep *st)
             kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 4)) : "NULL");
             kc_rt(&c, "const real *", "r->small + %" PRId64, e->plan->small[v] + C);
             kc_rt(&c, "real *", "r->small + %" PRId64, e->plan->small[v] + 2 * C);
+            kc_rt(&c, "real *", "%s", gg);
+            kc_rt(&c, "real *", "%s", gbt);
+            open_guard(e, v, 0);
+            kc_end(e, &c);
+            emit_close(e);
+            return;
+        }
+        if (fz(e)->add_apply[v]) {
+            /* the coefficients; the conv before applies them to the add's
+             * gradient (see ir.h) */
+            int add = fz(e)->add_bn[v];
+            kc_begin(&c, "k_bn_train_bwd_add_coef");
+            kc_lit(&c, "N"); kc_int(&c, C); kc_int(&c, HW);
+            kc_rt(&c, "const real *", "%s", T(x));
+            kc_rt(&c, "const real *", "%s", G(add));
+            kc_rt(&c, "real", "(real)r->keep_prob");
+            kc_drop_mask(e, &c, fz(e)->src[v]);
+            kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 4)) : "NULL");
+            kc_rt(&c, "const real *", "r->small + %" PRId64, e->plan->small[v]);
+            kc_rt(&c, "const real *", "r->small + %" PRId64, e->plan->small[v] + C);
+            kc_rt(&c, "real *", "r->small + %" PRId64, e->plan->small[v] + 4 * C);
             kc_rt(&c, "real *", "%s", gg);
             kc_rt(&c, "real *", "%s", gbt);
             open_guard(e, v, 0);

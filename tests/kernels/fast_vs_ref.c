@@ -286,6 +286,35 @@ static void dwpw_case(int N, int C, int H, int W, int kh, int kw, int sh, int sw
                 same_bits(sub, gw3, gw, (ptrdiff_t)Cp * C);
                 total_elems += (long)(2 * Cp + nx + nwd + Cp * C);
             }
+            /* the pointwise output through a BN normalized in its add (a
+             * drop path on and off): the pair's gradients from the add's
+             * gradient gr, the BN's backward applied as read, have the bits
+             * of k_bn_train_bwd_add then the pair's */
+            for (int drop = 0; drop <= 1; drop++) {
+                int P = Ho * Wo;
+                real keep = (real)0.8, *dm = tensor(N, 0);
+                for (int i = 0; i < N; i++)
+                    dm[i] = i % 3 ? 1 : 0;
+                k_bn_train_bwd_add(N, Cp, P, y, gr, keep, drop ? dm : NULL, qgam, qmu, qinv, gyq, qgg[0], qgb[0]);
+                k_conv2d_dwpw_bwd_data(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Cp, pre != 0, m, sc, sb, x, wd,
+                                       z2, wp, gyq, gx, 0, 0, NULL, gwd, zr, gw, NULL);
+                k_bn_train_bwd_add_coef(N, Cp, P, y, gr, keep, drop ? dm : NULL, qgam, qmu, qinv, qcoef, qgg[1],
+                                        qgb[1]);
+                for (ptrdiff_t i = 0; i < (ptrdiff_t)Cp * C; i++)
+                    gw3[i] = -1;
+                k_conv2d_dwpw_bwd_data_bnadd(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Cp, pre != 0, m, sc, sb,
+                                             x, wd, z2, wp, gr, gx2, 0, 0, NULL, gwd2, zr, gw3, NULL, y, qmu, keep,
+                                             drop ? dm : NULL, qcoef, gyb);
+                snprintf(sub, sizeof sub, "%s dwpw %s through an add's bn%s (%d threads)", what, kinds[pre],
+                         drop ? " and drop path" : "", threads);
+                same_bits(sub, qgg[1], qgg[0], Cp);
+                same_bits(sub, qgb[1], qgb[0], Cp);
+                same_bits(sub, gx2, gx, nx);
+                same_bits(sub, gwd2, gwd, nwd);
+                same_bits(sub, gw3, gw, (ptrdiff_t)Cp * C);
+                total_elems += (long)(2 * Cp + nx + nwd + Cp * C);
+                free(dm);
+            }
         }
     free(gx), free(gx2), free(gwd), free(gwd2), free(mo), free(gm), free(tt);
     free(bnp), free(bgam), free(binv), free(bcoef), free(gr), free(gyq), free(gyb), free(qparts);

@@ -250,7 +250,7 @@ static void bn_bwd_coef(int c, ptrdiff_t M, real_acc sg, real_acc sgx, const rea
 static void bn_train_bwd(int N, int C, int HW, const real *x, const real *gy, real coef,
                          real keep, const real *mask, const real *pscale, const real *pshift,
                          const real *gamma, const real *save_mean, const real *save_invstd,
-                         real *gx, real *ggamma, real *gbeta)
+                         real *gx, real *ggamma, real *gbeta, real *coef_out)
 {
     ptrdiff_t M = (ptrdiff_t)N * HW;
     K_OMP(parallel for if(k_par((double)M * C)) schedule(static))
@@ -286,17 +286,19 @@ static void bn_train_bwd(int N, int C, int HW, const real *x, const real *gy, re
         }
         real k, mg, mgx;
         bn_bwd_coef(c, M, sg, sgx, gamma, invstd, &k, &mg, &mgx, ggamma, gbeta);
+        if (coef_out) {
+            /* the output gradient is applied where it is read */
+            coef_out[c] = k, coef_out[C + c] = mg, coef_out[2 * C + c] = mgx;
+            continue;
+        }
         for (int n = 0; n < N; n++) {
             const real *xp = x + ((ptrdiff_t)n * C + c) * HW;
             const real *gp = gy + ((ptrdiff_t)n * C + c) * HW;
             real *gxp = gx + ((ptrdiff_t)n * C + c) * HW;
             if (pscale) {
                 k_bn_relu_bwd_apply(HW, gp, xp, mu, pscale[c], pshift[c], k, mg, mgx, gxp);
-            } else if (mask) {
-                real m = mask[n];
-                K_OMP(simd)
-                for (int i = 0; i < HW; i++)
-                    gxp[i] = k * (BN_GY_DROP(i) - mg - (xp[i] - mu) * mgx);
+            } else if (mask || coef == 1) {
+                k_bn_add_bwd_apply(HW, gp, xp, mu, mask != NULL, keep, mask ? mask[n] : 1, k, mg, mgx, gxp);
             } else {
                 K_OMP(simd)
                 for (int i = 0; i < HW; i++)
@@ -338,7 +340,7 @@ K_FN void k_bn_train_bwd(int N, int C, int HW,
                          real *gx, real *ggamma, real *gbeta)
 {
     bn_train_bwd(N, C, HW, x, gy, 1, 1, NULL, NULL, NULL, gamma, save_mean, save_invstd, gx,
-                 ggamma, gbeta);
+                 ggamma, gbeta, NULL);
 }
 
 K_FN void k_bn_train_bwd_scaled(int N, int C, int HW, const real *x, const real *gy, real coef,
@@ -346,7 +348,7 @@ K_FN void k_bn_train_bwd_scaled(int N, int C, int HW, const real *x, const real 
                                 const real *save_invstd, real *gx, real *ggamma, real *gbeta)
 {
     bn_train_bwd(N, C, HW, x, gy, coef, 1, NULL, NULL, NULL, gamma, save_mean, save_invstd, gx,
-                 ggamma, gbeta);
+                 ggamma, gbeta, NULL);
 }
 
 K_FN void k_bn_train_bwd_add(int N, int C, int HW, const real *x, const real *gy, real keep,
@@ -354,7 +356,15 @@ K_FN void k_bn_train_bwd_add(int N, int C, int HW, const real *x, const real *gy
                              const real *save_invstd, real *gx, real *ggamma, real *gbeta)
 {
     bn_train_bwd(N, C, HW, x, gy, 1, keep, mask, NULL, NULL, gamma, save_mean, save_invstd, gx,
-                 ggamma, gbeta);
+                 ggamma, gbeta, NULL);
+}
+
+K_FN void k_bn_train_bwd_add_coef(int N, int C, int HW, const real *x, const real *gy, real keep,
+                                  const real *mask, const real *gamma, const real *save_mean,
+                                  const real *save_invstd, real *coef, real *ggamma, real *gbeta)
+{
+    bn_train_bwd(N, C, HW, x, gy, 1, keep, mask, NULL, NULL, gamma, save_mean, save_invstd, NULL, ggamma,
+                 gbeta, coef);
 }
 
 K_FN void k_bn_train_bwd_relu(int N, int C, int HW, const real *x, const real *gy,
@@ -363,5 +373,5 @@ K_FN void k_bn_train_bwd_relu(int N, int C, int HW, const real *x, const real *g
                               real *ggamma, real *gbeta)
 {
     bn_train_bwd(N, C, HW, x, gy, 1, 1, NULL, pre_scale, pre_shift, gamma, save_mean, save_invstd,
-                 gx, ggamma, gbeta);
+                 gx, ggamma, gbeta, NULL);
 }

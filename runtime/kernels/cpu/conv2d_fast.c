@@ -1820,6 +1820,12 @@ typedef struct {
     const real *mu, *ps, *pb;  /* its batch mean, the ReLU prologue's scale and shift (Co) */
     const real *coef;          /* k, mg, mgx per channel (k_bn_train_bwd_parts; 3 Co) */
     real *gyb;                 /* scratch (N, Co, P): the threads' runs of the applied gradient */
+    /* add != 0: the BN is an add_bn one (k_bn_train_bwd_add_coef's coef),
+     * gy its add's gradient, through a drop path when dmask (N) is not
+     * NULL; ps and pb unused */
+    int add;
+    real keep;
+    const real *dmask;
 } ConvBnIn;
 
 /* The applied gradient of plane o (channel co of Co, P values) of gy into
@@ -1828,6 +1834,12 @@ static void conv_bn_apply(const ConvBnIn *bin, int Co, int co, ptrdiff_t P, ptrd
                           real *out)
 {
     const real *c = bin->coef;
+    if (bin->add) {
+        ptrdiff_t n = o / ((ptrdiff_t)Co * P);
+        k_bn_add_bwd_apply((int)P, gy + o, bin->x + o, bin->mu[co], bin->dmask != NULL, bin->keep,
+                           bin->dmask ? bin->dmask[n] : 1, c[co], c[Co + co], c[2 * Co + co], out);
+        return;
+    }
     k_bn_relu_bwd_apply((int)P, gy + o, bin->x + o, bin->mu[co], bin->ps[co], bin->pb[co], c[co], c[Co + co],
                         c[2 * Co + co], out);
 }
@@ -2301,9 +2313,23 @@ K_FN void k_conv2d_dwpw_bwd_data_bn(int N, int C, int H, int W, int kh, int kw, 
                                     const real *y, const real *bn_mean, const real *bn_scale,
                                     const real *bn_shift, const real *bn_coef, real *gyb)
 {
-    ConvBnIn bin = { y, bn_mean, bn_scale, bn_shift, bn_coef, gyb };
+    ConvBnIn bin = { y, bn_mean, bn_scale, bn_shift, bn_coef, gyb, 0, 1, NULL };
     conv_dwpw_bwd(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Co, pre, pre_mean, pre_scale, pre_shift, x,
                   wd, z, wp, gr, gx, acc, mask, t, gwd, zr, gwp, bn_parts, &bin);
+}
+
+K_FN void k_conv2d_dwpw_bwd_data_bnadd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                                       int ph, int pw, int dh, int dw, int Co, int pre,
+                                       const real *pre_mean, const real *pre_scale,
+                                       const real *pre_shift, const real *x, const real *wd, real *z,
+                                       const real *wp, const real *ga, real *gx, int acc, int mask,
+                                       real *t, real *gwd, real *zr, real *gwp, real *bn_parts,
+                                       const real *y, const real *bn_mean, real keep, const real *dmask,
+                                       const real *bn_coef, real *gyb)
+{
+    ConvBnIn bin = { y, bn_mean, NULL, NULL, bn_coef, gyb, 1, keep, dmask };
+    conv_dwpw_bwd(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Co, pre, pre_mean, pre_scale, pre_shift, x,
+                  wd, z, wp, ga, gx, acc, mask, t, gwd, zr, gwp, bn_parts, &bin);
 }
 
 /* The two branches of a FactorizedReduce (see cpu_kernels.h): 1x1 convs

@@ -323,6 +323,21 @@ K_FN void k_conv2d_dwpw_bwd_data_bn(int N, int C, int H, int W, int kh, int kw, 
                                     real *t, real *gwd, real *zr, real *gwp, real *bn_parts,
                                     const real *y, const real *bn_mean, const real *bn_scale,
                                     const real *bn_shift, const real *bn_coef, real *gyb);
+/* k_conv2d_dwpw_bwd_data with the backward of an add_bn BN (normalized in
+ * its add, through a drop path when dmask is not NULL) that follows the
+ * pointwise conv: ga is the add's gradient, applied per plane where read
+ * (k_bn_add_bwd_apply with bn_coef from k_bn_train_bwd_add_coef, keep and
+ * dmask the drop path's) instead of the BN's written output gradient; y
+ * the pointwise output (the BN's input), gyb scratch as for _bn; the bits
+ * of k_bn_train_bwd_add then k_conv2d_dwpw_bwd_data. */
+K_FN void k_conv2d_dwpw_bwd_data_bnadd(int N, int C, int H, int W, int kh, int kw, int sh, int sw,
+                                       int ph, int pw, int dh, int dw, int Co, int pre,
+                                       const real *pre_mean, const real *pre_scale,
+                                       const real *pre_shift, const real *x, const real *wd, real *z,
+                                       const real *wp, const real *ga, real *gx, int acc, int mask,
+                                       real *t, real *gwd, real *zr, real *gwp, real *bn_parts,
+                                       const real *y, const real *bn_mean, real keep, const real *dmask,
+                                       const real *bn_coef, real *gyb);
 
 /* FactorizedReduce (prelude.nas) in one kernel each way: y =
  * concat(conv_1(r), conv_2(pad(r))), conv_1 and conv_2 1x1 of stride 2
@@ -495,6 +510,24 @@ static K_NOINLINE void k_bn_relu_bwd_apply(int n, const real *gp, const real *xp
         out[i] = k * (g - mg - (xp[i] - mu) * mgx);
     }
 }
+/* The output gradient of k_bn_train_bwd_add (and k_bn_train_bwd) from
+ * its coefficients: out = k*(g - mg - (x - mu)*mgx), g = gp / keep * m
+ * through a drop path (drop), else gp. One compiled body, so that a kernel
+ * applying it where it reads gy (k_conv2d_dwpw_bwd_data_bnadd) has the
+ * bits of k_bn_train_bwd_add. */
+static K_NOINLINE void k_bn_add_bwd_apply(int n, const real *gp, const real *xp, real mu, int drop, real keep,
+                                          real m, real k, real mg, real mgx, real *out)
+{
+    if (drop) {
+        K_OMP(simd)
+        for (int i = 0; i < n; i++)
+            out[i] = k * (gp[i] / keep * m - mg - (xp[i] - mu) * mgx);
+    } else {
+        K_OMP(simd)
+        for (int i = 0; i < n; i++)
+            out[i] = k * (gp[i] - mg - (xp[i] - mu) * mgx);
+    }
+}
 /* The plane sums of k_bn_train_bwd_relu into parts (N, C, 2): what a
  * producer that holds the planes computes with k_bn_relu_bwd_sums. */
 K_FN void k_bn_relu_bwd_parts(int N, int C, int HW, const real *x, const real *gy,
@@ -507,6 +540,13 @@ K_FN void k_bn_relu_bwd_parts(int N, int C, int HW, const real *x, const real *g
  * applies the gradient (k_conv2d_dwpw_bwd_data_bn); the same bits. */
 K_FN void k_bn_train_bwd_parts(int N, int C, int HW, const real *parts, const real *gamma,
                                const real *save_invstd, real *coef, real *ggamma, real *gbeta);
+/* k_bn_train_bwd_add without the output gradient: ggamma, gbeta and the
+ * coefficients coef (3C: k, mg, mgx) of k_bn_add_bwd_apply, for the
+ * producer of x that applies the gradient where it reads it
+ * (k_conv2d_dwpw_bwd_data_bnadd); the same bits. */
+K_FN void k_bn_train_bwd_add_coef(int N, int C, int HW, const real *x, const real *gy, real keep,
+                                  const real *mask, const real *gamma, const real *save_mean,
+                                  const real *save_invstd, real *coef, real *ggamma, real *gbeta);
 K_FN void k_bn_train_fwd_ref(int N, int C, int HW, real eps, real momentum,
                              const real *x, const real *gamma, const real *beta,
                              real *y, real *save_mean, real *save_invstd,
