@@ -97,6 +97,21 @@ static void same_bits(const char *what, const real *a, const real *b, ptrdiff_t 
     }
 }
 
+/* A fused pair through a BN, against the unfused kernels: the BN's
+ * ggamma and gbeta (gg[1], gb[1] against gg[0], gb[0]), the pair's data
+ * gradient and both weight gradients (fused first), bit for bit. */
+static void bn_pair_bits(const char *sub, real *const *gg, real *const *gb, int Cp, const real *gx2,
+                         const real *gx, ptrdiff_t nx, const real *gwd2, const real *gwd, ptrdiff_t nwd,
+                         const real *gw3, const real *gw, ptrdiff_t ngw)
+{
+    same_bits(sub, gg[1], gg[0], Cp);
+    same_bits(sub, gb[1], gb[0], Cp);
+    same_bits(sub, gx2, gx, nx);
+    same_bits(sub, gwd2, gwd, nwd);
+    same_bits(sub, gw3, gw, ngw);
+    total_elems += (long)(2 * Cp + nx + nwd + ngw);
+}
+
 /* The depthwise conv (C channels, weights wd, input x) of a conv case
  * fused with a pointwise conv to C + 3 channels: k_conv2d_dwpw_fwd and
  * k_conv2d_dwpw_bwd_weight must have the bits of the two fast kernels
@@ -279,12 +294,7 @@ static void dwpw_case(int N, int C, int H, int W, int kh, int kw, int sh, int sw
                                           wd, z2, wp, gr, gx2, 0, 0, NULL, gwd2, zr, gw3, NULL, y, qmu, qps, qpb,
                                           qcoef, gyb);
                 snprintf(sub, sizeof sub, "%s dwpw %s through a bn (%d threads)", what, kinds[pre], threads);
-                same_bits(sub, qgg[1], qgg[0], Cp);
-                same_bits(sub, qgb[1], qgb[0], Cp);
-                same_bits(sub, gx2, gx, nx);
-                same_bits(sub, gwd2, gwd, nwd);
-                same_bits(sub, gw3, gw, (ptrdiff_t)Cp * C);
-                total_elems += (long)(2 * Cp + nx + nwd + Cp * C);
+                bn_pair_bits(sub, qgg, qgb, Cp, gx2, gx, nx, gwd2, gwd, nwd, gw3, gw, (ptrdiff_t)Cp * C);
             }
             /* the pointwise output through a BN normalized in its add (a
              * drop path on and off): the pair's gradients from the add's
@@ -307,12 +317,7 @@ static void dwpw_case(int N, int C, int H, int W, int kh, int kw, int sh, int sw
                                              drop ? dm : NULL, qcoef, gyb);
                 snprintf(sub, sizeof sub, "%s dwpw %s through an add's bn%s (%d threads)", what, kinds[pre],
                          drop ? " and drop path" : "", threads);
-                same_bits(sub, qgg[1], qgg[0], Cp);
-                same_bits(sub, qgb[1], qgb[0], Cp);
-                same_bits(sub, gx2, gx, nx);
-                same_bits(sub, gwd2, gwd, nwd);
-                same_bits(sub, gw3, gw, (ptrdiff_t)Cp * C);
-                total_elems += (long)(2 * Cp + nx + nwd + Cp * C);
+                bn_pair_bits(sub, qgg, qgb, Cp, gx2, gx, nx, gwd2, gwd, nwd, gw3, gw, (ptrdiff_t)Cp * C);
                 free(dm);
             }
         }
