@@ -200,7 +200,9 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
             continue;
         const IrGradStep *cs = &bw->steps[at[v] - 1];
         int c = cs->node;
-        if (g->nodes[c].op == OP_CONV2D && (int)ir_inputs(g, c)[0] == v && (cs->need & 1u) && (cs->acc & 1u)) {
+        /* not a fused FactorizedReduce's conv: its step runs in its concat's */
+        if (g->nodes[c].op == OP_CONV2D && (int)ir_inputs(g, c)[0] == v && (cs->need & 1u) && (cs->acc & 1u) &&
+            f->fr[c] < 0) {
             f->mask_step[v] = c;
             f->mask_keep[v] = true;
         }
