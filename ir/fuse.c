@@ -304,6 +304,12 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
     free(pw_only);
 }
 
+int ir_fuse_fr_input(const IrGraph *g, const IrFuse *f, int c)
+{
+    int r = (int)ir_inputs(g, (int)ir_inputs(g, c)[0])[0];
+    return f->fr[r] == c || f->prologue[r] ? (int)ir_inputs(g, r)[0] : r;
+}
+
 void ir_fuse_free(IrFuse *f)
 {
     free(f->prologue);
@@ -387,7 +393,7 @@ void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out)
             fprintf(out, "  fuse ");
             if (f->fr[r] == v) fprintf(out, "%%%d relu + ", r);
             fprintf(out, "%%%d conv2d + %%%d pad + %%%d conv2d -> %%%d concat (FactorizedReduce, reads %%%d)\n", y1,
-                    (int)ir_inputs(g, y2)[0], y2, v, f->fr[r] == v || f->prologue[r] ? (int)ir_inputs(g, r)[0] : r);
+                    (int)ir_inputs(g, y2)[0], y2, v, ir_fuse_fr_input(g, f, v));
             frs++;
         }
         if (f->bn_split[v]) {

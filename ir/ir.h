@@ -399,6 +399,10 @@ typedef struct {
 /* Decides the fusions of g (training graph bw) for target t; never changes g. */
 void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f);
 void ir_fuse_free(IrFuse *f);
+/* The stored tensor that fused FactorizedReduce concat c reads (IrFuse.fr):
+ * its RELU's input when the RELU is fused too or a plain prologue (the
+ * kernels apply the ReLU), else the RELU's output. */
+int ir_fuse_fr_input(const IrGraph *g, const IrFuse *f, int c);
 /* One line per fused chain and per recomputed tensor, then a summary. */
 void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out);
 

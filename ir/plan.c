@@ -58,35 +58,28 @@ static int64_t place(Buf *b, int nb)
     return top;
 }
 
+/* A node inside a fused FactorizedReduce (not its concat). */
+static bool fr_member(const IrFuse *f, int v) { return f->fr[v] >= 0 && f->fr[v] != v; }
+
 /* True for the outputs that are never stored on their own: those that
  * their consumer rebuilds from the BN's input (a fused BN + ReLU chain's:
  * the convs read the BN input; a BN accumulated into its mixed node; a BN,
  * and the drop path after it, normalized in its add), a cat_view add's
  * (in its concat's buffer), and those inside a fused FactorizedReduce. */
-static bool fr_member(const IrFuse *f, int v) { return f->fr[v] >= 0 && f->fr[v] != v; }
 static bool fused_away(const IrFuse *f, int v)
 {
     return f->prologue[v] || f->bn_stats[v] || f->mixed_bn[v] || f->bn_relu[v] || f->add_bn[v] >= 0 ||
            f->add_drop[v] >= 0 || f->cat_view[v] >= 0 || fr_member(f, v);
 }
 
-/* The stored tensor fused FactorizedReduce concat c reads (IrFuse.fr): its
- * RELU's input when the RELU is fused too or a plain prologue, else the
- * RELU's output. */
-static int fr_input(const IrGraph *g, const IrFuse *f, int c)
-{
-    int r = (int)ir_inputs(g, (int)ir_inputs(g, c)[0])[0];
-    return f->fr[r] == c || f->prologue[r] ? (int)ir_inputs(g, r)[0] : r;
-}
-
 /* The stored tensor a forward read of v reads: the input of a prologue
  * RELU (its convs apply it), of an add_bn BN or of its drop path; a
- * cat_view add's concat; the input of a fused FactorizedReduce (for any
- * tensor inside it). */
+ * cat_view add's concat; for any tensor inside a fused FactorizedReduce,
+ * the tensor its kernels read (ir_fuse_fr_input). */
 static int read_of(const IrGraph *g, const IrFuse *f, int v)
 {
     if (f->prologue[v]) return f->src[v];
-    if (fr_member(f, v)) return fr_input(g, f, f->fr[v]);
+    if (fr_member(f, v)) return ir_fuse_fr_input(g, f, f->fr[v]);
     if (f->cat_view[v] >= 0) return f->cat_view[v];
     if (f->add_drop[v] >= 0) v = f->add_drop[v];
     if (f->add_bn[v] >= 0) return (int)ir_inputs(g, v)[0];

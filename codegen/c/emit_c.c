@@ -310,8 +310,8 @@ static void kc_fr_begin(Emit *e, KCall *c, const char *kernel, int cat)
 {
     TBUF;
     int y1 = in_of(e, cat, 0), y2 = in_of(e, cat, 1), r = in_of(e, y1, 0);
-    bool rb = fz(e)->fr[r] == cat || fz(e)->prologue[r];
-    int x = rb ? in_of(e, r, 0) : r;
+    int x = ir_fuse_fr_input(e->g, fz(e), cat);
+    bool rb = x != r;
     const IrShape *xs = &node(e, x)->shape;
     kc_begin(c, kernel);
     kc_lit(c, "N");
@@ -1156,35 +1156,17 @@ static void bwd_step(Emit *e, const IrGradStep *st)
             emit_close(e);
             return;
         }
-        if (fz(e)->add_apply[v]) {
-            /* the coefficients; the conv before applies them to the add's
-             * gradient (see ir.h) */
-            int add = fz(e)->add_bn[v];
-            kc_begin(&c, "k_bn_train_bwd_add_coef");
-            kc_lit(&c, "N"); kc_int(&c, C); kc_int(&c, HW);
-            kc_rt(&c, "const real *", "%s", T(x));
-            kc_rt(&c, "const real *", "%s", G(add));
-            kc_rt(&c, "real", "(real)r->keep_prob");
-            kc_drop_mask(e, &c, fz(e)->src[v]);
-            kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 4)) : "NULL");
-            kc_rt(&c, "const real *", "r->small + %" PRId64, e->plan->small[v]);
-            kc_rt(&c, "const real *", "r->small + %" PRId64, e->plan->small[v] + C);
-            kc_rt(&c, "real *", "r->small + %" PRId64, e->plan->small[v] + 4 * C);
-            kc_rt(&c, "real *", "%s", gg);
-            kc_rt(&c, "real *", "%s", gbt);
-            open_guard(e, v, 0);
-            kc_end(e, &c);
-            emit_close(e);
-            return;
-        }
         /* a bn_stats BN takes its prologue RELU's output gradient and mask
          * (that RELU's own step does nothing); an add_bn BN its add's
-         * gradient, through its drop path's mask */
-        bool relu = fz(e)->bn_stats[v];
+         * gradient, through its drop path's mask, and an add_apply one
+         * writes only its coefficients, which the conv before applies
+         * (see ir.h) */
+        bool relu = fz(e)->bn_stats[v], apply = fz(e)->add_apply[v];
         int add = fz(e)->add_bn[v], drop = add >= 0 ? fz(e)->src[v] : -1;
         if (add >= 0 && e->bw->zeroed[add]) die("batch norm %%%d of an add without an output gradient", v);
         kc_begin(&c, mixed ? "k_bn_train_bwd_scaled"
                      : relu ? "k_bn_train_bwd_relu"
+                     : apply ? "k_bn_train_bwd_add_coef"
                      : add >= 0 ? "k_bn_train_bwd_add"
                                 : "k_bn_train_bwd");
         kc_lit(&c, "N"); kc_int(&c, C); kc_int(&c, HW);
@@ -1207,7 +1189,9 @@ static void bwd_step(Emit *e, const IrGradStep *st)
         kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 4)) : "NULL");
         kc_rt(&c, "const real *", "r->small + %" PRId64, e->plan->small[v]);
         kc_rt(&c, "const real *", "r->small + %" PRId64, e->plan->small[v] + C);
-        if (data)
+        if (apply)
+            kc_rt(&c, "real *", "r->small + %" PRId64, e->plan->small[v] + 4 * C);
+        else if (data)
             kc_rt(&c, "real *", "%s", piece_dst(e, st, 0, db, sizeof db));
         else
             kc_rt(&c, "real *", "AT(%" PRId64 ")", e->plan->scratch);
@@ -1218,7 +1202,7 @@ static void bwd_step(Emit *e, const IrGradStep *st)
         else
             emit_open(e, "if (r->gw)");
         kc_end(e, &c);
-        if (data) piece_end(e, st, 0);
+        if (data && !apply) piece_end(e, st, 0);
         emit_close(e);
         if (mixed) emit_close(e);
         return;

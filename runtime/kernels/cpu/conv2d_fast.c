@@ -1122,42 +1122,33 @@ static void conv_dw_x_offsets(const ConvShape *s, const ConvDw *d, ptrdiff_t *of
         }
 }
 
-/* Whether depthwise conv s at stride 1 takes the engines that run output
- * row by row and write the rows in place (the 3x3 band, the 5x5 grid over
- * rows): a 3x3 or 5x5 window, dilation 1 or 2, rows (of the plane
- * written, ncols) of at least 12; narrower ones fill few of the 16 lanes,
- * and the flat engines pack them. */
-static int conv_dw_rows_ok(const ConvShape *s, int ncols)
+/* Depthwise conv s at stride 1 row by row, the rows written in place:
+ * rows rows of n outputs (ldo n apart in out; added when acc) from input
+ * rows L apart in in, weights w in the engines' order, by the 3x3 band
+ * (rev: the data gradient's flipped window, see CONV_DW_BAND) or the 5x5
+ * grid over rows; 0 (nothing done) unless the window is 3x3 or 5x5 with
+ * dilation 1 or 2 and the rows hold at least 12 values (narrower ones
+ * fill few of the 16 lanes, and the flat engines pack them). For 5x5 the
+ * band's 25 weights and 8 partial sums overflow the 32 vector registers
+ * (it ran 10-20% slower than the grid engine); the grid engine over rows
+ * ran 8-20% faster than over the flat plane (kernels_bench, 28x28 to
+ * 14x14). */
+static int conv_dw_rows(const ConvShape *s, int rev, int rows, int n, const real *in, int L, const real *w,
+                        real *out, int acc)
 {
 #ifdef K_AVX512
-    return s->sh == 1 && s->sw == 1 && s->kh == s->kw && (s->kh == 3 || s->kh == 5) && s->dh == s->dw &&
-           s->dh <= 2 && ncols >= 12;
+    if (s->sh != 1 || s->sw != 1 || s->kh != s->kw || (s->kh != 3 && s->kh != 5) || s->dh != s->dw ||
+        s->dh > 2 || n < 12)
+        return 0;
+    if (s->kh == 5)
+        (s->dh == 1 ? conv_dw_grid_5 : conv_dw_grid_5d2)(rows, n, L, in, (ptrdiff_t)s->dh * L, w, out, n, acc);
+    else
+        (rev ? conv_dw_band_3r : conv_dw_band_3)(rows, n, s->dh, in, L, w, out, n, acc);
+    return 1;
 #else
-    (void)s, (void)ncols;
+    (void)s, (void)rev, (void)rows, (void)n, (void)in, (void)L, (void)w, (void)out, (void)acc;
     return 0;
 #endif
-}
-
-/* The output plane of depthwise conv s (stride 1, padded input plane buf
- * with rows L apart, weights wc) into yp (Ho x Wo) row by row
- * (conv_dw_rows_ok), or 0. For 5x5 the band's 25 weights and 8 partial
- * sums overflow the 32 vector registers (it ran 10-20% slower than the
- * grid engine); the grid engine over rows, one at a time, ran 8-20% faster
- * than over the flat plane (kernels_bench, 28x28 to 14x14). */
-static int conv_dw_band(const ConvShape *s, int L, const real *buf, const real *wc, real *yp)
-{
-    if (!conv_dw_rows_ok(s, s->Wo))
-        return 0;
-#ifdef K_AVX512
-    if (s->kh == 5)
-        (s->dh == 1 ? conv_dw_grid_5 : conv_dw_grid_5d2)(s->Ho, s->Wo, L, buf, (ptrdiff_t)s->dh * L, wc, yp, s->Wo,
-                                                         0);
-    else
-        conv_dw_band_3(s->Ho, s->Wo, s->dh, buf, L, wc, yp, s->Wo, 0);
-#else
-    (void)L, (void)buf, (void)wc, (void)yp;
-#endif
-    return 1;
 }
 
 /* Depthwise forward over all N*C planes; pre != 0 applies the prologue
@@ -1186,7 +1177,7 @@ CONV_WIDE static void conv_dw_fwd(int N, const ConvShape *s, const ConvDw *d, co
                 k_prefetch(x + (nc + 1) * s->H * s->W, (ptrdiff_t)s->H * s->W);
             conv_dw_fill(x + nc * s->H * s->W, s->H, s->W, s->ph, s->pw, d->px,
                          conv_pre_at(&pv, pre, pm, ps, pb, c), buf);
-            if (conv_dw_band(s, L, buf, w + (ptrdiff_t)c * taps, yp))
+            if (conv_dw_rows(s, 0, s->Ho, s->Wo, buf, L, w + (ptrdiff_t)c * taps, yp, 0))
                 continue;
             conv_dw_eng(taps, n, buf, off, w + (ptrdiff_t)c * taps, ob, gr);
             for (int r = 0; r < s->Ho; r++)
@@ -1229,7 +1220,7 @@ static void conv_dw_src_init(ConvDwSrc *r, const ConvShape *s, const ConvDw *d, 
  * conv_dw_src_out: the same from buf already filled with the plane. */
 static void conv_dw_src_out(const ConvDwSrc *r, int c, const real *buf, real *ob, real *zp)
 {
-    if (conv_dw_band(r->s, r->d->px.L, buf, r->w + (ptrdiff_t)c * r->taps, zp))
+    if (conv_dw_rows(r->s, 0, r->s->Ho, r->s->Wo, buf, r->d->px.L, r->w + (ptrdiff_t)c * r->taps, zp, 0))
         return;
     conv_dw_eng(r->taps, r->n, buf, r->off, r->w + (ptrdiff_t)c * r->taps, ob, r->gr);
     for (int row = 0; row < r->s->Ho; row++)
@@ -1335,25 +1326,13 @@ CONV_WIDE static void conv_dw_back_plane(const ConvDwBack *b, const real *gyp, c
     ptrdiff_t QS = b->QS;
     real wv[CONV_DW_TAPS];
     conv_dw_fill(gyp, s->Ho, s->Wo, d->plt, d->plg, d->pg, NULL, buf);
-#ifdef K_AVX512
-    if (conv_dw_rows_ok(s, s->W)) {
-        /* gx row ih reads padded gy rows ih + ph + r*dh ((K-1)*dh rows
-         * above); the 5x5 grid's taps in its reversed order, as
-         * conv_dw_back_init sets it up */
-        const real *in = buf + (ptrdiff_t)s->ph * L + s->pw;
-        if (s->kh == 3) {
-            conv_dw_band_3r(s->H, s->W, s->dh, in, L, wc, gxp, s->W, acc);
-        } else {
-            for (int t = 0; t < 25; t++)
-                wv[t] = wc[24 - t];
-            (s->dh == 1 ? conv_dw_grid_5 : conv_dw_grid_5d2)(s->H, s->W, L, in, (ptrdiff_t)s->dh * L, wv, gxp, s->W,
-                                                             acc);
-        }
-        return;
-    }
-#endif
     for (int t = 0; t < nt; t++)
         wv[t] = wc[b->tap[b->gr ? nt - 1 - t : t]];
+    /* gx row ih reads padded gy rows ih + ph + r*dh ((K-1)*dh rows above),
+     * the weights in the engines' order: the 3x3 list's (the band runs it
+     * in reverse), the 5x5 grid's reversed one */
+    if (conv_dw_rows(s, 1, s->H, s->W, buf + (ptrdiff_t)s->ph * L + s->pw, L, wv, gxp, acc))
+        return;
     for (int rh = 0; rh < s->sh && rh < s->H; rh++) {
         int nrow = (s->H - rh + s->sh - 1) / s->sh;
         for (int q = 0; q < s->sw && q < s->W; q++) {
