@@ -37,7 +37,7 @@ static bool is_fr_conv(const IrGraph *g, int v)
            a->pb == 0 && a->pl == 0 && a->pr == 0 && a->groups == 1;
 }
 
-void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
+void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, bool remat, IrFuse *f)
 {
     int n = g->n;
     memset(f, 0, sizeof *f);
@@ -55,6 +55,7 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
     f->mask_step = xmalloc((size_t)n * sizeof(int));
     f->mask_keep = xcalloc((size_t)n, sizeof(bool));
     f->bn_split = xcalloc((size_t)n, sizeof(bool));
+    f->remat = xcalloc((size_t)n, sizeof(bool));
     f->bn_apply = xmalloc((size_t)n * sizeof(int));
     f->add_bn = xmalloc((size_t)n * sizeof(int));
     f->add_apply = xcalloc((size_t)n, sizeof(bool));
@@ -212,7 +213,8 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
      * in pw2's, the RELU's, the BN's, pw1's): pw2's kernel sums the BN's
      * backward over the RELU's gradient it writes, the BN's step turns the
      * sums into its coefficients, and pw1's kernel applies them to the
-     * RELU's gradient as it reads it */
+     * RELU's gradient as it reads it; with remat, pw1's output is rebuilt
+     * in pw2's step (its input is stored until pw1's step anyway) */
     for (int b = 0; b < n; b++) {
         if (t != IR_FUSE_CPU || !f->bn_stats[b] || g->nodes[b].aux) continue;
         int r = f->src[b], p1 = (int)ir_inputs(g, b)[0], d2 = user[r];
@@ -228,6 +230,7 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f)
             continue;
         f->bn_split[b] = true;
         f->bn_apply[p1] = b;
+        f->remat[p1] = remat;
     }
     /* a training BN of a pointwise conv's output (a dwpw pair's, or one
      * reading its input plainly or through a plain ReLU) whose forward
@@ -324,6 +327,7 @@ void ir_fuse_free(IrFuse *f)
     free(f->mask_step);
     free(f->mask_keep);
     free(f->bn_split);
+    free(f->remat);
     free(f->bn_apply);
     free(f->add_bn);
     free(f->add_apply);
@@ -338,7 +342,7 @@ void ir_fuse_free(IrFuse *f)
 void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out)
 {
     int chains = 0, with_bn = 0, masked = 0, recomputed = 0, dwpw = 0, dwpw_bwd = 0, mixed = 0, moments = 0;
-    int split = 0, added = 0, views = 0, frs = 0;
+    int split = 0, added = 0, views = 0, frs = 0, rebuilt = 0;
     for (int v = 0; v < f->n; v++) {
         if (f->bn_relu[v]) {
             fprintf(out, "  fuse %%%d batch_norm + %%%d relu (one kernel)\n", v, f->src[v]);
@@ -401,12 +405,16 @@ void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out)
                     (int)ir_inputs(g, v)[0]);
             split++;
         }
+        if (f->remat[v]) {
+            fprintf(out, "  rebuild %%%d conv2d (with its depthwise input) in the backward, not kept\n", v);
+            rebuilt++;
+        }
     }
     fprintf(out,
             "fusions: %d relu prologues (%d with their batch norm, %d masking their conv's data gradient), "
             "%d recomputed convs (%d fused with their pointwise conv, %d of them in the backward too), %d mixed "
             "batch norms, %d batch norms from their conv's plane moments, %d batch norm backwards split, "
             "%d batch norms normalized in their add, %d adds written into their concat, %d FactorizedReduces "
-            "in one kernel\n",
-            chains, with_bn, masked, recomputed, dwpw, dwpw_bwd, mixed, moments, split, added, views, frs);
+            "in one kernel, %d pointwise outputs rebuilt in the backward\n",
+            chains, with_bn, masked, recomputed, dwpw, dwpw_bwd, mixed, moments, split, added, views, frs, rebuilt);
 }

@@ -348,12 +348,19 @@ void ir_backward_print(const IrGraph *g, const IrBackward *bw, FILE *out);
  *   consumer and its step comes next, r is fused too: the kernels read
  *   r's input through the ReLU, c's step writes the gradient of r's input
  *   as r's step would (r stores nothing, its step does nothing).
+ * - remat (CPU, asked for: `sharpc build --low-memory`): the pw1 of a
+ *   bn_split chain keeps its output only during the forward; pw2's step
+ *   first rebuilds it (pair 1's forward, into pw1's buffer, with pw1's
+ *   depthwise conv's recompute buffer as its scratch and no moments: the
+ *   BN's statistics are the saved ones), and it then lives until pw1's
+ *   step. Bit for bit the same values; on a search supernet most of the
+ *   tensors kept for the backward are such outputs.
  * - bn_relu (CUDA target only): a BATCH_NORM whose one consumer is a RELU
  *   stores no output and no output gradient: the BN + ReLU kernel writes
  *   the RELU's output, and the BN's backward masks the RELU's gradient by
  *   that output (the RELU's own step does nothing).
- * The CPU programs use prologue, mask, recompute, dwpw, dwpw_bwd, bn_moments, bn_split, mixed_bn, add_bn, cat_view
- * and fr; the CUDA kernels
+ * The CPU programs use prologue, mask, recompute, dwpw, dwpw_bwd, bn_moments, bn_split, mixed_bn, add_bn, cat_view,
+ * fr and remat; the CUDA kernels
  * implement bn_relu and mixed_bn (IrFuseTarget). */
 typedef enum {
     IR_FUSE_CPU,  /* prologue, bn_stats, recompute, mixed_bn */
@@ -375,6 +382,8 @@ typedef struct {
     bool *mixed_bn;  /* [n] BATCH_NORM candidate accumulated into its MIXED node, never stored */
     bool *bn_relu;   /* [n] BATCH_NORM fused with its one consumer, a RELU (CUDA), never stored */
     bool *bn_split;  /* [n] bn_stats BATCH_NORM between two dwpw_bwd pairs: backward split (see above) */
+    bool *remat;     /* [n] the pointwise conv pw1 of a bn_split chain whose output is stored only
+                        during the forward: pw2's step recomputes it (pair 1's forward) */
     int *bn_apply;   /* [n] pointwise CONV2D: the bn_split or add_apply BN of its output, whose
                         gradient its step applies, or -1 */
     int *mask_step;  /* [n] plain prologue RELU (mask): the conv whose backward step masks its one
@@ -396,8 +405,9 @@ typedef struct {
     int *mix_first;  /* [n] MIXED node: its first mixed_bn candidate in node order, or -1 */
 } IrFuse;
 
-/* Decides the fusions of g (training graph bw) for target t; never changes g. */
-void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrFuse *f);
+/* Decides the fusions of g (training graph bw) for target t, with remat
+ * (CPU only) where it applies; never changes g. */
+void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, bool remat, IrFuse *f);
 void ir_fuse_free(IrFuse *f);
 /* The stored tensor that fused FactorizedReduce concat c reads (IrFuse.fr):
  * its RELU's input when the RELU is fused too or a plain prologue (the
@@ -436,7 +446,9 @@ typedef struct {
     IrFuse fuse;         /* the fusions the plan assumes (ir_fuse, run by ir_plan) */
 } IrPlan;
 
-void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, IrPlan *plan);
+/* remat: rebuild the remat tensors in the backward (IrFuse.remat, the
+ * low-memory plan) instead of keeping them from the forward. */
+void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, bool remat, IrPlan *plan);
 void ir_plan_free(IrPlan *plan);
 
 #endif

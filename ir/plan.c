@@ -15,8 +15,18 @@
 typedef struct {
     int64_t size;      /* floats per sample */
     int start, end;    /* inclusive time range */
+    int start2, end2;  /* a second one (a remat conv's backward), or -1 */
     int64_t *dst;      /* where the offset goes */
 } Buf;
+
+static bool in_range(int s, int e, int s2, int e2) { return s >= 0 && s2 >= 0 && s <= e2 && s2 <= e; }
+
+/* True when a and b are live at the same time. */
+static bool overlap(const Buf *a, const Buf *b)
+{
+    return in_range(a->start, a->end, b->start, b->end) || in_range(a->start, a->end, b->start2, b->end2) ||
+           in_range(a->start2, a->end2, b->start, b->end) || in_range(a->start2, a->end2, b->start2, b->end2);
+}
 
 static int64_t round_up(int64_t x) { return (x + PLAN_ALIGN - 1) / PLAN_ALIGN * PLAN_ALIGN; }
 
@@ -36,7 +46,7 @@ static int64_t place(Buf *b, int nb)
     for (int i = 0; i < nb; i++) {
         int k = 0;
         for (int j = 0; j < i; j++)
-            if (b[j].start <= b[i].end && b[i].start <= b[j].end) {
+            if (overlap(&b[i], &b[j])) {
                 iv[k][0] = *b[j].dst;
                 iv[k][1] = *b[j].dst + b[j].size;
                 k++;
@@ -191,7 +201,7 @@ static void plan_inplace(const IrGraph *g, const IrBackward *bw, const IrFuse *f
     free(pieces);
 }
 
-void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget target, IrPlan *p)
+void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget target, bool remat, IrPlan *p)
 {
     int n = g->n;
     memset(p, 0, sizeof *p);
@@ -206,18 +216,29 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget target, IrPlan
         end[v] = v;
         gstart[v] = -1;
     }
-    ir_fuse(g, bw, target, &p->fuse);
+    ir_fuse(g, bw, target, target == IR_FUSE_CPU && remat, &p->fuse);
     const IrFuse *f = &p->fuse;
     p->recomp = xmalloc((size_t)n * sizeof(int64_t));
     int *rstart = xmalloc((size_t)n * sizeof(int)), *rend = xmalloc((size_t)n * sizeof(int));
+    /* a remat conv's backward life (its forward one is [v, end[v]]) */
+    int *bstart = xmalloc((size_t)n * sizeof(int)), *bend = xmalloc((size_t)n * sizeof(int));
     for (int v = 0; v < n; v++) {
         p->recomp[v] = -1;
-        rstart[v] = rend[v] = -1;
+        rstart[v] = rend[v] = bstart[v] = bend[v] = -1;
     }
     /* Times: forward of v at v, backward step of v at 2n - v, seeds at n.
      * A read of a fused output is a read of the tensor it is rebuilt
      * from (read_of). */
-#define READ(u, t) do { int r_ = read_of(g, f, u); if (end[r_] < (t)) end[r_] = (t); } while (0)
+#define READ(u, t)                                                     \
+    do {                                                               \
+        int r_ = read_of(g, f, u);                                     \
+        if (f->remat[r_] && (t) > n) {                                 \
+            if (bstart[r_] < 0 || bstart[r_] > (t)) bstart[r_] = (t);  \
+            if (bend[r_] < (t)) bend[r_] = (t);                        \
+        } else if (end[r_] < (t)) {                                    \
+            end[r_] = (t);                                             \
+        }                                                              \
+    } while (0)
     for (int v = 0; v < n; v++) {
         if (!bw->live[v]) continue;
         const uint32_t *in = ir_inputs(g, v);
@@ -234,6 +255,19 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget target, IrPlan
         const uint32_t *in = ir_inputs(g, v);
         uint32_t reads = ir_bwd_reads(g, v, st->need);
         if (reads >> 31) READ(v, t);
+        /* the step of a bn_split chain's pw2 recomputes a remat pw1's
+         * output: pair 1's forward, from its input, through the recompute
+         * buffer of its depthwise conv */
+        int r2 = g->nodes[v].op == OP_CONV2D && f->dwpw_bwd[in[0]] ? (int)ir_inputs(g, in[0])[0] : -1;
+        if (r2 >= 0 && f->prologue[r2] && f->bn_split[(int)ir_inputs(g, r2)[0]]) {
+            int p1 = (int)ir_inputs(g, (int)ir_inputs(g, r2)[0])[0], d1 = (int)ir_inputs(g, p1)[0];
+            if (f->remat[p1]) {
+                READ((int)ir_inputs(g, d1)[0], t);
+                READ(p1, t);
+                if (rstart[d1] < 0 || rstart[d1] > t) rstart[d1] = t;
+                if (rend[d1] < t) rend[d1] = t;
+            }
+        }
         /* a bn_apply conv's step reads its own output: the BN's input */
         if (f->bn_apply[v] >= 0) READ(v, t);
         /* a bn_relu BN's backward masks its RELU's gradient by the RELU's output */
@@ -298,7 +332,7 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget target, IrPlan
         } else if (nd->shape.batched) {
             /* a mixed node's output is written from its first accumulated
              * candidate on, a concat's from its first cat_view add */
-            b[nb++] = (Buf){ round_up(numel), astart[v], end[v], &p->act[v] };
+            b[nb++] = (Buf){ round_up(numel), astart[v], end[v], bstart[v], bend[v], &p->act[v] };
             p->naive += round_up(numel);
         } else {
             p->small[v] = small;
@@ -314,7 +348,7 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget target, IrPlan
             small += round_up(per_c * (int64_t)nd->shape.d[1]);
         }
         if (rstart[v] >= 0) {
-            b[nb++] = (Buf){ round_up(numel), rstart[v], rend[v], &p->recomp[v] };
+            b[nb++] = (Buf){ round_up(numel), rstart[v], rend[v], -1, -1, &p->recomp[v] };
             p->naive += round_up(numel);
         }
         if (grad_stored(bw, f, gstart, v)) {
@@ -326,7 +360,7 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget target, IrPlan
                  * fused with its BN, by the BN's step, which applies the
                  * RELU's mask (the BN's own output gradient is never stored);
                  * a galias root's, as its members' gradients too (gmax) */
-                b[nb++] = (Buf){ round_up(numel), gstart[v], gmax[v], &p->grad[v] };
+                b[nb++] = (Buf){ round_up(numel), gstart[v], gmax[v], -1, -1, &p->grad[v] };
                 p->naive += round_up(numel);
             } else {
                 p->gsmall[v] = small;
@@ -351,6 +385,8 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget target, IrPlan
     free(gstart);
     free(rstart);
     free(rend);
+    free(bstart);
+    free(bend);
 #undef READ
 }
 

@@ -961,6 +961,21 @@ static void emit_dwpw_bwd(Emit *e, const IrGradStep *st, int d)
     /* a bn_split BN before d's RELU: its sums over the RELU's gradient,
      * into the scratch tensor for the BN's step */
     bool sums = fz(e)->prologue[xin] && fz(e)->bn_split[in_of(e, xin, 0)];
+    /* a remat pw1 before that BN: its output rebuilt first (pair 1's
+     * forward, through its depthwise conv's recompute buffer; the BN's
+     * statistics are those the forward saved) */
+    int p1 = sums ? in_of(e, in_of(e, xin, 0), 0) : -1;
+    if (p1 >= 0 && fz(e)->remat[p1]) {
+        int d1 = in_of(e, p1, 0);
+        char z1[64];
+        emit_line(e, "/* rebuild %%%d */", p1);
+        snprintf(z1, sizeof z1, "AT(%" PRId64 ")", e->plan->recomp[d1]);
+        kc_dwpw_begin(e, &c, "k_conv2d_dwpw_fwd", d1, p1, z1);
+        kc_rt(&c, "const real *", "%s", T(in_of(e, p1, 1)));
+        kc_rt(&c, "real *", "%s", T(p1));
+        kc_scratch(e, &c, false);
+        kc_end(e, &c);
+    }
     /* a bn_split BN after p: its gradient applied from its RELU's; an
      * add_apply BN: from its add's */
     int bn = fz(e)->bn_apply[p];

@@ -857,7 +857,7 @@ int cg_cuda_plan(const IrGraph *g, CgCudaPlan *p, char *err, int errlen)
         fail(&w, "out of memory building the CUDA launch plan");
     } else {
         ir_autodiff(g, &w.bw);
-        ir_plan(g, &w.bw, IR_FUSE_CUDA, &w.plan);
+        ir_plan(g, &w.bw, IR_FUSE_CUDA, false, &w.plan);
         layout(&w);
         p->size[RT_SP_ARENA] = w.plan.per_sample;
         p->size[RT_SP_SMALL] = w.plan.small_size;

@@ -272,23 +272,35 @@ def run_case(name, cfg, sharpc, exe, args):
         if set(W2) != set(W) or any(not torch.equal(W2[k], W[k]) or W2[k].dtype != W[k].dtype for k in W):
             print("parity %s: FAIL: weights file does not read back identically" % name)
             return False
+        # with --low-memory: that build, and the default one, whose outputs
+        # must be the same bytes
+        same_as = None
         if exe is None:
-            exe = os.path.join(tmp, "net")
             nas = cfg["nas"] if os.path.isabs(cfg["nas"]) else os.path.join(HERE, cfg["nas"])
-            rc, log = run_cmd([sharpc, "build", nas, "-o", exe], cwd=HERE)
-            if rc != 0 or not os.path.exists(exe):
-                print("parity %s: FAIL: sharpc build exited %d\n%s" % (name, rc, log))
-                return False
+            for e, flags in [("net", ["--low-memory"] if args.low_memory else [])] + \
+                    ([("net-default", [])] if args.low_memory else []):
+                path = os.path.join(tmp, e)
+                rc, log = run_cmd([sharpc, "build", nas, "-o", path] + flags, cwd=HERE)
+                if rc != 0 or not os.path.exists(path):
+                    print("parity %s: FAIL: sharpc build %s exited %d\n%s" % (name, " ".join(flags), rc, log))
+                    return False
+            exe = os.path.join(tmp, "net")
+            if args.low_memory:
+                same_as = os.path.join(tmp, "net-default")
         dtype = torch.float64 if args.ref_dtype == "float64" else torch.float32
         modes = [False] if args.no_eval else [False, True]
         for eval_mode in modes:
             mode = "eval" if eval_mode else "train"
             opath = os.path.join(tmp, "OUT-%s.safetensors" % mode)
-            cmd = [exe, "gradients", "--weights", wpath, "--batch", bpath, "-o", opath]
-            if eval_mode:
-                cmd.append("--eval")
-            if args.aux_weight is not None:
-                cmd += ["--aux-weight", repr(args.aux_weight)]
+
+            def gradients_cmd(e, out):
+                c = [e, "gradients", "--weights", wpath, "--batch", bpath, "-o", out]
+                if eval_mode:
+                    c.append("--eval")
+                if args.aux_weight is not None:
+                    c += ["--aux-weight", repr(args.aux_weight)]
+                return c
+            cmd = gradients_cmd(exe, opath)
             spath = os.path.join(tmp, "saved-%s.safetensors" % mode)
             if sharpc is not None:
                 cmd += ["--save-weights", spath]
@@ -297,6 +309,18 @@ def run_case(name, cfg, sharpc, exe, args):
                 print("parity %s [%s]: FAIL: %s exited %d\n%s" % (name, mode, " ".join(cmd), rc, log))
                 ok = False
                 continue
+            if same_as is not None:
+                dpath = os.path.join(tmp, "OUT-%s-default.safetensors" % mode)
+                rc, log = run_cmd(gradients_cmd(same_as, dpath))
+                same = rc == 0
+                if same:
+                    with open(opath, "rb") as fa, open(dpath, "rb") as fb:
+                        same = fa.read() == fb.read()
+                print("parity %-24s [%-5s] %-4s --low-memory build's outputs %s the default build's"
+                      % (name, mode, "ok" if same else "FAIL", "are byte for byte" if same else "differ from"))
+                if not same:
+                    print(log)
+                    ok = False
             got = load_safetensors(opath)
             if sharpc is not None:
                 # sharpc's weights file loads into the PyTorch model as it is
@@ -549,6 +573,8 @@ def main(argv):
     p.add_argument("--strict", action="store_true",
                    help="plain elementwise tolerance, no allowance for float32 rounding (see the docstring)")
     p.add_argument("--noise-factor", type=float, default=4.0)
+    p.add_argument("--low-memory", action="store_true",
+                   help="build with `sharpc build --low-memory`; its outputs must equal the default build's bytes")
     # a network not in cases.py
     p.add_argument("--nas")
     p.add_argument("--kind", choices=["search", "genotype"])
