@@ -357,8 +357,12 @@ int rt_bench_main(const RtNetDesc *d, int argc, char **argv)
     long rss_ready = proc_status_kib("VmRSS");
 
     double mib = 1.0 / 1048576.0;
-    printf("bench %s (%s): mode %s, batch %d, %d threads, %ld warmup + %ld timed steps\n", d->name, d->source,
-           search ? "search-first" : "train", N, nthreads, warmup, steps);
+    /* the OpenMP threads' waiting, as rt_main set it or the environment gave it */
+    const char *wait = getenv("OMP_WAIT_POLICY"), *spin = getenv("GOMP_SPINCOUNT");
+    wait = wait ? wait : "-", spin = spin ? spin : "-";
+    printf("bench %s (%s): mode %s, batch %d, %d threads (OMP_WAIT_POLICY %s, GOMP_SPINCOUNT %s), %ld warmup + "
+           "%ld timed steps\n",
+           d->name, d->source, search ? "search-first" : "train", N, nthreads, wait, spin, warmup, steps);
     printf("  parameters %.1f MiB (+ gradients, momentum %.1f MiB), arena %.1f MiB (%.1f KiB/sample; %.1f KiB "
            "without reuse)\n",
            (double)(d->n_w + d->n_arch + d->n_buf) * 4 * mib, (double)d->n_w * 8 * mib,
@@ -439,10 +443,10 @@ int rt_bench_main(const RtNetDesc *d, int argc, char **argv)
            med[PH_STEP], step_min, maxrss * 1.0 / 1024, hwm * 1.0 / 1024, rss_ready * 1.0 / 1024);
     printf("RESULT side=sharpc net=%s mode=%s batch=%d threads=%d steps=%ld median_s=%.4f min_s=%.4f cpu_s=%.4f "
            "arch_fwd_s=%.4f arch_bwd_s=%.4f arch_opt_s=%.4f w_fwd_s=%.4f w_bwd_s=%.4f w_opt_s=%.4f "
-           "maxrss_kib=%ld vmhwm_kib=%ld arena_mib=%.1f loss=%.5f\n",
+           "maxrss_kib=%ld vmhwm_kib=%ld arena_mib=%.1f loss=%.5f omp_wait=%s spin=%s\n",
            d->name, search ? "search-first" : "train", N, nthreads, steps, med[PH_STEP], step_min, med[PH_CPU],
            med[PH_ARCH_FWD], med[PH_ARCH_BWD], med[PH_ARCH_OPT], med[PH_W_FWD], med[PH_W_BWD], med[PH_W_OPT],
-           maxrss, hwm, (double)N * (double)d->arena_per_sample * 4 * mib, loss_t);
+           maxrss, hwm, (double)N * (double)d->arena_per_sample * 4 * mib, loss_t, wait, spin);
     rc = 0;
 done:
     if (rc) fprintf(stderr, "%s: error: %s\n", prog, err);

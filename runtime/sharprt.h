@@ -607,6 +607,12 @@ void rt_progress_epoch_end(RtProgress *p, int epoch, double loss, double acc, co
 /* Formats seconds as "1h02m03s" / "2m03s" / "3s" into buf. */
 void rt_format_duration(double seconds, char *buf, size_t len);
 
+/* ---- rt_spin.c ---- */
+/* The OpenMP spin count (GOMP_SPINCOUNT) for this run: 10,000 when the
+ * other processes leave the CPUs idle over a 50 ms look at /proc/stat,
+ * else (or without /proc/stat) 1,000. */
+int rt_spin_count(void);
+
 /* ---- rt_signal.c ---- */
 /* SIGINT/SIGTERM: the first sets a flag that the loops poll to write a
  * checkpoint and exit; a second one exits at once (status 128 + signal). */

@@ -1,7 +1,7 @@
 /* test_progress.c: the progress reporter on a fake clock (redraw rate,
  * one line per epoch off a terminal, throughput and ETA), the signal flag
- * and the second-signal exit, and the JSON/CSV log writers' exact text and
- * error reporting. */
+ * and the second-signal exit, the OpenMP spin count under load, and the
+ * JSON/CSV log writers' exact text and error reporting. */
 #define _POSIX_C_SOURCE 200809L
 #include "tr_test.h"
 
@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static double fake_now;
@@ -94,6 +95,35 @@ int test_signal(TestCtx *ctx) {
   CHECK(ctx, pid > 0 && waitpid(pid, &status, 0) == pid, "fork/wait failed");
   CHECK(ctx, WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGTERM, "second signal: status %d", status);
   printf("signal: SIGINT and SIGTERM set the flag; a second signal exited with %d\n", WEXITSTATUS(status));
+  return ctx->failures;
+}
+
+/* rt_spin_count: with every CPU busy (one spinning child per CPU), the
+ * short spin; either way one of the two documented counts. */
+int test_spin(TestCtx *ctx) {
+  int quiet = rt_spin_count();
+  CHECK(ctx, quiet == 1000 || quiet == 10000, "spin count %d", quiet);
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  if (ncpu < 1) ncpu = 1;
+  if (ncpu > 64) ncpu = 64;
+  pid_t kids[64];
+  for (long i = 0; i < ncpu; i++) {
+    kids[i] = fork();
+    if (kids[i] == 0)
+      for (volatile unsigned long x = 0;; x++) {
+      }
+  }
+  /* let them start, then look */
+  struct timespec ts = {0, 100 * 1000 * 1000};
+  nanosleep(&ts, NULL);
+  int busy = rt_spin_count();
+  for (long i = 0; i < ncpu; i++)
+    if (kids[i] > 0) {
+      kill(kids[i], SIGKILL);
+      waitpid(kids[i], NULL, 0);
+    }
+  CHECK(ctx, busy == 1000, "spin count %d with %ld busy processes on %ld CPUs", busy, ncpu, ncpu);
+  printf("spin: %d spins now, %d with every CPU busy\n", quiet, busy);
   return ctx->failures;
 }
 

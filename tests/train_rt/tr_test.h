@@ -13,6 +13,7 @@ int test_rng(TestCtx *ctx);
 int test_augment(TestCtx *ctx);
 int test_progress(TestCtx *ctx);
 int test_signal(TestCtx *ctx);
+int test_spin(TestCtx *ctx);
 int test_json(TestCtx *ctx);
 
 #endif

@@ -20,6 +20,7 @@ int main(int argc, char **argv) {
       {"augment", test_augment},
       {"progress", test_progress},
       {"signal", test_signal},
+      {"spin", test_spin},
       {"json", test_json},
   };
   if (argc >= 2 && strcmp(argv[1], "optim-tool") == 0) return test_optim_tool(argc - 2, argv + 2);
