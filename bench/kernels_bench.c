@@ -317,6 +317,8 @@ int main(int argc, char **argv)
     conv_bench("N64 1x1 C64 7x7", 64, 64, 7, 64, 1, 1, 0, 1, 1, 7);
     conv_bench("N64 dw 5x5 C16 28x28", 64, 16, 28, 16, 5, 1, 2, 1, 16, 7);
     conv_bench("N64 dw 3x3 d2 C16 28x28", 64, 16, 28, 16, 3, 1, 2, 2, 16, 7);
+    conv_bench("N64 dw 5x5 s2 d2 C32 28x28 (ft)", 64, 32, 28, 32, 5, 2, 4, 2, 32, 7);
+    conv_bench("N64 dw 5x5 C32 14x14 (its even taps)", 64, 32, 14, 32, 5, 1, 2, 1, 32, 7);
     conv_bench("N64 1x1 C48->32 28x28 (ft prep)", 64, 48, 28, 32, 1, 1, 0, 1, 1, 7);
     conv_bench("N64 1x1 s2 C48->16 28x28 (ft FR)", 64, 48, 28, 16, 1, 2, 0, 1, 1, 7);
     conv_bench("N64 1x1 s2 C96->32 14x14 (ft FR)", 64, 96, 14, 32, 1, 2, 0, 1, 1, 7);
