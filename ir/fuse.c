@@ -307,6 +307,15 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, bool remat,
     free(pw_only);
 }
 
+int ir_fuse_rebuilt_in(const IrGraph *g, const IrFuse *f, int v)
+{
+    if (g->nodes[v].op != OP_CONV2D || !f->dwpw_bwd[ir_inputs(g, v)[0]]) return -1;
+    int r = (int)ir_inputs(g, (int)ir_inputs(g, v)[0])[0];
+    if (!f->prologue[r] || !f->bn_split[ir_inputs(g, r)[0]]) return -1;
+    int p1 = (int)ir_inputs(g, (int)ir_inputs(g, r)[0])[0];
+    return f->remat[p1] ? p1 : -1;
+}
+
 int ir_fuse_fr_input(const IrGraph *g, const IrFuse *f, int c)
 {
     int r = (int)ir_inputs(g, (int)ir_inputs(g, c)[0])[0];

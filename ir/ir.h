@@ -409,6 +409,9 @@ typedef struct {
  * (CPU only) where it applies; never changes g. */
 void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, bool remat, IrFuse *f);
 void ir_fuse_free(IrFuse *f);
+/* The remat pw1 whose output the backward step of pw2 v rebuilds first
+ * (IrFuse.remat), or -1. */
+int ir_fuse_rebuilt_in(const IrGraph *g, const IrFuse *f, int v);
 /* The stored tensor that fused FactorizedReduce concat c reads (IrFuse.fr):
  * its RELU's input when the RELU is fused too or a plain prologue (the
  * kernels apply the ReLU), else the RELU's output. */

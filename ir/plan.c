@@ -216,7 +216,7 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget target, bool r
         end[v] = v;
         gstart[v] = -1;
     }
-    ir_fuse(g, bw, target, target == IR_FUSE_CPU && remat, &p->fuse);
+    ir_fuse(g, bw, target, remat, &p->fuse);
     const IrFuse *f = &p->fuse;
     p->recomp = xmalloc((size_t)n * sizeof(int64_t));
     int *rstart = xmalloc((size_t)n * sizeof(int)), *rend = xmalloc((size_t)n * sizeof(int));
@@ -258,15 +258,13 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget target, bool r
         /* the step of a bn_split chain's pw2 recomputes a remat pw1's
          * output: pair 1's forward, from its input, through the recompute
          * buffer of its depthwise conv */
-        int r2 = g->nodes[v].op == OP_CONV2D && f->dwpw_bwd[in[0]] ? (int)ir_inputs(g, in[0])[0] : -1;
-        if (r2 >= 0 && f->prologue[r2] && f->bn_split[(int)ir_inputs(g, r2)[0]]) {
-            int p1 = (int)ir_inputs(g, (int)ir_inputs(g, r2)[0])[0], d1 = (int)ir_inputs(g, p1)[0];
-            if (f->remat[p1]) {
-                READ((int)ir_inputs(g, d1)[0], t);
-                READ(p1, t);
-                if (rstart[d1] < 0 || rstart[d1] > t) rstart[d1] = t;
-                if (rend[d1] < t) rend[d1] = t;
-            }
+        int p1 = ir_fuse_rebuilt_in(g, f, v);
+        if (p1 >= 0) {
+            int d1 = (int)ir_inputs(g, p1)[0];
+            READ((int)ir_inputs(g, d1)[0], t);
+            READ(p1, t);
+            if (rstart[d1] < 0 || rstart[d1] > t) rstart[d1] = t;
+            if (rend[d1] < t) rend[d1] = t;
         }
         /* a bn_apply conv's step reads its own output: the BN's input */
         if (f->bn_apply[v] >= 0) READ(v, t);

@@ -964,8 +964,8 @@ static void emit_dwpw_bwd(Emit *e, const IrGradStep *st, int d)
     /* a remat pw1 before that BN: its output rebuilt first (pair 1's
      * forward, through its depthwise conv's recompute buffer; the BN's
      * statistics are those the forward saved) */
-    int p1 = sums ? in_of(e, in_of(e, xin, 0), 0) : -1;
-    if (p1 >= 0 && fz(e)->remat[p1]) {
+    int p1 = ir_fuse_rebuilt_in(e->g, fz(e), p);
+    if (p1 >= 0) {
         int d1 = in_of(e, p1, 0);
         char z1[64];
         emit_line(e, "/* rebuild %%%d */", p1);
