@@ -2357,6 +2357,56 @@ K_FN void k_fr_fwd(int N, int C, int H, int W, int Co1, int Co2, int rb, const r
     conv_dense_fwd(N, &s2, x, w2, y + (ptrdiff_t)Co1 * s1.P, 0, NULL);
 }
 
+/* k_fr_bwd's data gradient in one pass over gx (not the three of the
+ * unfused steps: the pad's piece, conv_1's added, then the ReLU mask, each
+ * over a tensor of x's size): per sample and block of kc channels both
+ * convs' w^T gy (conv_dense_bwd_data's GEMM over whole planes: the same
+ * sums) into the stack, then each gx row from them. Position (2i, 2j)
+ * takes conv_1's piece, (2i + 1, 2j + 1) conv_2's, the others none; the
+ * values are the unfused steps' bits: a piece is added to a zeroed plane
+ * (0 + v, so -0 becomes +0) unless it is added to gx itself (acc, no
+ * mask), and the mask adds x > 0 ? t : 0 at every position. 0 when the
+ * planes are too large for the stack (one channel's two pieces over
+ * CONV_PANEL values). */
+static int conv_fr_bwd_data(int N, const ConvShape *s1, const ConvShape *s2, const real *x,
+                            const real *w1, const real *w2, const real *gy, real *gx, int mask, int acc)
+{
+    int C = s1->Ci, H = s1->H, W = s1->W, Wo = s1->Wo, kc = (int)(CONV_PANEL / (2 * s1->P));
+    ptrdiff_t P = s1->P, HW = (ptrdiff_t)H * W;
+    if (kc < 1)
+        return 0;
+    int blocks = (C + kc - 1) / kc;
+    K_OMP(parallel for if(k_par((double)N * C * HW * (s1->Co + s2->Co))) schedule(static))
+    for (int t = 0; t < N * blocks; t++) {
+        real p[CONV_PANEL];
+        int n = t / blocks, c0 = t % blocks * kc, cb = conv_min(kc, C - c0);
+        const real *gyn = gy + (ptrdiff_t)n * s1->Cy * P;
+        real *p1 = p, *p2 = p + (ptrdiff_t)cb * P;
+        conv_gemm(cb, (int)P, s1->Co, w1 + c0, 1, C, gyn, P, 1, p1, P, 0, 0, NULL);
+        conv_gemm(cb, (int)P, s2->Co, w2 + c0, 1, C, gyn + (ptrdiff_t)s1->Co * P, P, 1, p2, P, 0, 0, NULL);
+        for (int c = 0; c < cb; c++)
+            for (int r = 0; r < H; r++) {
+                ptrdiff_t o = ((ptrdiff_t)n * C + c0 + c) * HW + (ptrdiff_t)r * W;
+                const real *pr = (r % 2 ? p2 : p1) + (ptrdiff_t)c * P + (ptrdiff_t)(r / 2) * Wo;
+                const real *xr = x + o;
+                real *gr = gx + o;
+                int odd = r % 2;
+                if (!mask && acc) {
+                    for (int w = odd; w < W; w += 2)
+                        gr[w] += pr[w / 2];
+                    continue;
+                }
+                for (int w = 0; w < W; w++) {
+                    real v = w % 2 == odd ? (real)0 + pr[w / 2] : (real)0;
+                    if (mask)
+                        v = xr[w] > 0 ? v : (real)0;
+                    gr[w] = mask && acc ? gr[w] + v : v;
+                }
+            }
+    }
+    return 1;
+}
+
 K_FN void k_fr_bwd(int N, int C, int H, int W, int Co1, int Co2, int rb, const real *x, const real *w1,
                    const real *w2, const real *gy, real *gx, int mask, int acc, real *t, real *gw1,
                    real *gw2)
@@ -2378,7 +2428,7 @@ K_FN void k_fr_bwd(int N, int C, int H, int W, int Co1, int Co2, int rb, const r
         conv_dense_bwd_weight(N, &s1, x, gy, gw1, 0, NULL);
     if (gw2)
         conv_dense_bwd_weight(N, &s2, x, gy2, gw2, 0, NULL);
-    if (!gx)
+    if (!gx || conv_fr_bwd_data(N, &s1, &s2, x, w1, w2, gy, gx, mask, acc))
         return;
     if (!mask) {
         /* the pad's piece (conv_2's, written or added), then conv_1's */
