@@ -1923,6 +1923,16 @@ CONV_WIDE static void conv_dwpw_bwd_data(int N, const ConvShape *sd, const ConvD
                 conv_gemm(C, (int)P, Co, wp, 1, C, gyi, P, 1, zs, P, 0, 0, ng);
                 for (int c = 0; c < C; c++) {
                     ptrdiff_t nc = (ptrdiff_t)i * C + c;
+                    /* the next sample's x plane (and, after a BN, the gy and y planes
+                     * conv_bn_apply reads) ahead of the hardware prefetcher: the C 16
+                     * training step 0.8-1.7% faster (ab_steps) */
+                    if (i + 1 < N) {
+                        k_prefetch(x + (nc + C) * HW, HW);
+                        if (bin && c < Co) {
+                            k_prefetch(gy + ((ptrdiff_t)(i + 1) * Co + c) * P, P);
+                            k_prefetch(bin->x + ((ptrdiff_t)(i + 1) * Co + c) * P, P);
+                        }
+                    }
                     ConvPre pv;
                     const ConvPre *pc = conv_pre_at(&pv, pre, pm, ps, pb, c);
                     if (gx && mask) {
