@@ -14,9 +14,13 @@
 # Builds the executables with SHARPC (default build-bench/codegen/sharpc),
 # checks that the PyTorch models have sharpc's state_dict names, runs each
 # side in its own process (so peak RSS is per side) and prints the table.
-# Environment: STEPS (timed steps, default 3), WARMUP (default 1), CASES
-# (default "a b fm"), SIDES (default "sharpc torch"; a side left out keeps
-# its earlier results in BENCH_DIR/results.txt), BENCH_DIR (executables and logs, default
+# Environment: ROUNDS (default 1): runs of each side per case, alternating,
+# so that both sides meet the same phases of a machine whose speed drifts
+# (the table then gives the medians over the rounds, the median of the
+# per-round speed-ups and their range); STEPS (timed steps, default 3),
+# WARMUP (default 1), CASES (default "a b fm"), SIDES (default "sharpc
+# torch"; a side left out keeps its earlier results in
+# BENCH_DIR/results.txt), BENCH_DIR (executables and logs, default
 # /tmp/sharpc-bench). Not a ctest test: it takes many minutes. On a shared,
 # oversubscribed machine run it with OMP_WAIT_POLICY=passive (passed to both
 # sides): libgomp's spinning barriers otherwise burn most of the time slices.
@@ -29,6 +33,7 @@ sharpc=${1:-$root/build-bench/codegen/sharpc}
 dir=${BENCH_DIR:-/tmp/sharpc-bench}
 steps=${STEPS:-3}
 warmup=${WARMUP:-1}
+rounds=${ROUNDS:-1}
 cases=${CASES:-"a b fm"}
 sides=${SIDES:-"sharpc torch"}
 threads=2
@@ -87,22 +92,24 @@ for c in $cases; do
   macs=$(cd "$root" && "$sharpc" dump --stats "$nas" | sed -n 's/^ *multiply-adds *\([0-9,]*\).*/\1/p' | tr -d ,)
   drop_result MACS "$net"
   echo "MACS net=$net macs_per_sample=$macs" >> "$results"
-  if has_side sharpc; then
-    echo "== ($c) sharpc: $net bench --mode $mode --batch $batch ($(uptime | sed 's/.*load/load/'))"
-    "$dir/$net" bench --mode "$mode" --batch "$batch" --steps "$steps" --warmup "$warmup" --threads "$threads" \
-      | tee "$dir/$net.sharpc.log"
-    drop_result RESULT "$net" sharpc
-    # the executable names its network as the .nas file does; the table keys on the case's name
-    grep '^RESULT' "$dir/$net.sharpc.log" | sed "s/ net=[^ ]* / net=$net /" >> "$results"
-  fi
-  if has_side torch; then
-    echo "== ($c) PyTorch: torch_bench.py $net --mode $mode --batch $batch ($(uptime | sed 's/.*load/load/'))"
-    # shellcheck disable=SC2086
-    "$py" "$root/bench/torch_bench.py" "$net" $nasopt --mode "$mode" --batch "$batch" --steps "$steps" --warmup "$warmup" \
-      --threads "$threads" | tee "$dir/$net.torch.log"
-    drop_result RESULT "$net" torch
-    grep '^RESULT' "$dir/$net.torch.log" >> "$results"
-  fi
+  has_side sharpc && drop_result RESULT "$net" sharpc
+  has_side torch && drop_result RESULT "$net" torch
+  for r in $(seq "$rounds"); do
+    if has_side sharpc; then
+      echo "== ($c) sharpc: $net bench --mode $mode --batch $batch, round $r ($(uptime | sed 's/.*load/load/'))"
+      "$dir/$net" bench --mode "$mode" --batch "$batch" --steps "$steps" --warmup "$warmup" --threads "$threads" \
+        | tee "$dir/$net.sharpc.log"
+      # the executable names its network as the .nas file does; the table keys on the case's name
+      grep '^RESULT' "$dir/$net.sharpc.log" | sed "s/ net=[^ ]* / net=$net /; s/\$/ round=$r/" >> "$results"
+    fi
+    if has_side torch; then
+      echo "== ($c) PyTorch: torch_bench.py $net --mode $mode --batch $batch, round $r ($(uptime | sed 's/.*load/load/'))"
+      # shellcheck disable=SC2086
+      "$py" "$root/bench/torch_bench.py" "$net" $nasopt --mode "$mode" --batch "$batch" --steps "$steps" --warmup "$warmup" \
+        --threads "$threads" | tee "$dir/$net.torch.log"
+      grep '^RESULT' "$dir/$net.torch.log" | sed "s/\$/ round=$r/" >> "$results"
+    fi
+  done
 done
 echo "== load at end: $(uptime)"
 
@@ -118,21 +125,40 @@ for c in $cases; do
       for (i = 1; i <= n; i++) { split(f[i], p, "="); if (p[1] == key) return p[2] }
       return ""
     }
-    /^RESULT/ && kv($0, "net") == net { side = kv($0, "side"); line[side] = $0 }
+    function median(a, n,   i, j, t) {
+      for (i = 2; i <= n; i++)
+        for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+      return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    /^RESULT/ && kv($0, "net") == net {
+      side = kv($0, "side"); r = kv($0, "round"); if (r == "") r = 1
+      med[side, r] = kv($0, "median_s"); cpu[side, r] = kv($0, "cpu_s"); batch = kv($0, "batch")
+      m = kv($0, "min_s"); if (!((side) in lo) || m < lo[side]) lo[side] = m
+      k = kv($0, "maxrss_kib"); if (k > rss[side]) rss[side] = k
+      if (r > nr) nr = r
+    }
     END {
-      s = line["sharpc"]; t = line["torch"]
-      if (s == "" || t == "") { printf "| (%s) %s | missing results |\n", cs, net; exit }
-      sm = kv(s, "median_s"); tm = kv(t, "median_s")
-      sr = kv(s, "maxrss_kib") / 1048576; tr = kv(t, "maxrss_kib") / 1048576
-      speed = tm / sm; mem = sr / tr; cpu = kv(t, "cpu_s") / kv(s, "cpu_s")
+      # the rounds both sides ran: the medians of their medians and of the per-round ratios
+      n = 0
+      for (r = 1; r <= nr; r++)
+        if (((("sharpc", r) in med)) && ((("torch", r) in med))) {
+          n++; sv[n] = med["sharpc", r]; tv[n] = med["torch", r]
+          sp[n] = tv[n] / sv[n]; cr[n] = cpu["torch", r] / cpu["sharpc", r]
+          if (n == 1 || sp[n] < spl) spl = sp[n]
+          if (n == 1 || sp[n] > sph) sph = sp[n]
+        }
+      if (n == 0) { printf "| (%s) %s | missing results |\n", cs, net; exit }
+      sm = median(sv, n); tm = median(tv, n); speed = median(sp, n); cpur = median(cr, n)
+      sr = rss["sharpc"] / 1048576; tr = rss["torch"] / 1048576; mem = sr / tr
+      sps = n > 1 ? sprintf("%.2fx (%.2f-%.2fx, %d rounds)", speed, spl, sph, n) : sprintf("%.2fx", speed)
       goal = "-"; met = "-"
       if (gs != "-") {
         goal = sprintf(">= %gx, <= %.2f", gs, gm)
         met = (speed >= gs ? "speed yes" : sprintf("speed no (%.2fx short)", gs / speed)) ", " \
               (mem <= gm ? "memory yes" : sprintf("memory no (%.2fx over)", mem / gm))
       }
-      printf "| (%s) %s | %d | %.2f / %.2f | %.2f / %.2f | %.2fx | %.2fx | %.2f GiB | %.2f GiB | %.3f | %s | %s |\n",
-        cs, net, kv(s, "batch"), sm, kv(s, "min_s"), tm, kv(t, "min_s"), speed, cpu, sr, tr, mem, goal, met
+      printf "| (%s) %s | %d | %.2f / %.2f | %.2f / %.2f | %s | %.2fx | %.2f GiB | %.2f GiB | %.3f | %s | %s |\n",
+        cs, net, batch, sm, lo["sharpc"], tm, lo["torch"], sps, cpur, sr, tr, mem, goal, met
     }' "$results"
 done
 
