@@ -1065,6 +1065,7 @@ int main(void)
     fr_case(2, 6, 10, 6, 3, 3, 0);
     fr_case(2, 144, 8, 8, 18, 18, 1);
     fr_case(1, 48, 14, 14, 16, 16, 1);
+    fr_case(1, 2, 184, 184, 1, 2, 1); /* planes too large for the one-pass data gradient */
     printf("kernels_fast_vs_ref: %ld elements compared, %d failed (|a-b| <= %g + %g*|b|); "
            "worst rel err %.3e, worst err/tol %.3f (%s)\n",
            total_elems, failures, ATOL, RTOL, worst_rel, worst_ratio, worst_what);

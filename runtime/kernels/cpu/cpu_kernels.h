@@ -355,8 +355,10 @@ K_FN void k_fr_fwd(int N, int C, int H, int W, int Co1, int Co2, int rb, const r
  * gw1, gw2, and into gx the gradient of r (the pad's piece, then
  * conv_1's) or, with mask (rb only), of x through the ReLU (as
  * k_relu_bwd(_acc) would pass it), written, or added when acc; each
- * skipped when NULL; the bits of the unfused steps. t: scratch of x's size
- * (mask). */
+ * skipped when NULL; the bits of the unfused steps. The data gradient is
+ * written in one pass from per-sample pieces on the stack; planes too large
+ * for that take the unfused steps, with t (scratch of x's size) holding the
+ * ReLU's gradient when mask. */
 K_FN void k_fr_bwd(int N, int C, int H, int W, int Co1, int Co2, int rb, const real *x, const real *w1,
                    const real *w2, const real *gy, real *gx, int mask, int acc, real *t, real *gw1,
                    real *gw2);
