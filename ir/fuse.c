@@ -59,6 +59,7 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, bool remat,
     f->bn_apply = xmalloc((size_t)n * sizeof(int));
     f->add_bn = xmalloc((size_t)n * sizeof(int));
     f->add_apply = xcalloc((size_t)n, sizeof(bool));
+    f->pw_apply = xcalloc((size_t)n, sizeof(bool));
     f->add_drop = xmalloc((size_t)n * sizeof(int));
     f->cat_view = xmalloc((size_t)n * sizeof(int));
     f->fr = xmalloc((size_t)n * sizeof(int));
@@ -289,6 +290,26 @@ void ir_fuse(const IrGraph *g, const IrBackward *bw, IrFuseTarget t, bool remat,
         f->add_apply[b] = true;
         f->bn_apply[p] = b;
     }
+    /* a plain training BN of a pointwise conv that reads its stored input
+     * plainly or through a plain ReLU, whose step runs right after the
+     * BN's: the BN's step computes its coefficients, and the conv applies
+     * them to the BN's output gradient as it reads it, in one pass with its
+     * data and weight gradients */
+    for (int b = 0; b < n; b++) {
+        const IrNode *nd = &g->nodes[b];
+        if (t != IR_FUSE_CPU || !bw->live[b] || nd->op != OP_BATCH_NORM || nd->aux || !nd->shape.batched ||
+            f->mixed_bn[b] || f->bn_stats[b] || f->bn_split[b] || f->add_bn[b] >= 0)
+            continue;
+        int p = (int)ir_inputs(g, b)[0];
+        if (!is_pointwise(g, p) || g->nodes[p].aux || uses[p] != 1 || f->bn_apply[p] >= 0 || f->fr[p] >= 0)
+            continue;
+        int x = (int)ir_inputs(g, p)[0];
+        if (f->dwpw[x] || f->recompute[x] || (f->prologue[x] && f->bn_stats[(int)ir_inputs(g, x)[0]])) continue;
+        if (at[b] < 0 || at[p] != at[b] + 1 || !(bw->steps[at[b]].need & 1u) || (bw->steps[at[b]].acc & 1u))
+            continue;
+        f->pw_apply[b] = true;
+        f->bn_apply[p] = b;
+    }
     free(at);
     /* a two-input ADD whose one consumer is a CONCAT: written straight
      * into the CONCAT's buffer */
@@ -340,6 +361,7 @@ void ir_fuse_free(IrFuse *f)
     free(f->bn_apply);
     free(f->add_bn);
     free(f->add_apply);
+    free(f->pw_apply);
     free(f->add_drop);
     free(f->cat_view);
     free(f->fr);
@@ -351,7 +373,7 @@ void ir_fuse_free(IrFuse *f)
 void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out)
 {
     int chains = 0, with_bn = 0, masked = 0, recomputed = 0, dwpw = 0, dwpw_bwd = 0, mixed = 0, moments = 0;
-    int split = 0, added = 0, views = 0, frs = 0, rebuilt = 0;
+    int split = 0, added = 0, views = 0, frs = 0, rebuilt = 0, applied = 0;
     for (int v = 0; v < f->n; v++) {
         if (f->bn_relu[v]) {
             fprintf(out, "  fuse %%%d batch_norm + %%%d relu (one kernel)\n", v, f->src[v]);
@@ -409,6 +431,11 @@ void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out)
                     (int)ir_inputs(g, y2)[0], y2, v, ir_fuse_fr_input(g, f, v));
             frs++;
         }
+        if (f->pw_apply[v]) {
+            fprintf(out, "  apply %%%d batch_norm backward in %%%d conv2d's (coefficients only in its own)\n", v,
+                    (int)ir_inputs(g, v)[0]);
+            applied++;
+        }
         if (f->bn_split[v]) {
             fprintf(out, "  split %%%d batch_norm backward: sums in its relu's conv, applied in %%%d conv2d\n", v,
                     (int)ir_inputs(g, v)[0]);
@@ -422,8 +449,8 @@ void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out)
     fprintf(out,
             "fusions: %d relu prologues (%d with their batch norm, %d masking their conv's data gradient), "
             "%d recomputed convs (%d fused with their pointwise conv, %d of them in the backward too), %d mixed "
-            "batch norms, %d batch norms from their conv's plane moments, %d batch norm backwards split, "
+            "batch norms, %d batch norms from their conv's plane moments, %d batch norm backwards split, %d applied in their pointwise conv's, "
             "%d batch norms normalized in their add, %d adds written into their concat, %d FactorizedReduces "
             "in one kernel, %d pointwise outputs rebuilt in the backward\n",
-            chains, with_bn, masked, recomputed, dwpw, dwpw_bwd, mixed, moments, split, added, views, frs, rebuilt);
+            chains, with_bn, masked, recomputed, dwpw, dwpw_bwd, mixed, moments, split, applied, added, views, frs, rebuilt);
 }

@@ -331,6 +331,16 @@ void ir_backward_print(const IrGraph *g, const IrBackward *bw, FILE *out);
  *   the ADD's gradient through the drop path's mask (neither the BN's nor
  *   the drop path's output gradient is stored; their steps do nothing but
  *   the BN's).
+ * - pw_apply: a plain training BATCH_NORM (none of the above) of a
+ *   pointwise conv that reads its stored input plainly or through a plain
+ *   ReLU and has no other consumer, whose backward steps run back to back
+ *   (the BN's, then the conv's): the BN's step computes its parameter
+ *   gradients and three coefficients per channel (kept after its saved
+ *   statistics), and the conv's step applies them to the BN's output
+ *   gradient as it reads it, sample by sample, and takes its data and
+ *   weight gradients from there while in cache (k_conv2d_pw_bwd_bn; the
+ *   BN's input gradient is never written, its buffer serves as scratch).
+ *   The BN's output gradient lives until the conv's step.
  * - cat_view: a two-input ADD whose one consumer is a CONCAT writes its
  *   output straight into its channels of the CONCAT's buffer (k_add_bn
  *   with the CONCAT's layout), which lives from the first such ADD on;
@@ -359,8 +369,8 @@ void ir_backward_print(const IrGraph *g, const IrBackward *bw, FILE *out);
  *   stores no output and no output gradient: the BN + ReLU kernel writes
  *   the RELU's output, and the BN's backward masks the RELU's gradient by
  *   that output (the RELU's own step does nothing).
- * The CPU programs use prologue, mask, recompute, dwpw, dwpw_bwd, bn_moments, bn_split, mixed_bn, add_bn, cat_view,
- * fr and remat; the CUDA kernels
+ * The CPU programs use prologue, mask, recompute, dwpw, dwpw_bwd, bn_moments, bn_split, mixed_bn, add_bn,
+ * pw_apply, cat_view, fr and remat; the CUDA kernels
  * implement bn_relu and mixed_bn (IrFuseTarget). */
 typedef enum {
     IR_FUSE_CPU,  /* prologue, bn_stats, recompute, mixed_bn */
@@ -384,8 +394,8 @@ typedef struct {
     bool *bn_split;  /* [n] bn_stats BATCH_NORM between two dwpw_bwd pairs: backward split (see above) */
     bool *remat;     /* [n] the pointwise conv pw1 of a bn_split chain whose output is stored only
                         during the forward: pw2's step recomputes it (pair 1's forward) */
-    int *bn_apply;   /* [n] pointwise CONV2D: the bn_split or add_apply BN of its output, whose
-                        gradient its step applies, or -1 */
+    int *bn_apply;   /* [n] pointwise CONV2D: the bn_split, add_apply or pw_apply BN of its output,
+                        whose gradient its step applies, or -1 */
     int *mask_step;  /* [n] plain prologue RELU (mask): the conv whose backward step masks its one
                         consumer's data gradient into the RELU input's gradient, or -1 */
     bool *mask_keep; /* [n] mask RELU of several pointwise convs: its gradient is stored, mask_step
@@ -394,6 +404,9 @@ typedef struct {
     bool *add_apply; /* [n] add_bn BATCH_NORM after a dwpw_bwd pair's pointwise conv whose step comes
                         right after the BN's: the BN's step computes its coefficients only, the
                         conv's applies them to the ADD's gradient as it reads it (bn_apply) */
+    bool *pw_apply;  /* [n] plain training BATCH_NORM of a plain pointwise conv's output whose step comes
+                        right after the BN's: the BN's step computes its coefficients only, the conv's
+                        applies them to the BN's output gradient as it reads it (bn_apply) */
     int *add_drop;   /* [n] DROP_PATH between an add_bn BN and its ADD: the BN, or -1 */
     int *cat_view;   /* [n] ADD writing into its one consumer's buffer: that CONCAT, or -1 */
     int *fr;         /* [n] a FactorizedReduce's CONCAT, its PAD and two CONV2Ds, and its RELU when

@@ -115,8 +115,8 @@ static bool has_storage(const IrGraph *g, const IrBackward *bw, const IrFuse *f,
 
 /* Last time the gradient of v is read: its own step, or for a mixed node
  * the step of its first accumulated candidate, or for an add the step of
- * its earliest add_bn BN (or an add_apply BN's conv), or for a RELU fused into its BN's backward
- * (bn_stats on the CPU, bn_relu on CUDA) the BN's step. */
+ * its earliest add_bn BN (or an add_apply BN's conv), for a pw_apply BN its conv's step, or for a
+ * RELU fused into its BN's backward (bn_stats on the CPU, bn_relu on CUDA) the BN's step. */
 static int grad_end(const IrGraph *g, const IrFuse *f, int v)
 {
     int n = g->n;
@@ -135,6 +135,8 @@ static int grad_end(const IrGraph *g, const IrFuse *f, int v)
         }
         return t;
     }
+    /* a pw_apply BN's conv applies the BN's backward to its output gradient */
+    if (f->pw_apply[v]) return 2 * n - (int)ir_inputs(g, v)[0];
     int bn = nd->op == OP_RELU ? (int)ir_inputs(g, v)[0] : -1;
     /* a bn_split BN's input conv applies the BN's gradient from the RELU's */
     if (bn >= 0 && f->bn_split[bn]) return 2 * n - (int)ir_inputs(g, bn)[0];
@@ -339,10 +341,14 @@ void ir_plan(const IrGraph *g, const IrBackward *bw, IrFuseTarget target, bool r
         if (nd->op == OP_BATCH_NORM || (f->prologue[v] && f->bn_stats[ir_inputs(g, v)[0]])) {
             /* BN: saved batch mean and inverse std, then for a mixed_bn or
              * add_bn BN its scale and shift (and for an add_apply one its
-             * three backward coefficients), for a bn_split BN its three
-             * backward coefficients; fused RELU: its BN's scale and shift */
+             * three backward coefficients), for a bn_split or pw_apply BN
+             * its three backward coefficients; fused RELU: its BN's scale
+             * and shift */
             p->small[v] = small;
-            int per_c = f->bn_split[v] ? 5 : f->add_apply[v] ? 7 : f->mixed_bn[v] || f->add_bn[v] >= 0 ? 4 : 2;
+            int per_c = f->bn_split[v] || f->pw_apply[v] ? 5
+                        : f->add_apply[v]                  ? 7
+                        : f->mixed_bn[v] || f->add_bn[v] >= 0 ? 4
+                                                              : 2;
             small += round_up(per_c * (int64_t)nd->shape.d[1]);
         }
         if (rstart[v] >= 0) {

@@ -1016,6 +1016,53 @@ static void emit_dwpw_bwd(Emit *e, const IrGradStep *st, int d)
     emit_close(e);
 }
 
+/* The backward step st of pointwise conv p, whose pw_apply BN's backward
+ * it applies to that BN's output gradient as it reads it
+ * (k_conv2d_pw_bwd_bn): the data gradient as the step would write or add
+ * it (through its input RELU's mask into that RELU input's gradient when
+ * the step masks it) and the weight gradient, each when wanted and its
+ * guard holds; the BN's input gradient buffer is the kernel's scratch. */
+static void emit_pw_bwd_bn(Emit *e, const IrGradStep *st)
+{
+    TBUF;
+    KCall c;
+    char gx[256] = "NULL", gw[256] = "NULL", tm[64] = "NULL", g0[64], g1[64], db[64];
+    int p = st->node, x = in_of(e, p, 0), bn = fz(e)->bn_apply[p];
+    bool pre = fz(e)->prologue[x], mask = fz(e)->mask_step[x] == p, keep = mask && fz(e)->mask_keep[x];
+    int src = pre ? fz(e)->src[x] : x;
+    unsigned acc = mask ? step_of(e, x)->acc & 1u : st->acc & 1u;
+    guard(e, x, g0, sizeof g0);
+    guard(e, in_of(e, p, 1), g1, sizeof g1);
+    if (needs(st, 0)) snprintf(gx, sizeof gx, "(%s) ? %s : NULL", g0, G(mask ? src : x));
+    if (needs(st, 1)) snprintf(gw, sizeof gw, "(%s) ? %s : NULL", g1, piece_dst(e, st, 1, db, sizeof db));
+    if (keep)
+        snprintf(tm, sizeof tm, "%s", G(x));
+    else if (mask)
+        snprintf(tm, sizeof tm, "AT(%" PRId64 ")", e->plan->scratch);
+    const IrShape *xs = &node(e, x)->shape;
+    int64_t Co = node(e, p)->shape.d[1];
+    emit_open(e, "if ((%s) || (%s))", needs(st, 0) ? g0 : "0", needs(st, 1) ? g1 : "0");
+    kc_begin(&c, "k_conv2d_pw_bwd_bn");
+    kc_lit(&c, "N");
+    kc_int(&c, xs->d[1]); kc_int(&c, xs->d[2]); kc_int(&c, xs->d[3]); kc_int(&c, Co);
+    kc_int(&c, pre);
+    kc_rt(&c, "const real *", "%s", T(src));
+    kc_rt(&c, "const real *", "%s", T(in_of(e, p, 1)));
+    kc_rt(&c, "const real *", "%s", G(bn));
+    kc_rt(&c, "const real *", "%s", T(p));
+    kc_rt(&c, "const real *", "r->small + %" PRId64, e->plan->small[bn]);
+    kc_rt(&c, "const real *", "r->small + %" PRId64, e->plan->small[bn] + 2 * Co);
+    kc_rt(&c, "real *", "%s", gx);
+    kc_int(&c, (int)acc);
+    kc_int(&c, mask);
+    kc_rt(&c, "real *", "%s", tm);
+    kc_int(&c, keep);
+    kc_rt(&c, "real *", "%s", gw);
+    kc_rt(&c, "real *", "%s", G(p));
+    kc_end(e, &c);
+    emit_close(e);
+}
+
 /* The backward of fused FactorizedReduce concat cat (IrFuse.fr) in its
  * step st: the two convs' weight gradients as their steps would write
  * them, and the gradient the pad and conv_1 send the RELU, as their steps
@@ -1079,6 +1126,9 @@ static void bwd_step(Emit *e, const IrGradStep *st)
         }
         if (needs(st, 0) && fz(e)->dwpw_bwd[x]) {
             emit_dwpw_bwd(e, st, x); /* the weight gradient too */
+            return;
+        } else if (fz(e)->bn_apply[v] >= 0 && fz(e)->pw_apply[fz(e)->bn_apply[v]]) {
+            emit_pw_bwd_bn(e, st); /* both gradients */
             return;
         } else if (needs(st, 0) && fz(e)->mask_step[x] == v) {
             /* through its input RELU's mask into that RELU input's
@@ -1174,9 +1224,9 @@ static void bwd_step(Emit *e, const IrGradStep *st)
         /* a bn_stats BN takes its prologue RELU's output gradient and mask
          * (that RELU's own step does nothing); an add_bn BN its add's
          * gradient, through its drop path's mask, and an add_apply one
-         * writes only its coefficients, which the conv before applies
-         * (see ir.h) */
-        bool relu = fz(e)->bn_stats[v], apply = fz(e)->add_apply[v];
+         * writes only its coefficients, which the conv before applies,
+         * and so does a pw_apply one (see ir.h) */
+        bool relu = fz(e)->bn_stats[v], pwa = fz(e)->pw_apply[v], apply = fz(e)->add_apply[v] || pwa;
         int add = fz(e)->add_bn[v], drop = add >= 0 ? fz(e)->src[v] : -1;
         if (add >= 0 && e->bw->zeroed[add]) die("batch norm %%%d of an add without an output gradient", v);
         kc_begin(&c, mixed ? "k_bn_train_bwd_scaled"
@@ -1200,12 +1250,17 @@ static void bwd_step(Emit *e, const IrGradStep *st)
             kc_drop_mask(e, &c, drop);
         } else {
             kc_rt(&c, "const real *", "%s", G(v));
+            if (pwa) {
+                /* k_bn_train_bwd's coefficients: no drop path */
+                kc_rt(&c, "real", "(real)1");
+                kc_rt(&c, "const real *", "NULL");
+            }
         }
         kc_rt(&c, "const real *", "%s", aff ? T(in_of(e, v, 4)) : "NULL");
         kc_rt(&c, "const real *", "r->small + %" PRId64, e->plan->small[v]);
         kc_rt(&c, "const real *", "r->small + %" PRId64, e->plan->small[v] + C);
         if (apply)
-            kc_rt(&c, "real *", "r->small + %" PRId64, e->plan->small[v] + 4 * C);
+            kc_rt(&c, "real *", "r->small + %" PRId64, e->plan->small[v] + (pwa ? 2 : 4) * C);
         else if (data)
             kc_rt(&c, "real *", "%s", piece_dst(e, st, 0, db, sizeof db));
         else

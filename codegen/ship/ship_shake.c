@@ -66,6 +66,28 @@ static void add_ref(Item *it, const char *s, size_t n)
 static bool ident_start(int c) { return isalpha(c) || c == '_'; }
 static bool ident_char(int c) { return isalnum(c) || c == '_'; }
 
+/* The first '(' of code that does not open an __attribute__'s
+ * parentheses (those are skipped whole), or NULL. */
+static const char *first_paren(const char *code)
+{
+    const char *p = strchr(code, '(');
+    while (p) {
+        const char *e = p;
+        while (e > code && isspace((unsigned char)e[-1])) e--;
+        const char *s = e;
+        while (s > code && ident_char((unsigned char)s[-1])) s--;
+        if ((size_t)(e - s) != strlen("__attribute__") || strncmp(s, "__attribute__", (size_t)(e - s)) != 0)
+            return p;
+        int depth = 0;
+        do {
+            depth += *p == '(' ? 1 : *p == ')' ? -1 : 0;
+            p++;
+        } while (*p && depth > 0);
+        p = strchr(p, '(');
+    }
+    return NULL;
+}
+
 /* Classifies the code of an item (comments and strings blanked in `code`)
  * and collects its identifiers. */
 static void classify(Item *it, const char *code, bool func)
@@ -91,8 +113,9 @@ static void classify(Item *it, const char *code, bool func)
         return;
     }
     /* the name: the identifier before the first '(' (functions), or before
-     * the first '[' or '=' or ';' (variables) */
-    const char *paren = strchr(c, '('), *eq = strpbrk(c, "=[;{");
+     * the first '[' or '=' or ';' (variables); an __attribute__((...))
+     * before the name is skipped */
+    const char *paren = first_paren(c), *eq = strpbrk(c, "=[;{");
     const char *at = paren && (!eq || paren < eq) ? paren : eq;
     if (!at) {
         it->kind = IT_TYPE;

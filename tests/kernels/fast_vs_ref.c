@@ -377,6 +377,76 @@ static void relu_mask_case(int N, int Ci, int H, int W, int Co, int kh, int kw, 
     free(gr), free(ga), free(gb), free(t);
 }
 
+/* A pointwise conv whose output a plain training BN normalizes: its
+ * gradients with the BN's backward applied where read (k_conv2d_pw_bwd_bn,
+ * from k_bn_train_bwd_add_coef's coefficients) must have the bits of
+ * k_bn_train_bwd and then the conv's unfused kernels: the data gradient
+ * written, added, through the ReLU's mask (written and added) and as the
+ * last of the ReLU's consumers, the weight gradient of x and of relu(x),
+ * each alone and together, on 1 and 2 threads. gr is the BN's output
+ * gradient. */
+static void pw_bn_case(int N, int Ci, int H, int W, int Co, const real *x, const real *w, const real *gr,
+                       const char *what)
+{
+    ptrdiff_t P = (ptrdiff_t)H * W, nx = (ptrdiff_t)N * Ci * P, ny = (ptrdiff_t)N * Co * P, nw = (ptrdiff_t)Co * Ci;
+    real *y = tensor(ny, 0), *mu = tensor(Co, 0), *inv = tensor(Co, 0), *gam = tensor(Co, 0);
+    real *g = tensor(ny, 1), *coef = tensor(3 * Co, 1), *gyb = tensor(ny, 1), *gg[2], *gb[2];
+    real *gxa = tensor(nx, 1), *gxb = tensor(nx, 1), *ta = tensor(nx, 1), *tb = tensor(nx, 1);
+    real *gwa = tensor(nw, 1), *gwb = tensor(nw, 1);
+    char sub[260];
+    for (int c = 0; c < Co; c++)
+        inv[c] = (real)1.5 + inv[c];
+    for (int k = 0; k < 2; k++)
+        gg[k] = tensor(Co, 1), gb[k] = tensor(Co, 1);
+    k_bn_train_bwd(N, Co, (int)P, y, gr, gam, mu, inv, g, gg[0], gb[0]);
+    k_bn_train_bwd_add_coef(N, Co, (int)P, y, gr, 1, NULL, gam, mu, inv, coef, gg[1], gb[1]);
+    snprintf(sub, sizeof sub, "%s bn coefficients", what);
+    same_bits(sub, gg[1], gg[0], Co);
+    same_bits(sub, gb[1], gb[0], Co);
+#define PW N, Ci, H, W, Co, 1, 1, 1, 1, 0, 0, 1, 1, 1
+    static const char *modes[] = {"written", "added", "masked", "masked and added", "masked as the last consumer",
+                                  "masked as the last consumer, added", "alone", "not wanted"};
+    for (int threads = 1; threads <= 2; threads++) {
+        set_threads(threads);
+        for (int rb = 0; rb < 2; rb++) {
+            if (rb)
+                k_conv2d_bwd_weight_pre(PW, NULL, NULL, NULL, x, g, gwa);
+            else
+                k_conv2d_bwd_weight(PW, x, g, gwa);
+            for (int mode = 0; mode < 8; mode++) {
+                int acc = mode % 2 && mode < 6, mask = mode >= 2 && mode < 6, keep = mode == 4 || mode == 5;
+                for (ptrdiff_t i = 0; i < nx; i++) {
+                    gxa[i] = gxb[i] = (real)((unsigned)(i * 69069u + 3u) % 977u) / 977 - (real)0.5;
+                    ta[i] = tb[i] = (real)((unsigned)(i * 1103u + 7u) % 613u) / 613 - (real)0.5;
+                }
+                if (mode < 2 || mode == 7)
+                    (acc ? k_conv2d_bwd_data_acc : k_conv2d_bwd_data)(PW, g, w, gxa);
+                else if (mask && !keep)
+                    k_conv2d_bwd_data_relu(PW, g, w, x, ta, gxa, acc);
+                else if (keep)
+                    k_conv2d_bwd_data_acc_relu(PW, g, w, x, ta, gxa, acc);
+                for (ptrdiff_t i = 0; i < nw; i++)
+                    gwb[i] = (real)NAN;
+                k_conv2d_pw_bwd_bn(N, Ci, H, W, Co, rb, x, w, gr, y, mu, coef, mode == 6 ? NULL : gxb, acc, mask,
+                                   tb, keep, mode == 7 ? NULL : gwb, gyb);
+                snprintf(sub, sizeof sub, "%s through a bn, gx %s, gw of %s (%d threads)", what, modes[mode],
+                         rb ? "relu(x)" : "x", threads);
+                same_bits(sub, gxb, gxa, nx);
+                if (keep)
+                    same_bits(sub, tb, ta, nx);
+                if (mode != 7)
+                    same_bits(sub, gwb, gwa, nw);
+                total_elems += (long)(nx + (mode != 7 ? nw : 0));
+            }
+        }
+    }
+#undef PW
+    for (int k = 0; k < 2; k++)
+        free(gg[k]), free(gb[k]);
+    free(y), free(mu), free(inv), free(gam), free(g), free(coef), free(gyb), free(gxa), free(gxb), free(ta);
+    free(tb), free(gwa), free(gwb);
+}
+
 /* One conv case: fwd, bwd_data and bwd_weight, fast vs reference. */
 static void conv_case(int N, int Ci, int H, int W, int Co, int kh, int kw, int sh, int sw, int ph,
                       int pw, int dh, int dw, int g)
@@ -538,6 +608,8 @@ static void conv_case(int N, int Ci, int H, int W, int Co, int kh, int kw, int s
             for (int j = 0; j < 4; j++) free(st[k][j]);
         }
     }
+    if (pointwise)
+        pw_bn_case(N, Ci, H, W, Co, x, w, gy, what);
     if (g == Ci && g == Co)
         dwpw_case(N, Ci, H, W, kh, kw, sh, sw, ph, pw, dh, dw, x, w, pm, ps, pb, what);
     relu_mask_case(N, Ci, H, W, Co, kh, kw, sh, sw, ph, pw, dh, dw, g, x, gy, w, what);
@@ -925,6 +997,11 @@ int main(void)
     pw1(11, 16, 8, 8, 20);
     pw1(3, 8, 1, 33, 17);
     pw1(12, 64, 7, 7, 64); /* Fashion-MNIST final network, 7x7 cells */
+    /* its preprocessing convs (their BN's backward applied in them):
+     * several runs per slice, and two weight-gradient tiles */
+    pw1(6, 48, 28, 28, 32);
+    pw1(12, 96, 14, 14, 64);
+    pw1(5, 192, 7, 7, 64);
     /* depthwise */
     for (int W = 1; W <= 9; W++)
         dw(2, 3, 7, W, 3, 3, 1, 1, 1, 1);

@@ -220,14 +220,90 @@ static inline void conv_ahead(ConvAhead *a, int upto)
     }
 }
 
+/* One depth block of conv_gemm's products for one panel of columns and
+ * one group of rows: packed row blocks pa (mg rows, kc deep) over every
+ * strip of the panel (pc columns from B's strips: read in place from bk
+ * when direct, except a partial last strip, else packed in bp), into C
+ * (already at the group's first row and the panel's first column; added
+ * when ac), issuing the prefetches of ah, step after each tile. */
+static inline __attribute__((always_inline)) void
+conv_gemm_strips(int kc, int mg, int pc, const real *pa0, const real *bk, ptrdiff_t bks, int direct,
+                 const real *bp, real *C, ptrdiff_t ldc, int ac, ConvAhead *ah, int step)
+{
+    real ct[CONV_MR * CONV_NR];
+    int pfull = pc / CONV_NR * CONV_NR;
+    for (int j0 = 0; j0 < pc; j0 += CONV_NR) {
+        int nr = conv_min(CONV_NR, pc - j0), inb = direct && j0 < pfull;
+        const real *pb = inb ? bk + j0 : bp + (ptrdiff_t)j0 * kc, *pa = pa0;
+        ptrdiff_t ldb = inb ? bks : CONV_NR;
+        for (int i0 = 0, mb; i0 < mg; i0 += mb, pa += mb * kc) {
+            mb = conv_row_block(mg - i0);
+            int mr = conv_min(mb, mg - i0), full = mr == mb && nr == CONV_NR;
+            real *c = C + i0 * ldc + j0, *d = full ? c : ct;
+            ptrdiff_t ldd = full ? ldc : CONV_NR;
+            if (mb == CONV_MR)
+                conv_uk_l(kc, pa, pb, ldb, d, ldd, ac && full);
+            else if (mb == CONV_MR * 2 / 3)
+                conv_uk_m(kc, pa, pb, ldb, d, ldd, ac && full);
+            else
+                conv_uk_s(kc, pa, pb, ldb, d, ldd, ac && full);
+            conv_ahead(ah, ah->next + step);
+            if (!full)
+                for (int i = 0; i < mr; i++)
+                    for (int j = 0; j < nr; j++)
+                        c[i * ldc + j] = ac ? c[i * ldc + j] + ct[i * CONV_NR + j] : ct[i * CONV_NR + j];
+        }
+    }
+}
+
+/* Packs rows g0..g0+mg-1 of A's depth block from k0 (kc deep) in row
+ * blocks (conv_row_block) into ap. */
+static void conv_gemm_pack_rows(int kc, int g0, int mg, int k0, const real *A, ptrdiff_t ars, ptrdiff_t acs,
+                                real *ap)
+{
+    real *pa = ap;
+    for (int i0 = 0, mb; i0 < mg; i0 += mb, pa += mb * kc) {
+        mb = conv_row_block(mg - i0);
+        conv_pack_a(kc, conv_min(mb, mg - i0), mb, A + (g0 + i0) * ars + k0 * acs, ars, acs, pa);
+    }
+}
+
+/* The prefetches conv_gemm issues during the panel of pc columns at p0 of
+ * a depth block (kc deep; the last when last) for the rows g0..g0+m-1 of
+ * C: the next panel's rows of B from bk + CONV_JP and of C, or during the
+ * last panel (when last and the last rows) the first panel of the caller's
+ * next call nb (its B only); *step: lines per tile. */
+static ConvAhead conv_gemm_ahead(int Nc, int p0, int pc, int kc, int ks, int K, int m, int last_rows,
+                                 const real *bk, ptrdiff_t bks, ptrdiff_t bjs, real *C, ptrdiff_t ldc,
+                                 int last, const real *nb, int *step)
+{
+    ConvAhead ah = { 0 };
+    *step = 0;
+    if (bjs != 1 || bks * (ptrdiff_t)sizeof(real) < CONV_AHEAD_ROW)
+        return ah;
+    int calls = (pc + CONV_NR - 1) / CONV_NR * ((m + CONV_MR - 1) / CONV_MR);
+    if (p0 + CONV_JP < Nc) {
+        int lpr = conv_min(CONV_JP, Nc - p0 - CONV_JP) / CONV_LINE + 1;
+        ah = (ConvAhead){ bk + CONV_JP, C + p0 + CONV_JP, bks, ldc, kc, lpr, 0, (kc + m) * lpr, 0, 0 };
+    } else if (nb && last && last_rows) { /* the next call's first panel, its B only */
+        int lpr = conv_min(CONV_JP, Nc) / CONV_LINE + 1;
+        ah = (ConvAhead){ nb, NULL, bks, 0, conv_min(ks, K), lpr, 0, conv_min(ks, K) * lpr, 0, 0 };
+    }
+    *step = (ah.total + calls - 1) / calls;
+    return ah;
+}
+
 /* C (M x Nc, rows ldc apart) (+)= A (M x K) * B (K x Nc), A(i, k) at
  * A[i*ars + k*acs], B(k, j) at B[k*bks + j*bjs]; acc != 0 adds to C. The
  * depth is cut into even blocks of at most CONV_KC and the columns into
  * panels of CONV_JP; each panel of B is packed once (conv_pack_b: B rows
  * are often 4 KiB apart, which would make strips of them collide in the L1
- * cache and defeat the prefetcher), then the rows of A, CONV_MG at a time,
+ * cache and defeat the prefetcher), and the rows of A, CONV_MG at a time,
  * are packed in row blocks (conv_row_block) and run over every strip of
- * the panel. Row-major B whose rows are not a multiple of 1 KiB apart is
+ * the panel: each group of rows packed once and run over all panels where
+ * B is not packed (below) or one group holds all rows (repacking A for
+ * every panel took 6-13% of a 48 -> 32 channel data gradient's GEMM, warm),
+ * else the groups repacked under each panel. Row-major B whose rows are not a multiple of 1 KiB apart is
  * read in place instead, except a last partial strip: packing costs as
  * much as the products when the depth is a few channels (a 16 -> 16
  * pointwise conv). rb != 0 multiplies by relu(B) (packed, never read in
@@ -238,64 +314,39 @@ CONV_WIDE static void conv_gemm(int M, int Nc, int K, const real *A, ptrdiff_t a
                                 const real *B, ptrdiff_t bks, ptrdiff_t bjs, real *C, ptrdiff_t ldc,
                                 int acc, int rb, const real *nb)
 {
-    real ap[(CONV_MG + CONV_MR) * CONV_KC], bp[CONV_KC * CONV_JP], ct[CONV_MR * CONV_NR];
+    real ap[(CONV_MG + CONV_MR) * CONV_KC], bp[CONV_KC * CONV_JP];
     int nkb = (K + CONV_KC - 1) / CONV_KC, ks = (K + nkb - 1) / nkb;
     int direct = !rb && bjs == 1 && bks % 256 != 0;
+    /* each group of rows of A packed once per depth block and run over
+     * every panel, where no packing of B repeats for it (B read in place,
+     * or one group); else each panel of B packed once and every group of
+     * A repacked under it */
+    int rows_out = Nc > CONV_JP && (direct || M <= CONV_MG);
     for (int k0 = 0; k0 < K; k0 += ks) {
-        int kc = conv_min(ks, K - k0), ac = acc || k0 > 0;
-        for (int p0 = 0; p0 < Nc; p0 += CONV_JP) {
-            int pc = conv_min(CONV_JP, Nc - p0), pfull = pc / CONV_NR * CONV_NR;
-            const real *bk = B + k0 * bks + p0 * bjs;
-            ConvAhead ah = { 0 };
-            int step = 0;
-            if (bjs == 1 && bks * (ptrdiff_t)sizeof(real) >= CONV_AHEAD_ROW) {
-                int calls = (pc + CONV_NR - 1) / CONV_NR * ((M + CONV_MR - 1) / CONV_MR);
-                if (p0 + CONV_JP < Nc) {
-                    int lpr = conv_min(CONV_JP, Nc - p0 - CONV_JP) / CONV_LINE + 1;
-                    ah = (ConvAhead){ bk + CONV_JP, C + p0 + CONV_JP, bks, ldc, kc, lpr, 0,
-                                      (kc + M) * lpr, 0, 0 };
-                } else if (nb && k0 + ks >= K) { /* the next call's first panel, its B only */
-                    int lpr = conv_min(CONV_JP, Nc) / CONV_LINE + 1;
-                    ah = (ConvAhead){ nb, NULL, bks, 0, conv_min(ks, K), lpr, 0,
-                                      conv_min(ks, K) * lpr, 0, 0 };
+        int kc = conv_min(ks, K - k0), ac = acc || k0 > 0, last = k0 + ks >= K;
+        for (int r0 = 0; r0 < M; r0 += rows_out ? CONV_MG : M) {
+            int rm = rows_out ? conv_min(CONV_MG, M - r0) : M;
+            if (rows_out)
+                conv_gemm_pack_rows(kc, r0, rm, k0, A, ars, acs, ap);
+            for (int p0 = 0; p0 < Nc; p0 += CONV_JP) {
+                int pc = conv_min(CONV_JP, Nc - p0), pfull = pc / CONV_NR * CONV_NR, step;
+                const real *bk = B + k0 * bks + p0 * bjs;
+                ConvAhead ah = conv_gemm_ahead(Nc, p0, pc, kc, ks, K, rm, r0 + rm >= M, bk, bks, bjs,
+                                               C + r0 * ldc, ldc, last, nb, &step);
+                if (!direct)
+                    conv_pack_b(kc, pc, bk, bks, bjs, bp, rb);
+                else if (pfull < pc)
+                    conv_pack_b(kc, pc - pfull, bk + pfull, bks, 1, bp + (ptrdiff_t)pfull * kc, 0);
+                if (rows_out) {
+                    conv_gemm_strips(kc, rm, pc, ap, bk, bks, direct, bp, C + r0 * ldc + p0, ldc, ac, &ah,
+                                     step);
+                    continue;
                 }
-                step = (ah.total + calls - 1) / calls;
-            }
-            if (!direct)
-                conv_pack_b(kc, pc, bk, bks, bjs, bp, rb);
-            else if (pfull < pc)
-                conv_pack_b(kc, pc - pfull, bk + pfull, bks, 1, bp + (ptrdiff_t)pfull * kc, 0);
-            for (int g0 = 0; g0 < M; g0 += CONV_MG) {
-                int mg = conv_min(CONV_MG, M - g0);
-                real *pa = ap;
-                for (int i0 = 0, mb; i0 < mg; i0 += mb, pa += mb * kc) {
-                    mb = conv_row_block(mg - i0);
-                    conv_pack_a(kc, conv_min(mb, mg - i0), mb, A + (g0 + i0) * ars + k0 * acs,
-                                ars, acs, pa);
-                }
-                for (int j0 = 0; j0 < pc; j0 += CONV_NR) {
-                    int nr = conv_min(CONV_NR, pc - j0), inb = direct && j0 < pfull;
-                    const real *pb = inb ? bk + j0 : bp + (ptrdiff_t)j0 * kc;
-                    ptrdiff_t ldb = inb ? bks : CONV_NR;
-                    pa = ap;
-                    for (int i0 = 0, mb; i0 < mg; i0 += mb, pa += mb * kc) {
-                        mb = conv_row_block(mg - i0);
-                        int mr = conv_min(mb, mg - i0), full = mr == mb && nr == CONV_NR;
-                        real *c = C + (g0 + i0) * ldc + p0 + j0, *d = full ? c : ct;
-                        ptrdiff_t ldd = full ? ldc : CONV_NR;
-                        if (mb == CONV_MR)
-                            conv_uk_l(kc, pa, pb, ldb, d, ldd, ac && full);
-                        else if (mb == CONV_MR * 2 / 3)
-                            conv_uk_m(kc, pa, pb, ldb, d, ldd, ac && full);
-                        else
-                            conv_uk_s(kc, pa, pb, ldb, d, ldd, ac && full);
-                        conv_ahead(&ah, ah.next + step);
-                        if (!full)
-                            for (int i = 0; i < mr; i++)
-                                for (int j = 0; j < nr; j++)
-                                    c[i * ldc + j] = ac ? c[i * ldc + j] + ct[i * CONV_NR + j]
-                                                        : ct[i * CONV_NR + j];
-                    }
+                for (int g0 = 0; g0 < M; g0 += CONV_MG) {
+                    int mg = conv_min(CONV_MG, M - g0);
+                    conv_gemm_pack_rows(kc, g0, mg, k0, A, ars, acs, ap);
+                    conv_gemm_strips(kc, mg, pc, ap, bk, bks, direct, bp, C + g0 * ldc + p0, ldc, ac, &ah,
+                                     step);
                 }
             }
         }
@@ -924,6 +975,74 @@ CONV_DW_ENG(conv_dw_eng_25, 25, CONV_UNROLL)
 CONV_DW_GRID(conv_dw_grid_5, 5, 1)
 CONV_DW_GRID(conv_dw_grid_5d2, 5, 2)
 
+/* The 5x5 grid correlation over rows (conv_dw_rows; the grid engine's
+ * arguments with D = dil*L, columns dil apart) streaming down the input:
+ * for each column chunk, input row r's five column shifts are loaded once
+ * and multiplied into the five output rows that read it (r - a*dil for
+ * window row a), whose partial sums stay in registers (5 rows x 4) until
+ * the row's last window row has passed; the rows of each residue mod dil
+ * in turn. Each weight comes from memory as the product's broadcast
+ * operand: written as intrinsics, GCC hoisted the 25 weights into
+ * registers beside the 20 partial sums and spilled (slower than the grid
+ * engine), hence the asm. The same sums in the same order as the grid
+ * engine (tap t into partial sum t % 4, the taps in order), written to
+ * the same chunks: 1.2-1.5x faster on a warm 28x28 or 14x14 plane, since
+ * each input vector serves five products instead of one. */
+#define CONV_VS_FMA(S, X, W) __asm__("vfmadd231ps %[w]%{1to16%}, %[x], %[s]" : [s] "+v"(S) : [x] "v"(X), [w] "m"(W))
+#define CONV_VS_STEP(RR)                                                                           \
+    do {                                                                                           \
+        int r_ = r + (RR);                                                                         \
+        if (r_ >= steps)                                                                           \
+            break;                                                                                 \
+        const real *row = base + (ptrdiff_t)r_ * DL;                                               \
+        CONV_UNROLL                                                                                \
+        for (int c = 0; c < 5; c++) {                                                              \
+            __m512 v = _mm512_loadu_ps(row + c * dil);                                             \
+            CONV_UNROLL                                                                            \
+            for (int a = 0; a < 5; a++)                                                            \
+                if (r_ >= a)                                                                       \
+                    CONV_VS_FMA(S[((RR) - a + 5) % 5][(a * 5 + c) % 4], v, wv[a * 5 + c]);         \
+        }                                                                                          \
+        if (r_ >= 4) {                                                                             \
+            /* output row r_ - 4 is complete: its sum, then its slot starts row r_ + 1 */          \
+            __m512 *q = S[((RR) + 1) % 5];                                                         \
+            __m512 y = _mm512_add_ps(_mm512_add_ps(q[0], q[1]), _mm512_add_ps(q[2], q[3]));        \
+            real *o = ob + (ptrdiff_t)(r_ - 4) * dil * ldo;                                        \
+            if (acc)                                                                               \
+                y = _mm512_add_ps(_mm512_maskz_loadu_ps(mk, o), y);                                \
+            _mm512_mask_storeu_ps(o, mk, y);                                                       \
+            q[0] = q[1] = q[2] = q[3] = _mm512_setzero_ps();                                       \
+        }                                                                                          \
+    } while (0)
+CONV_WIDE static void conv_dw_vs_5(int rows, int n, ptrdiff_t L, const real *restrict in, int dil,
+                                   const real *wv, real *restrict out, ptrdiff_t ldo, int acc)
+{
+    ptrdiff_t DL = (ptrdiff_t)dil * L;
+    for (int p = 0; p < dil && p < rows; p++) {
+        int steps = (rows - p + dil - 1) / dil + 4; /* input rows: the outputs' and 4 more */
+        for (int j = 0; j < n; j += 16) {
+            /* last chunk: the last 16 again, or (acc) masked, as the grid engine's */
+            int j0 = acc || n < 16 || j + 16 <= n ? j : n - 16;
+            __mmask16 mk = k_mask16(n - j0);
+            const real *base = in + (ptrdiff_t)p * L + j0;
+            real *ob = out + (ptrdiff_t)p * ldo + j0;
+            __m512 S[5][4];
+            CONV_UNROLL
+            for (int k = 0; k < 5; k++)
+                S[k][0] = S[k][1] = S[k][2] = S[k][3] = _mm512_setzero_ps();
+            for (int r = 0; r < steps; r += 5) {
+                CONV_VS_STEP(0);
+                CONV_VS_STEP(1);
+                CONV_VS_STEP(2);
+                CONV_VS_STEP(3);
+                CONV_VS_STEP(4);
+            }
+        }
+    }
+}
+#undef CONV_VS_STEP
+#undef CONV_VS_FMA
+
 /* The correlation at stride 1 for a K x K window with dilation dil, two
  * output rows at a time (AVX-512 builds; used for 3x3): rows i and i + dil
  * read K + 1 input rows between them, each loaded once per column shift
@@ -1157,7 +1276,7 @@ static int conv_dw_rows(const ConvShape *s, int rev, int rows, int n, const real
         s->dh > 2 || n < 12)
         return 0;
     if (s->kh == 5)
-        (s->dh == 1 ? conv_dw_grid_5 : conv_dw_grid_5d2)(rows, n, L, in, (ptrdiff_t)s->dh * L, w, out, n, acc);
+        conv_dw_vs_5(rows, n, L, in, s->dh, w, out, n, acc);
     else
         (rev ? conv_dw_band_3r : conv_dw_band_3)(rows, n, s->dh, in, L, w, out, n, acc);
     return 1;
@@ -1755,6 +1874,38 @@ static int conv_wgrad_nruns(const ConvWTiles *t, int N)
     return r;
 }
 
+/* One run's share of a pointwise weight gradient (Co x Ci), summed as
+ * conv_wgrad_tile sums it, into its own real_acc partial pq (rows Ci
+ * apart): the run's m samples of gy (rows P apart, samples sa apart) and
+ * of the input (samples sb apart; relu(x) when rb). */
+static void conv_wgrad_run_share(const ConvWTiles *wt, int Co, int Ci, ptrdiff_t P, int m, const real *gy,
+                                 ptrdiff_t sa, const real *x, ptrdiff_t sb, int rb, real_acc *pq)
+{
+    for (ptrdiff_t e = 0; e < (ptrdiff_t)Co * Ci; e++)
+        pq[e] = 0;
+    for (int co0 = 0; co0 < Co; co0 += wt->cw)
+        for (int k0 = 0; k0 < Ci; k0 += wt->kw)
+            conv_gemm_nt_acc(conv_min(wt->cw, Co - co0), conv_min(wt->kw, Ci - k0), (int)P, m,
+                             gy + (ptrdiff_t)co0 * P, P, sa, x + (ptrdiff_t)k0 * P, P, sb,
+                             pq + (ptrdiff_t)co0 * Ci + k0, Ci, rb);
+}
+
+/* Element e of a weight gradient from its runs' partials (stride values
+ * apart), added as conv_dense_bwd_weight adds its runs: each slice's runs
+ * from 0, then the slices in order. */
+static real conv_wgrad_runs_total(const ConvWTiles *wt, int N, const real_acc *runp, ptrdiff_t stride,
+                                  ptrdiff_t e)
+{
+    real_acc r = 0;
+    for (int k = 0, q = 0; k < conv_wgrad_slices(wt); k++) {
+        real_acc a = 0;
+        for (int j = conv_wgrad_runs(wt, N, k); j > 0; j--, q++)
+            a += runp[(ptrdiff_t)q * stride + e];
+        r = k ? r + a : a;
+    }
+    return (real)r;
+}
+
 /* Dense weight gradient gw_g = sum_n gy[n, g] cols[n]^T, in tiles
  * (conv_wgrad_tiles). With at least CONV_WSLICES tiles, each
  * tile is one task over the whole batch; otherwise each tile is summed
@@ -1958,16 +2109,8 @@ CONV_WIDE static void conv_dwpw_bwd_data(int N, const ConvShape *sd, const ConvD
                         conv_dw_src_out(&src, c, xb, tb, zrs + ((ptrdiff_t)(i - i0) * C + c) * P);
                 }
             }
-            if (gwp) {
-                real_acc *pq = runp + (ptrdiff_t)q * Co * C;
-                for (ptrdiff_t e = 0; e < (ptrdiff_t)Co * C; e++)
-                    pq[e] = 0;
-                for (int co0 = 0; co0 < Co; co0 += wt.cw)
-                    for (int k0 = 0; k0 < C; k0 += wt.kw)
-                        conv_gemm_nt_acc(conv_min(wt.cw, Co - co0), conv_min(wt.kw, C - k0), (int)P, m,
-                                         gyr + (ptrdiff_t)co0 * P, P, Co * P, zrs + k0 * P, P,
-                                         C * P, pq + (ptrdiff_t)co0 * C + k0, C, 0);
-            }
+            if (gwp)
+                conv_wgrad_run_share(&wt, Co, C, P, m, gyr, Co * P, zrs, C * P, 0, runp + (ptrdiff_t)q * Co * C);
         }
         if (gw) {
             K_OMP(for schedule(static))
@@ -1984,17 +2127,8 @@ CONV_WIDE static void conv_dwpw_bwd_data(int N, const ConvShape *sd, const ConvD
         }
         if (gwp) {
             K_OMP(for schedule(static))
-            for (ptrdiff_t e = 0; e < (ptrdiff_t)Co * C; e++) {
-                /* each slice's runs from 0, then the slices in order */
-                real_acc r = 0;
-                for (int k = 0, q = 0; k < conv_wgrad_slices(&wt); k++) {
-                    real_acc a = 0;
-                    for (int j = conv_wgrad_runs(&wt, N, k); j > 0; j--, q++)
-                        a += runp[(ptrdiff_t)q * Co * C + e];
-                    r = k ? r + a : a;
-                }
-                gwp[e] = (real)r;
-            }
+            for (ptrdiff_t e = 0; e < (ptrdiff_t)Co * C; e++)
+                gwp[e] = conv_wgrad_runs_total(&wt, N, runp, (ptrdiff_t)Co * C, e);
         }
     }
 }
@@ -2342,6 +2476,93 @@ K_FN void k_conv2d_dwpw_bwd_data_bnadd(int N, int C, int H, int W, int kh, int k
     ConvBnIn bin = { y, bn_mean, NULL, NULL, bn_coef, gyb, 1, keep, dmask };
     conv_dwpw_bwd(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Co, pre, pre_mean, pre_scale, pre_shift, x,
                   wd, z, wp, ga, gx, acc, mask, t, gwd, zr, gwp, bn_parts, &bin);
+}
+
+/* k_conv2d_pw_bwd_bn (see cpu_kernels.h), parallel over the runs of
+ * samples of the weight gradient (conv_wgrad_run; each sample on its own
+ * when gw is NULL): per sample the BN's applied gradient into the
+ * thread's slice of gyb, then from there the data gradient (conv_pw_bwd_data's
+ * GEMM with the whole plane as one column block: the same sums); after
+ * each run its share of the weight gradient, conv_gemm_nt_acc over the
+ * run as conv_wgrad_tile sums it, into the run's real_acc partial (after
+ * the slices in gyb), the partials then added as conv_dense_bwd_weight
+ * adds its runs. When the slices and partials do not fit gyb: the applied
+ * gradient of every sample into gyb, then the unfused kernels' steps. */
+static void conv_pw_bwd_bn(int N, const ConvShape *s, int rb, const real *x, const real *w,
+                           const real *gr, const ConvBnIn *bin, real *gx, int acc, int mask, real *tb,
+                           int tacc, real *gw, real *gyb)
+{
+    int Ci = s->Ci, Co = s->Co;
+    ptrdiff_t P = s->P, k = (ptrdiff_t)(sizeof(real_acc) / sizeof(real));
+    int T = k_par((double)N * Co * Ci * P) ? k_omp_max_threads() : 1;
+    ConvWTiles wt = conv_wgrad_tiles(s);
+    if (!gw)
+        wt.G = 1, wt.ntile = CONV_WSLICES; /* runs of one sample, in order */
+    int runs = conv_wgrad_nruns(&wt, N), rmax = conv_wgrad_runmax(&wt, N);
+    ptrdiff_t slices = (ptrdiff_t)T * rmax * Co * P, at = (slices + k - 1) / k * k;
+    /* a plain masked gradient written in place, as k_conv2d_bwd_data_relu writes it */
+    real *tm = mask && !tacc && !acc ? gx : tb;
+    if (at + (ptrdiff_t)runs * k * Co * Ci > (ptrdiff_t)N * Co * P) {
+        const real *g = conv_bn_apply_all(N, Co, P, gr, bin);
+        if (gx)
+            conv_pw_bwd_data(N, s, g, w, gx, acc, mask ? x : NULL, tm, tacc, T);
+        if (gw)
+            conv_dense_bwd_weight(N, s, x, g, gw, rb, NULL);
+        return;
+    }
+    real_acc *runp = (real_acc *)(void *)(gyb + at);
+    (void)T; /* without OpenMP */
+    K_OMP(parallel num_threads(T))
+    {
+        real *gys = gyb + (ptrdiff_t)k_omp_thread() * rmax * Co * P;
+        K_OMP(for schedule(static))
+        for (int q = 0; q < runs; q++) {
+            int i0, m;
+            conv_wgrad_run(&wt, N, q, &i0, &m);
+            for (int i = i0; i < i0 + m; i++) {
+                real *gyi = gys + (ptrdiff_t)(i - i0) * Co * P;
+                for (int co = 0; co < Co; co++) {
+                    conv_bn_apply(bin, Co, co, P, ((ptrdiff_t)i * Co + co) * P, gr, gyi + (ptrdiff_t)co * P);
+                    if (i + 1 < N) {
+                        /* the next sample's planes that conv_bn_apply reads */
+                        k_prefetch(gr + ((ptrdiff_t)(i + 1) * Co + co) * P, P);
+                        k_prefetch(bin->x + ((ptrdiff_t)(i + 1) * Co + co) * P, P);
+                    }
+                }
+                if (!gx)
+                    continue;
+                ptrdiff_t o = (ptrdiff_t)i * Ci * P;
+                conv_gemm(Ci, (int)P, Co, w, 1, Ci, gyi, P, 1, (mask ? tm : gx) + o, P, mask ? tacc : acc, 0,
+                          NULL);
+                for (int c = 0; mask && c < Ci; c++) {
+                    ptrdiff_t r = o + (ptrdiff_t)c * P;
+                    k_relu_mask((int)P, x + r, tm + r, gx + r, acc);
+                }
+            }
+            if (gw)
+                conv_wgrad_run_share(&wt, Co, Ci, P, m, gys, Co * P, x + (ptrdiff_t)i0 * Ci * P, Ci * P, rb,
+                                     runp + (ptrdiff_t)q * Co * Ci);
+        }
+        if (gw) {
+            K_OMP(for schedule(static))
+            for (ptrdiff_t e = 0; e < (ptrdiff_t)Co * Ci; e++)
+                gw[e] = conv_wgrad_runs_total(&wt, N, runp, (ptrdiff_t)Co * Ci, e);
+        }
+    }
+}
+
+K_FN void k_conv2d_pw_bwd_bn(int N, int Ci, int H, int W, int Co, int rb, const real *x, const real *w,
+                             const real *gr, const real *y, const real *bn_mean, const real *bn_coef,
+                             real *gx, int acc, int mask, real *tb, int tacc, real *gw, real *gyb)
+{
+    ConvShape s = conv_shape(Ci, H, W, Co, 1, 1, 1, 1, 0, 0, 1, 1, 1);
+    if (N <= 0 || s.P <= 0) {
+        if (gw)
+            memset(gw, 0, sizeof(real) * (size_t)Co * (size_t)Ci);
+        return;
+    }
+    ConvBnIn bin = { y, bn_mean, NULL, NULL, bn_coef, gyb, 1, 1, NULL };
+    conv_pw_bwd_bn(N, &s, rb, x, w, gr, &bin, gx, acc, mask, tb, tacc, gw, gyb);
 }
 
 /* The two branches of a FactorizedReduce (see cpu_kernels.h): 1x1 convs

@@ -339,6 +339,26 @@ K_FN void k_conv2d_dwpw_bwd_data_bnadd(int N, int C, int H, int W, int kh, int k
                                        const real *y, const real *bn_mean, real keep, const real *dmask,
                                        const real *bn_coef, real *gyb);
 
+/* The backward of a pointwise conv (1x1, stride 1, unpadded, one group;
+ * x: (N, Ci, H, W), w: (Co, Ci, 1, 1), reading relu(x) when rb) whose
+ * output y (N, Co, H, W) a plain training BN normalizes, with that BN's
+ * output gradient applied where it is read: gr is the BN's output
+ * gradient, bn_mean its batch mean and bn_coef (3 Co) its coefficients as
+ * k_bn_train_bwd_add_coef (keep 1, no mask) writes them; each sample's
+ * applied gradient (k_bn_add_bwd_apply) goes into gyb (scratch, N*Co*H*W
+ * values: the threads' runs of samples and the weight gradient's
+ * partials), and from there into both gradients while in cache. gx (NULL:
+ * not wanted): the data gradient, written or added (acc); with mask, through
+ * the ReLU whose input x is: w^T g into tb (added to it when tacc: tb holds
+ * the ReLU's gradient from its other consumers), then gx (+)= x > 0 ? tb
+ * : 0. gw (NULL: not wanted): the weight gradient. The bits of
+ * k_bn_train_bwd, then k_conv2d_bwd_data(_acc), k_conv2d_bwd_data_relu or
+ * k_conv2d_bwd_data_acc_relu, and k_conv2d_bwd_weight (rb 0) or
+ * k_conv2d_bwd_weight_pre with a plain ReLU (rb 1). */
+K_FN void k_conv2d_pw_bwd_bn(int N, int Ci, int H, int W, int Co, int rb, const real *x, const real *w,
+                             const real *gr, const real *y, const real *bn_mean, const real *bn_coef,
+                             real *gx, int acc, int mask, real *tb, int tacc, real *gw, real *gyb);
+
 /* FactorizedReduce (prelude.nas) in one kernel each way: y =
  * concat(conv_1(r), conv_2(pad(r))), conv_1 and conv_2 1x1 of stride 2
  * (Co1 and Co2 outputs, weights w1 (Co1, C), w2 (Co2, C)), the pad cropping
