@@ -83,6 +83,7 @@ static inline int conv_min(int a, int b)
 #define CONV_WSUM 2048   /* products per lane set summed in real before real_acc */
 #define CONV_NT_GEMM_MAX 128 /* weight-gradient rows at least this long use the lanes */
 #define CONV_LINE (64 / (int)sizeof(real)) /* values per cache line (prefetches) */
+#define CONV_PA 16384    /* values of a whole packed A kept on the stack (conv_gemm_prepack) */
 _Static_assert(CONV_NT_GEMM_MAX <= CONV_WSUM, "a short weight-gradient row fits one real sum");
 
 /* One register tile: C[i][j] (+)= sum_{k<kc} ap[k*MR + i] * bp[k*ldb + j]
@@ -268,6 +269,40 @@ static void conv_gemm_pack_rows(int kc, int g0, int mg, int k0, const real *A, p
     }
 }
 
+/* Rows of A as conv_gemm packs them: M rows in groups of CONV_MG, each
+ * group's row blocks padded (conv_row_block). */
+static int conv_gemm_rows_packed(int M)
+{
+    int rows = M / CONV_MG * CONV_MG;
+    for (int i0 = rows, mb; i0 < M; i0 += mb)
+        rows += mb = conv_row_block(M - i0);
+    return rows;
+}
+
+/* Values of A (M x K) packed whole (conv_gemm_prepack). */
+static ptrdiff_t conv_gemm_packed_size(int M, int K)
+{
+    return (ptrdiff_t)conv_gemm_rows_packed(M) * K;
+}
+
+/* Packs all of A (M x K, A(i, k) at A[i*ars + k*acs]) into pa as conv_gemm
+ * packs it, depth block after depth block, each its groups of rows in
+ * order (the group at row g0 of the block from k0 at k0*(packed rows) +
+ * g0*kc: full groups pad to CONV_MG rows), so that calls that share A
+ * (a layer's weights, once per sample) pack it once (conv_gemm_pa). At a
+ * 64 -> 64 pointwise conv of 7x7 planes, packing A took a third of each
+ * sample's GEMM (warm). pa holds conv_gemm_packed_size(M, K) values. */
+static void conv_gemm_prepack(int M, int K, const real *A, ptrdiff_t ars, ptrdiff_t acs, real *pa)
+{
+    int nkb = (K + CONV_KC - 1) / CONV_KC, ks = (K + nkb - 1) / nkb, rows = conv_gemm_rows_packed(M);
+    for (int k0 = 0; k0 < K; k0 += ks) {
+        int kc = conv_min(ks, K - k0);
+        for (int g0 = 0; g0 < M; g0 += CONV_MG)
+            conv_gemm_pack_rows(kc, g0, conv_min(CONV_MG, M - g0), k0, A, ars, acs,
+                                pa + (ptrdiff_t)k0 * rows + (ptrdiff_t)g0 * kc);
+    }
+}
+
 /* The prefetches conv_gemm issues during the panel of pc columns at p0 of
  * a depth block (kc deep; the last when last) for the rows g0..g0+m-1 of
  * C: the next panel's rows of B from bk + CONV_JP and of C, or during the
@@ -303,19 +338,20 @@ static ConvAhead conv_gemm_ahead(int Nc, int p0, int pc, int kc, int ks, int K, 
  * the panel: each group of rows packed once and run over all panels where
  * B is not packed (below) or one group holds all rows (repacking A for
  * every panel took 6-13% of a 48 -> 32 channel data gradient's GEMM, warm),
- * else the groups repacked under each panel. Row-major B whose rows are not a multiple of 1 KiB apart is
- * read in place instead, except a last partial strip: packing costs as
+ * else the groups repacked under each panel. Row-major B whose rows are
+ * not a multiple of 1 KiB apart is read in place instead, except a last partial strip: packing costs as
  * much as the products when the depth is a few channels (a 16 -> 16
  * pointwise conv). rb != 0 multiplies by relu(B) (packed, never read in
  * place). nb: where the caller's next call reads its B (the same strides),
  * whose first panel is prefetched during the last one here (the next
- * sample of a pointwise conv: its rows are as many streams), or NULL. */
-CONV_WIDE static void conv_gemm(int M, int Nc, int K, const real *A, ptrdiff_t ars, ptrdiff_t acs,
-                                const real *B, ptrdiff_t bks, ptrdiff_t bjs, real *C, ptrdiff_t ldc,
-                                int acc, int rb, const real *nb)
+ * sample of a pointwise conv: its rows are as many streams), or NULL. pa:
+ * A already packed whole (conv_gemm_prepack), or NULL. */
+CONV_WIDE static void conv_gemm_pa(int M, int Nc, int K, const real *A, ptrdiff_t ars, ptrdiff_t acs,
+                                   const real *B, ptrdiff_t bks, ptrdiff_t bjs, real *C, ptrdiff_t ldc,
+                                   int acc, int rb, const real *nb, const real *pa)
 {
     real ap[(CONV_MG + CONV_MR) * CONV_KC], bp[CONV_KC * CONV_JP];
-    int nkb = (K + CONV_KC - 1) / CONV_KC, ks = (K + nkb - 1) / nkb;
+    int nkb = (K + CONV_KC - 1) / CONV_KC, ks = (K + nkb - 1) / nkb, prows = conv_gemm_rows_packed(M);
     int direct = !rb && bjs == 1 && bks % 256 != 0;
     /* each group of rows of A packed once per depth block and run over
      * every panel, where no packing of B repeats for it (B read in place,
@@ -326,7 +362,8 @@ CONV_WIDE static void conv_gemm(int M, int Nc, int K, const real *A, ptrdiff_t a
         int kc = conv_min(ks, K - k0), ac = acc || k0 > 0, last = k0 + ks >= K;
         for (int r0 = 0; r0 < M; r0 += rows_out ? CONV_MG : M) {
             int rm = rows_out ? conv_min(CONV_MG, M - r0) : M;
-            if (rows_out)
+            const real *ar = pa ? pa + (ptrdiff_t)k0 * prows + (ptrdiff_t)r0 * kc : ap;
+            if (rows_out && !pa)
                 conv_gemm_pack_rows(kc, r0, rm, k0, A, ars, acs, ap);
             for (int p0 = 0; p0 < Nc; p0 += CONV_JP) {
                 int pc = conv_min(CONV_JP, Nc - p0), pfull = pc / CONV_NR * CONV_NR, step;
@@ -338,19 +375,27 @@ CONV_WIDE static void conv_gemm(int M, int Nc, int K, const real *A, ptrdiff_t a
                 else if (pfull < pc)
                     conv_pack_b(kc, pc - pfull, bk + pfull, bks, 1, bp + (ptrdiff_t)pfull * kc, 0);
                 if (rows_out) {
-                    conv_gemm_strips(kc, rm, pc, ap, bk, bks, direct, bp, C + r0 * ldc + p0, ldc, ac, &ah,
+                    conv_gemm_strips(kc, rm, pc, ar, bk, bks, direct, bp, C + r0 * ldc + p0, ldc, ac, &ah,
                                      step);
                     continue;
                 }
                 for (int g0 = 0; g0 < M; g0 += CONV_MG) {
                     int mg = conv_min(CONV_MG, M - g0);
-                    conv_gemm_pack_rows(kc, g0, mg, k0, A, ars, acs, ap);
-                    conv_gemm_strips(kc, mg, pc, ap, bk, bks, direct, bp, C + g0 * ldc + p0, ldc, ac, &ah,
-                                     step);
+                    if (!pa)
+                        conv_gemm_pack_rows(kc, g0, mg, k0, A, ars, acs, ap);
+                    conv_gemm_strips(kc, mg, pc, pa ? pa + (ptrdiff_t)k0 * prows + (ptrdiff_t)g0 * kc : ap, bk,
+                                     bks, direct, bp, C + g0 * ldc + p0, ldc, ac, &ah, step);
                 }
             }
         }
     }
+}
+
+/* conv_gemm_pa packing A itself. */
+static void conv_gemm(int M, int Nc, int K, const real *A, ptrdiff_t ars, ptrdiff_t acs, const real *B,
+                      ptrdiff_t bks, ptrdiff_t bjs, real *C, ptrdiff_t ldc, int acc, int rb, const real *nb)
+{
+    conv_gemm_pa(M, Nc, K, A, ars, acs, B, bks, bjs, C, ldc, acc, rb, nb, NULL);
 }
 
 /* D[i*ldd + j] += sum_{g<G} sum_{p<L} A[g*sa + i*lda + p] * B[g*sb + j*ldb + p]
@@ -1386,10 +1431,13 @@ CONV_WIDE static void conv_dwpw_fwd(int N, const ConvShape *sd, const ConvDw *d,
     int C = sd->Co;
     int T = k_par((double)N * C * sd->P * (src.taps + sp->Co)) ? k_omp_max_threads() : 1;
     (void)T; /* without OpenMP */
+    int prepack = conv_gemm_packed_size(sp->Co, C) <= CONV_PA;
     K_OMP(parallel num_threads(T))
     {
-        real buf[CONV_DW_PAD], ob[CONV_DW_PAD];
+        real buf[CONV_DW_PAD], ob[CONV_DW_PAD], pa[CONV_PA];
         memset(buf, 0, sizeof(real) * (size_t)d->zx);
+        if (prepack) /* the pointwise weights packed once for all samples */
+            conv_gemm_prepack(sp->Co, C, wp, C, 1, pa);
         int me = k_omp_thread(), nt = k_omp_nthreads();
         K_OMP(for schedule(static))
         for (int i = 0; i < N; i++) {
@@ -1398,7 +1446,8 @@ CONV_WIDE static void conv_dwpw_fwd(int N, const ConvShape *sd, const ConvDw *d,
             for (int c = 0; c < C; c++)
                 conv_dw_src_plane(&src, i, c, buf, ob, zs + (ptrdiff_t)c * sd->P);
             real *yi = y + (ptrdiff_t)i * sp->Co * sp->P;
-            conv_gemm(sp->Co, (int)sp->P, C, wp, C, 1, zs, sp->P, 1, yi, sp->P, 0, 0, NULL);
+            conv_gemm_pa(sp->Co, (int)sp->P, C, wp, C, 1, zs, sp->P, 1, yi, sp->P, 0, 0, NULL,
+                         prepack ? pa : NULL);
             for (int c = 0; mo && c < sp->Co; c++)
                 k_bn_plane_moments((int)sp->P, yi + (ptrdiff_t)c * sp->P, mo + ((ptrdiff_t)i * sp->Co + c) * 2);
         }
@@ -1646,30 +1695,39 @@ static void conv_dense_fwd(int N, const ConvShape *s, const real *x, const real 
     int T = k_par((double)N * s->Co * s->K * s->P) ? k_omp_max_threads() : 1;
     ptrdiff_t jc = conv_chunk(N * s->g, s->P, T, pointwise ? CONV_PW_JB : conv_panel_cols(s));
     ptrdiff_t tiles = (s->P + jc - 1) / jc, ntask = (ptrdiff_t)N * s->g * tiles;
-    K_OMP(parallel for if(T > 1) schedule(static))
-    for (ptrdiff_t t = 0; t < ntask; t++) {
-        real panel[CONV_PANEL];
-        ptrdiff_t jt = t % tiles, ng = t / tiles;
-        int n = (int)(ng / s->g), gi = (int)(ng % s->g);
-        ptrdiff_t j0 = jt * jc;
-        int jb = (int)(s->P - j0 < jc ? s->P - j0 : jc);
-        const real *xg = x + ((ptrdiff_t)n * s->Ci + (ptrdiff_t)gi * s->Cig) * s->H * s->W;
-        const real *wg = w + (ptrdiff_t)gi * s->Cog * s->K;
-        real *yg = y + ((ptrdiff_t)n * s->Cy + (ptrdiff_t)gi * s->Cog) * s->P + j0;
-        if (pointwise) {
-            /* the next task's x (its first panel prefetched): the next chunk or sample */
-            const real *nx = NULL;
-            if (t + 1 < ntask)
-                nx = x + (t + 1) / tiles * s->Ci * s->H * s->W + (t + 1) % tiles * jc;
-            conv_gemm(s->Co, jb, s->K, wg, s->K, 1, xg + j0, s->P, 1, yg, s->P, 0, rb, nx);
-            for (int co = 0; moments && tiles == 1 && co < s->Co; co++)
-                k_bn_plane_moments((int)s->P, yg + (ptrdiff_t)co * s->P, moments + ((ptrdiff_t)n * s->Co + co) * 2);
-            continue;
-        }
-        for (int k0 = 0; k0 < s->K; k0 += kp) {
-            int kc = conv_min(kp, s->K - k0);
-            conv_im2col(s, k0, kc, j0, jb, (real *)xg, panel, jb, 0);
-            conv_gemm(s->Cog, jb, kc, wg + k0, s->K, 1, panel, jb, 1, yg, s->P, k0 > 0, 0, NULL);
+    int prepack = pointwise && conv_gemm_packed_size(s->Co, s->K) <= CONV_PA;
+    K_OMP(parallel if(T > 1))
+    {
+        real pa[CONV_PA];
+        if (prepack) /* the weights packed once for all tasks */
+            conv_gemm_prepack(s->Co, s->K, w, s->K, 1, pa);
+        K_OMP(for schedule(static))
+        for (ptrdiff_t t = 0; t < ntask; t++) {
+            real panel[CONV_PANEL];
+            ptrdiff_t jt = t % tiles, ng = t / tiles;
+            int n = (int)(ng / s->g), gi = (int)(ng % s->g);
+            ptrdiff_t j0 = jt * jc;
+            int jb = (int)(s->P - j0 < jc ? s->P - j0 : jc);
+            const real *xg = x + ((ptrdiff_t)n * s->Ci + (ptrdiff_t)gi * s->Cig) * s->H * s->W;
+            const real *wg = w + (ptrdiff_t)gi * s->Cog * s->K;
+            real *yg = y + ((ptrdiff_t)n * s->Cy + (ptrdiff_t)gi * s->Cog) * s->P + j0;
+            if (pointwise) {
+                /* the next task's x (its first panel prefetched): the next chunk or sample */
+                const real *nx = NULL;
+                if (t + 1 < ntask)
+                    nx = x + (t + 1) / tiles * s->Ci * s->H * s->W + (t + 1) % tiles * jc;
+                conv_gemm_pa(s->Co, jb, s->K, wg, s->K, 1, xg + j0, s->P, 1, yg, s->P, 0, rb, nx,
+                             prepack ? pa : NULL);
+                for (int co = 0; moments && tiles == 1 && co < s->Co; co++)
+                    k_bn_plane_moments((int)s->P, yg + (ptrdiff_t)co * s->P,
+                                       moments + ((ptrdiff_t)n * s->Co + co) * 2);
+                continue;
+            }
+            for (int k0 = 0; k0 < s->K; k0 += kp) {
+                int kc = conv_min(kp, s->K - k0);
+                conv_im2col(s, k0, kc, j0, jb, (real *)xg, panel, jb, 0);
+                conv_gemm(s->Cog, jb, kc, wg + k0, s->K, 1, panel, jb, 1, yg, s->P, k0 > 0, 0, NULL);
+            }
         }
     }
     if (moments && tiles > 1) {
@@ -1692,18 +1750,25 @@ static void conv_pw_bwd_data(int N, const ConvShape *s, const real *gy, const re
 {
     ptrdiff_t jc = conv_chunk(N, s->P, T, CONV_PW_JB);
     ptrdiff_t tiles = (s->P + jc - 1) / jc, ntask = (ptrdiff_t)N * tiles;
+    int prepack = conv_gemm_packed_size(s->Ci, s->Co) <= CONV_PA;
     (void)T; /* without OpenMP */
-    K_OMP(parallel for if(T > 1) schedule(static))
-    for (ptrdiff_t t = 0; t < ntask; t++) {
-        int n = (int)(t / tiles);
-        ptrdiff_t j0 = t % tiles * jc, o = (ptrdiff_t)n * s->Ci * s->P + j0;
-        int jb = (int)(s->P - j0 < jc ? s->P - j0 : jc);
-        const real *ng = t + 1 < ntask ? gy + (t + 1) / tiles * s->Co * s->P + (t + 1) % tiles * jc : NULL;
-        conv_gemm(s->Ci, jb, s->Co, w, 1, s->Ci, gy + (ptrdiff_t)n * s->Co * s->P + j0, s->P, 1,
-                  (xm ? tb : gx) + o, s->P, xm ? tacc : acc, 0, ng);
-        for (int c = 0; xm && c < s->Ci; c++) {
-            ptrdiff_t r = o + (ptrdiff_t)c * s->P;
-            k_relu_mask(jb, xm + r, tb + r, gx + r, acc);
+    K_OMP(parallel if(T > 1))
+    {
+        real pa[CONV_PA];
+        if (prepack) /* w^T packed once for all tasks */
+            conv_gemm_prepack(s->Ci, s->Co, w, 1, s->Ci, pa);
+        K_OMP(for schedule(static))
+        for (ptrdiff_t t = 0; t < ntask; t++) {
+            int n = (int)(t / tiles);
+            ptrdiff_t j0 = t % tiles * jc, o = (ptrdiff_t)n * s->Ci * s->P + j0;
+            int jb = (int)(s->P - j0 < jc ? s->P - j0 : jc);
+            const real *ng = t + 1 < ntask ? gy + (t + 1) / tiles * s->Co * s->P + (t + 1) % tiles * jc : NULL;
+            conv_gemm_pa(s->Ci, jb, s->Co, w, 1, s->Ci, gy + (ptrdiff_t)n * s->Co * s->P + j0, s->P, 1,
+                         (xm ? tb : gx) + o, s->P, xm ? tacc : acc, 0, ng, prepack ? pa : NULL);
+            for (int c = 0; xm && c < s->Ci; c++) {
+                ptrdiff_t r = o + (ptrdiff_t)c * s->P;
+                k_relu_mask(jb, xm + r, tb + r, gx + r, acc);
+            }
         }
     }
 }
@@ -2047,10 +2112,13 @@ CONV_WIDE static void conv_dwpw_bwd_data(int N, const ConvShape *sd, const ConvD
     ConvDwSrc src;
     conv_dw_back_init(&b, sd, d);
     conv_dw_src_init(&src, sd, d, x, wd, pre, pm, ps, pb); /* its tap offsets serve the weight gradient */
+    int prepack = conv_gemm_packed_size(C, Co) <= CONV_PA;
     (void)T; /* without OpenMP */
     K_OMP(parallel num_threads(T))
     {
-        real buf[CONV_DW_PAD], tb[CONV_DW_PAD], xb[CONV_DW_PAD], gb[CONV_DW_PAD], mb[CONV_DW_PAD];
+        real buf[CONV_DW_PAD], tb[CONV_DW_PAD], xb[CONV_DW_PAD], gb[CONV_DW_PAD], mb[CONV_DW_PAD], pa[CONV_PA];
+        if (prepack) /* wp^T packed once for all samples */
+            conv_gemm_prepack(C, Co, wp, 1, C, pa);
         memset(buf, 0, sizeof(real) * (size_t)d->zg);
         memset(xb, 0, sizeof(real) * (size_t)d->zx);
         memset(gb, 0, sizeof(real) * (size_t)d->zy);
@@ -2071,7 +2139,7 @@ CONV_WIDE static void conv_dwpw_bwd_data(int N, const ConvShape *sd, const ConvD
                     conv_bn_apply(bin, Co, co, P, ((ptrdiff_t)i * Co + co) * P, gy, (real *)gyi + (ptrdiff_t)co * P);
                 /* the next sample's gy, where read in place */
                 const real *ng = !bin && i + 1 < N ? gy + (ptrdiff_t)(i + 1) * Co * P : NULL;
-                conv_gemm(C, (int)P, Co, wp, 1, C, gyi, P, 1, zs, P, 0, 0, ng);
+                conv_gemm_pa(C, (int)P, Co, wp, 1, C, gyi, P, 1, zs, P, 0, 0, ng, prepack ? pa : NULL);
                 for (int c = 0; c < C; c++) {
                     ptrdiff_t nc = (ptrdiff_t)i * C + c;
                     /* the next sample's x plane (and, after a BN, the gy and y planes
@@ -2512,9 +2580,12 @@ static void conv_pw_bwd_bn(int N, const ConvShape *s, int rb, const real *x, con
     }
     real_acc *runp = (real_acc *)(void *)(gyb + at);
     (void)T; /* without OpenMP */
+    int prepack = conv_gemm_packed_size(Ci, Co) <= CONV_PA;
     K_OMP(parallel num_threads(T))
     {
-        real *gys = gyb + (ptrdiff_t)k_omp_thread() * rmax * Co * P;
+        real *gys = gyb + (ptrdiff_t)k_omp_thread() * rmax * Co * P, pa[CONV_PA];
+        if (prepack && gx) /* w^T packed once for all samples */
+            conv_gemm_prepack(Ci, Co, w, 1, Ci, pa);
         K_OMP(for schedule(static))
         for (int q = 0; q < runs; q++) {
             int i0, m;
@@ -2532,8 +2603,8 @@ static void conv_pw_bwd_bn(int N, const ConvShape *s, int rb, const real *x, con
                 if (!gx)
                     continue;
                 ptrdiff_t o = (ptrdiff_t)i * Ci * P;
-                conv_gemm(Ci, (int)P, Co, w, 1, Ci, gyi, P, 1, (mask ? tm : gx) + o, P, mask ? tacc : acc, 0,
-                          NULL);
+                conv_gemm_pa(Ci, (int)P, Co, w, 1, Ci, gyi, P, 1, (mask ? tm : gx) + o, P, mask ? tacc : acc, 0,
+                             NULL, prepack ? pa : NULL);
                 for (int c = 0; mask && c < Ci; c++) {
                     ptrdiff_t r = o + (ptrdiff_t)c * P;
                     k_relu_mask((int)P, x + r, tm + r, gx + r, acc);
