@@ -131,11 +131,65 @@ static int conv_row_block(int r)
     return CONV_MR;
 }
 
+#ifdef K_AVX512
+/* The transposing copy of the packers (AVX-512 builds): dst[c*ds + r] =
+ * src[r*ss + c] (relu of it when relu) for r < rows, c < cols (both at
+ * most 16), each column's first `width` lanes stored, zeros from row
+ * `rows` on. Rows that are contiguous along the packed depth (a weight
+ * gradient's gy and x rows, packed as A and B) cost a load and a store
+ * per value when copied one by one: at 64 -> 64 channels of 7x7 planes
+ * the packing was over half of the weight gradient's GEMM (warm). */
+CONV_WIDE static void conv_transpose16(const real *src, ptrdiff_t ss, int rows, int cols, real *dst,
+                                       ptrdiff_t ds, int width, int relu)
+{
+    __m512 r[16], t[16];
+    __mmask16 mc = k_mask16(cols), mw = k_mask16(width);
+    for (int i = 0; i < 16; i++) {
+        r[i] = i < rows ? _mm512_maskz_loadu_ps(mc, src + i * ss) : _mm512_setzero_ps();
+        if (relu) /* max(v, +0): +0 for a NaN or -0, as conv_relu */
+            r[i] = _mm512_max_ps(r[i], _mm512_setzero_ps());
+    }
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 1]);
+        __m512d c = _mm512_castps_pd(t[i + 2]), d = _mm512_castps_pd(t[i + 3]);
+        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
+        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+        r[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0x88);
+        r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], 0xdd);
+    }
+    for (int c = 0; c < cols; c++)
+        _mm512_mask_storeu_ps(dst + c * ds, mw, r[c]);
+}
+#endif
+
 /* Packs rows i0..i0+mr-1 of a depth block of A (kc deep, A(i, k) at
  * a[i*ars + k*acs]) k-major for a kernel of mb >= mr rows, zero padded. */
 static void conv_pack_a(int kc, int mr, int mb, const real *a, ptrdiff_t ars, ptrdiff_t acs,
                         real *p)
 {
+#ifdef K_AVX512
+    if (acs == 1 && ars != 1 && mb <= 16) {
+        for (int k0 = 0; k0 < kc; k0 += 16)
+            conv_transpose16(a + k0, ars, mr, conv_min(16, kc - k0), p + (ptrdiff_t)k0 * mb, mb, mb, 0);
+        return;
+    }
+#endif
     for (int k = 0; k < kc; k++)
         for (int i = 0; i < mb; i++)
             p[k * mb + i] = i < mr ? a[i * ars + k * acs] : 0;
@@ -157,6 +211,22 @@ static inline __attribute__((always_inline)) void conv_pack_b_body(int kc, int n
                                                                    ptrdiff_t bjs, real *p, int rb)
 {
     if (bjs != 1) {
+#ifdef K_AVX512
+        if (bks == 1) {
+            /* rows of B contiguous along the depth: 16 x 16 blocks transposed */
+            for (int j0 = 0; j0 < nc; j0 += 16) {
+                real *d = p + (ptrdiff_t)(j0 / CONV_NR * CONV_NR) * kc + j0 % CONV_NR;
+                for (int k0 = 0; k0 < kc; k0 += 16)
+                    conv_transpose16(b + (ptrdiff_t)j0 * bjs + k0, bjs, conv_min(16, nc - j0),
+                                     conv_min(16, kc - k0), d + (ptrdiff_t)k0 * CONV_NR, CONV_NR, 16, rb);
+            }
+            /* a last strip's columns past nc that no block reached */
+            for (int j = (nc + 15) / 16 * 16; j % CONV_NR; j++)
+                for (int k = 0; k < kc; k++)
+                    p[(ptrdiff_t)(j / CONV_NR * CONV_NR) * kc + (ptrdiff_t)k * CONV_NR + j % CONV_NR] = 0;
+            return;
+        }
+#endif
         for (int j0 = 0; j0 < nc; j0 += CONV_NR)
             for (int j = 0; j < CONV_NR; j++) {
                 real *d = p + (ptrdiff_t)j0 * kc + j;
