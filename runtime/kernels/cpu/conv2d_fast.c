@@ -92,6 +92,46 @@ _Static_assert(CONV_NT_GEMM_MAX <= CONV_WSUM, "a short weight-gradient row fits 
  * start from the first product (no zeroed array, which GCC would clear in
  * memory) and every loop bound is a constant, so the tile never leaves the
  * registers. */
+#ifdef K_AVX512
+/* AVX-512 builds (CONV_NR 32: two vectors a row): the same products in the
+ * same order with the tile in named vectors. GCC kept the plain C's tile
+ * in registers through the depth loop but stored it to the stack and
+ * copied it to C at the end: at a depth of 16 (a 16-channel pointwise
+ * conv) this one is 1.27x faster (1.11x at 32, 1.05x at 64; warm). */
+#define CONV_UKERNEL(NAME, MR)                                                                     \
+    CONV_WIDE static void NAME(int kc, const real *ap, const real *bp, ptrdiff_t ldb, real *C,     \
+                               ptrdiff_t ldc, int acc)                                             \
+    {                                                                                              \
+        __m512 c0[MR], c1[MR], b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);           \
+        CONV_UNROLL                                                                                \
+        for (int i = 0; i < (MR); i++) {                                                           \
+            __m512 a = _mm512_set1_ps(ap[i]);                                                      \
+            c0[i] = _mm512_mul_ps(a, b0);                                                          \
+            c1[i] = _mm512_mul_ps(a, b1);                                                          \
+        }                                                                                          \
+        for (int k = 1; k < kc; k++) {                                                             \
+            const real *b = bp + k * ldb, *a = ap + k * (MR);                                      \
+            b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);                                 \
+            CONV_UNROLL                                                                            \
+            for (int i = 0; i < (MR); i++) {                                                       \
+                __m512 av = _mm512_set1_ps(a[i]);                                                  \
+                c0[i] = _mm512_fmadd_ps(av, b0, c0[i]);                                            \
+                c1[i] = _mm512_fmadd_ps(av, b1, c1[i]);                                            \
+            }                                                                                      \
+        }                                                                                          \
+        CONV_UNROLL                                                                                \
+        for (int i = 0; i < (MR); i++) {                                                           \
+            real *ci = C + i * ldc;                                                                \
+            if (acc) {                                                                             \
+                c0[i] = _mm512_add_ps(_mm512_loadu_ps(ci), c0[i]);                                 \
+                c1[i] = _mm512_add_ps(_mm512_loadu_ps(ci + 16), c1[i]);                            \
+            }                                                                                      \
+            _mm512_storeu_ps(ci, c0[i]);                                                           \
+            _mm512_storeu_ps(ci + 16, c1[i]);                                                      \
+        }                                                                                          \
+    }
+_Static_assert(CONV_NR == 32, "the AVX-512 micro-kernel holds a tile row in two vectors");
+#else
 #define CONV_UKERNEL(NAME, MR)                                                                     \
     CONV_WIDE static void NAME(int kc, const real *ap, const real *bp, ptrdiff_t ldb, real *C,     \
                                ptrdiff_t ldc, int acc)                                             \
@@ -115,6 +155,7 @@ _Static_assert(CONV_NT_GEMM_MAX <= CONV_WSUM, "a short weight-gradient row fits 
                 for (int j = 0; j < CONV_NR; j++)                                                  \
                     C[i * ldc + j] = c[i][j];                                                      \
     }
+#endif
 
 CONV_UKERNEL(conv_uk_l, CONV_MR)
 CONV_UKERNEL(conv_uk_m, CONV_MR * 2 / 3)
