@@ -449,8 +449,9 @@ void ir_fuse_print(const IrGraph *g, const IrFuse *f, FILE *out)
     fprintf(out,
             "fusions: %d relu prologues (%d with their batch norm, %d masking their conv's data gradient), "
             "%d recomputed convs (%d fused with their pointwise conv, %d of them in the backward too), %d mixed "
-            "batch norms, %d batch norms from their conv's plane moments, %d batch norm backwards split, %d applied in their pointwise conv's, "
-            "%d batch norms normalized in their add, %d adds written into their concat, %d FactorizedReduces "
-            "in one kernel, %d pointwise outputs rebuilt in the backward\n",
-            chains, with_bn, masked, recomputed, dwpw, dwpw_bwd, mixed, moments, split, applied, added, views, frs, rebuilt);
+            "batch norms, %d batch norms from their conv's plane moments, %d batch norm backwards split, "
+            "%d applied in their pointwise conv's, %d batch norms normalized in their add, %d adds written into "
+            "their concat, %d FactorizedReduces in one kernel, %d pointwise outputs rebuilt in the backward\n",
+            chains, with_bn, masked, recomputed, dwpw, dwpw_bwd, mixed, moments, split, applied, added, views, frs,
+            rebuilt);
 }

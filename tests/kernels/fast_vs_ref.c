@@ -388,7 +388,8 @@ static void relu_mask_case(int N, int Ci, int H, int W, int Co, int kh, int kw, 
 static void pw_bn_case(int N, int Ci, int H, int W, int Co, const real *x, const real *w, const real *gr,
                        const char *what)
 {
-    ptrdiff_t P = (ptrdiff_t)H * W, nx = (ptrdiff_t)N * Ci * P, ny = (ptrdiff_t)N * Co * P, nw = (ptrdiff_t)Co * Ci;
+    ptrdiff_t P = (ptrdiff_t)H * W, nx = (ptrdiff_t)N * Ci * P, ny = (ptrdiff_t)N * Co * P;
+    ptrdiff_t nw = (ptrdiff_t)Co * Ci;
     real *y = tensor(ny, 0), *mu = tensor(Co, 0), *inv = tensor(Co, 0), *gam = tensor(Co, 0);
     real *g = tensor(ny, 1), *coef = tensor(3 * Co, 1), *gyb = tensor(ny, 1), *gg[2], *gb[2];
     real *gxa = tensor(nx, 1), *gxb = tensor(nx, 1), *ta = tensor(nx, 1), *tb = tensor(nx, 1);

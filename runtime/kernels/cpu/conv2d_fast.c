@@ -1144,7 +1144,8 @@ CONV_DW_GRID(conv_dw_grid_5d2, 5, 2)
  * engine (tap t into partial sum t % 4, the taps in order), written to
  * the same chunks: 1.2-1.5x faster on a warm 28x28 or 14x14 plane, since
  * each input vector serves five products instead of one. */
-#define CONV_VS_FMA(S, X, W) __asm__("vfmadd231ps %[w]%{1to16%}, %[x], %[s]" : [s] "+v"(S) : [x] "v"(X), [w] "m"(W))
+#define CONV_VS_FMA(S, X, W)                                                                       \
+    __asm__("vfmadd231ps %[w]%{1to16%}, %[x], %[s]" : [s] "+v"(S) : [x] "v"(X), [w] "m"(W))
 #define CONV_VS_STEP(RR)                                                                           \
     do {                                                                                           \
         int r_ = r + (RR);                                                                         \
