@@ -390,28 +390,27 @@ static int conv_gemm_rows_packed(int M)
     return rows;
 }
 
-/* Values of A (M x K) packed whole (conv_gemm_prepack). */
-static ptrdiff_t conv_gemm_packed_size(int M, int K)
-{
-    return (ptrdiff_t)conv_gemm_rows_packed(M) * K;
-}
-
 /* Packs all of A (M x K, A(i, k) at A[i*ars + k*acs]) into pa as conv_gemm
  * packs it, depth block after depth block, each its groups of rows in
  * order (the group at row g0 of the block from k0 at k0*(packed rows) +
  * g0*kc: full groups pad to CONV_MG rows), so that calls that share A
  * (a layer's weights, once per sample) pack it once (conv_gemm_pa). At a
  * 64 -> 64 pointwise conv of 7x7 planes, packing A took a third of each
- * sample's GEMM (warm). pa holds conv_gemm_packed_size(M, K) values. */
-static void conv_gemm_prepack(int M, int K, const real *A, ptrdiff_t ars, ptrdiff_t acs, real *pa)
+ * sample's GEMM (warm). pa holds CONV_PA values; returns pa, or NULL
+ * (nothing packed: each conv_gemm_pa call packs its own) when A does not
+ * fit. */
+static const real *conv_gemm_prepack(int M, int K, const real *A, ptrdiff_t ars, ptrdiff_t acs, real *pa)
 {
     int nkb = (K + CONV_KC - 1) / CONV_KC, ks = (K + nkb - 1) / nkb, rows = conv_gemm_rows_packed(M);
+    if ((ptrdiff_t)rows * K > CONV_PA)
+        return NULL;
     for (int k0 = 0; k0 < K; k0 += ks) {
         int kc = conv_min(ks, K - k0);
         for (int g0 = 0; g0 < M; g0 += CONV_MG)
             conv_gemm_pack_rows(kc, g0, conv_min(CONV_MG, M - g0), k0, A, ars, acs,
                                 pa + (ptrdiff_t)k0 * rows + (ptrdiff_t)g0 * kc);
     }
+    return pa;
 }
 
 /* The prefetches conv_gemm issues during the panel of pc columns at p0 of
@@ -450,9 +449,9 @@ static ConvAhead conv_gemm_ahead(int Nc, int p0, int pc, int kc, int ks, int K, 
  * B is not packed (below) or one group holds all rows (repacking A for
  * every panel took 6-13% of a 48 -> 32 channel data gradient's GEMM, warm),
  * else the groups repacked under each panel. Row-major B whose rows are
- * not a multiple of 1 KiB apart is read in place instead, except a last partial strip: packing costs as
- * much as the products when the depth is a few channels (a 16 -> 16
- * pointwise conv). rb != 0 multiplies by relu(B) (packed, never read in
+ * not a multiple of 1 KiB apart is read in place instead, except a last
+ * partial strip: packing costs as much as the products when the depth is
+ * a few channels (a 16 -> 16 pointwise conv). rb != 0 multiplies by relu(B) (packed, never read in
  * place). nb: where the caller's next call reads its B (the same strides),
  * whose first panel is prefetched during the last one here (the next
  * sample of a pointwise conv: its rows are as many streams), or NULL. pa:
@@ -473,7 +472,6 @@ CONV_WIDE static void conv_gemm_pa(int M, int Nc, int K, const real *A, ptrdiff_
         int kc = conv_min(ks, K - k0), ac = acc || k0 > 0, last = k0 + ks >= K;
         for (int r0 = 0; r0 < M; r0 += rows_out ? CONV_MG : M) {
             int rm = rows_out ? conv_min(CONV_MG, M - r0) : M;
-            const real *ar = pa ? pa + (ptrdiff_t)k0 * prows + (ptrdiff_t)r0 * kc : ap;
             if (rows_out && !pa)
                 conv_gemm_pack_rows(kc, r0, rm, k0, A, ars, acs, ap);
             for (int p0 = 0; p0 < Nc; p0 += CONV_JP) {
@@ -486,8 +484,8 @@ CONV_WIDE static void conv_gemm_pa(int M, int Nc, int K, const real *A, ptrdiff_
                 else if (pfull < pc)
                     conv_pack_b(kc, pc - pfull, bk + pfull, bks, 1, bp + (ptrdiff_t)pfull * kc, 0);
                 if (rows_out) {
-                    conv_gemm_strips(kc, rm, pc, ar, bk, bks, direct, bp, C + r0 * ldc + p0, ldc, ac, &ah,
-                                     step);
+                    conv_gemm_strips(kc, rm, pc, pa ? pa + (ptrdiff_t)k0 * prows + (ptrdiff_t)r0 * kc : ap, bk,
+                                     bks, direct, bp, C + r0 * ldc + p0, ldc, ac, &ah, step);
                     continue;
                 }
                 for (int g0 = 0; g0 < M; g0 += CONV_MG) {
@@ -1543,13 +1541,12 @@ CONV_WIDE static void conv_dwpw_fwd(int N, const ConvShape *sd, const ConvDw *d,
     int C = sd->Co;
     int T = k_par((double)N * C * sd->P * (src.taps + sp->Co)) ? k_omp_max_threads() : 1;
     (void)T; /* without OpenMP */
-    int prepack = conv_gemm_packed_size(sp->Co, C) <= CONV_PA;
     K_OMP(parallel num_threads(T))
     {
         real buf[CONV_DW_PAD], ob[CONV_DW_PAD], pa[CONV_PA];
         memset(buf, 0, sizeof(real) * (size_t)d->zx);
-        if (prepack) /* the pointwise weights packed once for all samples */
-            conv_gemm_prepack(sp->Co, C, wp, C, 1, pa);
+        /* the pointwise weights packed once for all samples */
+        const real *wpa = conv_gemm_prepack(sp->Co, C, wp, C, 1, pa);
         int me = k_omp_thread(), nt = k_omp_nthreads();
         K_OMP(for schedule(static))
         for (int i = 0; i < N; i++) {
@@ -1558,8 +1555,7 @@ CONV_WIDE static void conv_dwpw_fwd(int N, const ConvShape *sd, const ConvDw *d,
             for (int c = 0; c < C; c++)
                 conv_dw_src_plane(&src, i, c, buf, ob, zs + (ptrdiff_t)c * sd->P);
             real *yi = y + (ptrdiff_t)i * sp->Co * sp->P;
-            conv_gemm_pa(sp->Co, (int)sp->P, C, wp, C, 1, zs, sp->P, 1, yi, sp->P, 0, 0, NULL,
-                         prepack ? pa : NULL);
+            conv_gemm_pa(sp->Co, (int)sp->P, C, wp, C, 1, zs, sp->P, 1, yi, sp->P, 0, 0, NULL, wpa);
             for (int c = 0; mo && c < sp->Co; c++)
                 k_bn_plane_moments((int)sp->P, yi + (ptrdiff_t)c * sp->P, mo + ((ptrdiff_t)i * sp->Co + c) * 2);
         }
@@ -1807,12 +1803,11 @@ static void conv_dense_fwd(int N, const ConvShape *s, const real *x, const real 
     int T = k_par((double)N * s->Co * s->K * s->P) ? k_omp_max_threads() : 1;
     ptrdiff_t jc = conv_chunk(N * s->g, s->P, T, pointwise ? CONV_PW_JB : conv_panel_cols(s));
     ptrdiff_t tiles = (s->P + jc - 1) / jc, ntask = (ptrdiff_t)N * s->g * tiles;
-    int prepack = pointwise && conv_gemm_packed_size(s->Co, s->K) <= CONV_PA;
     K_OMP(parallel if(T > 1))
     {
         real pa[CONV_PA];
-        if (prepack) /* the weights packed once for all tasks */
-            conv_gemm_prepack(s->Co, s->K, w, s->K, 1, pa);
+        /* a pointwise conv's weights packed once for all tasks */
+        const real *wpa = pointwise ? conv_gemm_prepack(s->Co, s->K, w, s->K, 1, pa) : NULL;
         K_OMP(for schedule(static))
         for (ptrdiff_t t = 0; t < ntask; t++) {
             real panel[CONV_PANEL];
@@ -1828,8 +1823,7 @@ static void conv_dense_fwd(int N, const ConvShape *s, const real *x, const real 
                 const real *nx = NULL;
                 if (t + 1 < ntask)
                     nx = x + (t + 1) / tiles * s->Ci * s->H * s->W + (t + 1) % tiles * jc;
-                conv_gemm_pa(s->Co, jb, s->K, wg, s->K, 1, xg + j0, s->P, 1, yg, s->P, 0, rb, nx,
-                             prepack ? pa : NULL);
+                conv_gemm_pa(s->Co, jb, s->K, wg, s->K, 1, xg + j0, s->P, 1, yg, s->P, 0, rb, nx, wpa);
                 for (int co = 0; moments && tiles == 1 && co < s->Co; co++)
                     k_bn_plane_moments((int)s->P, yg + (ptrdiff_t)co * s->P,
                                        moments + ((ptrdiff_t)n * s->Co + co) * 2);
@@ -1862,13 +1856,11 @@ static void conv_pw_bwd_data(int N, const ConvShape *s, const real *gy, const re
 {
     ptrdiff_t jc = conv_chunk(N, s->P, T, CONV_PW_JB);
     ptrdiff_t tiles = (s->P + jc - 1) / jc, ntask = (ptrdiff_t)N * tiles;
-    int prepack = conv_gemm_packed_size(s->Ci, s->Co) <= CONV_PA;
     (void)T; /* without OpenMP */
     K_OMP(parallel if(T > 1))
     {
         real pa[CONV_PA];
-        if (prepack) /* w^T packed once for all tasks */
-            conv_gemm_prepack(s->Ci, s->Co, w, 1, s->Ci, pa);
+        const real *wpa = conv_gemm_prepack(s->Ci, s->Co, w, 1, s->Ci, pa); /* w^T, once for all tasks */
         K_OMP(for schedule(static))
         for (ptrdiff_t t = 0; t < ntask; t++) {
             int n = (int)(t / tiles);
@@ -1876,7 +1868,7 @@ static void conv_pw_bwd_data(int N, const ConvShape *s, const real *gy, const re
             int jb = (int)(s->P - j0 < jc ? s->P - j0 : jc);
             const real *ng = t + 1 < ntask ? gy + (t + 1) / tiles * s->Co * s->P + (t + 1) % tiles * jc : NULL;
             conv_gemm_pa(s->Ci, jb, s->Co, w, 1, s->Ci, gy + (ptrdiff_t)n * s->Co * s->P + j0, s->P, 1,
-                         (xm ? tb : gx) + o, s->P, xm ? tacc : acc, 0, ng, prepack ? pa : NULL);
+                         (xm ? tb : gx) + o, s->P, xm ? tacc : acc, 0, ng, wpa);
             for (int c = 0; xm && c < s->Ci; c++) {
                 ptrdiff_t r = o + (ptrdiff_t)c * s->P;
                 k_relu_mask(jb, xm + r, tb + r, gx + r, acc);
@@ -2224,13 +2216,11 @@ CONV_WIDE static void conv_dwpw_bwd_data(int N, const ConvShape *sd, const ConvD
     ConvDwSrc src;
     conv_dw_back_init(&b, sd, d);
     conv_dw_src_init(&src, sd, d, x, wd, pre, pm, ps, pb); /* its tap offsets serve the weight gradient */
-    int prepack = conv_gemm_packed_size(C, Co) <= CONV_PA;
     (void)T; /* without OpenMP */
     K_OMP(parallel num_threads(T))
     {
         real buf[CONV_DW_PAD], tb[CONV_DW_PAD], xb[CONV_DW_PAD], gb[CONV_DW_PAD], mb[CONV_DW_PAD], pa[CONV_PA];
-        if (prepack) /* wp^T packed once for all samples */
-            conv_gemm_prepack(C, Co, wp, 1, C, pa);
+        const real *wpa = conv_gemm_prepack(C, Co, wp, 1, C, pa); /* wp^T, once for all samples */
         memset(buf, 0, sizeof(real) * (size_t)d->zg);
         memset(xb, 0, sizeof(real) * (size_t)d->zx);
         memset(gb, 0, sizeof(real) * (size_t)d->zy);
@@ -2251,7 +2241,7 @@ CONV_WIDE static void conv_dwpw_bwd_data(int N, const ConvShape *sd, const ConvD
                     conv_bn_apply(bin, Co, co, P, ((ptrdiff_t)i * Co + co) * P, gy, (real *)gyi + (ptrdiff_t)co * P);
                 /* the next sample's gy, where read in place */
                 const real *ng = !bin && i + 1 < N ? gy + (ptrdiff_t)(i + 1) * Co * P : NULL;
-                conv_gemm_pa(C, (int)P, Co, wp, 1, C, gyi, P, 1, zs, P, 0, 0, ng, prepack ? pa : NULL);
+                conv_gemm_pa(C, (int)P, Co, wp, 1, C, gyi, P, 1, zs, P, 0, 0, ng, wpa);
                 for (int c = 0; c < C; c++) {
                     ptrdiff_t nc = (ptrdiff_t)i * C + c;
                     /* the next sample's x plane (and, after a BN, the gy and y planes
@@ -2692,12 +2682,10 @@ static void conv_pw_bwd_bn(int N, const ConvShape *s, int rb, const real *x, con
     }
     real_acc *runp = (real_acc *)(void *)(gyb + at);
     (void)T; /* without OpenMP */
-    int prepack = conv_gemm_packed_size(Ci, Co) <= CONV_PA;
     K_OMP(parallel num_threads(T))
     {
         real *gys = gyb + (ptrdiff_t)k_omp_thread() * rmax * Co * P, pa[CONV_PA];
-        if (prepack && gx) /* w^T packed once for all samples */
-            conv_gemm_prepack(Ci, Co, w, 1, Ci, pa);
+        const real *wpa = gx ? conv_gemm_prepack(Ci, Co, w, 1, Ci, pa) : NULL; /* w^T, once for all samples */
         K_OMP(for schedule(static))
         for (int q = 0; q < runs; q++) {
             int i0, m;
@@ -2716,7 +2704,7 @@ static void conv_pw_bwd_bn(int N, const ConvShape *s, int rb, const real *x, con
                     continue;
                 ptrdiff_t o = (ptrdiff_t)i * Ci * P;
                 conv_gemm_pa(Ci, (int)P, Co, w, 1, Ci, gyi, P, 1, (mask ? tm : gx) + o, P, mask ? tacc : acc, 0,
-                             NULL, prepack ? pa : NULL);
+                             NULL, wpa);
                 for (int c = 0; mask && c < Ci; c++) {
                     ptrdiff_t r = o + (ptrdiff_t)c * P;
                     k_relu_mask((int)P, x + r, tm + r, gx + r, acc);
